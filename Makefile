@@ -1,0 +1,142 @@
+# athanor — build, test and install.
+# `make` builds athanor/core.so for Lua 5.4 and LuaJIT, libathanor.{a,so}
+# (C core + binding + embedded Lua sources) and the `athanor` host.
+# `make demo` and `make test` install missing Debian packages first (tools/deps.sh).
+
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= cc
+LUA       ?= lua5.4
+LUAJIT    ?= luajit
+LUA54_INC ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+LUAJIT_INC?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
+LUA54_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+PG_INC    ?= -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+
+OPT       ?= -O2
+WERROR    ?= $(if $(CI),-Werror,)
+SANFLAGS  ?=
+CFLAGS    ?= $(OPT) -g
+ATH_CFLAGS = -std=gnu11 -fPIC -Wall -Wextra $(WERROR) $(SANFLAGS) -Icsrc -Icsrc/include $(PG_INC) -D_GNU_SOURCE
+LDLIBS_CORE = -lsqlite3 -lpq -lpthread -lm
+LDFLAGS   ?=
+
+CORE_SRC  := $(sort $(wildcard csrc/base/*.c csrc/driver/*.c csrc/engine/*.c csrc/sql/*.c csrc/orm/*.c))
+BIND_SRC  := $(sort $(wildcard csrc/lua/*.c))
+TEST_SRC  := $(sort $(wildcard csrc/test/test_*.c))
+LUA_FILES := $(sort $(shell find lua -name '*.lua' 2>/dev/null))
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/core/%.o)
+BIND54_OBJ:= $(BIND_SRC:%.c=$(BUILD)/lua54/%.o)
+BINDJIT_OBJ:=$(BIND_SRC:%.c=$(BUILD)/luajit/%.o)
+EMBED_C   := $(BUILD)/gen/ath_embedded_lua.c
+EMBED_OBJ := $(BUILD)/lua54/gen/ath_embedded_lua.o
+TEST_BIN  := $(TEST_SRC:csrc/test/%.c=$(BUILD)/test/%)
+
+CORE_LIB  := $(BUILD)/libathanor_core.a
+MOD54     := $(BUILD)/lua54/athanor/core.so
+MODJIT    := $(BUILD)/luajit/athanor/core.so
+LIBA      := $(BUILD)/libathanor.a
+LIBSO     := $(BUILD)/libathanor.so
+HOST      := $(BUILD)/athanor
+
+.PHONY: all deps demo test test-sqlite test-c test-lua asan tsan valgrind bench bench-smoke install clean check-layers
+
+all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(HOST)
+
+deps:
+	@bash tools/deps.sh
+
+$(BUILD)/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/lua54/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -MMD -MP -c $< -o $@
+
+$(BUILD)/luajit/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUAJIT_INC) -MMD -MP -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(MOD54): $(CORE_OBJ) $(BIND54_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS_CORE)
+
+$(MODJIT): $(CORE_OBJ) $(BINDJIT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS_CORE)
+
+$(EMBED_C): tools/embed_lua.lua $(LUA_FILES)
+	@mkdir -p $(dir $@)
+	$(LUA) tools/embed_lua.lua lua $@ $(LUA_FILES)
+
+$(LIBA): $(CORE_OBJ) $(BIND54_OBJ) $(EMBED_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBSO): $(CORE_OBJ) $(BIND54_OBJ) $(EMBED_OBJ)
+	$(CC) $(CFLAGS) $(SANFLAGS) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB)
+
+$(HOST): csrc/host/athanor.c $(LIBA)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -ldl
+
+# C unit tests: each csrc/test/test_X.c is one cmocka executable. test_embed*
+# links the full libathanor.a (binding + embedded Lua); the rest the core only.
+$(BUILD)/test/test_embed%: csrc/test/test_embed%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -lcmocka -ldl
+
+$(BUILD)/test/%: csrc/test/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) -o $@ $< $(CORE_LIB) $(LDFLAGS) $(LDLIBS_CORE) -lcmocka
+
+test-c-build: $(TEST_BIN)
+
+demo: deps $(MOD54)
+	@eval "$$(bash tools/env.sh $(BUILD) lua54)" && $(LUA) examples/quickstart.lua
+
+# The whole test run: deps, build, C tests, busted on Lua 5.4 + LuaJIT against
+# SQLite and a throwaway PostgreSQL, luarocks install check, bench smoke run.
+test: deps
+	@bash tools/test.sh
+
+# Same without PostgreSQL (explicitly partial).
+test-sqlite: deps
+	@ATHANOR_SKIP_PG=1 bash tools/test.sh
+
+asan:
+	@bash tools/test.sh --asan
+
+tsan:
+	@bash tools/test.sh --tsan
+
+valgrind: $(TEST_BIN)
+	@bash tools/test.sh --valgrind-only
+
+bench: all
+	@bash bench/run.sh
+
+bench-smoke: all
+	@bash bench/run.sh --smoke
+
+check-layers:
+	@bash tools/check_layers.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib/lua/5.4/athanor $(DESTDIR)$(PREFIX)/share/lua/5.4
+	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 csrc/include/athanor.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(MOD54) $(DESTDIR)$(PREFIX)/lib/lua/5.4/athanor/
+	cd lua && find athanor -name '*.lua' -exec install -D -m 644 {} $(DESTDIR)$(PREFIX)/share/lua/5.4/{} \;
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,140 @@
+/* ath_driver.h — the one interface every database driver implements.
+ * Owns: the vtable, the value exchange type and the connect options. A driver
+ * (drv_sqlite.c, drv_pg.c, later a Lua-side driver) knows nothing of Lua, the
+ * pool or the SQL compiler. Drivers are stateless tables; all state lives in
+ * the ath_dconn/ath_dstmt objects they create.
+ * Thread rule: one ath_dconn (and its statements) is used by one thread at a
+ * time; different connections may be used from different threads at once. */
+#ifndef ATH_DRIVER_H
+#define ATH_DRIVER_H
+#include <stddef.h>
+#include <stdint.h>
+#include "../base/ath_error.h"
+#include "../base/ath_url.h"
+
+typedef struct ath_dconn ath_dconn;   /* a driver's connection (opaque) */
+typedef struct ath_dstmt ath_dstmt;   /* a driver's prepared statement (opaque) */
+
+/* Value exchanged with drivers in both directions. */
+typedef enum ath_vtype {
+  ATH_V_NULL = 0,
+  ATH_V_INT,       /* i */
+  ATH_V_FLOAT,     /* f */
+  ATH_V_BOOL,      /* i (0/1) */
+  ATH_V_TEXT,      /* s.p / s.n: UTF-8 text (not necessarily NUL-terminated) */
+  ATH_V_BLOB,      /* s.p / s.n: binary */
+  ATH_V_NUMERIC,   /* s: exact decimal as text ("12.50") */
+  ATH_V_JSON,      /* s: JSON document text; the binding decodes it */
+  ATH_V_DATETIME,  /* s: ISO-8601 text (date, time or timestamp) */
+  ATH_V_ARRAY      /* arr: items (a driver-owned array of values) */
+} ath_vtype;
+
+typedef struct ath_value {
+  ath_vtype type;
+  union {
+    int64_t i;
+    double f;
+    struct { const char *p; size_t n; } s;
+    struct { const struct ath_value *items; size_t n; } arr;
+  } u;
+} ath_value;
+
+/* Transaction isolation, ATH_ISO_DEFAULT keeps the server's. */
+typedef enum ath_isolation {
+  ATH_ISO_DEFAULT = 0, ATH_ISO_READ_UNCOMMITTED, ATH_ISO_READ_COMMITTED,
+  ATH_ISO_REPEATABLE_READ, ATH_ISO_SERIALIZABLE, ATH_ISO_AUTOCOMMIT
+} ath_isolation;
+
+/* Connect options common to all drivers; driver-specific ones arrive as
+ * key/value strings (connect_args) the driver reads and may reject. */
+typedef struct ath_connect_opts {
+  const char *const *keys;     /* connect_args keys, nkv of them */
+  const char *const *values;
+  int nkv;
+} ath_connect_opts;
+
+/* Column description, valid until the statement is stepped again or reset. */
+typedef struct ath_column_info {
+  const char *name;            /* never NULL */
+  const char *decltype;        /* declared type if known, else NULL */
+  uint32_t type_oid;           /* PostgreSQL type OID, 0 elsewhere */
+} ath_column_info;
+
+typedef struct ath_driver {
+  int version;                 /* ATH_DRIVER_VERSION this table was built for */
+  const char *name;            /* "sqlite", "postgresql" */
+  /* placeholder style the compiler must render for this driver:
+   * 0 = "?" (qmark), 1 = "$1" (numeric dollar) */
+  int paramstyle;
+  /* Feature flags the compiler and Lua layer read. */
+  unsigned supports_returning : 1;
+  unsigned supports_savepoints : 1;
+  unsigned supports_transactional_ddl : 1;
+
+  /* Open a connection. On failure *out is NULL, err filled. */
+  ath_status (*connect)(const ath_url *url, const ath_connect_opts *opts,
+                        ath_dconn **out, ath_error *err);
+  /* Close and free. close(NULL) is a no-op. Finalizes nothing: callers must
+   * finalize their statements first (the conn layer does). */
+  void (*close)(ath_dconn *c);
+  /* Execute SQL text with no parameters and no rows wanted (BEGIN, PRAGMA, DDL
+   * scripts; may contain several statements on SQLite). */
+  ath_status (*exec)(ath_dconn *c, const char *sql, ath_error *err);
+
+  /* Prepare `sql` (len bytes, need not be NUL-terminated). */
+  ath_status (*prepare)(ath_dconn *c, const char *sql, size_t len,
+                        ath_dstmt **out, ath_error *err);
+  int (*param_count)(ath_dstmt *s);
+  /* Bind parameter idx (1-based). The driver copies what it needs: v's
+   * memory may be reused as soon as bind returns. */
+  ath_status (*bind)(ath_dstmt *s, int idx, const ath_value *v, ath_error *err);
+  /* Run / advance: ATH_ROW, ATH_DONE, or an error status. On PostgreSQL the
+   * first step sends the query (and fetches the whole result, or one row in
+   * streaming mode; see set_streaming). */
+  ath_status (*step)(ath_dstmt *s, ath_error *err);
+  int (*column_count)(ath_dstmt *s);
+  void (*column_info)(ath_dstmt *s, int col, ath_column_info *out);  /* col 0-based */
+  /* Read column col (0-based) of the current row. Text/blob pointers stay
+   * valid until the next step/reset/finalize. */
+  void (*column)(ath_dstmt *s, int col, ath_value *out);
+  /* Rows changed by the last completed statement (INSERT/UPDATE/DELETE). */
+  int64_t (*changes)(ath_dstmt *s);
+  /* Back to the start: the statement can be bound and stepped again; previous
+   * bindings are cleared. Never fails in a way callers must handle. */
+  void (*reset)(ath_dstmt *s);
+  void (*finalize)(ath_dstmt *s);   /* finalize(NULL) is a no-op */
+
+  /* Row id of the last insert on this connection (SQLite); 0 if unknown. */
+  int64_t (*last_insert_id)(ath_dconn *c);
+  /* Transactions. begin starts one with the given isolation; savepoint names
+   * are plain identifiers chosen by the caller ("sa_1"). */
+  ath_status (*begin)(ath_dconn *c, ath_isolation iso, ath_error *err);
+  ath_status (*commit)(ath_dconn *c, ath_error *err);
+  ath_status (*rollback)(ath_dconn *c, ath_error *err);
+  ath_status (*savepoint)(ath_dconn *c, const char *name, ath_error *err);
+  ath_status (*release_savepoint)(ath_dconn *c, const char *name, ath_error *err);
+  ath_status (*rollback_to_savepoint)(ath_dconn *c, const char *name, ath_error *err);
+  /* 1 when the server-side session is inside a transaction block. */
+  int (*in_transaction)(ath_dconn *c);
+  /* Cheap liveness check: ATH_OK when the connection works. */
+  ath_status (*ping)(ath_dconn *c, ath_error *err);
+  /* 1 when err (from this connection) means the connection is unusable. */
+  int (*is_disconnect)(ath_dconn *c, const ath_error *err);
+  /* Ask the server to stop the statement running on c (another thread may
+   * call this while c is busy). ATH_E_NOT_SUPPORTED if the driver can't. */
+  ath_status (*cancel)(ath_dconn *c, ath_error *err);
+  /* Streaming: after this, step fetches rows incrementally (PostgreSQL single
+   * row mode / chunks); SQLite always streams. May be NULL. */
+  void (*set_streaming)(ath_dstmt *s, int on);
+  /* --- fields above: version 1 --- */
+} ath_driver;
+
+#define ATH_DRIVER_VERSION 1
+
+/* The built-in drivers (NULL-safe lookups by dialect name). */
+ATH_HIDDEN extern const ath_driver ath_driver_sqlite;
+ATH_HIDDEN extern const ath_driver ath_driver_postgresql;
+/* Driver for a dialect name ("sqlite", "postgresql"), or NULL. */
+ATH_HIDDEN const ath_driver *ath_driver_find(const char *dialect);
+
+#endif
