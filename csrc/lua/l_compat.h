@@ -16,12 +16,16 @@
 #  define ATH_LUA51 1
 #  define lua_rawlen(L, i)          lua_objlen((L), (i))
 #  define lua_isinteger(L, i)       ath_compat_isinteger((L), (i))
-#  define luaL_setfuncs(L, l, n)    ath_compat_setfuncs((L), (l), (n))
-#  define luaL_setmetatable(L, tn)  (luaL_getmetatable((L), (tn)), lua_setmetatable((L), -2))
-#  define luaL_testudata(L, i, tn)  ath_compat_testudata((L), (i), (tn))
+#  if !defined(LUA_JITLIBNAME)                  /* LuaJIT 2.1 has these three */
+#    define luaL_setfuncs(L, l, n)    ath_compat_setfuncs((L), (l), (n))
+#    define luaL_setmetatable(L, tn)  (luaL_getmetatable((L), (tn)), lua_setmetatable((L), -2))
+#    define luaL_testudata(L, i, tn)  ath_compat_testudata((L), (i), (tn))
+#  endif
 #  define lua_getuservalue(L, i)    lua_getfenv((L), (i))
 #  define lua_setuservalue(L, i)    lua_setfenv((L), (i))
-#  define luaL_newlib(L, l)         (lua_newtable(L), luaL_setfuncs((L), (l), 0))
+#  ifndef luaL_newlib
+#    define luaL_newlib(L, l)         (lua_newtable(L), luaL_setfuncs((L), (l), 0))
+#  endif
 #  define lua_absindex(L, i)        (((i) > 0 || (i) <= LUA_REGISTRYINDEX) ? (i) : lua_gettop(L) + (i) + 1)
 #  define luaL_len(L, i)            ((lua_Integer)lua_objlen((L), (i)))
 #  define lua_rawgetp(L, i, p)      ath_compat_rawgetp((L), (i), (p))

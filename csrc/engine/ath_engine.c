@@ -1,0 +1,193 @@
+/* ath_engine.c — refcounted engines and the shared-engine registry. */
+#include "ath_engine.h"
+#include "../base/ath_thread.h"
+#include <pthread.h>
+#include <string.h>
+
+struct ath_engine {
+  long refs;                    /* atomic */
+  ath_url *url;
+  char *url_text;               /* as given, for the shared registry's check */
+  const ath_driver *drv;
+  ath_engine_config cfg;        /* ca_* point into owned copies below */
+  char **ca_keys, **ca_values;
+  char *shared_name;
+  ath_pool *pool;
+  ath_connect_opts copts;
+  ath_engine *next_shared;      /* registry link, guarded by registry_mu */
+};
+
+/* Registry of shared engines. Lock order: registry_mu before a pool's lock
+ * (never the reverse; the pool never calls back into the engine locked). */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static ath_engine *registry_head = NULL;
+
+void ath_engine_config_default(ath_engine_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  ath_pool_config_default(&cfg->pool);
+  cfg->stmt_cache_size = 128;
+  cfg->isolation = ATH_ISO_DEFAULT;
+}
+
+/* --- pool callbacks: the pool sees connections as void* --- */
+static ath_status pool_connect(void *ud, void **out, ath_error *err) {
+  ath_engine *e = ud;
+  ath_conn *c = NULL;
+  ath_status st = ath_conn_open(e->drv, e->url, &e->copts, e->cfg.stmt_cache_size, &c, err);
+  *out = c;
+  return st;
+}
+static void pool_close(void *ud, void *conn) { (void)ud; ath_conn_close(conn); }
+static ath_status pool_ping(void *ud, void *conn, ath_error *err) {
+  (void)ud;
+  ath_conn *c = conn;
+  if (c->invalid) return ath_error_set(err, ATH_E_DISCONNECTION, "connection was invalidated");
+  return c->drv->ping(c->dc, err);
+}
+static ath_status pool_reset(void *ud, void *conn, ath_error *err) {
+  (void)ud;
+  return ath_conn_reset(conn, err);
+}
+
+int ath_engine_is_memory(const ath_engine *e) {
+  return strcmp(e->url->dialect, "sqlite") == 0 &&
+         (e->url->database == NULL || strcmp(e->url->database, ":memory:") == 0);
+}
+
+static void engine_free(ath_engine *e) {
+  if (e == NULL) return;
+  ath_pool_free(e->pool);
+  for (int i = 0; i < e->cfg.nca; i++) {
+    ath_free(e->ca_keys ? e->ca_keys[i] : NULL);
+    ath_free(e->ca_values ? e->ca_values[i] : NULL);
+  }
+  ath_free(e->ca_keys);
+  ath_free(e->ca_values);
+  ath_free(e->shared_name);
+  ath_free(e->url_text);
+  ath_url_free(e->url);
+  ath_free(e);
+}
+
+static ath_status engine_create(const char *url_text, const ath_engine_config *cfg,
+                                ath_engine **out, ath_error *err) {
+  ath_engine *e = ath_calloc(1, sizeof *e);
+  if (e == NULL) return ath_error_nomem(err);
+  e->refs = 1;
+  e->cfg = *cfg;
+  e->cfg.nca = 0;                       /* counts copies made so far (for engine_free) */
+  ath_status st = ath_url_parse(url_text, &e->url, err);
+  if (st != ATH_OK) { engine_free(e); return st; }
+  e->drv = ath_driver_find(e->url->dialect);
+  if (e->drv == NULL) {
+    st = ath_error_set(err, ATH_E_ARGUMENT,
+                       "Can't load plugin: no driver for dialect '%s' (available: sqlite, postgresql)",
+                       e->url->dialect);
+    engine_free(e);
+    return st;
+  }
+  e->url_text = ath_strdup(url_text);
+  if (cfg->shared_name) e->shared_name = ath_strdup(cfg->shared_name);
+  if (cfg->nca > 0) {
+    e->ca_keys = ath_calloc((size_t)cfg->nca, sizeof(char *));
+    e->ca_values = ath_calloc((size_t)cfg->nca, sizeof(char *));
+  }
+  if (e->url_text == NULL || (cfg->shared_name && e->shared_name == NULL) ||
+      (cfg->nca > 0 && (e->ca_keys == NULL || e->ca_values == NULL))) {
+    engine_free(e);
+    return ath_error_nomem(err);
+  }
+  for (int i = 0; i < cfg->nca; i++) {
+    e->ca_keys[i] = ath_strdup(cfg->ca_keys[i]);
+    e->ca_values[i] = ath_strdup(cfg->ca_values[i]);
+    e->cfg.nca = i + 1;
+    if (e->ca_keys[i] == NULL || e->ca_values[i] == NULL) { engine_free(e); return ath_error_nomem(err); }
+  }
+  e->cfg.ca_keys = (const char *const *)e->ca_keys;
+  e->cfg.ca_values = (const char *const *)e->ca_values;
+  e->cfg.shared_name = e->shared_name;
+  e->copts.keys = e->cfg.ca_keys;
+  e->copts.values = e->cfg.ca_values;
+  e->copts.nkv = e->cfg.nca;
+  /* A memory database exists once per connection: share one connection so
+   * every checkout sees the same data (unless the user chose a pool class). */
+  if (!cfg->pool_kind_set && ath_engine_is_memory(e)) e->cfg.pool.kind = ATH_POOL_STATIC;
+  ath_pool_ops ops = { pool_connect, pool_close, pool_ping, pool_reset, NULL };
+  e->pool = ath_pool_new(&e->cfg.pool, &ops, e, err);
+  if (e->pool == NULL) { engine_free(e); return err ? err->kind : ATH_E_NOMEM; }
+  *out = e;
+  return ATH_OK;
+}
+
+ath_status ath_engine_open(const char *url, const ath_engine_config *cfg,
+                           ath_engine **out, ath_error *err) {
+  *out = NULL;
+  if (url == NULL) return ath_error_set(err, ATH_E_ARGUMENT, "URL must be a string");
+  if (cfg->shared_name == NULL) return engine_create(url, cfg, out, err);
+  pthread_mutex_lock(&registry_mu);
+  for (ath_engine *e = registry_head; e; e = e->next_shared) {
+    if (strcmp(e->shared_name, cfg->shared_name) != 0) continue;
+    if (strcmp(e->url_text, url) != 0) {
+      pthread_mutex_unlock(&registry_mu);
+      return ath_error_set(err, ATH_E_ARGUMENT,
+                           "shared engine '%s' is already open with another URL", cfg->shared_name);
+    }
+    __atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_unlock(&registry_mu);
+    *out = e;
+    return ATH_OK;
+  }
+  ath_status st = engine_create(url, cfg, out, err);
+  if (st == ATH_OK) { (*out)->next_shared = registry_head; registry_head = *out; }
+  pthread_mutex_unlock(&registry_mu);
+  return st;
+}
+
+void ath_engine_retain(ath_engine *e) {
+  __atomic_add_fetch(&e->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+void ath_engine_release(ath_engine *e) {
+  if (e == NULL) return;
+  if (e->shared_name) {
+    /* Under the registry lock so a concurrent open can't revive a dying engine. */
+    pthread_mutex_lock(&registry_mu);
+    if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) > 0) {
+      pthread_mutex_unlock(&registry_mu);
+      return;
+    }
+    for (ath_engine **pp = &registry_head; *pp; pp = &(*pp)->next_shared)
+      if (*pp == e) { *pp = e->next_shared; break; }
+    pthread_mutex_unlock(&registry_mu);
+  } else if (__atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) > 0) {
+    return;
+  }
+  engine_free(e);
+}
+
+ath_status ath_engine_checkout(ath_engine *e, double timeout, ath_conn **out, ath_error *err) {
+  void *c = NULL;
+  ath_status st = ath_pool_checkout(e->pool, timeout, &c, err);
+  *out = c;
+  return st;
+}
+
+void ath_engine_checkin(ath_engine *e, ath_conn *c) {
+  if (c == NULL) return;
+  if (c->invalid) {
+    ath_pool_invalidate(e->pool, c);
+    if (e->cfg.pool.invalidate_pool_on_disconnect) ath_pool_invalidate_all(e->pool);
+    return;
+  }
+  ath_pool_checkin(e->pool, c);
+}
+
+void ath_engine_invalidate(ath_engine *e, ath_conn *c) {
+  if (c) ath_pool_invalidate(e->pool, c);
+}
+
+void ath_engine_dispose(ath_engine *e) { ath_pool_dispose(e->pool); }
+const ath_driver *ath_engine_driver(const ath_engine *e) { return e->drv; }
+const ath_url *ath_engine_url(const ath_engine *e) { return e->url; }
+ath_pool *ath_engine_pool(const ath_engine *e) { return e->pool; }
+const ath_engine_config *ath_engine_get_config(const ath_engine *e) { return &e->cfg; }

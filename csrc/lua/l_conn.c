@@ -1,0 +1,655 @@
+/* l_conn.c — the Connection and Cursor userdata of athanor.core: binding
+ * Lua values, executing, and building rows. This is the row-fetch hot path.
+ *
+ * Connection methods: exec(sql, params, names, stream) -> cursor | nil, rowcount, lastrowid
+ *   exec_many(sql, list, names) -> rowcount; begin(iso), commit, rollback,
+ *   savepoint(name), release_savepoint(name), rollback_to_savepoint(name),
+ *   in_transaction, close, invalidate, is_invalid, cancel, stats.
+ * Cursor methods: fetch(n) -> array of rows, fetchone() -> row|nil,
+ *   names() -> array, rowcount(), close(), set_processors(t).
+ *
+ * Parameters: `names` nil → params is an array of positional values;
+ * `names` an array → placeholder i takes params[names[i]]. ath.null (the NULL
+ * light userdata) binds SQL NULL; booleans, integers, numbers and strings map
+ * directly. Tables bind only when they say what they are, through the field
+ * `_ath_type`: "blob" (binary string in [1]), "json" (JSON text in [1]),
+ * "numeric" / "datetime" (text in [1]), "array" (array part = items).
+ *
+ * Rows are plain tables holding each value at its position and, for the
+ * first column of each name, under its name; NULL is nil. Their metatable is
+ * per cursor, copied from the row class the Lua layer registered with
+ * core.set_row_class(t) plus `__fields` (the names array). */
+#include "l_handles.h"
+#include <stdio.h>
+#include <string.h>
+
+struct l_cursor {
+  ath_cstmt *s;                  /* NULL once closed or exhausted */
+  l_conn *lc;                    /* owning connection (kept alive via uservalue) */
+  l_cursor *next, *prev;         /* in lc->cursors while s != NULL */
+  int ncols;
+  int has_row;                   /* a stepped row waits to be read */
+  int has_procs;                 /* uservalue[UV_PROCS] is a table */
+  int closed;                    /* the user closed it (vs. exhausted) */
+  long long rowcount;
+};
+
+/* uservalue slots of a cursor */
+enum { UV_CONN = 1, UV_NAMES = 2, UV_ROWMT = 3, UV_PROCS = 4, UV_SETKEYS = 5 };
+
+static const char row_class_key = 'r';     /* registry: row class template */
+static const char json_decode_key = 'j';   /* registry: JSON decoder function */
+
+/* ---------------------------------------------------------------- helpers */
+
+static void release_pending(l_conn *lc) {
+  if (lc->pending) { ath_conn_stmt_release(lc->pending); lc->pending = NULL; }
+}
+
+static l_conn *check_conn(lua_State *L, int idx) {
+  l_conn *lc = luaL_checkudata(L, idx, ATH_CONN_MT);
+  if (lc->c == NULL) ath_l_raisef(L, ATH_E_INVALID_REQUEST, "Connection is closed");
+  release_pending(lc);
+  return lc;
+}
+
+/* Detach a cursor from its statement (returning it to the cache). */
+static void cursor_release(l_cursor *cu) {
+  if (cu->s == NULL) return;
+  ath_conn_stmt_release(cu->s);
+  cu->s = NULL;
+  cu->has_row = 0;
+  l_conn *lc = cu->lc;
+  if (cu->prev) cu->prev->next = cu->next; else if (lc) lc->cursors = cu->next;
+  if (cu->next) cu->next->prev = cu->prev;
+  cu->next = cu->prev = NULL;
+}
+
+/* Raise err for connection lc after releasing what the current call holds.
+ * Marks the connection invalid when the driver says it is dead. */
+static int raise_db(lua_State *L, l_conn *lc, ath_error *err, const char *sql, int params_idx) {
+  if (lc->c) ath_conn_note_error(lc->c, err);
+  release_pending(lc);
+  return ath_l_raise(L, err, sql, params_idx);
+}
+
+/* Convert the Lua value at idx into v without raising. Array items are
+ * allocated into *scratch (caller frees with ath_free). */
+static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scratch,
+                           const char *what, ath_error *err) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+      if (lua_isinteger(L, idx)) {
+        v->type = ATH_V_INT;
+#if LUA_VERSION_NUM >= 503
+        v->u.i = (int64_t)lua_tointeger(L, idx);
+#else
+        v->u.i = (int64_t)lua_tonumber(L, idx);            /* integral double (checked) */
+#endif
+      } else {
+        v->type = ATH_V_FLOAT;
+        v->u.f = (double)lua_tonumber(L, idx);
+      }
+      return ATH_OK;
+    case LUA_TSTRING:
+      v->type = ATH_V_TEXT;
+      v->u.s.p = lua_tolstring(L, idx, &v->u.s.n);
+      return ATH_OK;
+    case LUA_TBOOLEAN:
+      v->type = ATH_V_BOOL; v->u.i = lua_toboolean(L, idx);
+      return ATH_OK;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == NULL) { v->type = ATH_V_NULL; return ATH_OK; }
+      break;
+    case LUA_TTABLE: {
+      idx = lua_absindex(L, idx);
+      lua_pushliteral(L, "_ath_type");
+      lua_rawget(L, idx);
+      const char *t = lua_tostring(L, -1);
+      lua_pop(L, 1);                     /* t stays valid: interned in the table */
+      if (t == NULL) break;
+      if (strcmp(t, "array") == 0) {
+        size_t n = lua_rawlen(L, idx);
+        ath_value *items = ath_calloc(n ? n : 1, sizeof *items);
+        if (items == NULL) return ath_error_nomem(err);
+        for (size_t i = 0; i < n; i++) {
+          lua_rawgeti(L, idx, (int)i + 1);
+          ath_value *inner = NULL;
+          ath_status st = lua_isnil(L, -1) ? (items[i].type = ATH_V_NULL, ATH_OK)
+                                           : to_value(L, -1, &items[i], &inner, what, err);
+          lua_pop(L, 1);                 /* strings stay anchored by the array table */
+          if (inner) { ath_free(inner); st = ath_error_set(err, ATH_E_ARGUMENT, "%s: nested arrays are not supported", what); }
+          if (st != ATH_OK) { ath_free(items); return st; }
+        }
+        *scratch = items;
+        v->type = ATH_V_ARRAY; v->u.arr.items = items; v->u.arr.n = n;
+        return ATH_OK;
+      }
+      lua_rawgeti(L, idx, 1);
+      v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
+      lua_pop(L, 1);
+      if (v->u.s.p == NULL) return ath_error_set(err, ATH_E_ARGUMENT, "%s: typed value '%s' has no string in [1]", what, t);
+      if (strcmp(t, "blob") == 0) v->type = ATH_V_BLOB;
+      else if (strcmp(t, "json") == 0) v->type = ATH_V_JSON;
+      else if (strcmp(t, "numeric") == 0) v->type = ATH_V_NUMERIC;
+      else if (strcmp(t, "datetime") == 0) v->type = ATH_V_DATETIME;
+      else return ath_error_set(err, ATH_E_ARGUMENT, "%s: unknown _ath_type '%s'", what, t);
+      return ATH_OK;
+    }
+    default: break;
+  }
+  return ath_error_set(err, ATH_E_ARGUMENT, "%s: cannot bind a value of type %s", what,
+                       luaL_typename(L, idx));
+}
+
+/* Bind the parameters of one execution (stack: params at pidx, names at
+ * nidx or 0) into s without raising. */
+static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath_error *err) {
+  const ath_driver *drv = s->owner->drv;
+  int want = drv->param_count(s->ds);
+  char what[96];
+  if (pidx == 0) {
+    if (want == 0) return ATH_OK;
+    return ath_error_set(err, ATH_E_ARGUMENT, "statement takes %d parameter%s, none given",
+                         want, want == 1 ? "" : "s");
+  }
+  if (nidx == 0) {
+    int given = (int)lua_rawlen(L, pidx);
+    if (given > want)
+      return ath_error_set(err, ATH_E_ARGUMENT, "statement takes %d parameter%s, %d given",
+                           want, want == 1 ? "" : "s", given);
+  }
+  for (int i = 1; i <= want; i++) {
+    if (nidx) {
+      lua_rawgeti(L, nidx, i);                               /* name */
+      const char *name = lua_tostring(L, -1);
+      if (name == NULL) { lua_pop(L, 1); return ath_error_set(err, ATH_E_ARGUMENT, "placeholder %d has no name", i); }
+      snprintf(what, sizeof what, "parameter '%.60s'", name);
+      lua_rawget(L, pidx);                                   /* value */
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return ath_error_set(err, ATH_E_ARGUMENT, "A value is required for bind parameter '%.60s'", name);
+      }
+    } else {
+      snprintf(what, sizeof what, "parameter %d", i);
+      lua_rawgeti(L, pidx, i);
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return ath_error_set(err, ATH_E_ARGUMENT, "A value is required for parameter %d (use ath.null for SQL NULL)", i);
+      }
+    }
+    ath_value v; ath_value *scratch = NULL;
+    ath_status st = to_value(L, -1, &v, &scratch, what, err);
+    if (st == ATH_OK) st = drv->bind(s->ds, i, &v, err);
+    ath_free(scratch);
+    lua_pop(L, 1);
+    if (st != ATH_OK) return st;
+  }
+  return ATH_OK;
+}
+
+/* Push one driver value as a Lua value (nil for NULL). */
+static void push_value(lua_State *L, const ath_value *v) {
+  switch (v->type) {
+    case ATH_V_NULL: lua_pushnil(L); return;
+    case ATH_V_INT: ath_pushint64(L, (long long)v->u.i); return;
+    case ATH_V_FLOAT: lua_pushnumber(L, v->u.f); return;
+    case ATH_V_BOOL: lua_pushboolean(L, (int)v->u.i); return;
+    case ATH_V_JSON:
+      lua_rawgetp(L, LUA_REGISTRYINDEX, &json_decode_key);
+      if (lua_isfunction(L, -1)) {
+        lua_pushlstring(L, v->u.s.p, v->u.s.n);
+        lua_call(L, 1, 1);
+        return;
+      }
+      lua_pop(L, 1);
+      lua_pushlstring(L, v->u.s.p, v->u.s.n);
+      return;
+    case ATH_V_ARRAY:
+      lua_createtable(L, (int)v->u.arr.n, 0);
+      for (size_t i = 0; i < v->u.arr.n; i++) {
+        push_value(L, &v->u.arr.items[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+      }
+      return;
+    default:                                                  /* TEXT, BLOB, NUMERIC, DATETIME */
+      lua_pushlstring(L, v->u.s.p ? v->u.s.p : "", v->u.s.n);
+      return;
+  }
+}
+
+/* ------------------------------------------------------------------ exec */
+
+/* Step once; on error raise (releasing the statement first). */
+static ath_status step_or_raise(lua_State *L, l_conn *lc, ath_cstmt *s, const char *sql, int pidx) {
+  ath_error err;
+  ath_status st = s->owner->drv->step(s->ds, &err);
+  if (st != ATH_ROW && st != ATH_DONE) raise_db(L, lc, &err, sql, pidx);
+  return st;
+}
+
+/* Build the cursor's names, set-keys and row metatable (uservalue slots). */
+static void init_cursor_meta(lua_State *L, l_cursor *cu, int uv) {
+  const ath_driver *drv = cu->s->owner->drv;
+  lua_createtable(L, cu->ncols, 0);                          /* names */
+  lua_createtable(L, cu->ncols, 0);                          /* setkeys */
+  lua_createtable(L, 0, cu->ncols);                          /* seen: name -> true */
+  for (int i = 0; i < cu->ncols; i++) {
+    ath_column_info ci;
+    drv->column_info(cu->s->ds, i, &ci);
+    lua_pushstring(L, ci.name);
+    lua_pushvalue(L, -1); lua_rawseti(L, -5, i + 1);         /* names[i] */
+    lua_pushvalue(L, -1); lua_rawget(L, -3);                 /* seen[name]? */
+    int dup = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (dup) { lua_pop(L, 1); lua_pushboolean(L, 0); }
+    else { lua_pushvalue(L, -1); lua_pushboolean(L, 1); lua_rawset(L, -4); }
+    lua_rawseti(L, -3, i + 1);                               /* setkeys[i] = name | false */
+  }
+  lua_pop(L, 1);                                             /* seen */
+  lua_rawseti(L, uv, UV_SETKEYS);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, uv, UV_NAMES);                              /* stack: names */
+  lua_newtable(L);                                           /* row metatable */
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &row_class_key);
+  if (lua_istable(L, -1)) {
+    for (lua_pushnil(L); lua_next(L, -2); ) {                /* copy the template */
+      lua_pushvalue(L, -2); lua_insert(L, -2);
+      lua_rawset(L, -5);
+    }
+  }
+  lua_pop(L, 1);
+  lua_pushvalue(L, -2); lua_setfield(L, -2, "__fields");
+  lua_rawseti(L, uv, UV_ROWMT);
+  lua_pop(L, 1);                                             /* names */
+}
+
+/* conn:exec(sql, params, names, stream) */
+static int conn_exec(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  size_t len;
+  const char *sql = luaL_checklstring(L, 2, &len);
+  int pidx = lua_istable(L, 3) ? 3 : 0;
+  if (!pidx && !lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
+  int nidx = lua_istable(L, 4) ? 4 : 0;
+  int stream = lua_toboolean(L, 5);
+  ath_error err;
+  ath_cstmt *s;
+  if (ath_conn_stmt_acquire(lc->c, sql, len, &s, &err) != ATH_OK) return raise_db(L, lc, &err, sql, pidx);
+  lc->pending = s;                                           /* released if anything below raises */
+  if (bind_params(L, s, pidx, nidx, &err) != ATH_OK) return raise_db(L, lc, &err, sql, pidx);
+  const ath_driver *drv = s->owner->drv;
+  if (stream && drv->set_streaming) drv->set_streaming(s->ds, 1);
+  ath_status st = step_or_raise(L, lc, s, sql, pidx);
+  int ncols = drv->column_count(s->ds);
+  if (st == ATH_DONE && ncols == 0) {
+    long long changes = (long long)drv->changes(s->ds);
+    long long rowid = (long long)drv->last_insert_id(lc->c->dc);
+    lc->pending = NULL;
+    ath_conn_stmt_release(s);
+    lua_pushnil(L);
+    ath_pushint64(L, changes);
+    ath_pushint64(L, rowid);
+    return 3;
+  }
+  /* A row-returning statement: hand the statement to a cursor. */
+  l_cursor *cu = ath_newudata(L, sizeof *cu);
+  memset(cu, 0, sizeof *cu);
+  luaL_setmetatable(L, ATH_CURSOR_MT);
+  lua_createtable(L, 5, 0);                                  /* uservalue */
+  lua_pushvalue(L, 1); lua_rawseti(L, -2, UV_CONN);
+  lua_setuservalue(L, -2);
+  cu->s = s; cu->lc = lc; cu->ncols = ncols;
+  cu->has_row = (st == ATH_ROW);
+  cu->rowcount = -1;
+  cu->next = lc->cursors; if (lc->cursors) lc->cursors->prev = cu; lc->cursors = cu;
+  lc->pending = NULL;                                        /* the cursor owns it now */
+  lua_getuservalue(L, -1);
+  init_cursor_meta(L, cu, lua_gettop(L));
+  lua_pop(L, 1);
+  if (st == ATH_DONE) { cu->rowcount = (long long)drv->changes(s->ds); cursor_release(cu); }
+  return 1;
+}
+
+/* conn:exec_many(sql, list, names) -> total rowcount */
+static int conn_exec_many(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  size_t len;
+  const char *sql = luaL_checklstring(L, 2, &len);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  int nidx = lua_istable(L, 4) ? 4 : 0;
+  int n = (int)lua_rawlen(L, 3);
+  ath_error err;
+  ath_cstmt *s;
+  if (ath_conn_stmt_acquire(lc->c, sql, len, &s, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 0);
+  lc->pending = s;
+  const ath_driver *drv = s->owner->drv;
+  long long total = 0;
+  lua_settop(L, 4);
+  for (int r = 1; r <= n; r++) {
+    lua_rawgeti(L, 3, r);                                    /* idx 5: this row's params */
+    if (!lua_istable(L, 5)) {
+      ath_error_set(&err, ATH_E_ARGUMENT, "executemany: row %d is a %s, expected a table", r, luaL_typename(L, 5));
+      return raise_db(L, lc, &err, sql, 0);
+    }
+    if (bind_params(L, s, 5, nidx, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 5);
+    ath_status st;
+    do { st = step_or_raise(L, lc, s, sql, 5); } while (st == ATH_ROW);
+    total += (long long)drv->changes(s->ds);
+    drv->reset(s->ds);
+    lua_settop(L, 4);
+  }
+  lc->pending = NULL;
+  ath_conn_stmt_release(s);
+  ath_pushint64(L, total);
+  return 1;
+}
+
+/* ------------------------------------------------------------------ rows */
+
+static l_cursor *check_cursor(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, ATH_CURSOR_MT);
+}
+
+/* Push the current row, then advance. Stack on entry: uservalue at uv. */
+static void push_row(lua_State *L, l_cursor *cu, int uv) {
+  const ath_driver *drv = cu->s->owner->drv;
+  ath_dstmt *ds = cu->s->ds;
+  int n = cu->ncols;
+  lua_rawgeti(L, uv, UV_SETKEYS);                            /* keys */
+  int keys = lua_gettop(L);
+  int procs = 0;
+  if (cu->has_procs) { lua_rawgeti(L, uv, UV_PROCS); procs = lua_gettop(L); }
+  lua_createtable(L, n, n);
+  int row = lua_gettop(L);
+  for (int i = 0; i < n; i++) {
+    ath_value v;
+    drv->column(ds, i, &v);
+    if (procs) {
+      lua_rawgeti(L, procs, i + 1);
+      if (lua_isfunction(L, -1)) {
+        push_value(L, &v);
+        lua_call(L, 1, 1);
+      } else {
+        lua_pop(L, 1);
+        if (v.type == ATH_V_NULL) continue;
+        push_value(L, &v);
+      }
+      if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
+    } else {
+      if (v.type == ATH_V_NULL) continue;
+      push_value(L, &v);
+    }
+    lua_rawgeti(L, keys, i + 1);                             /* stack: value, key|false */
+    if (lua_toboolean(L, -1)) {
+      lua_pushvalue(L, -2);
+      lua_rawset(L, row);                                    /* row[name] = value */
+    } else {
+      lua_pop(L, 1);
+    }
+    lua_rawseti(L, row, i + 1);                              /* row[i] = value */
+  }
+  lua_rawgeti(L, uv, UV_ROWMT);
+  lua_setmetatable(L, row);
+  lua_replace(L, keys);                                      /* row where keys was */
+  lua_settop(L, keys);
+}
+
+/* Advance after a row was read; on DONE record rowcount and release. */
+static void advance(lua_State *L, l_cursor *cu) {
+  ath_error err;
+  ath_status st = cu->s->owner->drv->step(cu->s->ds, &err);
+  if (st == ATH_ROW) return;
+  cu->has_row = 0;
+  if (st == ATH_DONE) {
+    cu->rowcount = (long long)cu->s->owner->drv->changes(cu->s->ds);
+    cursor_release(cu);
+    return;
+  }
+  l_conn *lc = cu->lc;
+  cursor_release(cu);
+  if (lc && lc->c) ath_conn_note_error(lc->c, &err);
+  ath_l_raise(L, &err, NULL, 0);
+}
+
+/* cursor:fetch([n]) -> array of up to n rows (all when n is nil) */
+static int cursor_fetch(lua_State *L) {
+  l_cursor *cu = check_cursor(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, 0);
+  if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
+  lua_settop(L, 2);
+  lua_getuservalue(L, 1);                                    /* 3: uv */
+  lua_newtable(L);                                           /* 4: rows */
+  lua_Integer got = 0;
+  while (cu->s && cu->has_row && (max <= 0 || got < max)) {
+    push_row(L, cu, 3);
+    lua_rawseti(L, 4, (int)++got);
+    advance(L, cu);
+  }
+  return 1;
+}
+
+/* cursor:fetchone() -> row | nil */
+static int cursor_fetchone(lua_State *L) {
+  l_cursor *cu = check_cursor(L, 1);
+  if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
+  if (cu->s == NULL || !cu->has_row) { lua_pushnil(L); return 1; }
+  lua_settop(L, 1);
+  lua_getuservalue(L, 1);                                    /* 2: uv */
+  push_row(L, cu, 2);
+  advance(L, cu);
+  return 1;
+}
+
+static int cursor_names(lua_State *L) {
+  check_cursor(L, 1);
+  lua_getuservalue(L, 1);
+  lua_rawgeti(L, -1, UV_NAMES);
+  return 1;
+}
+
+static int cursor_rowcount(lua_State *L) {
+  l_cursor *cu = check_cursor(L, 1);
+  ath_pushint64(L, cu->rowcount);
+  return 1;
+}
+
+static int cursor_exhausted(lua_State *L) {
+  l_cursor *cu = check_cursor(L, 1);
+  lua_pushboolean(L, cu->s == NULL || !cu->has_row);
+  return 1;
+}
+
+/* cursor:set_processors(t): t[i] = function(raw) -> value, or nil. */
+static int cursor_set_processors(lua_State *L) {
+  l_cursor *cu = check_cursor(L, 1);
+  lua_getuservalue(L, 1);
+  if (lua_istable(L, 2)) { lua_pushvalue(L, 2); cu->has_procs = 1; }
+  else { lua_pushnil(L); cu->has_procs = 0; }
+  lua_rawseti(L, -2, UV_PROCS);
+  return 0;
+}
+
+static int cursor_close(lua_State *L) {                      /* __gc, __close, :close() */
+  l_cursor *cu = check_cursor(L, 1);
+  cursor_release(cu);
+  cu->closed = 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------ connection */
+
+int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout) {
+  l_conn *lc = ath_newudata(L, sizeof *lc);                  /* may raise: nothing owned yet */
+  memset(lc, 0, sizeof *lc);
+  luaL_setmetatable(L, ATH_CONN_MT);
+  ath_error err;
+  ath_conn *c;
+  if (ath_engine_checkout(e, timeout, &c, &err) != ATH_OK) return ath_l_raise(L, &err, NULL, 0);
+  ath_engine_retain(e);
+  lc->c = c; lc->e = e;
+  return 1;
+}
+
+/* Return the connection: cursors first, then the pool (rolling back). */
+static void conn_release(l_conn *lc, int invalidate) {
+  if (lc->c == NULL) return;
+  release_pending(lc);
+  while (lc->cursors) cursor_release(lc->cursors);
+  if (invalidate) ath_engine_invalidate(lc->e, lc->c);
+  else ath_engine_checkin(lc->e, lc->c);
+  lc->c = NULL;
+  ath_engine_release(lc->e);
+  lc->e = NULL;
+}
+
+static int conn_close(lua_State *L) {                        /* __gc, __close, :close() */
+  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  conn_release(lc, 0);
+  return 0;
+}
+
+static int conn_invalidate(lua_State *L) {
+  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  conn_release(lc, 1);
+  return 0;
+}
+
+static int conn_is_closed(lua_State *L) {
+  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  lua_pushboolean(L, lc->c == NULL);
+  return 1;
+}
+
+static int conn_is_invalid(lua_State *L) {
+  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  lua_pushboolean(L, lc->c != NULL && lc->c->invalid);
+  return 1;
+}
+
+/* Transaction control: each maps to one driver call. */
+static int tx_result(lua_State *L, l_conn *lc, ath_status st, ath_error *err, const char *what) {
+  if (st != ATH_OK) return raise_db(L, lc, err, what, 0);
+  return 0;
+}
+
+static int conn_begin(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  ath_isolation iso = (ath_isolation)luaL_optinteger(L, 2, ATH_ISO_DEFAULT);
+  ath_error err;
+  return tx_result(L, lc, lc->c->drv->begin(lc->c->dc, iso, &err), &err, "BEGIN");
+}
+static int conn_commit(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  ath_error err;
+  return tx_result(L, lc, lc->c->drv->commit(lc->c->dc, &err), &err, "COMMIT");
+}
+static int conn_rollback(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  ath_error err;
+  return tx_result(L, lc, lc->c->drv->rollback(lc->c->dc, &err), &err, "ROLLBACK");
+}
+static int conn_savepoint(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  ath_error err;
+  return tx_result(L, lc, lc->c->drv->savepoint(lc->c->dc, name, &err), &err, "SAVEPOINT");
+}
+static int conn_release_savepoint(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  ath_error err;
+  return tx_result(L, lc, lc->c->drv->release_savepoint(lc->c->dc, name, &err), &err, "RELEASE SAVEPOINT");
+}
+static int conn_rollback_to_savepoint(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  ath_error err;
+  return tx_result(L, lc, lc->c->drv->rollback_to_savepoint(lc->c->dc, name, &err), &err, "ROLLBACK TO SAVEPOINT");
+}
+static int conn_in_transaction(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  lua_pushboolean(L, lc->c->drv->in_transaction(lc->c->dc));
+  return 1;
+}
+static int conn_ping(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  ath_error err;
+  ath_status st = lc->c->drv->ping(lc->c->dc, &err);
+  if (st != ATH_OK) ath_conn_note_error(lc->c, &err);
+  lua_pushboolean(L, st == ATH_OK);
+  return 1;
+}
+static int conn_cancel(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  ath_error err;
+  return tx_result(L, lc, lc->c->drv->cancel(lc->c->dc, &err), &err, NULL);
+}
+/* conn:exec_script(sql): no parameters, no rows; several statements allowed on SQLite. */
+static int conn_exec_script(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  const char *sql = luaL_checkstring(L, 2);
+  ath_error err;
+  if (lc->c->drv->exec(lc->c->dc, sql, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 0);
+  return 0;
+}
+static int conn_clear_cache(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  ath_conn_clear_cache(lc->c);
+  return 0;
+}
+/* conn:stats() -> { prepares = n } (statements prepared on this connection) */
+static int conn_stats(lua_State *L) {
+  l_conn *lc = check_conn(L, 1);
+  lua_createtable(L, 0, 1);
+  lua_pushinteger(L, (lua_Integer)lc->c->prepares);
+  lua_setfield(L, -2, "prepares");
+  return 1;
+}
+
+/* ------------------------------------------------------------------ core */
+
+static int l_set_row_class(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushvalue(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &row_class_key);
+  return 0;
+}
+
+static int l_set_json_decoder(lua_State *L) {
+  if (!lua_isnil(L, 1)) luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_pushvalue(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &json_decode_key);
+  return 0;
+}
+
+static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction closer) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, closer); lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, closer); lua_setfield(L, -2, "__close");
+  lua_pushstring(L, name); lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+void ath_l_conn_register(lua_State *L) {
+  static const luaL_Reg conn_methods[] = {
+    { "exec", conn_exec }, { "exec_many", conn_exec_many }, { "exec_script", conn_exec_script },
+    { "begin", conn_begin }, { "commit", conn_commit }, { "rollback", conn_rollback },
+    { "savepoint", conn_savepoint }, { "release_savepoint", conn_release_savepoint },
+    { "rollback_to_savepoint", conn_rollback_to_savepoint },
+    { "in_transaction", conn_in_transaction }, { "ping", conn_ping }, { "cancel", conn_cancel },
+    { "close", conn_close }, { "invalidate", conn_invalidate }, { "is_closed", conn_is_closed },
+    { "is_invalid", conn_is_invalid }, { "clear_cache", conn_clear_cache }, { "stats", conn_stats },
+    { NULL, NULL } };
+  static const luaL_Reg cursor_methods[] = {
+    { "fetch", cursor_fetch }, { "fetchone", cursor_fetchone }, { "names", cursor_names },
+    { "rowcount", cursor_rowcount }, { "exhausted", cursor_exhausted },
+    { "set_processors", cursor_set_processors }, { "close", cursor_close }, { NULL, NULL } };
+  new_class(L, ATH_CONN_MT, conn_methods, conn_close);
+  new_class(L, ATH_CURSOR_MT, cursor_methods, cursor_close);
+  lua_pushcfunction(L, l_set_row_class); lua_setfield(L, -2, "set_row_class");
+  lua_pushcfunction(L, l_set_json_decoder); lua_setfield(L, -2, "set_json_decoder");
+}

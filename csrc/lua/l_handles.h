@@ -1,0 +1,24 @@
+/* l_handles.h — the userdata layouts shared by l_engine.c and l_conn.c. */
+#ifndef ATH_L_HANDLES_H
+#define ATH_L_HANDLES_H
+#include "l_internal.h"
+#include "../engine/ath_engine.h"
+
+typedef struct l_engine {
+  ath_engine *e;                 /* NULL once closed; holds one reference */
+} l_engine;
+
+typedef struct l_cursor l_cursor;
+
+typedef struct l_conn {
+  ath_conn *c;                   /* NULL once closed (returned to the pool) */
+  ath_engine *e;                 /* one engine reference while open */
+  l_cursor *cursors;             /* open cursors: closed before the conn is returned */
+  ath_cstmt *pending;            /* a statement held across a call that may raise;
+                                    released on the next call or on close */
+} l_conn;
+
+/* Checks a connection out of e and pushes a new Connection userdata. */
+ATH_HIDDEN int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout);
+
+#endif
