@@ -1,0 +1,298 @@
+/* drv_sqlite.c — the SQLite driver (libsqlite3) behind ath_driver.
+ * Owns: the sqlite3 handle and its statements. SQLite always steps row by
+ * row, so streaming needs nothing special. Error kinds come from the
+ * extended result code (kept in err->code). */
+#include "ath_driver.h"
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct ath_dconn {
+  sqlite3 *db;
+};
+
+struct ath_dstmt {
+  sqlite3_stmt *st;
+  sqlite3 *db;
+  int64_t changes;               /* sqlite3_changes64 after the last DONE */
+  int ncols;
+};
+
+/* Map an extended result code (+ message) onto a kind and fill err. */
+static ath_status map_error(sqlite3 *db, int rc, ath_error *err) {
+  int ext = db ? sqlite3_extended_errcode(db) : rc;
+  if ((ext & 0xff) != (rc & 0xff)) ext = rc;       /* errcode is stale: trust rc */
+  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  ath_status kind;
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT: kind = ATH_E_INTEGRITY; break;
+    case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_READONLY: case SQLITE_IOERR:
+    case SQLITE_CANTOPEN: case SQLITE_FULL: case SQLITE_CORRUPT: case SQLITE_NOTADB:
+    case SQLITE_PERM: case SQLITE_NOMEM: case SQLITE_INTERRUPT: case SQLITE_PROTOCOL:
+    case SQLITE_ABORT:
+      kind = ATH_E_OPERATIONAL; break;
+    case SQLITE_MISMATCH: case SQLITE_TOOBIG: case SQLITE_RANGE: kind = ATH_E_DATA; break;
+    case SQLITE_MISUSE: kind = ATH_E_INTERFACE; break;
+    case SQLITE_ERROR:
+      if (strstr(msg, "syntax error") || strstr(msg, "no such table") || strstr(msg, "no such column") ||
+          strstr(msg, "already exists") || strstr(msg, "incomplete input") || strstr(msg, "no such function") ||
+          strstr(msg, "unrecognized token") || strstr(msg, "ambiguous column") || strstr(msg, "no such index") ||
+          strstr(msg, "has no column named") || strstr(msg, "values for") || strstr(msg, "wrong number of arguments"))
+        kind = ATH_E_PROGRAMMING;
+      else
+        kind = ATH_E_DBAPI;
+      break;
+    default: kind = ATH_E_DBAPI; break;
+  }
+  ath_error_set(err, kind, "%s", msg);
+  if (err) err->code = ext;
+  return kind;
+}
+
+static int parse_bool(const char *v, int *out) {
+  if (!strcasecmp(v, "on") || !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes")) { *out = 1; return 1; }
+  if (!strcasecmp(v, "off") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no")) { *out = 0; return 1; }
+  return 0;
+}
+
+static int one_of(const char *v, const char *const *set) {
+  for (; *set; set++) if (!strcasecmp(v, *set)) return 1;
+  return 0;
+}
+
+static ath_status sq_exec(ath_dconn *c, const char *sql, ath_error *err) {
+  int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? ATH_OK : map_error(c->db, rc, err);
+}
+
+static ath_status sq_connect(const ath_url *url, const ath_connect_opts *opts, ath_dconn **out, ath_error *err) {
+  static const char *const journal_modes[] = { "delete", "truncate", "persist", "memory", "wal", "off", NULL };
+  static const char *const sync_modes[] = { "off", "normal", "full", "extra", NULL };
+  *out = NULL;
+  long busy_ms = 5000;
+  int foreign_keys = 1;
+  const char *journal = NULL, *sync = NULL;
+  /* Check every option before opening anything. */
+  for (int i = 0; opts && i < opts->nkv; i++) {
+    const char *k = opts->keys[i], *v = opts->values[i];
+    if (!strcmp(k, "busy_timeout")) {
+      char *end;
+      busy_ms = strtol(v, &end, 10);
+      if (*v == '\0' || *end != '\0' || busy_ms < 0)
+        return ath_error_set(err, ATH_E_ARGUMENT, "connect_args busy_timeout must be a number of milliseconds >= 0, got '%s'", v);
+    } else if (!strcmp(k, "journal_mode")) {
+      if (!one_of(v, journal_modes))
+        return ath_error_set(err, ATH_E_ARGUMENT, "connect_args journal_mode '%s' is not one of delete, truncate, persist, memory, wal, off", v);
+      journal = v;
+    } else if (!strcmp(k, "foreign_keys")) {
+      if (!parse_bool(v, &foreign_keys))
+        return ath_error_set(err, ATH_E_ARGUMENT, "connect_args foreign_keys must be on or off, got '%s'", v);
+    } else if (!strcmp(k, "synchronous")) {
+      if (!one_of(v, sync_modes))
+        return ath_error_set(err, ATH_E_ARGUMENT, "connect_args synchronous '%s' is not one of off, normal, full, extra", v);
+      sync = v;
+    } else {
+      return ath_error_set(err, ATH_E_ARGUMENT,
+                           "Unknown SQLite connect_args option '%s' (known: busy_timeout, journal_mode, foreign_keys, synchronous)", k);
+    }
+  }
+  const char *path = url->database ? url->database : ":memory:";
+  ath_dconn *c = ath_calloc(1, sizeof *c);
+  if (c == NULL) return ath_error_nomem(err);
+  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    ath_error_set(err, ATH_E_OPERATIONAL, "unable to open database file '%s': %s", path,
+                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    if (err) err->code = rc;
+    sqlite3_close(c->db);
+    ath_free(c);
+    return ATH_E_OPERATIONAL;
+  }
+  sqlite3_extended_result_codes(c->db, 1);
+  sqlite3_busy_timeout(c->db, (int)busy_ms);
+  char sql[128];
+  ath_status st = sq_exec(c, foreign_keys ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF", err);
+  if (st == ATH_OK && journal) {
+    snprintf(sql, sizeof sql, "PRAGMA journal_mode = %s", journal);   /* checked against the list above */
+    st = sq_exec(c, sql, err);
+  }
+  if (st == ATH_OK && sync) {
+    snprintf(sql, sizeof sql, "PRAGMA synchronous = %s", sync);
+    st = sq_exec(c, sql, err);
+  }
+  if (st != ATH_OK) {
+    sqlite3_close(c->db);
+    ath_free(c);
+    return st;
+  }
+  *out = c;
+  return ATH_OK;
+}
+
+static void sq_close(ath_dconn *c) {
+  if (c == NULL) return;
+  sqlite3_close_v2(c->db);
+  ath_free(c);
+}
+
+static int only_space_or_comments(const char *p, const char *end) {
+  while (p < end) {
+    if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';') { p++; continue; }
+    if (p + 1 < end && p[0] == '-' && p[1] == '-') { while (p < end && *p != '\n') p++; continue; }
+    if (p + 1 < end && p[0] == '/' && p[1] == '*') {
+      p += 2;
+      while (p + 1 < end && !(p[0] == '*' && p[1] == '/')) p++;
+      p += 2;
+      continue;
+    }
+    return 0;
+  }
+  return 1;
+}
+
+static ath_status sq_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstmt **out, ath_error *err) {
+  *out = NULL;
+  if (len == 0 || only_space_or_comments(sql, sql + len))
+    return ath_error_set(err, ATH_E_ARGUMENT, "empty SQL statement");
+  ath_dstmt *s = ath_calloc(1, sizeof *s);
+  if (s == NULL) return ath_error_nomem(err);
+  const char *tail = NULL;
+  int rc = sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, &s->st, &tail);
+  if (rc != SQLITE_OK) {
+    ath_status st = map_error(c->db, rc, err);
+    ath_free(s);
+    return st;
+  }
+  if (tail && !only_space_or_comments(tail, sql + len)) {
+    sqlite3_finalize(s->st);
+    ath_free(s);
+    return ath_error_set(err, ATH_E_PROGRAMMING, "only one statement can be prepared at a time");
+  }
+  s->db = c->db;
+  s->ncols = sqlite3_column_count(s->st);
+  *out = s;
+  return ATH_OK;
+}
+
+static int sq_param_count(ath_dstmt *s) { return sqlite3_bind_parameter_count(s->st); }
+
+static ath_status sq_bind(ath_dstmt *s, int idx, const ath_value *v, ath_error *err) {
+  int rc;
+  switch (v->type) {
+    case ATH_V_NULL: rc = sqlite3_bind_null(s->st, idx); break;
+    case ATH_V_INT: case ATH_V_BOOL: rc = sqlite3_bind_int64(s->st, idx, v->u.i); break;
+    case ATH_V_FLOAT: rc = sqlite3_bind_double(s->st, idx, v->u.f); break;
+    case ATH_V_BLOB:
+      rc = sqlite3_bind_blob64(s->st, idx, v->u.s.n ? v->u.s.p : "", v->u.s.n, SQLITE_TRANSIENT);
+      break;
+    case ATH_V_TEXT: case ATH_V_NUMERIC: case ATH_V_JSON: case ATH_V_DATETIME:
+      rc = sqlite3_bind_text64(s->st, idx, v->u.s.n ? v->u.s.p : "", v->u.s.n, SQLITE_TRANSIENT, SQLITE_UTF8);
+      break;
+    case ATH_V_ARRAY:
+      return ath_error_set(err, ATH_E_NOT_SUPPORTED, "SQLite has no array type (parameter %d)", idx);
+    default:
+      return ath_error_set(err, ATH_E_ARGUMENT, "parameter %d: unknown value type %d", idx, (int)v->type);
+  }
+  if (rc == SQLITE_RANGE)
+    return ath_error_set(err, ATH_E_ARGUMENT, "parameter index %d out of range (statement takes %d)",
+                         idx, sqlite3_bind_parameter_count(s->st));
+  return rc == SQLITE_OK ? ATH_OK : map_error(s->db, rc, err);
+}
+
+static ath_status sq_step(ath_dstmt *s, ath_error *err) {
+  int rc = sqlite3_step(s->st);
+  if (rc == SQLITE_ROW) return ATH_ROW;
+  if (rc == SQLITE_DONE) { s->changes = sqlite3_changes64(s->db); return ATH_DONE; }
+  ath_status st = map_error(s->db, rc, err);
+  sqlite3_reset(s->st);                 /* so the statement is reusable after the error */
+  return st;
+}
+
+static int sq_column_count(ath_dstmt *s) { return s->ncols; }
+
+static void sq_column_info(ath_dstmt *s, int col, ath_column_info *out) {
+  const char *name = sqlite3_column_name(s->st, col);
+  out->name = name ? name : "";
+  out->decltype = sqlite3_column_decltype(s->st, col);
+  out->type_oid = 0;
+}
+
+static void sq_column(ath_dstmt *s, int col, ath_value *out) {
+  switch (sqlite3_column_type(s->st, col)) {
+    case SQLITE_INTEGER: out->type = ATH_V_INT; out->u.i = sqlite3_column_int64(s->st, col); return;
+    case SQLITE_FLOAT: out->type = ATH_V_FLOAT; out->u.f = sqlite3_column_double(s->st, col); return;
+    case SQLITE_TEXT:
+      out->type = ATH_V_TEXT;
+      out->u.s.p = (const char *)sqlite3_column_text(s->st, col);
+      out->u.s.n = (size_t)sqlite3_column_bytes(s->st, col);
+      return;
+    case SQLITE_BLOB:
+      out->type = ATH_V_BLOB;
+      out->u.s.p = sqlite3_column_blob(s->st, col);
+      out->u.s.n = (size_t)sqlite3_column_bytes(s->st, col);
+      if (out->u.s.p == NULL) out->u.s.p = "";
+      return;
+    default: out->type = ATH_V_NULL; return;
+  }
+}
+
+static int64_t sq_changes(ath_dstmt *s) { return s->changes; }
+
+static void sq_reset(ath_dstmt *s) {
+  sqlite3_reset(s->st);
+  sqlite3_clear_bindings(s->st);
+}
+
+static void sq_finalize(ath_dstmt *s) {
+  if (s == NULL) return;
+  sqlite3_finalize(s->st);
+  ath_free(s);
+}
+
+static int64_t sq_last_insert_id(ath_dconn *c) { return sqlite3_last_insert_rowid(c->db); }
+
+static ath_status sq_begin(ath_dconn *c, ath_isolation iso, ath_error *err) {
+  if (iso == ATH_ISO_AUTOCOMMIT) return ATH_OK;
+  ath_status st = sq_exec(c, iso == ATH_ISO_READ_UNCOMMITTED ? "PRAGMA read_uncommitted = 1" : "PRAGMA read_uncommitted = 0", err);
+  return st == ATH_OK ? sq_exec(c, "BEGIN", err) : st;
+}
+static ath_status sq_commit(ath_dconn *c, ath_error *err) { return sq_exec(c, "COMMIT", err); }
+static ath_status sq_rollback(ath_dconn *c, ath_error *err) {
+  if (sqlite3_get_autocommit(c->db)) return ATH_OK;     /* nothing open (e.g. rolled back by an error) */
+  return sq_exec(c, "ROLLBACK", err);
+}
+
+/* Run "<verb> "name"" with the name double-quoted (quotes doubled). */
+static ath_status savepoint_cmd(ath_dconn *c, const char *verb, const char *name, ath_error *err) {
+  size_t n = strlen(verb) + 2 * strlen(name) + 4;
+  char *sql = ath_malloc(n);
+  if (sql == NULL) return ath_error_nomem(err);
+  char *p = sql + sprintf(sql, "%s \"", verb);
+  for (const char *q = name; *q; q++) { if (*q == '"') *p++ = '"'; *p++ = *q; }
+  *p++ = '"'; *p = '\0';
+  ath_status st = sq_exec(c, sql, err);
+  ath_free(sql);
+  return st;
+}
+static ath_status sq_savepoint(ath_dconn *c, const char *name, ath_error *err) { return savepoint_cmd(c, "SAVEPOINT", name, err); }
+static ath_status sq_release(ath_dconn *c, const char *name, ath_error *err) { return savepoint_cmd(c, "RELEASE SAVEPOINT", name, err); }
+static ath_status sq_rollback_to(ath_dconn *c, const char *name, ath_error *err) { return savepoint_cmd(c, "ROLLBACK TO SAVEPOINT", name, err); }
+static int sq_in_transaction(ath_dconn *c) { return !sqlite3_get_autocommit(c->db); }
+static ath_status sq_ping(ath_dconn *c, ath_error *err) {
+  return c && c->db ? ATH_OK : ath_error_set(err, ATH_E_OPERATIONAL, "connection is closed");
+}
+static int sq_is_disconnect(ath_dconn *c, const ath_error *err) { (void)c; return err && err->disconnect; }
+static ath_status sq_cancel(ath_dconn *c, ath_error *err) { (void)err; sqlite3_interrupt(c->db); return ATH_OK; }
+static void sq_set_streaming(ath_dstmt *s, int on) { (void)s; (void)on; }
+
+const ath_driver ath_driver_sqlite = {
+  ATH_DRIVER_VERSION, "sqlite", 0,
+  1, 1, 1,                      /* RETURNING (3.35+), savepoints, transactional DDL */
+  sq_connect, sq_close, sq_exec,
+  sq_prepare, sq_param_count, sq_bind, sq_step, sq_column_count, sq_column_info, sq_column,
+  sq_changes, sq_reset, sq_finalize,
+  sq_last_insert_id, sq_begin, sq_commit, sq_rollback, sq_savepoint, sq_release, sq_rollback_to,
+  sq_in_transaction, sq_ping, sq_is_disconnect, sq_cancel, sq_set_streaming,
+};

@@ -1,0 +1,293 @@
+/* ath_pool.c — thread-safe queue, static and null pools (see ath_pool.h).
+ * Bookkeeping lives in `rec`s: one per open connection, on the idle list or
+ * the checked-out list. `open` counts connections that exist or are being
+ * connected right now (a slot is reserved under the lock, the connect runs
+ * unlocked), so limits hold while connects are in flight.
+ * Invariant (under the lock): open == nidle + nout + connecting. */
+#include "ath_pool.h"
+#include "../base/ath_thread.h"
+#include <string.h>
+
+typedef struct rec {
+  void *conn;
+  double created;               /* monotonic seconds */
+  unsigned gen;                 /* pool generation at connect time */
+  struct rec *prev, *next;
+} rec;
+
+typedef struct rlist { rec *head, *tail; int n; } rlist;
+
+struct ath_pool {
+  ath_pool_config cfg;
+  ath_pool_ops ops;
+  void *ud;
+  ath_mutex mu;
+  ath_cond cv;
+  rlist idle;                   /* checkin appends at the tail */
+  rlist out;
+  int open;
+  int waiters;
+  unsigned gen;                 /* bumped by invalidate_all / dispose */
+  long total_connects;
+  rec *static_rec;              /* ATH_POOL_STATIC: the one connection */
+  int static_users;
+  int static_connecting;
+};
+
+static void rl_push(rlist *l, rec *r) {
+  r->next = NULL; r->prev = l->tail;
+  if (l->tail) l->tail->next = r; else l->head = r;
+  l->tail = r; l->n++;
+}
+static void rl_remove(rlist *l, rec *r) {
+  if (r->prev) r->prev->next = r->next; else l->head = r->next;
+  if (r->next) r->next->prev = r->prev; else l->tail = r->prev;
+  r->prev = r->next = NULL; l->n--;
+}
+static rec *rl_find(rlist *l, void *conn) {
+  for (rec *r = l->head; r; r = r->next) if (r->conn == conn) return r;
+  return NULL;
+}
+
+static void emit(ath_pool *p, const char *name, void *conn) {
+  if (p->ops.event) p->ops.event(p->ud, name, conn);
+}
+
+/* Close a record's connection and free it; call without the lock. */
+static void close_rec(ath_pool *p, rec *r) {
+  p->ops.close(p->ud, r->conn);
+  ath_free(r);
+}
+
+void ath_pool_config_default(ath_pool_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->kind = ATH_POOL_QUEUE;
+  cfg->size = 5;
+  cfg->max_overflow = 10;
+  cfg->timeout = 30.0;
+  cfg->recycle = -1.0;
+}
+
+ath_pool *ath_pool_new(const ath_pool_config *cfg, const ath_pool_ops *ops, void *ud, ath_error *err) {
+  ath_pool *p = ath_calloc(1, sizeof *p);
+  if (p == NULL) { ath_error_nomem(err); return NULL; }
+  p->cfg = *cfg;
+  p->ops = *ops;
+  p->ud = ud;
+  if (ath_mutex_init(&p->mu) != 0) { ath_free(p); ath_error_set(err, ATH_E_OPERATIONAL, "pool: mutex init failed"); return NULL; }
+  if (ath_cond_init(&p->cv) != 0) {
+    ath_mutex_destroy(&p->mu); ath_free(p);
+    ath_error_set(err, ATH_E_OPERATIONAL, "pool: condition variable init failed");
+    return NULL;
+  }
+  return p;
+}
+
+/* Open a new connection into a record (unlocked). */
+static ath_status connect_rec(ath_pool *p, unsigned gen, rec **out, ath_error *err) {
+  rec *r = ath_calloc(1, sizeof *r);
+  if (r == NULL) return ath_error_nomem(err);
+  ath_status st = p->ops.connect(p->ud, &r->conn, err);
+  if (st != ATH_OK) { ath_free(r); return st; }
+  r->created = ath_now_monotonic();
+  r->gen = gen;
+  emit(p, "connect", r->conn);
+  *out = r;
+  return ATH_OK;
+}
+
+static ath_status checkout_static(ath_pool *p, void **out, ath_error *err) {
+  ath_mutex_lock(&p->mu);
+  while (p->static_rec == NULL && p->static_connecting) ath_cond_wait(&p->cv, &p->mu);
+  if (p->static_rec == NULL) {
+    p->static_connecting = 1;
+    unsigned gen = p->gen;
+    ath_mutex_unlock(&p->mu);
+    rec *r = NULL;
+    ath_status st = connect_rec(p, gen, &r, err);
+    ath_mutex_lock(&p->mu);
+    p->static_connecting = 0;
+    ath_cond_broadcast(&p->cv);
+    if (st != ATH_OK) { ath_mutex_unlock(&p->mu); return st; }
+    p->static_rec = r;
+    p->open = 1;
+    p->total_connects++;
+  }
+  p->static_users++;
+  void *conn = p->static_rec->conn;
+  ath_mutex_unlock(&p->mu);
+  *out = conn;
+  emit(p, "checkout", conn);
+  return ATH_OK;
+}
+
+ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error *err) {
+  *out = NULL;
+  if (p->cfg.kind == ATH_POOL_STATIC) return checkout_static(p, out, err);
+  double wait = timeout < 0 ? p->cfg.timeout : timeout;
+  double deadline = ath_now_monotonic() + wait;
+  ath_mutex_lock(&p->mu);
+  for (;;) {
+    if (p->idle.n > 0) {
+      rec *r = p->cfg.use_lifo ? p->idle.tail : p->idle.head;
+      rl_remove(&p->idle, r);
+      int stale = r->gen != p->gen ||
+                  (p->cfg.recycle >= 0 && ath_now_monotonic() - r->created > p->cfg.recycle);
+      if (stale) {
+        p->open--;
+        ath_mutex_unlock(&p->mu);
+        close_rec(p, r);
+        ath_mutex_lock(&p->mu);
+        continue;                     /* a slot is free now: reuse or connect */
+      }
+      rl_push(&p->out, r);
+      ath_mutex_unlock(&p->mu);
+      if (p->cfg.pre_ping && p->ops.ping) {
+        ath_error perr;
+        if (p->ops.ping(p->ud, r->conn, &perr) != ATH_OK) {
+          /* dead: drop it and try again (usually by connecting afresh) */
+          emit(p, "invalidate", r->conn);
+          ath_mutex_lock(&p->mu);
+          rl_remove(&p->out, r);
+          p->open--;
+          ath_mutex_unlock(&p->mu);
+          close_rec(p, r);
+          ath_mutex_lock(&p->mu);
+          continue;
+        }
+      }
+      *out = r->conn;
+      emit(p, "checkout", r->conn);
+      return ATH_OK;
+    }
+    int limit_reached = p->cfg.kind == ATH_POOL_QUEUE && p->cfg.max_overflow >= 0 &&
+                        p->open >= p->cfg.size + p->cfg.max_overflow;
+    if (!limit_reached) {
+      p->open++;                      /* reserve the slot, connect unlocked */
+      unsigned gen = p->gen;
+      ath_mutex_unlock(&p->mu);
+      rec *r = NULL;
+      ath_status st = connect_rec(p, gen, &r, err);
+      ath_mutex_lock(&p->mu);
+      if (st != ATH_OK) {
+        p->open--;
+        ath_cond_signal(&p->cv);      /* the slot is free for a waiter */
+        ath_mutex_unlock(&p->mu);
+        return st;
+      }
+      p->total_connects++;
+      rl_push(&p->out, r);
+      ath_mutex_unlock(&p->mu);
+      *out = r->conn;
+      emit(p, "checkout", r->conn);
+      return ATH_OK;
+    }
+    if (ath_now_monotonic() >= deadline) {
+      ath_mutex_unlock(&p->mu);
+      return ath_error_set(err, ATH_E_POOL_TIMEOUT,
+                           "QueuePool limit of size %d overflow %d reached, connection timed out, timeout %g s",
+                           p->cfg.size, p->cfg.max_overflow, wait);
+    }
+    p->waiters++;
+    ath_cond_wait_until(&p->cv, &p->mu, deadline);
+    p->waiters--;
+  }
+}
+
+void ath_pool_checkin(ath_pool *p, void *conn) {
+  if (conn == NULL) return;
+  if (p->cfg.kind == ATH_POOL_STATIC) {
+    ath_mutex_lock(&p->mu);
+    int last = --p->static_users == 0;
+    int stale = p->static_rec && p->static_rec->gen != p->gen;
+    rec *r = (last && stale) ? p->static_rec : NULL;
+    if (r) { p->static_rec = NULL; p->open = 0; }
+    ath_mutex_unlock(&p->mu);
+    /* Only the last user resets: earlier returns share the live session. */
+    if (last && p->ops.reset) { ath_error e; p->ops.reset(p->ud, conn, &e); }
+    emit(p, "checkin", conn);
+    if (r) close_rec(p, r);
+    return;
+  }
+  ath_mutex_lock(&p->mu);
+  rec *r = rl_find(&p->out, conn);
+  if (r == NULL) { ath_mutex_unlock(&p->mu); return; }     /* not ours: ignore */
+  rl_remove(&p->out, r);
+  ath_mutex_unlock(&p->mu);
+  int keep = p->cfg.kind == ATH_POOL_QUEUE;
+  if (keep && p->ops.reset) {
+    ath_error e;
+    if (p->ops.reset(p->ud, conn, &e) != ATH_OK) keep = 0;
+  }
+  emit(p, "checkin", conn);
+  ath_mutex_lock(&p->mu);
+  if (keep && (r->gen != p->gen || p->idle.n >= p->cfg.size)) keep = 0;   /* stale or overflow */
+  if (keep) rl_push(&p->idle, r);
+  else p->open--;
+  ath_cond_signal(&p->cv);
+  ath_mutex_unlock(&p->mu);
+  if (!keep) close_rec(p, r);
+}
+
+void ath_pool_invalidate(ath_pool *p, void *conn) {
+  if (conn == NULL) return;
+  emit(p, "invalidate", conn);
+  ath_mutex_lock(&p->mu);
+  if (p->cfg.kind == ATH_POOL_STATIC) {
+    rec *r = p->static_rec;
+    if (r && r->conn == conn) {
+      p->static_users--;
+      p->gen++;                       /* other users keep it until they return */
+      if (p->static_users <= 0) { p->static_rec = NULL; p->open = 0; p->static_users = 0; }
+      else r = NULL;
+    } else r = NULL;
+    ath_mutex_unlock(&p->mu);
+    if (r) close_rec(p, r);
+    return;
+  }
+  rec *r = rl_find(&p->out, conn);
+  if (r) { rl_remove(&p->out, r); p->open--; ath_cond_signal(&p->cv); }
+  ath_mutex_unlock(&p->mu);
+  if (r) close_rec(p, r);
+}
+
+/* Close every idle connection and make checked-out ones close on return. */
+static void drain(ath_pool *p) {
+  ath_mutex_lock(&p->mu);
+  p->gen++;
+  rec *list = p->idle.head;
+  p->open -= p->idle.n;
+  p->idle.head = p->idle.tail = NULL;
+  p->idle.n = 0;
+  rec *st = NULL;
+  if (p->static_rec && p->static_users == 0) { st = p->static_rec; p->static_rec = NULL; p->open = 0; }
+  ath_cond_broadcast(&p->cv);
+  ath_mutex_unlock(&p->mu);
+  while (list) { rec *next = list->next; close_rec(p, list); list = next; }
+  if (st) close_rec(p, st);
+}
+
+void ath_pool_invalidate_all(ath_pool *p) { drain(p); }
+void ath_pool_dispose(ath_pool *p) { drain(p); }
+
+void ath_pool_get_status(ath_pool *p, ath_pool_status *out) {
+  ath_mutex_lock(&p->mu);
+  out->size = p->cfg.size;
+  out->checked_out = p->cfg.kind == ATH_POOL_STATIC ? p->static_users : p->out.n;
+  out->idle = p->cfg.kind == ATH_POOL_STATIC ? (p->static_rec && p->static_users == 0) : p->idle.n;
+  out->overflow = p->open - p->cfg.size;
+  out->waiters = p->waiters;
+  out->total_connects = p->total_connects;
+  ath_mutex_unlock(&p->mu);
+}
+
+void ath_pool_free(ath_pool *p) {
+  if (p == NULL) return;
+  drain(p);
+  /* Anything still checked out is a caller bug; close it rather than leak. */
+  while (p->out.head) { rec *r = p->out.head; rl_remove(&p->out, r); close_rec(p, r); }
+  if (p->static_rec) close_rec(p, p->static_rec);
+  ath_cond_destroy(&p->cv);
+  ath_mutex_destroy(&p->mu);
+  ath_free(p);
+}
