@@ -22,7 +22,7 @@ LDLIBS_CORE = -lsqlite3 -lpq -lpthread -lm
 LDFLAGS   ?=
 
 CORE_SRC  := $(sort $(wildcard csrc/base/*.c csrc/driver/*.c csrc/engine/*.c csrc/sql/*.c csrc/orm/*.c))
-BIND_SRC  := $(sort $(wildcard csrc/lua/*.c))
+BIND_SRC  := $(filter-out csrc/lua/l_embed.c,$(sort $(wildcard csrc/lua/*.c)))
 TEST_SRC  := $(sort $(wildcard csrc/test/test_*.c))
 LUA_FILES := $(sort $(shell find lua -name '*.lua' 2>/dev/null))
 
@@ -30,7 +30,7 @@ CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/core/%.o)
 BIND54_OBJ:= $(BIND_SRC:%.c=$(BUILD)/lua54/%.o)
 BINDJIT_OBJ:=$(BIND_SRC:%.c=$(BUILD)/luajit/%.o)
 EMBED_C   := $(BUILD)/gen/ath_embedded_lua.c
-EMBED_OBJ := $(BUILD)/lua54/gen/ath_embedded_lua.o
+EMBED_OBJ := $(BUILD)/lua54/gen/ath_embedded_lua.o $(BUILD)/lua54/csrc/lua/l_embed.o
 TEST_BIN  := $(TEST_SRC:csrc/test/%.c=$(BUILD)/test/%)
 
 CORE_LIB  := $(BUILD)/libathanor_core.a
@@ -54,6 +54,10 @@ $(BUILD)/core/%.o: %.c
 $(BUILD)/lua54/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -MMD -MP -c $< -o $@
+
+$(BUILD)/lua54/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -c $< -o $@
 
 $(BUILD)/luajit/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -85,8 +89,8 @@ $(HOST): csrc/host/athanor.c $(LIBA)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -ldl
 
 # C unit tests: each csrc/test/test_X.c is one cmocka executable. test_embed*
-# links the full libathanor.a (binding + embedded Lua); the rest the core only.
-$(BUILD)/test/test_embed%: csrc/test/test_embed%.c $(LIBA)
+# test_embed links the full libathanor.a (binding + embedded Lua); the rest the core only.
+$(BUILD)/test/test_embed: csrc/test/test_embed.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -lcmocka -ldl
 
