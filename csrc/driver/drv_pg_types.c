@@ -1,0 +1,221 @@
+/* drv_pg_types.c — PostgreSQL values both ways: ath_value → text/binary
+ * parameters, text results → ath_value by type OID (scalars and
+ * one-dimensional arrays), ISO-8601 normalisation, and the per-statement
+ * arena that holds converted values until the next step. */
+#include "drv_pg.h"
+#include "../base/ath_buf.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type OIDs (pg_type.dat) */
+enum {
+  BOOLOID = 16, BYTEAOID = 17, INT8OID = 20, INT2OID = 21, INT4OID = 23, OIDOID = 26,
+  JSONOID = 114, FLOAT4OID = 700, FLOAT8OID = 701, DATEOID = 1082, TIMEOID = 1083,
+  TIMESTAMPOID = 1114, TIMESTAMPTZOID = 1184, TIMETZOID = 1266, NUMERICOID = 1700, JSONBOID = 3802,
+};
+
+/* Element type of a one-dimensional array type, or 0. */
+static Oid array_elem(Oid t) {
+  switch (t) {
+    case 1000: return BOOLOID;      case 1001: return BYTEAOID;   case 1005: return INT2OID;
+    case 1007: return INT4OID;      case 1016: return INT8OID;    case 1021: return FLOAT4OID;
+    case 1022: return FLOAT8OID;    case 1231: return NUMERICOID; case 1009: return 25;
+    case 1015: return 1043;         case 1014: return 1042;       case 2951: return 2950;
+    case 1182: return DATEOID;      case 1115: return TIMESTAMPOID; case 1185: return TIMESTAMPTZOID;
+    case 1183: return TIMEOID;      case 199: return JSONOID;     case 3807: return JSONBOID;
+    default: return 0;
+  }
+}
+
+/* ---------------------------------------------------------------- arena */
+
+static void *arena_alloc(ath_dstmt *s, size_t n) {
+  pg_block *b = ath_malloc(sizeof(pg_block) + n + 1);
+  if (b == NULL) return NULL;
+  b->next = s->arena;
+  s->arena = b;
+  return (char *)(b + 1);
+}
+
+void ath_drv_pg_arena_reset(ath_dstmt *s) {
+  while (s->arena) { pg_block *n = s->arena->next; ath_free(s->arena); s->arena = n; }
+}
+
+/* ----------------------------------------------------------- parameters */
+
+void ath_drv_pg_clear_params(ath_dstmt *s) {
+  for (int i = 0; i < s->nparams && s->pvals; i++) {
+    ath_free(s->pvals[i]);
+    s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0;
+  }
+}
+
+static void put_float(ath_buf *b, double f) {
+  if (isnan(f)) ath_buf_puts(b, "NaN");
+  else if (isinf(f)) ath_buf_puts(b, f > 0 ? "Infinity" : "-Infinity");
+  else ath_buf_printf(b, "%.17g", f);
+}
+
+/* Render one scalar as PostgreSQL text input. */
+static int put_scalar(ath_buf *b, const ath_value *v) {
+  switch (v->type) {
+    case ATH_V_INT: return ath_buf_printf(b, "%lld", (long long)v->u.i);
+    case ATH_V_BOOL: return ath_buf_puts(b, v->u.i ? "t" : "f");
+    case ATH_V_FLOAT: put_float(b, v->u.f); return b->oom ? -1 : 0;
+    default: return ath_buf_append(b, v->u.s.p ? v->u.s.p : "", v->u.s.n);
+  }
+}
+
+/* Render an array literal: {1,NULL,"a \"b\""} */
+static int put_array(ath_buf *b, const ath_value *v) {
+  ath_buf_putc(b, '{');
+  for (size_t i = 0; i < v->u.arr.n; i++) {
+    const ath_value *it = &v->u.arr.items[i];
+    if (i) ath_buf_putc(b, ',');
+    if (it->type == ATH_V_NULL) { ath_buf_puts(b, "NULL"); continue; }
+    if (it->type == ATH_V_ARRAY) { put_array(b, it); continue; }
+    if (it->type == ATH_V_INT || it->type == ATH_V_FLOAT || it->type == ATH_V_BOOL) { put_scalar(b, it); continue; }
+    ath_buf_putc(b, '"');
+    for (size_t j = 0; j < it->u.s.n; j++) {
+      char ch = it->u.s.p[j];
+      if (ch == '"' || ch == '\\') ath_buf_putc(b, '\\');
+      ath_buf_putc(b, ch);
+    }
+    ath_buf_putc(b, '"');
+  }
+  ath_buf_putc(b, '}');
+  return b->oom ? -1 : 0;
+}
+
+ath_status ath_drv_pg_bind_value(ath_dstmt *s, int i, const ath_value *v, ath_error *err) {
+  ath_free(s->pvals[i]);
+  s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0;
+  if (v->type == ATH_V_NULL) return ATH_OK;
+  Oid ptype = PQparamtype(s->desc, i);
+  if (ptype == BYTEAOID && (v->type == ATH_V_BLOB || v->type == ATH_V_TEXT)) {
+    /* binary format: raw bytes, zero bytes included */
+    char *p = ath_malloc(v->u.s.n ? v->u.s.n : 1);
+    if (p == NULL) return ath_error_nomem(err);
+    if (v->u.s.n) memcpy(p, v->u.s.p, v->u.s.n);
+    s->pvals[i] = p; s->plens[i] = (int)v->u.s.n; s->pfmts[i] = 1;
+    return ATH_OK;
+  }
+  ath_buf b = ATH_BUF_INIT;
+  if (v->type == ATH_V_ARRAY) put_array(&b, v);
+  else put_scalar(&b, v);
+  if (b.data == NULL && !b.oom) ath_buf_puts(&b, "");
+  size_t n;
+  char *text = ath_buf_detach(&b, &n);
+  if (text == NULL) return ath_error_nomem(err);
+  if (memchr(text, '\0', n)) {
+    ath_free(text);
+    return ath_error_set(err, ATH_E_DATA, "parameter %d: text contains a zero byte; bind binary data "
+                         "as a blob into a bytea column", i + 1);
+  }
+  s->pvals[i] = text; s->plens[i] = (int)n;
+  return ATH_OK;
+}
+
+/* -------------------------------------------------------------- results */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return 0;
+}
+
+/* "+00" at the end of a time becomes "+00:00" (API.md: +hh:mm). */
+static void datetime(ath_dstmt *s, const char *t, size_t n, ath_value *out) {
+  out->type = ATH_V_DATETIME;
+  out->u.s.p = t; out->u.s.n = n;
+  if (n >= 3 && (t[n - 3] == '+' || t[n - 3] == '-') && memchr(t, ':', n) &&
+      t[n - 2] >= '0' && t[n - 2] <= '9' && t[n - 1] >= '0' && t[n - 1] <= '9') {
+    char *p = arena_alloc(s, n + 3);
+    if (p == NULL) return;
+    memcpy(p, t, n);
+    memcpy(p + n, ":00", 4);
+    out->u.s.p = p; out->u.s.n = n + 3;
+  }
+}
+
+static void scalar(ath_dstmt *s, Oid type, const char *t, size_t n, ath_value *out) {
+  switch (type) {
+    case INT2OID: case INT4OID: case INT8OID: case OIDOID:
+      out->type = ATH_V_INT; out->u.i = strtoll(t, NULL, 10); return;
+    case FLOAT4OID: case FLOAT8OID:
+      out->type = ATH_V_FLOAT; out->u.f = strtod(t, NULL); return;
+    case BOOLOID: out->type = ATH_V_BOOL; out->u.i = t[0] == 't'; return;
+    case NUMERICOID: out->type = ATH_V_NUMERIC; break;
+    case JSONOID: case JSONBOID: out->type = ATH_V_JSON; break;
+    case DATEOID: case TIMEOID: case TIMETZOID: case TIMESTAMPOID: case TIMESTAMPTZOID:
+      datetime(s, t, n, out); return;
+    case BYTEAOID:
+      out->type = ATH_V_BLOB;
+      if (n >= 2 && t[0] == '\\' && t[1] == 'x') {
+        size_t m = (n - 2) / 2;
+        char *p = arena_alloc(s, m);
+        if (p == NULL) { out->u.s.p = ""; out->u.s.n = 0; return; }
+        for (size_t i = 0; i < m; i++) p[i] = (char)(hexval(t[2 + 2 * i]) * 16 + hexval(t[3 + 2 * i]));
+        out->u.s.p = p; out->u.s.n = m;
+        return;
+      }
+      break;                                  /* escape format: pass through */
+    default: out->type = ATH_V_TEXT; break;
+  }
+  out->u.s.p = t; out->u.s.n = n;
+}
+
+/* Parse a one-dimensional array literal into arena memory. */
+static void array(ath_dstmt *s, Oid elem, const char *t, size_t n, ath_value *out) {
+  size_t cap = 1;
+  for (size_t i = 0; i < n; i++) if (t[i] == ',') cap++;
+  ath_value *items = arena_alloc(s, cap * sizeof *items);
+  char *buf = arena_alloc(s, n);              /* unescaped element texts, NUL-separated */
+  if (items == NULL || buf == NULL || n < 2 || t[0] != '{') { out->type = ATH_V_TEXT; out->u.s.p = t; out->u.s.n = n; return; }
+  size_t count = 0, i = 1, w = 0;
+  if (t[1] == '}') { out->type = ATH_V_ARRAY; out->u.arr.items = items; out->u.arr.n = 0; return; }
+  while (i < n && count < cap) {
+    char *start = buf + w;
+    int quoted = t[i] == '"';
+    if (t[i] == '{') { out->type = ATH_V_TEXT; out->u.s.p = t; out->u.s.n = n; return; }  /* nested: leave as text */
+    if (quoted) {
+      i++;
+      while (i < n && t[i] != '"') { if (t[i] == '\\' && i + 1 < n) i++; buf[w++] = t[i++]; }
+      i++;                                    /* closing quote */
+    } else {
+      while (i < n && t[i] != ',' && t[i] != '}') buf[w++] = t[i++];
+    }
+    size_t len = (size_t)(buf + w - start);
+    buf[w++] = '\0';
+    if (!quoted && len == 4 && !strncmp(start, "NULL", 4)) items[count].type = ATH_V_NULL;
+    else scalar(s, elem, start, len, &items[count]);
+    count++;
+    if (i < n && t[i] == ',') i++;
+    else break;
+  }
+  out->type = ATH_V_ARRAY; out->u.arr.items = items; out->u.arr.n = count;
+}
+
+void ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t len, ath_value *out) {
+  Oid elem = array_elem(type);
+  if (elem) array(s, elem, text, len, out);
+  else scalar(s, type, text, len, out);
+}
+
+void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate) {
+  if (deallocate && s->c && PQstatus(s->c->pg) == CONNECTION_OK &&
+      PQtransactionStatus(s->c->pg) != PQTRANS_ACTIVE) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+    PQclear(PQexec(s->c->pg, sql));           /* failure (aborted tx) only leaks a server-side name */
+  }
+  PQclear(s->res);
+  PQclear(s->desc);
+  ath_drv_pg_arena_reset(s);
+  ath_drv_pg_clear_params(s);
+  ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts);
+  ath_free(s);
+}
