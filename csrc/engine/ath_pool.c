@@ -3,7 +3,8 @@
  * the checked-out list. `open` counts connections that exist or are being
  * connected right now (a slot is reserved under the lock, the connect runs
  * unlocked), so limits hold while connects are in flight.
- * Invariant (under the lock): open == nidle + nout + connecting. */
+ * Invariant (under the lock): open == nidle + nout + connecting + closing:
+ * a slot is given back only after its connection is closed. */
 #include "ath_pool.h"
 #include "../base/ath_thread.h"
 #include <string.h>
@@ -57,6 +58,17 @@ static void emit(ath_pool *p, const char *name, void *conn) {
 static void close_rec(ath_pool *p, rec *r) {
   p->ops.close(p->ud, r->conn);
   ath_free(r);
+}
+
+/* Close r, then give its slot back (the count drops only once the
+ * connection is really gone, so the server never sees more than the limit).
+ * Call without the lock. */
+static void close_and_release(ath_pool *p, rec *r) {
+  close_rec(p, r);
+  ath_mutex_lock(&p->mu);
+  p->open--;
+  ath_cond_signal(&p->cv);
+  ath_mutex_unlock(&p->mu);
 }
 
 void ath_pool_config_default(ath_pool_config *cfg) {
@@ -134,9 +146,8 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
       int stale = r->gen != p->gen ||
                   (p->cfg.recycle >= 0 && ath_now_monotonic() - r->created > p->cfg.recycle);
       if (stale) {
-        p->open--;
         ath_mutex_unlock(&p->mu);
-        close_rec(p, r);
+        close_and_release(p, r);
         ath_mutex_lock(&p->mu);
         continue;                     /* a slot is free now: reuse or connect */
       }
@@ -149,9 +160,8 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
           emit(p, "invalidate", r->conn);
           ath_mutex_lock(&p->mu);
           rl_remove(&p->out, r);
-          p->open--;
           ath_mutex_unlock(&p->mu);
-          close_rec(p, r);
+          close_and_release(p, r);
           ath_mutex_lock(&p->mu);
           continue;
         }
@@ -222,11 +232,14 @@ void ath_pool_checkin(ath_pool *p, void *conn) {
   emit(p, "checkin", conn);
   ath_mutex_lock(&p->mu);
   if (keep && (r->gen != p->gen || p->idle.n >= p->cfg.size)) keep = 0;   /* stale or overflow */
-  if (keep) rl_push(&p->idle, r);
-  else p->open--;
-  ath_cond_signal(&p->cv);
+  if (keep) {
+    rl_push(&p->idle, r);
+    ath_cond_signal(&p->cv);
+    ath_mutex_unlock(&p->mu);
+    return;
+  }
   ath_mutex_unlock(&p->mu);
-  if (!keep) close_rec(p, r);
+  close_and_release(p, r);
 }
 
 void ath_pool_invalidate(ath_pool *p, void *conn) {
@@ -246,9 +259,9 @@ void ath_pool_invalidate(ath_pool *p, void *conn) {
     return;
   }
   rec *r = rl_find(&p->out, conn);
-  if (r) { rl_remove(&p->out, r); p->open--; ath_cond_signal(&p->cv); }
+  if (r) rl_remove(&p->out, r);
   ath_mutex_unlock(&p->mu);
-  if (r) close_rec(p, r);
+  if (r) close_and_release(p, r);
 }
 
 /* Close every idle connection and make checked-out ones close on return. */
@@ -256,14 +269,13 @@ static void drain(ath_pool *p) {
   ath_mutex_lock(&p->mu);
   p->gen++;
   rec *list = p->idle.head;
-  p->open -= p->idle.n;
   p->idle.head = p->idle.tail = NULL;
   p->idle.n = 0;
   rec *st = NULL;
   if (p->static_rec && p->static_users == 0) { st = p->static_rec; p->static_rec = NULL; p->open = 0; }
   ath_cond_broadcast(&p->cv);
   ath_mutex_unlock(&p->mu);
-  while (list) { rec *next = list->next; close_rec(p, list); list = next; }
+  while (list) { rec *next = list->next; close_and_release(p, list); list = next; }
   if (st) close_rec(p, st);
 }
 
