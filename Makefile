@@ -89,10 +89,10 @@ $(HOST): csrc/host/athanor.c $(LIBA)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -ldl
 
 # C unit tests: each csrc/test/test_X.c is one cmocka executable. test_embed*
-# test_embed links the full libathanor.a (binding + embedded Lua); the rest the core only.
-$(BUILD)/test/test_embed: csrc/test/test_embed.c $(LIBA)
+# test_embed and test_host link the full libathanor.a (binding + embedded Lua); the rest the core only.
+$(BUILD)/test/test_embed $(BUILD)/test/test_host: $(BUILD)/test/%: csrc/test/%.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -lcmocka -ldl
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -lcmocka -ldl -lpthread
 
 $(BUILD)/test/%: csrc/test/%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)

@@ -33,6 +33,7 @@ struct ath_pool {
   rec *static_rec;              /* ATH_POOL_STATIC: the one connection */
   int static_users;
   int static_connecting;
+  pthread_t static_owner;       /* the thread using it while static_users > 0 */
 };
 
 static void rl_push(rlist *l, rec *r) {
@@ -108,9 +109,26 @@ static ath_status connect_rec(ath_pool *p, unsigned gen, rec **out, ath_error *e
   return ATH_OK;
 }
 
-static ath_status checkout_static(ath_pool *p, void **out, ath_error *err) {
+/* STATIC: one connection. It is not safe to use from two OS threads at
+ * once, so it belongs to one thread while checked out: checkouts from that
+ * thread nest (several Connections in one lua_State share it), other
+ * threads wait until the last of them is returned. */
+static ath_status checkout_static(ath_pool *p, double wait, void **out, ath_error *err) {
+  double deadline = ath_now_monotonic() + wait;
+  pthread_t self = pthread_self();
   ath_mutex_lock(&p->mu);
-  while (p->static_rec == NULL && p->static_connecting) ath_cond_wait(&p->cv, &p->mu);
+  for (;;) {
+    int busy_elsewhere = p->static_users > 0 && !pthread_equal(p->static_owner, self);
+    if (!busy_elsewhere && !(p->static_rec == NULL && p->static_connecting)) break;
+    if (ath_now_monotonic() >= deadline) {
+      ath_mutex_unlock(&p->mu);
+      return ath_error_set(err, ATH_E_POOL_TIMEOUT,
+                           "StaticPool connection is in use by another thread, connection timed out, timeout %g s", wait);
+    }
+    p->waiters++;
+    ath_cond_wait_until(&p->cv, &p->mu, deadline);
+    p->waiters--;
+  }
   if (p->static_rec == NULL) {
     p->static_connecting = 1;
     unsigned gen = p->gen;
@@ -126,6 +144,7 @@ static ath_status checkout_static(ath_pool *p, void **out, ath_error *err) {
     p->total_connects++;
   }
   p->static_users++;
+  p->static_owner = self;
   void *conn = p->static_rec->conn;
   ath_mutex_unlock(&p->mu);
   *out = conn;
@@ -135,8 +154,8 @@ static ath_status checkout_static(ath_pool *p, void **out, ath_error *err) {
 
 ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error *err) {
   *out = NULL;
-  if (p->cfg.kind == ATH_POOL_STATIC) return checkout_static(p, out, err);
   double wait = timeout < 0 ? p->cfg.timeout : timeout;
+  if (p->cfg.kind == ATH_POOL_STATIC) return checkout_static(p, wait, out, err);
   double deadline = ath_now_monotonic() + wait;
   ath_mutex_lock(&p->mu);
   for (;;) {
@@ -207,15 +226,21 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
 void ath_pool_checkin(ath_pool *p, void *conn) {
   if (conn == NULL) return;
   if (p->cfg.kind == ATH_POOL_STATIC) {
+    /* Only the owning thread returns it, so "last" can't change under us.
+     * Reset while still owning it: other threads are kept out until then. */
     ath_mutex_lock(&p->mu);
-    int last = --p->static_users == 0;
-    int stale = p->static_rec && p->static_rec->gen != p->gen;
-    rec *r = (last && stale) ? p->static_rec : NULL;
-    if (r) { p->static_rec = NULL; p->open = 0; }
+    int last = p->static_users == 1;
     ath_mutex_unlock(&p->mu);
-    /* Only the last user resets: earlier returns share the live session. */
     if (last && p->ops.reset) { ath_error e; p->ops.reset(p->ud, conn, &e); }
     emit(p, "checkin", conn);
+    ath_mutex_lock(&p->mu);
+    p->static_users--;
+    rec *r = NULL;
+    if (p->static_users == 0) {
+      if (p->static_rec && p->static_rec->gen != p->gen) { r = p->static_rec; p->static_rec = NULL; p->open = 0; }
+      ath_cond_broadcast(&p->cv);             /* other threads may take it now */
+    }
+    ath_mutex_unlock(&p->mu);
     if (r) close_rec(p, r);
     return;
   }
@@ -253,6 +278,7 @@ void ath_pool_invalidate(ath_pool *p, void *conn) {
       p->gen++;                       /* other users keep it until they return */
       if (p->static_users <= 0) { p->static_rec = NULL; p->open = 0; p->static_users = 0; }
       else r = NULL;
+      ath_cond_broadcast(&p->cv);
     } else r = NULL;
     ath_mutex_unlock(&p->mu);
     if (r) close_rec(p, r);

@@ -44,8 +44,44 @@ ATH_API int ath_openlib(lua_State *L);
 ATH_API int luaopen_athanor_core(lua_State *L);
 
 /* ---- Shared engines (host API) -------------------------------------------
- * Reserved for the connection-pool work: opening an engine from C and
- * pushing the same engine into several lua_States. */
+ * A host can open one engine (one connection pool) in C and hand it to any
+ * number of lua_States, including states running in different OS threads.
+ * The engine is reference-counted: the host's reference and each Lua Engine
+ * object hold one; the pool goes away when the last is released.
+ *
+ *     ath_host_engine_options o;
+ *     ath_host_engine_options_init(&o);
+ *     o.pool_size = 4;
+ *     char err[256];
+ *     ath_engine *e = ath_host_engine_open("sqlite:///app.db", &o, err, sizeof err);
+ *     // in each thread's state:   ath_host_push_engine(L, e);  lua_setglobal(L, "engine");
+ *     ath_host_engine_release(e);   // the states keep it alive while they use it
+ */
+typedef struct ath_engine ath_engine;
+
+typedef struct ath_host_engine_options {
+  int pool_size;              /* default 5 */
+  int max_overflow;           /* default 10; -1 unlimited */
+  double pool_timeout;        /* seconds, default 30 */
+  double pool_recycle;        /* seconds, default -1 (never) */
+  int pool_pre_ping;          /* 0/1 */
+  const char *poolclass;      /* "queue", "static", "null"; NULL: by URL */
+  const char *shared_name;    /* also reachable as create_engine(url, { shared = name }) */
+} ath_host_engine_options;
+
+/* Fills the defaults above. */
+ATH_API void ath_host_engine_options_init(ath_host_engine_options *o);
+/* Opens an engine; no connection is made until the first checkout. Returns
+ * NULL on error with a message in errbuf (which may be NULL). The caller
+ * owns one reference. Thread-safe. */
+ATH_API ath_engine *ath_host_engine_open(const char *url, const ath_host_engine_options *o,
+                                         char *errbuf, size_t errbuf_size);
+/* Drops the caller's reference. Thread-safe; NULL is a no-op. */
+ATH_API void ath_host_engine_release(ath_engine *e);
+/* Pushes an athanor Engine object for e onto L's stack (taking its own
+ * reference). require("athanor") must work in L (ath_openlib, or the
+ * module on the paths). Raises a Lua error like any lua_push on failure. */
+ATH_API int ath_host_push_engine(lua_State *L, ath_engine *e);
 
 #ifdef __cplusplus
 }

@@ -109,6 +109,14 @@ static int l_engine_open(lua_State *L) {
   return 1;
 }
 
+void ath_l_push_engine(lua_State *L, ath_engine *e) {
+  l_engine *le = ath_newudata(L, sizeof *le);                /* may raise: nothing taken yet */
+  le->e = NULL;
+  luaL_setmetatable(L, ATH_ENGINE_MT);
+  ath_engine_retain(e);
+  le->e = e;
+}
+
 static int engine_connect(lua_State *L) {
   l_engine *le = check_engine(L, 1);
   double timeout = luaL_optnumber(L, 2, -1.0);

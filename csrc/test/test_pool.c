@@ -359,6 +359,33 @@ static void test_pool_static_hands_out_one_connection(void **state) {
   free_pool(p, &w);
 }
 
+typedef struct static_try { ath_pool *p; ath_status st; void *conn; } static_try;
+static void *static_other_thread(void *arg) {
+  static_try *t = arg;
+  ath_error err;
+  t->st = ath_pool_checkout(t->p, 0.05, &t->conn, &err);
+  if (t->st == ATH_OK) ath_pool_checkin(t->p, t->conn);
+  return NULL;
+}
+
+static void test_pool_static_belongs_to_one_thread_at_a_time(void **state) {
+  (void)state;
+  world w;
+  ath_pool *p = new_pool(&w, ATH_POOL_STATIC, 5, 10, 1.0);
+  fake *a = checkout(p, -1);
+  static_try t = { p, ATH_OK, NULL };
+  pthread_t th;
+  pthread_create(&th, NULL, static_other_thread, &t);
+  pthread_join(th, NULL);
+  assert_int_equal(t.st, ATH_E_POOL_TIMEOUT);        /* held by this thread */
+  ath_pool_checkin(p, a);
+  pthread_create(&th, NULL, static_other_thread, &t);
+  pthread_join(th, NULL);
+  assert_int_equal(t.st, ATH_OK);                    /* free again: the other thread gets it */
+  assert_ptr_equal(t.conn, a);
+  free_pool(p, &w);
+}
+
 static void test_pool_null_connects_per_checkout(void **state) {
   (void)state;
   world w;
@@ -425,6 +452,7 @@ int main(void) {
     cmocka_unit_test(test_pool_invalidate_and_invalidate_all),
     cmocka_unit_test(test_pool_dispose_keeps_the_pool_usable),
     cmocka_unit_test(test_pool_static_hands_out_one_connection),
+    cmocka_unit_test(test_pool_static_belongs_to_one_thread_at_a_time),
     cmocka_unit_test(test_pool_null_connects_per_checkout),
     cmocka_unit_test(test_pool_emits_events_in_order),
     cmocka_unit_test(test_pool_fault_injection_leaves_no_leak),
