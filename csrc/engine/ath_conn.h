@@ -27,6 +27,7 @@ struct ath_conn {
   double created_at;         /* monotonic seconds, for pool_recycle */
   int invalid;               /* 1 after a disconnect: must not be pooled */
   long prepares;             /* statements prepared (cache misses), for tests */
+  long checkouts;            /* times handed out by the engine (1 = fresh) */
 };
 
 /* Opens a connection through drv. stmt_cache_size 0 disables the cache.

@@ -169,6 +169,7 @@ ath_status ath_engine_checkout(ath_engine *e, double timeout, ath_conn **out, at
   void *c = NULL;
   ath_status st = ath_pool_checkout(e->pool, timeout, &c, err);
   *out = c;
+  if (st == ATH_OK) ((ath_conn *)c)->checkouts++;
   return st;
 }
 

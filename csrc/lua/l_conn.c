@@ -598,12 +598,15 @@ static int conn_clear_cache(lua_State *L) {
   ath_conn_clear_cache(lc->c);
   return 0;
 }
-/* conn:stats() -> { prepares = n } (statements prepared on this connection) */
+/* conn:stats() -> { prepares = n, checkouts = n } (statements prepared on
+ * this database connection; times it was checked out: 1 = fresh) */
 static int conn_stats(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
-  lua_createtable(L, 0, 1);
+  lua_createtable(L, 0, 2);
   lua_pushinteger(L, (lua_Integer)lc->c->prepares);
   lua_setfield(L, -2, "prepares");
+  lua_pushinteger(L, (lua_Integer)lc->c->checkouts);
+  lua_setfield(L, -2, "checkouts");
   return 1;
 }
 

@@ -3,10 +3,17 @@
  * assembles them and adds the process-wide constants. */
 #include "l_internal.h"
 #include "../base/ath_alloc.h"
+#include "../base/ath_thread.h"
 
 /* core.alloc_live() -> number of blocks the C core holds (leak checks in specs) */
 static int l_alloc_live(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)ath_alloc_live());
+  return 1;
+}
+
+/* core.monotonic() -> seconds on the monotonic clock (timing in specs) */
+static int l_monotonic(lua_State *L) {
+  lua_pushnumber(L, ath_now_monotonic());
   return 1;
 }
 
@@ -23,6 +30,8 @@ int luaopen_athanor_core(lua_State *L) {
   lua_setfield(L, -2, "null");
   lua_pushcfunction(L, l_alloc_live);
   lua_setfield(L, -2, "alloc_live");
+  lua_pushcfunction(L, l_monotonic);
+  lua_setfield(L, -2, "monotonic");
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "version");
 #if LUA_VERSION_NUM >= 503

@@ -17,6 +17,7 @@ local M = {
   _VERSION = "athanor " .. core.version,
   null = core.null,            -- SQL NULL; the same value as cjson.null and ngx.null
   errors = errors,
+  event = require("athanor.event"),
   create_engine = engine.create_engine,
   text = text.text,
 }

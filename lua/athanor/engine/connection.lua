@@ -218,6 +218,10 @@ end
 function Connection:close()
   local c = self._c
   if c == nil then return end
+  local engine = self.engine
+  if engine._listeners or engine.pool._listeners then
+    M.fire_pool_event(engine, c:is_invalid() and "invalidate" or "checkin", self)
+  end
   if self._stack then
     for i = #self._stack, 1, -1 do self._stack[i].is_active = false end
     self._tx, self._stack = nil, nil
@@ -231,6 +235,8 @@ Connection.__close = Connection.close
 function Connection:invalidate()
   local c = self._c
   if c == nil then return end
+  local engine = self.engine
+  if engine._listeners or engine.pool._listeners then M.fire_pool_event(engine, "invalidate", self) end
   self._tx, self._stack = nil, nil
   self._c = nil
   c:invalidate()

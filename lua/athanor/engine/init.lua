@@ -6,6 +6,7 @@ local core = require("athanor.core")
 local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 local connection = require("athanor.engine.connection")
+local event = require("athanor.event")
 
 local setmetatable, type, pairs, tostring, pcall, error = setmetatable, type, pairs, tostring, pcall, error
 local pack, unpack = compat.pack, compat.unpack
@@ -112,10 +113,23 @@ function M.wrap(c, opts)
     url = setmetatable({ drivername = info.dialect, database = info.database, host = info.host,
                          port = info.port, username = info.username, _masked = info.url }, URL),
     name = info.dialect,
+    _event_kind = "engine",
   }, Engine)
-  self.pool = setmetatable({ _engine = self, kind = info.poolclass }, Pool)
+  self.pool = setmetatable({ _engine = self, kind = info.poolclass, _event_kind = "pool" }, Pool)
   return self
 end
+
+--- Dispatch a pool event to listeners on engine.pool and on the engine
+-- (internal). "checkout" of a fresh connection is preceded by "connect".
+function M.fire_pool_event(engine, name, conn)
+  if name == "checkout" and conn:_stats().checkouts == 1 then
+    event.dispatch(engine.pool, "connect", conn)
+    event.dispatch(engine, "connect", conn)
+  end
+  event.dispatch(engine.pool, name, conn)
+  event.dispatch(engine, name, conn)
+end
+connection.fire_pool_event = M.fire_pool_event
 
 function Engine:_core()
   local c = self._c
@@ -130,6 +144,7 @@ end
 function Engine:connect(fn)
   local c = self:_core()
   local conn = connection.new(self, c:connect())
+  if self._listeners or self.pool._listeners then M.fire_pool_event(self, "checkout", conn) end
   if fn == nil then return conn end
   local res = pack(pcall(fn, conn))
   conn:close()
