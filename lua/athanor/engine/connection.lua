@@ -242,6 +242,14 @@ function Connection:invalidate()
   c:invalidate()
 end
 
+--- Ask the server to stop the statement running on this connection
+-- (PostgreSQL: PQcancel; SQLite: sqlite3_interrupt). Meant for another
+-- thread or coroutine scheduler; the running statement raises
+-- OperationalError (SQLSTATE 57014 on PostgreSQL).
+function Connection:cancel()
+  check_open(self):cancel()
+end
+
 --- True once closed.
 function Connection:closed() return self._c == nil end
 
