@@ -59,6 +59,8 @@ ath_status ath_conn_stmt_acquire(ath_conn *c, const char *sql, size_t len,
   ath_status st = c->drv->prepare(c->dc, sql, len, &s->ds, err);
   if (st != ATH_OK) { ath_free(s); return st; }
   c->prepares++;
+  static unsigned long next_id = 0;
+  s->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
   s->owner = c;
   s->in_use = 1;
   /* Cache it unless the same SQL is already cached (and busy: a nested use

@@ -15,6 +15,7 @@ typedef struct ath_conn ath_conn;
  * Give it back with ath_conn_stmt_release (never finalize it yourself). */
 typedef struct ath_cstmt {
   ath_dstmt *ds;
+  unsigned long id;          /* unique for the process lifetime (caches key on it) */
   ath_conn *owner;
   unsigned in_use : 1;       /* handed out and not yet released */
   unsigned cached : 1;       /* owned by the cache (else freed on release) */

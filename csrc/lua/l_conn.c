@@ -25,17 +25,21 @@
 
 struct l_cursor {
   ath_cstmt *s;                  /* NULL once closed or exhausted */
-  l_conn *lc;                    /* owning connection (kept alive via uservalue) */
+  l_conn *lc;                    /* owning connection; NULL once released. The
+                                    Lua Result keeps the Connection alive. */
   l_cursor *next, *prev;         /* in lc->cursors while s != NULL */
   int ncols;
   int has_row;                   /* a stepped row waits to be read */
-  int has_procs;                 /* uservalue[UV_PROCS] is a table */
+  int has_procs;                 /* meta[META_PROCS] is a table */
   int closed;                    /* the user closed it (vs. exhausted) */
   long long rowcount;
 };
 
-/* uservalue slots of a cursor */
-enum { UV_CONN = 1, UV_NAMES = 2, UV_ROWMT = 3, UV_PROCS = 4, UV_SETKEYS = 5 };
+/* A cursor's uservalue is its statement's meta table, built once per
+ * prepared statement and cached in the connection's uservalue (keyed by the
+ * statement's id), so executing a cached statement allocates no metadata. */
+enum { META_NAMES = 1, META_SETKEYS = 2, META_ROWMT = 3, META_PROCS = 4 };
+#define META_CACHE_MAX 512         /* entries per connection before a reset */
 
 static const char row_class_key = 'r';     /* registry: row class template */
 static const char json_decode_key = 'j';   /* registry: JSON decoder function */
@@ -63,6 +67,7 @@ static void cursor_release(l_cursor *cu) {
   if (cu->prev) cu->prev->next = cu->next; else if (lc) lc->cursors = cu->next;
   if (cu->next) cu->next->prev = cu->prev;
   cu->next = cu->prev = NULL;
+  cu->lc = NULL;
 }
 
 /* Raise err for connection lc after releasing what the current call holds.
@@ -228,40 +233,80 @@ static ath_status step_or_raise(lua_State *L, l_conn *lc, ath_cstmt *s, const ch
   return st;
 }
 
-/* Build the cursor's names, set-keys and row metatable (uservalue slots). */
-static void init_cursor_meta(lua_State *L, l_cursor *cu, int uv) {
-  const ath_driver *drv = cu->s->owner->drv;
-  lua_createtable(L, cu->ncols, 0);                          /* names */
-  lua_createtable(L, cu->ncols, 0);                          /* setkeys */
-  lua_createtable(L, 0, cu->ncols);                          /* seen: name -> true */
-  for (int i = 0; i < cu->ncols; i++) {
+static int row_index(lua_State *L);
+
+/* Push the meta table of statement s: names, set-keys (the name under which
+ * each column is stored, or false for a repeated name, stored by position),
+ * the row metatable. Cached per connection by statement id.
+ * Stack: the connection userdata at conn_idx. */
+static void push_meta(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int ncols) {
+  lua_getuservalue(L, conn_idx);                             /* metas */
+  int metas = lua_gettop(L);
+  lua_rawgeti(L, metas, (lua_Integer)s->id);
+  if (!lua_isnil(L, -1)) { lua_remove(L, metas); return; }
+  lua_pop(L, 1);
+  if (++lc->nmetas > META_CACHE_MAX) {                       /* forget statements long evicted */
+    lua_newtable(L); lua_pushvalue(L, -1); lua_setuservalue(L, conn_idx);
+    lua_replace(L, metas);
+    lc->nmetas = 1;
+  }
+  const ath_driver *drv = s->owner->drv;
+  lua_createtable(L, 4, 0);                                  /* meta */
+  int meta = lua_gettop(L);
+  lua_createtable(L, ncols, 0);                              /* names */
+  lua_createtable(L, ncols, 0);                              /* setkeys */
+  lua_createtable(L, 0, ncols);                              /* seen: name -> true */
+  for (int i = 0; i < ncols; i++) {
     ath_column_info ci;
-    drv->column_info(cu->s->ds, i, &ci);
+    drv->column_info(s->ds, i, &ci);
     lua_pushstring(L, ci.name);
-    lua_pushvalue(L, -1); lua_rawseti(L, -5, i + 1);         /* names[i] */
-    lua_pushvalue(L, -1); lua_rawget(L, -3);                 /* seen[name]? */
+    lua_pushvalue(L, -1); lua_rawseti(L, meta + 1, i + 1);   /* names[i] */
+    lua_pushvalue(L, -1); lua_rawget(L, meta + 3);           /* seen[name]? */
     int dup = !lua_isnil(L, -1);
     lua_pop(L, 1);
     if (dup) { lua_pop(L, 1); lua_pushboolean(L, 0); }
-    else { lua_pushvalue(L, -1); lua_pushboolean(L, 1); lua_rawset(L, -4); }
-    lua_rawseti(L, -3, i + 1);                               /* setkeys[i] = name | false */
+    else { lua_pushvalue(L, -1); lua_pushboolean(L, 1); lua_rawset(L, meta + 3); }
+    lua_rawseti(L, meta + 2, i + 1);                         /* setkeys[i] = name | false */
   }
   lua_pop(L, 1);                                             /* seen */
-  lua_rawseti(L, uv, UV_SETKEYS);
-  lua_pushvalue(L, -1);
-  lua_rawseti(L, uv, UV_NAMES);                              /* stack: names */
+  lua_rawseti(L, meta, META_SETKEYS);
+  lua_rawseti(L, meta, META_NAMES);
   lua_newtable(L);                                           /* row metatable */
   lua_rawgetp(L, LUA_REGISTRYINDEX, &row_class_key);
-  if (lua_istable(L, -1)) {
+  int has_class = lua_istable(L, -1);
+  if (has_class) {
     for (lua_pushnil(L); lua_next(L, -2); ) {                /* copy the template */
       lua_pushvalue(L, -2); lua_insert(L, -2);
       lua_rawset(L, -5);
     }
   }
-  lua_pop(L, 1);
-  lua_pushvalue(L, -2); lua_setfield(L, -2, "__fields");
-  lua_rawseti(L, uv, UV_ROWMT);
-  lua_pop(L, 1);                                             /* names */
+  /* __index: methods by name, values by position (upvalues: methods, names, setkeys) */
+  if (has_class) lua_getfield(L, -1, "__index"); else lua_newtable(L);
+  lua_rawgeti(L, meta, META_NAMES);
+  lua_rawgeti(L, meta, META_SETKEYS);
+  lua_pushcclosure(L, row_index, 3);
+  lua_setfield(L, -3, "__index");
+  lua_pop(L, 1);                                             /* template */
+  lua_rawgeti(L, meta, META_NAMES); lua_setfield(L, -2, "__fields");
+  lua_rawseti(L, meta, META_ROWMT);
+  lua_pushvalue(L, meta);
+  lua_rawseti(L, metas, (lua_Integer)s->id);                 /* cache it */
+  lua_remove(L, metas);                                      /* stack: ..., meta */
+}
+
+/* Row __index: row[i] finds the value stored under column i's name;
+ * anything else is looked up among the row methods. */
+static int row_index(lua_State *L) {
+  if (lua_type(L, 2) == LUA_TNUMBER) {
+    lua_Integer i = (lua_Integer)lua_tonumber(L, 2);
+    lua_rawgeti(L, lua_upvalueindex(3), (int)i);             /* setkeys[i] */
+    if (lua_type(L, -1) != LUA_TSTRING) return 0;            /* duplicate or out of range: nil */
+    lua_rawget(L, 1);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_gettable(L, lua_upvalueindex(1));
+  return 1;
 }
 
 /* conn:exec(sql, params, names, stream) */
@@ -293,20 +338,21 @@ static int conn_exec(lua_State *L) {
     return 3;
   }
   /* A row-returning statement: hand the statement to a cursor. */
-  l_cursor *cu = ath_newudata(L, sizeof *cu);
+  lua_settop(L, 5);
+  push_meta(L, lc, 1, s, ncols);                             /* 6: meta */
+  l_cursor *cu = ath_newudata(L, sizeof *cu);                /* 7 */
   memset(cu, 0, sizeof *cu);
   luaL_setmetatable(L, ATH_CURSOR_MT);
-  lua_createtable(L, 5, 0);                                  /* uservalue */
-  lua_pushvalue(L, 1); lua_rawseti(L, -2, UV_CONN);
-  lua_setuservalue(L, -2);
+  lua_pushvalue(L, 6);
+  lua_setuservalue(L, 7);
   cu->s = s; cu->lc = lc; cu->ncols = ncols;
   cu->has_row = (st == ATH_ROW);
   cu->rowcount = -1;
+  lua_rawgeti(L, 6, META_PROCS);
+  cu->has_procs = lua_istable(L, -1);
+  lua_pop(L, 1);
   cu->next = lc->cursors; if (lc->cursors) lc->cursors->prev = cu; lc->cursors = cu;
   lc->pending = NULL;                                        /* the cursor owns it now */
-  lua_getuservalue(L, -1);
-  init_cursor_meta(L, cu, lua_gettop(L));
-  lua_pop(L, 1);
   if (st == ATH_DONE) { cu->rowcount = (long long)drv->changes(s->ds); cursor_release(cu); }
   return 1;
 }
@@ -351,16 +397,15 @@ static l_cursor *check_cursor(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, ATH_CURSOR_MT);
 }
 
-/* Push the current row, then advance. Stack on entry: uservalue at uv. */
-static void push_row(lua_State *L, l_cursor *cu, int uv) {
+/* Push the current row. Stack: the meta table at meta, the set-keys spread
+ * on the stack from keys0+1 .. keys0+ncols (pushed once per fetch call),
+ * processors at procs (0: none), the row metatable at rowmt. Values are
+ * stored under their column name; a repeated name's value by position. */
+static void push_row(lua_State *L, l_cursor *cu, int keys0, int procs, int rowmt) {
   const ath_driver *drv = cu->s->owner->drv;
   ath_dstmt *ds = cu->s->ds;
   int n = cu->ncols;
-  lua_rawgeti(L, uv, UV_SETKEYS);                            /* keys */
-  int keys = lua_gettop(L);
-  int procs = 0;
-  if (cu->has_procs) { lua_rawgeti(L, uv, UV_PROCS); procs = lua_gettop(L); }
-  lua_createtable(L, n, n);
+  lua_createtable(L, 0, n);
   int row = lua_gettop(L);
   for (int i = 0; i < n; i++) {
     ath_value v;
@@ -370,29 +415,42 @@ static void push_row(lua_State *L, l_cursor *cu, int uv) {
       if (lua_isfunction(L, -1)) {
         push_value(L, &v);
         lua_call(L, 1, 1);
+        if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
       } else {
         lua_pop(L, 1);
         if (v.type == ATH_V_NULL) continue;
         push_value(L, &v);
       }
-      if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
     } else {
       if (v.type == ATH_V_NULL) continue;
       push_value(L, &v);
     }
-    lua_rawgeti(L, keys, i + 1);                             /* stack: value, key|false */
-    if (lua_toboolean(L, -1)) {
-      lua_pushvalue(L, -2);
+    if (lua_type(L, keys0 + 1 + i) == LUA_TSTRING) {
+      lua_pushvalue(L, keys0 + 1 + i);
+      lua_insert(L, -2);
       lua_rawset(L, row);                                    /* row[name] = value */
     } else {
-      lua_pop(L, 1);
+      lua_rawseti(L, row, i + 1);                            /* repeated name: row[i] */
     }
-    lua_rawseti(L, row, i + 1);                              /* row[i] = value */
   }
-  lua_rawgeti(L, uv, UV_ROWMT);
+  lua_pushvalue(L, rowmt);
   lua_setmetatable(L, row);
-  lua_replace(L, keys);                                      /* row where keys was */
-  lua_settop(L, keys);
+}
+
+/* Push meta's set-keys onto the stack (returns the index before the first)
+ * and locate the processors and row metatable. Stack: meta at meta. */
+static int spread_meta(lua_State *L, l_cursor *cu, int meta, int *procs, int *rowmt) {
+  luaL_checkstack(L, cu->ncols + 8, "too many result columns");
+  lua_rawgeti(L, meta, META_ROWMT); *rowmt = lua_gettop(L);
+  *procs = 0;
+  if (cu->has_procs) {
+    lua_rawgeti(L, meta, META_PROCS);
+    if (lua_istable(L, -1)) *procs = lua_gettop(L); else lua_pop(L, 1);
+  }
+  lua_rawgeti(L, meta, META_SETKEYS);
+  int keys = lua_gettop(L);
+  for (int i = 1; i <= cu->ncols; i++) lua_rawgeti(L, keys, i);
+  return keys;
 }
 
 /* Advance after a row was read; on DONE record rowcount and release. */
@@ -418,14 +476,18 @@ static int cursor_fetch(lua_State *L) {
   lua_Integer max = luaL_optinteger(L, 2, 0);
   if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
   lua_settop(L, 2);
-  lua_getuservalue(L, 1);                                    /* 3: uv */
-  lua_newtable(L);                                           /* 4: rows */
+  lua_newtable(L);                                           /* 3: rows */
+  if (cu->s == NULL || !cu->has_row) return 1;
+  lua_getuservalue(L, 1);                                    /* 4: meta */
+  int procs, rowmt;
+  int keys = spread_meta(L, cu, 4, &procs, &rowmt);
   lua_Integer got = 0;
   while (cu->s && cu->has_row && (max <= 0 || got < max)) {
-    push_row(L, cu, 3);
-    lua_rawseti(L, 4, (int)++got);
+    push_row(L, cu, keys, procs, rowmt);
+    lua_rawseti(L, 3, (int)++got);
     advance(L, cu);
   }
+  lua_settop(L, 3);
   return 1;
 }
 
@@ -435,16 +497,42 @@ static int cursor_fetchone(lua_State *L) {
   if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
   if (cu->s == NULL || !cu->has_row) { lua_pushnil(L); return 1; }
   lua_settop(L, 1);
-  lua_getuservalue(L, 1);                                    /* 2: uv */
-  push_row(L, cu, 2);
+  lua_getuservalue(L, 1);                                    /* 2: meta */
+  int procs, rowmt;
+  int keys = spread_meta(L, cu, 2, &procs, &rowmt);
+  push_row(L, cu, keys, procs, rowmt);
   advance(L, cu);
   return 1;
+}
+
+/* cursor:first2() -> row1, row2: at most two rows, then the cursor is
+ * closed (Result:one/first/scalar in one call). */
+static int cursor_first2(lua_State *L) {
+  l_cursor *cu = check_cursor(L, 1);
+  if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
+  int want = (int)luaL_optinteger(L, 2, 2);
+  lua_settop(L, 1);
+  lua_pushnil(L); lua_pushnil(L);                            /* 2, 3: results */
+  if (cu->s && cu->has_row) {
+    lua_getuservalue(L, 1);                                  /* 4: meta */
+    int procs, rowmt;
+    int keys = spread_meta(L, cu, 4, &procs, &rowmt);
+    for (int k = 0; k < want && cu->s && cu->has_row; k++) {
+      push_row(L, cu, keys, procs, rowmt);
+      lua_replace(L, 2 + k);
+      if (k + 1 < want) advance(L, cu);
+    }
+    lua_settop(L, 3);
+  }
+  cursor_release(cu);
+  cu->closed = 1;
+  return 2;
 }
 
 static int cursor_names(lua_State *L) {
   check_cursor(L, 1);
   lua_getuservalue(L, 1);
-  lua_rawgeti(L, -1, UV_NAMES);
+  lua_rawgeti(L, -1, META_NAMES);
   return 1;
 }
 
@@ -460,13 +548,14 @@ static int cursor_exhausted(lua_State *L) {
   return 1;
 }
 
-/* cursor:set_processors(t): t[i] = function(raw) -> value, or nil. */
+/* cursor:set_processors(t): t[i] = function(raw) -> value, or nil. Kept
+ * with the statement's meta: one SQL text has one set of result types. */
 static int cursor_set_processors(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
   lua_getuservalue(L, 1);
   if (lua_istable(L, 2)) { lua_pushvalue(L, 2); cu->has_procs = 1; }
   else { lua_pushnil(L); cu->has_procs = 0; }
-  lua_rawseti(L, -2, UV_PROCS);
+  lua_rawseti(L, -2, META_PROCS);
   return 0;
 }
 
@@ -483,6 +572,8 @@ int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout) {
   l_conn *lc = ath_newudata(L, sizeof *lc);                  /* may raise: nothing owned yet */
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, ATH_CONN_MT);
+  lua_newtable(L);                                           /* statement metas, by id */
+  lua_setuservalue(L, -2);
   ath_error err;
   ath_conn *c;
   if (ath_engine_checkout(e, timeout, &c, &err) != ATH_OK) return ath_l_raise(L, &err, NULL, 0);
@@ -648,7 +739,8 @@ void ath_l_conn_register(lua_State *L) {
     { "is_invalid", conn_is_invalid }, { "clear_cache", conn_clear_cache }, { "stats", conn_stats },
     { NULL, NULL } };
   static const luaL_Reg cursor_methods[] = {
-    { "fetch", cursor_fetch }, { "fetchone", cursor_fetchone }, { "names", cursor_names },
+    { "fetch", cursor_fetch }, { "fetchone", cursor_fetchone }, { "first2", cursor_first2 },
+    { "names", cursor_names },
     { "rowcount", cursor_rowcount }, { "exhausted", cursor_exhausted },
     { "set_processors", cursor_set_processors }, { "close", cursor_close }, { NULL, NULL } };
   new_class(L, ATH_CONN_MT, conn_methods, conn_close);

@@ -16,6 +16,7 @@ typedef struct l_conn {
   l_cursor *cursors;             /* open cursors: closed before the conn is returned */
   ath_cstmt *pending;            /* a statement held across a call that may raise;
                                     released on the next call or on close */
+  int nmetas;                    /* entries in the uservalue's meta cache */
 } l_conn;
 
 /* Pushes an Engine userdata holding a new reference to e. */

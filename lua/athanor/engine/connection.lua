@@ -100,7 +100,7 @@ function Connection:_execute_sql(sql, values, opts, meta, names)
   local c = self._c or check_open(self, 2)
   if self._echo then log(self, sql, values) end
   local cur, rowcount, lastrowid = c:exec(sql, values, names, opts and opts.stream)
-  return new_result(cur, rowcount, lastrowid, meta)
+  return new_result(cur, rowcount, lastrowid, meta, self)
 end
 
 --- Low-level executemany: one prepared statement, every parameter set.

@@ -56,8 +56,9 @@ M.Result = Result
 --- Wrap what the C layer returned for one execution.
 -- @param cur cursor userdata or nil (statement returned no rows)
 -- @param meta optional { processors =, inserted_primary_key =, pk_is_autoinc = }
-function M.new(cur, rowcount, lastrowid, meta)
-  local r = setmetatable({ _cur = cur, lastrowid = lastrowid, _meta = meta }, Result)
+function M.new(cur, rowcount, lastrowid, meta, conn)
+  -- the Connection is kept so the cursor's connection outlives it
+  local r = setmetatable({ _cur = cur, lastrowid = lastrowid, _meta = meta, _conn = conn }, Result)
   if cur then
     if meta and meta.processors then cur:set_processors(meta.processors) end
     r.returns_rows = true
@@ -73,6 +74,8 @@ local function closed_error()
   errors.raise("ResourceClosedError", 3, "This result object does not return rows or has been closed.")
 end
 
+local next_row                              -- defined with the iterators below
+
 local function cursor_of(self)
   local cur = self._cur
   if cur == nil or self._closed then closed_error() end
@@ -84,25 +87,50 @@ local function fetch_one(self)
   return cursor_of(self):fetchone()
 end
 
---- Every remaining row, as an array.
-function Result:all()
-  local rows = cursor_of(self):fetch()
+-- Rows an iteration has buffered but not handed out yet, moved into out.
+local function drain_buffer(self, out, max)
+  local buf, i = self._buf, self._bufi
+  if buf == nil then return out end
+  while i <= #buf and (max == nil or #out < max) do out[#out + 1] = buf[i]; i = i + 1 end
+  self._bufi = i
+  if i > #buf then self._buf = nil end
+  return out
+end
+
+local function transform_all(self, rows)
   local tf = self._transform
   if tf then for i = 1, #rows do rows[i] = tf(rows[i]) end end
-  self:_finish()
   return rows
+end
+
+--- Every remaining row, as an array.
+function Result:all()
+  local cur = cursor_of(self)
+  local rows
+  if self._buf then
+    rows = drain_buffer(self, {})
+    for _, r in ipairs(cur:fetch()) do rows[#rows + 1] = r end
+  else
+    rows = cur:fetch()
+  end
+  self:_finish()
+  return transform_all(self, rows)
 end
 
 --- Up to n rows (default 100) as an array; empty when exhausted.
 function Result:fetchmany(n)
-  local rows = cursor_of(self):fetch(n or 100)
-  local tf = self._transform
-  if tf then for i = 1, #rows do rows[i] = tf(rows[i]) end end
-  return rows
+  n = n or 100
+  local cur = cursor_of(self)
+  local rows = drain_buffer(self, {}, n)
+  if #rows < n then
+    for _, r in ipairs(cur:fetch(n - #rows)) do rows[#rows + 1] = r end
+  end
+  return transform_all(self, rows)
 end
 
 --- The next row, or nil when there are no more.
 function Result:fetchone()
+  if self._buf then return next_row(self) end
   local row = fetch_one(self)
   if row ~= nil and self._transform then return self._transform(row) end
   return row
@@ -110,21 +138,19 @@ end
 
 --- The first row (or nil) and closes the result.
 function Result:first()
-  local row = fetch_one(self)
-  self:close()
+  local row = cursor_of(self):first2(1)
+  self._closed = true
   if row ~= nil and self._transform then return self._transform(row) end
   return row
 end
 
 --- Exactly one row: raises NoResultFound or MultipleResultsFound otherwise.
 function Result:one()
-  local row = fetch_one(self)
+  local row, extra = cursor_of(self):first2()
+  self._closed = true
   if row == nil then
-    self:close()
     errors.raise("NoResultFound", 2, "No row was found when one was required")
   end
-  local extra = fetch_one(self)
-  self:close()
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when exactly one was required")
   end
@@ -134,21 +160,19 @@ end
 
 --- One row or nil: raises MultipleResultsFound if there are more.
 function Result:one_or_none()
-  local row = fetch_one(self)
-  if row == nil then self:close() return nil end
-  local extra = fetch_one(self)
-  self:close()
+  local row, extra = cursor_of(self):first2()
+  self._closed = true
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when one or none was required")
   end
-  if self._transform then return self._transform(row) end
+  if row ~= nil and self._transform then return self._transform(row) end
   return row
 end
 
 --- The first column of the first row (nil when no rows), closing the result.
 function Result:scalar()
-  local row = fetch_one(self)
-  self:close()
+  local row = cursor_of(self):first2(1)
+  self._closed = true
   if row == nil then return nil end
   return row[self._scalar_index or 1]
 end
@@ -173,14 +197,30 @@ function Result:keys()
   return copy
 end
 
+-- Rows are read in batches so iteration costs one C call per BATCH rows.
+local BATCH = 64
+
+function next_row(self)
+  local buf, i = self._buf, self._bufi
+  if buf == nil or i > #buf then
+    buf = cursor_of(self):fetch(BATCH)
+    if buf[1] == nil then self._buf = nil return nil end
+    self._buf, i = buf, 1
+  end
+  self._bufi = i + 1
+  local row = buf[i]
+  if self._transform then return self._transform(row) end
+  return row
+end
+
 --- Iterator over the remaining rows: `for row in result:iter() do`.
 function Result:iter()
-  return function() return self:fetchone() end
+  return next_row, self
 end
 
 --- `for row in result do` works too.
 function Result:__call()
-  return self:fetchone()
+  return next_row(self)
 end
 
 --- Releases the cursor (idempotent). The connection stays open.
@@ -213,7 +253,7 @@ end
 
 -- A view (mappings / scalars) shares the cursor and transforms each row.
 local function view(self, transform, scalar_index)
-  local v = setmetatable({ _cur = self._cur, _closed = self._closed, rowcount = self.rowcount,
+  local v = setmetatable({ _cur = self._cur, _closed = self._closed, rowcount = self.rowcount, _conn = self._conn,
                            lastrowid = self.lastrowid, _meta = self._meta,
                            returns_rows = self.returns_rows,
                            _transform = transform, _scalar_index = scalar_index }, Result)
