@@ -25,6 +25,8 @@ else:
 md = MetaData()
 bench_read = Table("bench_read", md, Column("id", Integer, primary_key=True), Column("name", Text),
                    Column("age", Integer), Column("score", Float))
+bench_write = Table("bench_write", md, Column("id", Integer, primary_key=True), Column("name", Text),
+                    Column("age", Integer), Column("score", Float))
 INSERT = text("INSERT INTO bench_write (id, name, age, score) VALUES (:id, :name, :age, :score)")
 
 
@@ -45,7 +47,9 @@ with engine.connect() as conn:
         if workload == "W1":
             params = [{"id": i, "name": "name%d" % i, "age": i % 100, "score": i * 0.5} for i in range(1, n + 1)]
             with conn.begin():
-                conn.execute(INSERT, params)
+                # insert() rather than text(): SQLAlchemy's batched executemany
+                # (psycopg2 execute_values) applies to Core insert constructs
+                conn.execute(bench_write.insert(), params)
         else:
             for i in range(1, n + 1):
                 auto.execute(INSERT, {"id": i, "name": "name%d" % i, "age": i % 100, "score": i * 0.5})

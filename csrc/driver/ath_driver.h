@@ -126,6 +126,16 @@ typedef struct ath_driver {
   /* Streaming: after this, step fetches rows incrementally (PostgreSQL single
    * row mode / chunks); SQLite always streams. May be NULL. */
   void (*set_streaming)(ath_dstmt *s, int on);
+  /* executemany: run s once per parameter set. bind_next binds the next set
+   * into s (through the driver's bind) and returns ATH_ROW when it bound one,
+   * ATH_DONE after the last, or an error status (err filled). The driver may
+   * overlap executions (PostgreSQL pipelines them: one round trip per batch
+   * instead of one per row). On error *failed_index is the 0-based set that
+   * failed. *changes gets the total rows affected. May be NULL: the caller
+   * then loops bind/step/reset itself. */
+  ath_status (*execute_batch)(ath_dstmt *s,
+                              ath_status (*bind_next)(void *ud, ath_dstmt *s, ath_error *err),
+                              void *ud, int64_t *changes, long *failed_index, ath_error *err);
   /* --- fields above: version 1 --- */
 } ath_driver;
 

@@ -337,6 +337,70 @@ static ath_status pg_cancel(ath_dconn *c, ath_error *err) {
 
 static int64_t pg_last_insert_id(ath_dconn *c) { (void)c; return 0; }
 
+/* Read results up to the next PGRES_PIPELINE_SYNC, adding the rows affected.
+ * The first error is kept (later statements of the batch were skipped by the
+ * server: PGRES_PIPELINE_ABORTED). */
+static ath_status pipeline_collect(ath_dstmt *s, long first, int64_t *changes, long *failed,
+                                   ath_status st, ath_error *err) {
+  PGconn *pg = s->c->pg;
+  long index = first;
+  for (;;) {
+    PGresult *r = PQgetResult(pg);
+    if (r == NULL) {
+      if (PQstatus(pg) == CONNECTION_BAD) return st == ATH_OK ? pg_fail(pg, NULL, err) : st;
+      index++;                                     /* end of one statement's results */
+      continue;
+    }
+    ExecStatusType rs = PQresultStatus(r);
+    if (rs == PGRES_PIPELINE_SYNC) { PQclear(r); return st; }
+    if (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK) {
+      *changes += strtoll(PQcmdTuples(r), NULL, 10);
+    } else if (rs != PGRES_PIPELINE_ABORTED && st == ATH_OK) {
+      st = pg_fail(pg, r, err);
+      *failed = index;
+    }
+    PQclear(r);
+  }
+}
+
+/* Pipelined executemany: send up to BATCH executions, one sync, read back. */
+static ath_status pg_execute_batch(ath_dstmt *s, ath_status (*bind_next)(void *, ath_dstmt *, ath_error *),
+                                   void *ud, int64_t *changes, long *failed_index, ath_error *err) {
+  enum { BATCH = 1000 };
+  PGconn *pg = s->c->pg;
+  *changes = 0; *failed_index = -1;
+  if (!PQenterPipelineMode(pg)) return pg_fail(pg, NULL, err);
+  ath_status st = ATH_OK;
+  long sent = 0, batch_start = 0;
+  for (;;) {
+    ath_status b = bind_next(ud, s, err);
+    if (b == ATH_DONE) break;
+    if (b != ATH_ROW) { st = b; *failed_index = sent; break; }
+    if (!PQsendQueryPrepared(pg, s->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0)) {
+      st = pg_fail(pg, NULL, err); *failed_index = sent; break;
+    }
+    ath_drv_pg_clear_params(s);
+    if (++sent - batch_start == BATCH) {
+      PQpipelineSync(pg);
+      st = pipeline_collect(s, batch_start, changes, failed_index, ATH_OK, err);
+      batch_start = sent;
+      if (st != ATH_OK) break;
+    }
+  }
+  if (sent > batch_start || st != ATH_OK) {
+    if (PQstatus(pg) == CONNECTION_OK) {
+      PQpipelineSync(pg);
+      long keep = *failed_index;
+      ath_status st2 = pipeline_collect(s, batch_start, changes, failed_index, st, err);
+      if (st != ATH_OK) *failed_index = keep;       /* the first failure wins */
+      st = st2;
+    }
+  }
+  PQexitPipelineMode(pg);
+  ath_drv_pg_clear_params(s);
+  return st;
+}
+
 const ath_driver ath_driver_postgresql = {
   ATH_DRIVER_VERSION, "postgresql", 1,
   1, 1, 1,                      /* RETURNING, savepoints, transactional DDL */
@@ -345,4 +409,5 @@ const ath_driver ath_driver_postgresql = {
   pg_changes, pg_reset, pg_finalize,
   pg_last_insert_id, pg_begin, pg_commit, pg_rollback, pg_savepoint, pg_release, pg_rollback_to,
   pg_in_transaction, pg_ping, pg_is_disconnect, pg_cancel, pg_set_streaming,
+  pg_execute_batch,
 };

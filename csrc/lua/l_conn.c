@@ -357,6 +357,32 @@ static int conn_exec(lua_State *L) {
   return 1;
 }
 
+/* The Lua side of execute_batch: binds row after row from the list. */
+typedef struct batch_src {
+  lua_State *L;
+  int list, nidx;                /* stack indexes of the list and names */
+  int n, next;                   /* rows in the list; the next to bind (1-based) */
+  ath_cstmt *s;
+} batch_src;
+
+static ath_status bind_next_row(void *ud, ath_dstmt *ds, ath_error *err) {
+  (void)ds;
+  batch_src *b = ud;
+  if (b->next > b->n) return ATH_DONE;
+  lua_State *L = b->L;
+  lua_rawgeti(L, b->list, b->next);
+  ath_status st;
+  if (!lua_istable(L, -1)) {
+    st = ath_error_set(err, ATH_E_ARGUMENT, "executemany: row %d is a %s, expected a table",
+                       b->next, luaL_typename(L, -1));
+  } else {
+    st = bind_params(L, b->s, lua_gettop(L), b->nidx, err);
+  }
+  lua_pop(L, 1);
+  b->next++;
+  return st == ATH_OK ? ATH_ROW : st;
+}
+
 /* conn:exec_many(sql, list, names) -> total rowcount */
 static int conn_exec_many(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
@@ -365,25 +391,36 @@ static int conn_exec_many(lua_State *L) {
   luaL_checktype(L, 3, LUA_TTABLE);
   int nidx = lua_istable(L, 4) ? 4 : 0;
   int n = (int)lua_rawlen(L, 3);
+  lua_settop(L, 4);
   ath_error err;
   ath_cstmt *s;
   if (ath_conn_stmt_acquire(lc->c, sql, len, &s, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 0);
   lc->pending = s;
   const ath_driver *drv = s->owner->drv;
   long long total = 0;
-  lua_settop(L, 4);
-  for (int r = 1; r <= n; r++) {
-    lua_rawgeti(L, 3, r);                                    /* idx 5: this row's params */
-    if (!lua_istable(L, 5)) {
-      ath_error_set(&err, ATH_E_ARGUMENT, "executemany: row %d is a %s, expected a table", r, luaL_typename(L, 5));
-      return raise_db(L, lc, &err, sql, 0);
+  if (drv->execute_batch) {
+    batch_src src = { L, 3, nidx, n, 1, s };
+    int64_t changes = 0;
+    long failed = -1;
+    if (drv->execute_batch(s->ds, bind_next_row, &src, &changes, &failed, &err) != ATH_OK) {
+      if (failed >= 0) lua_rawgeti(L, 3, (int)failed + 1); else lua_pushnil(L);   /* 5: the failing row */
+      return raise_db(L, lc, &err, sql, 5);
     }
-    if (bind_params(L, s, 5, nidx, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 5);
-    ath_status st;
-    do { st = step_or_raise(L, lc, s, sql, 5); } while (st == ATH_ROW);
-    total += (long long)drv->changes(s->ds);
-    drv->reset(s->ds);
-    lua_settop(L, 4);
+    total = (long long)changes;
+  } else {
+    for (int r = 1; r <= n; r++) {
+      lua_rawgeti(L, 3, r);                                  /* idx 5: this row's params */
+      if (!lua_istable(L, 5)) {
+        ath_error_set(&err, ATH_E_ARGUMENT, "executemany: row %d is a %s, expected a table", r, luaL_typename(L, 5));
+        return raise_db(L, lc, &err, sql, 0);
+      }
+      if (bind_params(L, s, 5, nidx, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 5);
+      ath_status st;
+      do { st = step_or_raise(L, lc, s, sql, 5); } while (st == ATH_ROW);
+      total += (long long)drv->changes(s->ds);
+      drv->reset(s->ds);
+      lua_settop(L, 4);
+    }
   }
   lc->pending = NULL;
   ath_conn_stmt_release(s);
