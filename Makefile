@@ -40,7 +40,7 @@ LIBA      := $(BUILD)/libathanor.a
 LIBSO     := $(BUILD)/libathanor.so
 HOST      := $(BUILD)/athanor
 
-.PHONY: all deps demo test test-sqlite test-c test-lua asan tsan valgrind bench bench-smoke install clean check-layers
+.PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers
 
 all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(HOST)
 
@@ -138,7 +138,9 @@ install: all
 	install -m 644 csrc/include/athanor.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(HOST) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(MOD54) $(DESTDIR)$(PREFIX)/lib/lua/5.4/athanor/
+	install -D -m 755 $(MODJIT) $(DESTDIR)$(PREFIX)/lib/lua/5.1/athanor/core.so
 	cd lua && find athanor -name '*.lua' -exec install -D -m 644 {} $(DESTDIR)$(PREFIX)/share/lua/5.4/{} \;
+	cd lua && find athanor -name '*.lua' -exec install -D -m 644 {} $(DESTDIR)$(PREFIX)/share/lua/5.1/{} \;
 
 clean:
 	rm -rf $(BUILD)

@@ -1,39 +1,83 @@
 #!/usr/bin/env bash
-# Fails when a dependency points the wrong way (docs/architecture.md):
-#   base ← driver ← engine ← lua/host;  base ← sql, orm;  only csrc/lua and
-#   csrc/host (and tests) include Lua headers; Core Lua never requires the ORM.
-cd "$(dirname "$0")/.."
+# Fails (exit 1, naming file, line and include) when a dependency points the
+# wrong way (docs/architecture.md):
+#   csrc/base    includes only base/               (libc only)
+#   csrc/driver  includes only driver/ base/
+#   csrc/engine  includes only engine/ driver/ base/
+#   csrc/sql     includes only sql/ base/
+#   csrc/orm     includes only orm/ base/
+#   none of them includes Lua headers (only csrc/lua, csrc/host and tests do)
+#   lua/athanor/**.lua outside lua/athanor/orm/ never requires athanor.orm
+# An include is resolved as the compiler would: next to the file, then
+# -Icsrc, then -Icsrc/include; "base/x.h" from driver/ is base/, not driver/.
+# usage: tools/check_layers.sh [ROOT]   (ROOT defaults to the repository)
+set -uo pipefail
+root=${1:-$(dirname "$0")/..}
+cd "$root" || exit 2
 bad=0
-check() {  # dir allowed-regex
-  local dir=$1 allowed=$2
-  while IFS= read -r line; do
-    local file=${line%%:*} inc
-    inc=$(echo "$line" | sed -E 's/.*#include[[:space:]]*"([^"]+)".*/\1/')
-    local target
-    target=$(cd "$(dirname "$file")" && realpath -m --relative-to="$OLDPWD/csrc" "$inc" 2>/dev/null)
-    case "$target" in
-      ../*) continue ;;                 # not in csrc (system-ish)
-    esac
-    local top=${target%%/*}
-    [ "$top" = "$target" ] && top=$(basename "$dir")   # same-directory include
-    if ! echo "$top" | grep -qE "^($allowed)$"; then
-      echo "layer violation: $file includes \"$inc\" ($top is not allowed from $(basename "$dir"))"
-      bad=1
+violation() { echo "layer violation: $*"; bad=1; }
+
+declare -A allowed=(
+  [base]="base" [driver]="driver base" [engine]="engine driver base"
+  [sql]="sql base" [orm]="orm base"
+)
+
+# Which csrc/ directory an include of file $1 lands in ("" when unknown).
+resolve() {
+  local file=$1 inc=$2 dir cand rel
+  dir=$(dirname "$file")
+  for cand in "$dir/$inc" "csrc/$inc" "csrc/include/$inc"; do
+    if [ -e "$cand" ]; then
+      rel=$(realpath -m --relative-to=csrc "$cand")
+      break
     fi
-  done < <(grep -Hn '#include *"' "$dir"/*.[ch] 2>/dev/null)
-  if grep -lE '#include *[<"](lua|lauxlib|lualib)\.h' "$dir"/*.[ch] 2>/dev/null | grep -q .; then
-    echo "layer violation: $dir includes Lua headers"; grep -lE '#include *[<"](lua|lauxlib|lualib)\.h' "$dir"/*.[ch]
-    bad=1
+  done
+  if [ -z "${rel:-}" ]; then
+    # Not there (yet): "./x" and "../x" are read next to the file, another
+    # path with a directory as -Icsrc relative; a bare name is unknown.
+    case "$inc" in
+      ./* | ../*) rel=$(realpath -m --relative-to=csrc "$dir/$inc") ;;
+      */*) rel=$(realpath -m --relative-to=csrc "csrc/$inc") ;;
+      *) echo ""; return ;;
+    esac
   fi
+  case "$rel" in ../*) echo "(outside csrc)"; return ;; esac
+  [ "${rel%%/*}" = "$rel" ] && { echo "(csrc top level)"; return; }
+  echo "${rel%%/*}"
 }
-check csrc/base "base"
-check csrc/driver "driver|base"
-check csrc/engine "engine|driver|base"
-check csrc/sql "sql|base"
-[ -d csrc/orm ] && ls csrc/orm/*.[ch] >/dev/null 2>&1 && check csrc/orm "orm|base"
-if grep -rnE 'require\(?[[:space:]]*["'"'"']athanor\.orm' lua/athanor --include='*.lua' | grep -v '^lua/athanor/orm/'; then
-  echo "layer violation: Core Lua requires the ORM"
-  bad=1
+
+for layer in base driver engine sql orm; do
+  [ -d "csrc/$layer" ] || continue
+  for file in csrc/"$layer"/*.[ch]; do
+    [ -f "$file" ] || continue
+    while IFS=: read -r lineno text; do
+      if [[ $text =~ \#[[:space:]]*include[[:space:]]*\<(lua|lauxlib|lualib|luaconf|luajit)\.h\> ]] ||
+         [[ $text =~ \#[[:space:]]*include[[:space:]]*\"([^\"]*/)?(lua|lauxlib|lualib|luaconf|luajit)\.h\" ]]; then
+        violation "$file:$lineno includes a Lua header ($text): only csrc/lua, csrc/host and tests may"
+        continue
+      fi
+      [[ $text =~ \#[[:space:]]*include[[:space:]]*\"([^\"]+)\" ]] || continue
+      inc=${BASH_REMATCH[1]}
+      target=$(resolve "$file" "$inc")
+      [ -z "$target" ] && continue                  # a bare name found nowhere: generated or system
+      case " ${allowed[$layer]} " in *" $target "*) continue ;; esac
+      violation "$file:$lineno includes \"$inc\" ($target): csrc/$layer may include only ${allowed[$layer]// /, }"
+    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include' "$file")
+  done
+done
+
+# Core Lua never requires the ORM (the ORM registers its hooks with Core).
+if [ -d lua/athanor ]; then
+  while IFS= read -r hit; do
+    file=${hit%%:*} rest=${hit#*:} lineno=${rest%%:*} text=${rest#*:}
+    case "$file" in lua/athanor/orm/*) continue ;; esac
+    before=${text%%athanor.orm*}
+    case "$before" in *--*) continue ;; esac        # in a comment
+    violation "$file:$lineno requires the ORM ($text): Core modules must not depend on athanor.orm"
+  done < <(grep -rnE --include='*.lua' \
+             "require[[:space:]]*\(?[[:space:]]*(\[\[|[\"'])athanor\.orm([.\"']|\]\])|pcall\([[:space:]]*require[[:space:]]*,[[:space:]]*[\"']athanor\.orm" \
+             lua/athanor)
 fi
-[ $bad -eq 0 ] && echo "layers ok"
+
+if [ $bad -eq 0 ]; then echo "layers ok"; fi
 exit $bad

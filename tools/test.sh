@@ -1,106 +1,155 @@
 #!/usr/bin/env bash
 # The whole test run behind `make test`:
-#   build (warnings are errors under CI) → C unit tests (cmocka), also under
-#   valgrind → busted on Lua 5.4 and LuaJIT against SQLite → the same busted
-#   suite and the PostgreSQL C tests against a throwaway PostgreSQL
-#   (pg_virtualenv) → luarocks install check → layer check → ASan+UBSan run.
-# Ends with the line "N passed, N failed"; exits non-zero on any failure or
-# when nothing ran.
+#   build (warnings are errors when CI is set) -> C unit tests (cmocka), plain
+#   and under valgrind -> the host executable -> busted on Lua 5.4 and LuaJIT
+#   against SQLite -> inside ONE pg_virtualenv (throwaway PostgreSQL 15): the
+#   PostgreSQL C tests (plain and under valgrind), busted on both
+#   interpreters, the bench smoke run -> `luarocks make` into a temporary tree
+#   -> `make install` into a temporary prefix -> layer check -> ASan+UBSan
+#   (C tests and busted on lua5.4) and TSan (pool test) runs.
+# Prints one line per suite, then exactly "N passed, N failed" as the last
+# line; exits non-zero on any failure or when no test ran at all.
 #   --asan           only the sanitizer run (make asan)
 #   --tsan           only the ThreadSanitizer pool test (make tsan)
 #   --valgrind-only  only the C tests under valgrind (make valgrind)
 # ATHANOR_SKIP_PG=1 (make test-sqlite) leaves PostgreSQL out, and says so.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 2
 MODE=${1:-full}
-export LOGDIR; LOGDIR=$(mktemp -d)
+export LOGDIR; LOGDIR=$(mktemp -d /tmp/athanor-test.XXXXXX)
 export RESULTS="$LOGDIR/results"
 : >"$RESULTS"
 export BUILD=${BUILD:-build}
+# shellcheck source=tools/test_lib.sh
 source tools/test_lib.sh
 start=$(date +%s)
 
 finish() {
   local p f
-  p=$(awk -F'[:,]' '/ passed, / {split($2, a, " "); s += a[1]} END {print s+0}' "$RESULTS")
-  f=$(awk -F'[:,]' '/ passed, / {split($3, a, " "); s += a[1]} END {print s+0}' "$RESULTS")
+  # Sum the "N passed, M failed" of every suite line (labels and notes may
+  # contain anything else).
+  read -r p f < <(awk 'match($0, /: [0-9]+ passed, [0-9]+ failed/) {
+      split(substr($0, RSTART + 2, RLENGTH - 2), w, " "); p += w[1]; f += w[3] }
+    END { print p + 0, f + 0 }' "$RESULTS")
   echo "(took $(( $(date +%s) - start )) s; logs in $LOGDIR)"
-  echo "$p passed, $f failed"
-  if [ "$f" -ne 0 ] || [ "$p" -eq 0 ]; then exit 1; fi
-  exit 0
-}
-
-build() {  # build DIR [make args...]
-  local dir=$1; shift
-  if ! make -s -j2 BUILD="$dir" "$@" all test-c-build >"$LOGDIR/build-$dir.out" 2>&1; then
-    cat "$LOGDIR/build-$dir.out"
-    record "build $dir" 0 1
-    finish
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    echo "no test ran at all: that is a failure"
+    f=1
   fi
-  record "build $dir" 1 0
+  echo "$p passed, $f failed"
+  [ "$f" -eq 0 ]
+  exit $?
 }
 
-c_tests() {  # c_tests DIR [wrapper...]
+# build DIR [make args...]: everything plus every C test. -k so one broken
+# file does not hide the rest; a failed build is one counted failure, and the
+# run goes on with whatever did build.
+build() {
   local dir=$1; shift
-  for t in "$dir"/test/test_*; do
-    [ -x "$t" ] || continue
-    case "$(basename "$t")" in test_pg_driver) continue ;; esac   # needs the server: run in test_pg.sh
-    run_cmocka "$t" "$@"
-  done
+  local out; out=$(logname "build $dir")
+  if make -k -s -j2 BUILD="$dir" "$@" all test-c-build >"$out" 2>&1; then
+    echo "build $dir: ok${CI:+ (CI: -Werror)}"
+  else
+    show_failure "build $dir" "$out"
+    record "build $dir" 0 1
+  fi
 }
 
+# shellcheck disable=SC2054  # the commas belong to one option
 VALGRIND=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
-SAN=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 asan_run() {
-  build build-asan SANFLAGS="${SAN[*]}" OPT=-O1
-  BUILD=build-asan c_tests build-asan
-  local rt; rt="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
-  # The interpreter itself is not instrumented: preload the runtimes, and
-  # leave leak checking to the C tests (Lua's own exit-time frees confuse LSan).
-  BUILD=build-asan run_busted "lua5.4 sqlite asan" lua5.4 lua54 "sqlite://" postgresql \
-    "LD_PRELOAD=$rt" "ASAN_OPTIONS=detect_leaks=0" "UBSAN_OPTIONS=halt_on_error=1"
+  build build-asan SANFLAGS="$SAN" OPT=-O1
+  BUILD=build-asan cmocka_suite "cmocka asan+ubsan" build-asan
+  local asan ubsan
+  asan=$(gcc -print-file-name=libasan.so) ubsan=$(gcc -print-file-name=libubsan.so)
+  # lua5.4 itself is not instrumented: preload the runtimes into it. Leak
+  # checking stays with the C tests (the interpreter's exit trips LSan).
+  BUILD=build-asan run_busted "lua5.4 sqlite asan+ubsan" lua5.4 lua54 "sqlite://" postgresql \
+    "LD_PRELOAD=$asan:$ubsan" "ASAN_OPTIONS=detect_leaks=0" "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
 }
 
 tsan_run() {
-  if [ ! -f csrc/test/test_pool.c ]; then record "tsan test_pool" 0 1; return; fi
+  local out; out=$(logname "tsan build")
   mkdir -p build-tsan
+  if [ ! -f csrc/test/test_pool.c ]; then echo "tsan: csrc/test/test_pool.c is missing"; record "tsan test_pool" 0 1; return; fi
   if clang -fsanitize=thread -g -O1 -D_GNU_SOURCE -Icsrc csrc/test/test_pool.c csrc/engine/ath_pool.c \
-       csrc/base/*.c -lcmocka -lpthread -lm -o build-tsan/test_pool >"$LOGDIR/tsan-build.out" 2>&1; then
+       csrc/base/*.c -lcmocka -lpthread -lm -o build-tsan/test_pool >"$out" 2>&1; then
+    # shellcheck disable=SC2034  # read by run_cmocka (tools/test_lib.sh)
+    CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_cmocka build-tsan/test_pool
+    record "tsan test_pool" "$CM_PASSED" "$CM_FAILED"
   else
-    cat "$LOGDIR/tsan-build.out"; record "tsan build" 0 1
+    show_failure "tsan build" "$out"; record "tsan test_pool" 0 1
   fi
 }
 
+pg_run() {
+  if [ -n "${ATHANOR_SKIP_PG:-}" ]; then
+    echo "PostgreSQL: NOT RUN (ATHANOR_SKIP_PG is set: make test-sqlite is a partial run)"
+    return
+  fi
+  local out; out=$(logname "pg_virtualenv")
+  if ! command -v pg_virtualenv >/dev/null; then
+    echo "PostgreSQL: FAILED: pg_virtualenv is missing (Debian package postgresql-common; run tools/deps.sh)"
+    record "postgresql server" 0 1
+    return
+  fi
+  # As root, pg_virtualenv puts its cluster at the fixed name 15/regress, so
+  # two runs on one machine cannot overlap: take a lock (our own runs), and
+  # wait while someone else's cluster exists (up to 15 min, then fail).
+  exec 9>/tmp/athanor-pg_virtualenv.lock
+  flock -w 900 9 || echo "PostgreSQL: the pg_virtualenv lock stayed busy for 15 min; trying anyway"
+  local waited=0
+  while [ "$(id -u)" = 0 ] && [ -d /etc/postgresql/15/regress ] && [ "$waited" -lt 900 ]; do
+    [ "$waited" -eq 0 ] && echo "PostgreSQL: cluster 15/regress exists (another pg_virtualenv is running): waiting for it"
+    sleep 5; waited=$((waited + 5))
+  done
+  # tools/test_pg.sh records its suites in $RESULTS itself; a non-zero exit
+  # here means the throwaway server could not be had: a loud failure.
+  local rc=0
+  pg_virtualenv -v 15 bash tools/test_pg.sh >"$out" 2>&1 || rc=$?
+  exec 9>&-
+  if [ "$rc" -ne 0 ] && grep -q 'refusing to overwrite' "$out"; then
+    echo "PostgreSQL: hint: a cluster 15/regress is left over; if no test runs, remove it: pg_dropcluster --stop 15 regress"
+  fi
+  if [ "$rc" -ne 0 ]; then
+    show_failure "pg_virtualenv" "$out"
+    echo "PostgreSQL: FAILED: could not run the suites on a throwaway server (pg_virtualenv -v 15, output above)"
+    record "postgresql server" 0 1
+  else
+    # test_pg.sh already printed failing output into $out: show it all then.
+    if grep -q '^---- ' "$out"; then cat "$out"; else grep -E ': [0-9]+ passed, [0-9]+ failed' "$out"; fi
+  fi
+  local n
+  n=$(awk '/^busted .* postgresql: / && match($0, /: [0-9]+ passed, [0-9]+ failed/) {
+      split(substr($0, RSTART + 2, RLENGTH - 2), w, " "); s += w[1] + w[3] } END { print s + 0 }' "$RESULTS")
+  echo "PostgreSQL: $n specs ran against a throwaway PostgreSQL 15 (Lua 5.4 + LuaJIT)"
+}
+
 case "$MODE" in
+  full) ;;
   --asan) asan_run; finish ;;
   --tsan) tsan_run; finish ;;
-  --valgrind-only) build "$BUILD"; c_tests "$BUILD" "${VALGRIND[@]}"; finish ;;
+  --valgrind-only)
+    build "$BUILD"
+    cmocka_suite "cmocka valgrind" "$BUILD" "${VALGRIND[@]}"
+    echo "(test_pg_driver needs a server: make test runs it under valgrind inside pg_virtualenv)"
+    finish ;;
+  *) echo "usage: tools/test.sh [--asan|--tsan|--valgrind-only]" >&2; exit 2 ;;
 esac
 
 build "$BUILD"
-c_tests "$BUILD"
-c_tests "$BUILD" "${VALGRIND[@]}"
+cmocka_suite "cmocka" "$BUILD"
+cmocka_suite "cmocka valgrind" "$BUILD" "${VALGRIND[@]}"
+run_tap "host executable" bash tools/host_check.sh "$BUILD/athanor"
 run_busted "lua5.4 sqlite" lua5.4 lua54 "sqlite://" postgresql
 run_busted "luajit sqlite" luajit luajit "sqlite://" postgresql
-
-if [ -n "${ATHANOR_SKIP_PG:-}" ]; then
-  echo "PostgreSQL: NOT RUN (ATHANOR_SKIP_PG is set: make test-sqlite is a partial run)"
-else
-  # test_pg.sh records its suites in $RESULTS itself; a non-zero exit here
-  # means the throwaway server could not be had at all: a loud failure.
-  if ! pg_virtualenv -v 15 bash tools/test_pg.sh >"$LOGDIR/pg.out" 2>&1; then
-    cat "$LOGDIR/pg.out"
-    echo "PostgreSQL: could not start a throwaway server with pg_virtualenv"
-    record "postgresql server" 0 1
-  else
-    grep -v -e '^Creating new PostgreSQL cluster' -e '^Dropping cluster' "$LOGDIR/pg.out" || true
-  fi
-fi
-
+pg_run
 run_check "luarocks make + require" bash tools/rocks_check.sh
+run_check "make install + use" bash tools/install_check.sh "$BUILD"
 run_check "layer check" bash tools/check_layers.sh
 asan_run
 tsan_run

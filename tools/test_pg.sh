@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
-# Runs inside `pg_virtualenv` (tools/test.sh): everything that needs a
-# PostgreSQL server. pg_virtualenv exports PGHOST/PGPORT/PGUSER/PGPASSWORD/
-# PGDATABASE for a throwaway cluster; we turn them into a URL.
+# Runs inside ONE `pg_virtualenv -v 15` (tools/test.sh): everything that needs
+# a PostgreSQL server. pg_virtualenv exports PGHOST/PGPORT/PGUSER/PGPASSWORD/
+# PGDATABASE for a throwaway cluster; we turn them into the URL the specs and
+# the C tests read (ATHANOR_TEST_URL, ATHANOR_TEST_PG_URL). Suites record
+# themselves in $RESULTS; this script exits 0 unless it could not start.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
+# shellcheck source=tools/test_lib.sh
 source tools/test_lib.sh
 
-enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-url="postgresql://$(enc "${PGUSER:-postgres}"):$(enc "${PGPASSWORD:-}")@${PGHOST:-localhost}:${PGPORT:-5432}/$(enc "${PGDATABASE:-postgres}")"
+if [ -z "${PGPORT:-}" ] && [ -z "${PGHOST:-}" ]; then
+  echo "test_pg.sh: PGHOST/PGPORT are not set: run me through pg_virtualenv" >&2
+  exit 1
+fi
+host=${PGHOST:-localhost}
+# A socket directory travels percent-encoded in the host part (API.md §1).
+case "$host" in /*) host=$(urlenc "$host") ;; esac
+userinfo=$(urlenc "${PGUSER:-postgres}")
+[ -n "${PGPASSWORD:-}" ] && userinfo+=":$(urlenc "$PGPASSWORD")"
+url="postgresql://$userinfo@$host:${PGPORT:-5432}/$(urlenc "${PGDATABASE:-postgres}")"
 export ATHANOR_TEST_PG_URL="$url"
 
-if [ -x "$BUILD/test/test_pg_driver" ]; then run_cmocka "$BUILD/test/test_pg_driver"; fi
-run_busted "lua5.4 postgresql" lua5.4 lua54 "$url" sqlite
-if [ "${ATHANOR_ONLY_LUA54:-}" = "" ]; then
-  run_busted "luajit postgresql" luajit luajit "$url" sqlite
+if [ -x "$BUILD/test/test_pg_driver" ]; then
+  CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
+  run_cmocka "$BUILD/test/test_pg_driver"
+  record "cmocka test_pg_driver" "$CM_PASSED" "$CM_FAILED"
+  CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
+  run_cmocka "$BUILD/test/test_pg_driver" valgrind -q --leak-check=full \
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+  record "cmocka valgrind test_pg_driver" "$CM_PASSED" "$CM_FAILED"
+elif [ -f csrc/test/test_pg_driver.c ]; then
+  echo "cmocka test_pg_driver: csrc/test/test_pg_driver.c did not build"
+  record "cmocka test_pg_driver" 0 1
 fi
-if [ -f bench/run.sh ] && [ "${ATHANOR_SKIP_BENCH:-}" = "" ]; then
+
+run_busted "lua5.4 postgresql" lua5.4 lua54 "$url" sqlite
+run_busted "luajit postgresql" luajit luajit "$url" sqlite
+
+if [ -f bench/run.sh ]; then
   run_check "bench smoke (sqlite + postgresql)" bash bench/run.sh --smoke
 fi
 exit 0

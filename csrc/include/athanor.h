@@ -15,9 +15,8 @@
  * are opened with the same `shared` name (create_engine option), in which
  * case they share one C engine and one connection pool, safely across threads.
  *
- * Ownership: ath_openlib only adds entries to package.preload; it allocates
- * nothing the host must free. Closing the lua_State releases everything
- * athanor created in it (connections go back to their pools).
+ * libathanor is built against Lua 5.4 (link -llua5.4); the Lua sources are
+ * compiled when first required, so a syntax error cannot hide in the build.
  */
 #ifndef ATHANOR_H
 #define ATHANOR_H
@@ -35,12 +34,24 @@ extern "C" {
 #endif
 
 /* Registers package.preload entries for "athanor.core" and every embedded
- * Lua module of athanor in L. Call after luaL_openlibs (or at least after
- * opening the package library). Returns 0. Never raises except on memory
- * exhaustion (a Lua error, as for any lua_push*). */
+ * Lua module of athanor ("athanor", "athanor.engine.connection", ...) in L,
+ * so require() finds them before anything on disk.
+ * Call order: after luaL_openlibs (at least the package library), before the
+ * first require("athanor"); calling it again is harmless (same entries).
+ * Returns 0 (the number of results, so it also works as a lua_CFunction).
+ * Errors: raises a Lua error, like any lua_* call, when the package library
+ * is not open or memory runs out; outside protected mode that reaches the
+ * panic function, so call it through lua_pcall (push it with
+ * lua_pushcfunction) if the host must survive that.
+ * Ownership: it only adds closures to package.preload and allocates nothing
+ * outside L; lua_close(L) releases everything athanor created in L
+ * (connections go back to their pools, engines not shared are closed).
+ * Threads: like any Lua API call, never on one lua_State from two threads at
+ * once; different states in different threads are fine. */
 ATH_API int ath_openlib(lua_State *L);
 
-/* The C module's entry point, as `require("athanor.core")` calls it. */
+/* The C module's entry point, as `require("athanor.core")` calls it (it is
+ * what ath_openlib preloads; a host rarely calls it itself). */
 ATH_API int luaopen_athanor_core(lua_State *L);
 
 /* ---- Shared engines (host API) -------------------------------------------
