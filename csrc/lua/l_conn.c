@@ -447,27 +447,27 @@ static void push_row(lua_State *L, l_cursor *cu, int keys0, int procs, int rowmt
   for (int i = 0; i < n; i++) {
     ath_value v;
     drv->column(ds, i, &v);
+    int named = lua_type(L, keys0 + 1 + i) == LUA_TSTRING;   /* else a repeated name: by position */
     if (procs) {
       lua_rawgeti(L, procs, i + 1);
       if (lua_isfunction(L, -1)) {
         push_value(L, &v);
-        lua_call(L, 1, 1);
+        lua_call(L, 1, 1);                                   /* stack: value */
         if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
-      } else {
-        lua_pop(L, 1);
-        if (v.type == ATH_V_NULL) continue;
-        push_value(L, &v);
+        if (named) { lua_pushvalue(L, keys0 + 1 + i); lua_insert(L, -2); lua_rawset(L, row); }
+        else lua_rawseti(L, row, i + 1);
+        continue;
       }
-    } else {
-      if (v.type == ATH_V_NULL) continue;
-      push_value(L, &v);
+      lua_pop(L, 1);
     }
-    if (lua_type(L, keys0 + 1 + i) == LUA_TSTRING) {
+    if (v.type == ATH_V_NULL) continue;
+    if (named) {                                             /* key first: no stack rotation */
       lua_pushvalue(L, keys0 + 1 + i);
-      lua_insert(L, -2);
-      lua_rawset(L, row);                                    /* row[name] = value */
+      push_value(L, &v);
+      lua_rawset(L, row);
     } else {
-      lua_rawseti(L, row, i + 1);                            /* repeated name: row[i] */
+      push_value(L, &v);
+      lua_rawseti(L, row, i + 1);
     }
   }
   lua_pushvalue(L, rowmt);

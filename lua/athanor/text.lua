@@ -9,6 +9,8 @@ local sub, byte, find, concat = string.sub, string.byte, string.find, table.conc
 
 local M = {}
 
+local EMPTY = {}
+
 local TextClause = { __name = "athanor.TextClause" }
 TextClause.__index = TextClause
 M.TextClause = TextClause
@@ -124,16 +126,22 @@ M.is_many = is_many
 
 --- Execution hook called by Connection:execute.
 function TextClause:_ath_execute(conn, params, opts)
-  local c = converted(self.text, conn._paramstyle)
+  local style = conn._paramstyle
+  local c = self[style]                      -- converted SQL cached on the object
+  if c == nil then
+    c = converted(self.text, style)
+    self[style] = c
+  end
   if params ~= nil then
     if type(params) ~= "table" then
       errors.raise("ArgumentError", 3, "execute() parameters must be a table, got %s", type(params))
     end
-    if is_many(params) then
+    local first = params[1]
+    if type(first) == "table" and first._ath_type == nil then
       return conn:_executemany_sql(c[1], params, opts, nil, c[2])
     end
   end
-  return conn:_execute_sql(c[1], params or {}, opts, nil, c[2])
+  return conn:_execute_sql(c[1], params or EMPTY, opts, nil, c[2])
 end
 
 return M

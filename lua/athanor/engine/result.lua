@@ -57,17 +57,15 @@ M.Result = Result
 -- @param cur cursor userdata or nil (statement returned no rows)
 -- @param meta optional { processors =, inserted_primary_key =, pk_is_autoinc = }
 function M.new(cur, rowcount, lastrowid, meta, conn)
-  -- the Connection is kept so the cursor's connection outlives it
-  local r = setmetatable({ _cur = cur, lastrowid = lastrowid, _meta = meta, _conn = conn }, Result)
+  -- every field set in the constructor (no rehash); the Connection is kept
+  -- so the cursor's connection outlives it
   if cur then
     if meta and meta.processors then cur:set_processors(meta.processors) end
-    r.returns_rows = true
-    r.rowcount = -1
-  else
-    r.returns_rows = false
-    r.rowcount = rowcount or -1
+    return setmetatable({ _cur = cur, lastrowid = lastrowid, _meta = meta, _conn = conn,
+                          returns_rows = true, rowcount = -1 }, Result)
   end
-  return r
+  return setmetatable({ lastrowid = lastrowid, _meta = meta, _conn = conn,
+                        returns_rows = false, rowcount = rowcount or -1 }, Result)
 end
 
 local function closed_error()
