@@ -73,16 +73,21 @@ static void w_event(void *ud, const char *name, void *conn) {
 
 static const ath_pool_ops OPS = { w_connect, w_close, w_ping, w_reset, w_event };
 
-static ath_pool *new_pool(world *w, ath_pool_kind kind, int size, int overflow, double timeout) {
+/* A pool over a fresh fake world with the given configuration. */
+static ath_pool *new_pool_cfg(world *w, const ath_pool_config *cfg) {
   memset(w, 0, sizeof *w);
   pthread_mutex_init(&w->ev_mu, NULL);
+  ath_error err;
+  ath_pool *p = ath_pool_new(cfg, &OPS, w, &err);
+  assert_non_null(p);
+  return p;
+}
+
+static ath_pool *new_pool(world *w, ath_pool_kind kind, int size, int overflow, double timeout) {
   ath_pool_config cfg;
   ath_pool_config_default(&cfg);
   cfg.kind = kind; cfg.size = size; cfg.max_overflow = overflow; cfg.timeout = timeout;
-  ath_error err;
-  ath_pool *p = ath_pool_new(&cfg, &OPS, w, &err);
-  assert_non_null(p);
-  return p;
+  return new_pool_cfg(w, &cfg);
 }
 
 static void free_pool(ath_pool *p, world *w) {
@@ -222,10 +227,7 @@ static void test_pool_lifo_and_fifo_order(void **state) {
   ath_pool_config cfg;
   ath_pool_config_default(&cfg);
   cfg.use_lifo = 1;
-  memset(&w, 0, sizeof w);
-  pthread_mutex_init(&w.ev_mu, NULL);
-  ath_error err;
-  p = ath_pool_new(&cfg, &OPS, &w, &err);
+  p = new_pool_cfg(&w, &cfg);
   a = checkout(p, -1); b = checkout(p, -1);
   ath_pool_checkin(p, a); ath_pool_checkin(p, b);
   assert_ptr_equal(checkout(p, -1), b);               /* most recently returned */
@@ -236,13 +238,10 @@ static void test_pool_lifo_and_fifo_order(void **state) {
 static void test_pool_recycle_replaces_old_connections(void **state) {
   (void)state;
   world w;
-  memset(&w, 0, sizeof w);
-  pthread_mutex_init(&w.ev_mu, NULL);
   ath_pool_config cfg;
   ath_pool_config_default(&cfg);
   cfg.recycle = 0.05;
-  ath_error err;
-  ath_pool *p = ath_pool_new(&cfg, &OPS, &w, &err);
+  ath_pool *p = new_pool_cfg(&w, &cfg);
   fake *a = checkout(p, -1);
   int first = a->id;
   ath_pool_checkin(p, a);
@@ -257,13 +256,10 @@ static void test_pool_recycle_replaces_old_connections(void **state) {
 static void test_pool_pre_ping_replaces_a_dead_connection(void **state) {
   (void)state;
   world w;
-  memset(&w, 0, sizeof w);
-  pthread_mutex_init(&w.ev_mu, NULL);
   ath_pool_config cfg;
   ath_pool_config_default(&cfg);
   cfg.pre_ping = 1;
-  ath_error err;
-  ath_pool *p = ath_pool_new(&cfg, &OPS, &w, &err);
+  ath_pool *p = new_pool_cfg(&w, &cfg);
   fake *a = checkout(p, -1);
   int first = a->id;
   a->alive = 0;                                       /* dies while idle */
