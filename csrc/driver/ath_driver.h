@@ -31,6 +31,10 @@ typedef enum ath_vtype {
 
 typedef struct ath_value {
   ath_vtype type;
+  /* bind only: 1 when the caller keeps s.p's bytes alive and unchanged until
+   * the statement is reset or rebound, so the driver may point at them
+   * instead of copying (SQLITE_STATIC). 0: the driver must copy. */
+  int borrowed;
   union {
     int64_t i;
     double f;
@@ -85,8 +89,9 @@ typedef struct ath_driver {
   ath_status (*prepare)(ath_dconn *c, const char *sql, size_t len,
                         ath_dstmt **out, ath_error *err);
   int (*param_count)(ath_dstmt *s);
-  /* Bind parameter idx (1-based). The driver copies what it needs: v's
-   * memory may be reused as soon as bind returns. */
+  /* Bind parameter idx (1-based). The driver copies what it needs (v's
+   * memory may be reused as soon as bind returns) unless v->borrowed says
+   * the bytes outlive the execution. */
   ath_status (*bind)(ath_dstmt *s, int idx, const ath_value *v, ath_error *err);
   /* Run / advance: ATH_ROW, ATH_DONE, or an error status. On PostgreSQL the
    * first step sends the query (and fetches the whole result, or one row in

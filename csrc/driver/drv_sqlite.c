@@ -188,10 +188,12 @@ static ath_status sq_bind(ath_dstmt *s, int idx, const ath_value *v, ath_error *
     case ATH_V_INT: case ATH_V_BOOL: rc = sqlite3_bind_int64(s->st, idx, v->u.i); break;
     case ATH_V_FLOAT: rc = sqlite3_bind_double(s->st, idx, v->u.f); break;
     case ATH_V_BLOB:
-      rc = sqlite3_bind_blob64(s->st, idx, v->u.s.n ? v->u.s.p : "", v->u.s.n, SQLITE_TRANSIENT);
+      rc = sqlite3_bind_blob64(s->st, idx, v->u.s.n ? v->u.s.p : "", v->u.s.n,
+                               v->borrowed ? SQLITE_STATIC : SQLITE_TRANSIENT);
       break;
     case ATH_V_TEXT: case ATH_V_NUMERIC: case ATH_V_JSON: case ATH_V_DATETIME:
-      rc = sqlite3_bind_text64(s->st, idx, v->u.s.n ? v->u.s.p : "", v->u.s.n, SQLITE_TRANSIENT, SQLITE_UTF8);
+      rc = sqlite3_bind_text64(s->st, idx, v->u.s.n ? v->u.s.p : "", v->u.s.n,
+                               v->borrowed ? SQLITE_STATIC : SQLITE_TRANSIENT, SQLITE_UTF8);
       break;
     case ATH_V_ARRAY:
       return ath_error_set(err, ATH_E_NOT_SUPPORTED, "SQLite has no array type (parameter %d)", idx);

@@ -152,6 +152,7 @@ static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scra
 static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath_error *err) {
   const ath_driver *drv = s->owner->drv;
   int want = drv->param_count(s->ds);
+  int borrow = drv->column_count(s->ds) == 0;
   char what[96];
   if (pidx == 0) {
     if (want == 0) return ATH_OK;
@@ -185,6 +186,10 @@ static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, at
     }
     ath_value v; ath_value *scratch = NULL;
     ath_status st = to_value(L, -1, &v, &scratch, what, err);
+    /* A statement without result columns runs to completion inside this
+     * call, while the parameter table keeps every string alive: the driver
+     * may borrow the bytes. A cursor steps later, so then it must copy. */
+    v.borrowed = borrow;
     if (st == ATH_OK) st = drv->bind(s->ds, i, &v, err);
     ath_free(scratch);
     lua_pop(L, 1);

@@ -55,6 +55,7 @@ static void test_pg_driver_round_trips_scalars_by_type(void **state) {
   assert_int_equal(D->param_count(s), 7);
   static const char blob[] = { 'a', 0, 'b', 0 };
   ath_value in[7];
+  memset(in, 0, sizeof in);
   in[0] = (ath_value){ .type = ATH_V_INT, .u.i = INT64_MIN };
   in[1] = (ath_value){ .type = ATH_V_FLOAT, .u.f = 0.1 };
   in[2] = (ath_value){ .type = ATH_V_BOOL, .u.i = 1 };

@@ -69,6 +69,7 @@ static void test_sqlite_driver_round_trips_every_value_type(void **state) {
   assert_int_equal(D->param_count(ins), 5);
   static const char blob[] = { 0, 1, 2, (char)255, 0 };
   ath_value vals[5];
+  memset(vals, 0, sizeof vals);
   vals[0].type = ATH_V_INT; vals[0].u.i = INT64_MIN;
   vals[1].type = ATH_V_FLOAT; vals[1].u.f = 0.1;
   vals[2].type = ATH_V_TEXT; vals[2].u.s.p = "h\xc3\xa9llo"; vals[2].u.s.n = 6;

@@ -128,6 +128,18 @@ describe("Result", function()
     r1:close(); r2:close()
   end)
 
+  it("keeps a streamed result's parameters valid after the caller drops them", function()
+    local r
+    do
+      local label = table.concat({ "n", "5" })      -- a fresh string only the params table holds
+      r = q("SELECT id FROM nums WHERE label >= :l ORDER BY id", { l = label })
+    end
+    collectgarbage(); collectgarbage()
+    local ids = {}
+    for row in r do ids[#ids + 1] = row.id end
+    assert.same({ 5, 6, 7, 8, 9 }, ids)
+  end)
+
   it("reuses the prepared statement when the same SQL runs again", function()
     q("SELECT id FROM nums WHERE id = :id", { id = 1 }):all()
     local before = conn:_stats().prepares
