@@ -1,0 +1,85 @@
+--- Dialects: what differs between databases on the Lua side (identifier
+-- quoting, type names in DDL, feature flags). Each dialect overrides the base
+-- table (dialects/<name>.lua); no `if dialect ==` ladders elsewhere.
+local errors = require("athanor.errors")
+
+local M = {}
+
+local base = {
+  name = "default",
+  quote_char = '"',
+  supports_if_exists = true,
+  supports_native_enum = false,
+  supports_transactional_ddl = true,
+}
+base.__index = base
+M.base = base
+
+-- SQL keywords that must be quoted when used as identifiers (SQL:2016
+-- reserved words that the supported databases also reserve, plus a few each
+-- reserves on its own).
+local RESERVED = {}
+for w in ([[
+  all alter analyse analyze and any array as asc asymmetric authorization between binary both case cast
+  check collate column constraint create cross current_date current_role current_time current_timestamp
+  current_user default deferrable delete desc distinct do drop else end except exists false fetch for
+  foreign freeze from full grant group having ilike in index initially inner insert intersect into is
+  isnull join key lateral leading left like limit localtime localtimestamp natural not notnull null
+  offset on only or order outer overlaps placing primary references regexp replace returning right
+  select session_user similar some symmetric table tablesample then to trailing true union unique
+  update user using values variadic verbose when where window with
+]]):gmatch("%a+") do RESERVED[w] = true end
+M.RESERVED = RESERVED
+
+--- Quote an identifier when it needs it: a reserved word, upper-case
+-- letters, a leading digit, or anything but [a-z0-9_]. Quote characters
+-- inside the name are doubled.
+function base:quote(name)
+  if type(name) ~= "string" or name == "" then
+    errors.raise("ArgumentError", 2, "identifier must be a non-empty string, got %s", tostring(name))
+  end
+  if not RESERVED[name] and name:match("^[a-z_][a-z0-9_]*$") then return name end
+  local q = self.quote_char
+  return q .. name:gsub(q, q .. q) .. q
+end
+
+--- Always-quoted form (for names athanor invents or compares).
+function base:quote_always(name)
+  local q = self.quote_char
+  return q .. name:gsub(q, q .. q) .. q
+end
+
+--- The DDL spelling of a type for this dialect.
+function base:type_ddl(t)
+  local f = self.type_names[t._name] or base.type_names[t._name]
+  if type(f) == "function" then return f(t, self) end
+  return f
+end
+
+base.type_names = {
+  Integer = "INTEGER", SmallInteger = "SMALLINT", BigInteger = "BIGINT", Float = "FLOAT",
+  Numeric = function(t) return t.precision and ("NUMERIC(%d, %d)"):format(t.precision, t.scale or 0) or "NUMERIC" end,
+  Boolean = "BOOLEAN",
+  String = function(t) return t.length and ("VARCHAR(%d)"):format(t.length) or "VARCHAR" end,
+  Text = "TEXT", Date = "DATE", Time = "TIME",
+  DateTime = function(t) return t.timezone and "TIMESTAMP WITH TIME ZONE" or "TIMESTAMP" end,
+  LargeBinary = "BLOB", JSON = "JSON", Uuid = "CHAR(32)",
+  Enum = function(t, d) return ("VARCHAR(%d)"):format(t.max_length) end,
+}
+
+local loaded = {}
+
+--- The dialect object for a name ("sqlite", "postgresql", "mysql").
+-- @raise ArgumentError for an unknown dialect
+function M.get(name)
+  local d = loaded[name]
+  if d then return d end
+  local ok, mod = pcall(require, "athanor.dialects." .. tostring(name))
+  if not ok or type(mod) ~= "table" then
+    errors.raise("ArgumentError", 2, "Unknown dialect '%s' (known: sqlite, postgresql, mysql)", tostring(name))
+  end
+  loaded[name] = setmetatable(mod, base)
+  return loaded[name]
+end
+
+return M

@@ -1,0 +1,165 @@
+--- DDL: CREATE/DROP TABLE, INDEX and (PostgreSQL) enum TYPE statements per
+-- dialect, and create_all/drop_all in foreign-key dependency order.
+-- DDL contains no values to bind: names are quoted by the dialect, and the
+-- texts of server_default and CheckConstraint are SQL the user wrote.
+local errors = require("athanor.errors")
+local dialects = require("athanor.dialects")
+local text = require("athanor.text").text
+
+local ipairs, concat, tostring = ipairs, table.concat, tostring
+
+local M = {}
+
+local function quoted_list(d, names)
+  local out = {}
+  for i, n in ipairs(names) do out[i] = d:quote(n) end
+  return concat(out, ", ")
+end
+
+-- True when col is the table's only primary key column and an integer the
+-- database should number itself.
+local function is_autoinc(t, col)
+  if #t.primary_key ~= 1 or t.primary_key[1] ~= col or col.autoincrement == false then return false end
+  local n = col.type._name
+  return (n == "Integer" or n == "BigInteger" or n == "SmallInteger") and col.server_default == nil
+end
+
+local function column_ddl(t, col, d)
+  local parts = { d:quote(col.name) }
+  if d.name == "postgresql" and is_autoinc(t, col) then
+    parts[2] = col.type._name == "BigInteger" and "BIGSERIAL" or "SERIAL"
+  else
+    parts[2] = d:type_ddl(col.type)
+  end
+  if col.server_default ~= nil then parts[#parts + 1] = "DEFAULT " .. tostring(col.server_default) end
+  if not col.nullable then parts[#parts + 1] = "NOT NULL" end
+  if col.unique and not col.index then parts[#parts + 1] = "UNIQUE" end
+  return concat(parts, " ")
+end
+
+--- CREATE TABLE text for t in dialect d (a dialect object or name).
+function M.create_table_sql(t, d)
+  if type(d) == "string" then d = dialects.get(d) end
+  local lines = {}
+  for _, col in ipairs(t.columns) do lines[#lines + 1] = column_ddl(t, col, d) end
+  if #t.primary_key > 0 then
+    local names = {}
+    for i, col in ipairs(t.primary_key) do names[i] = col.name end
+    local name = t._pk_constraint and t._pk_constraint.name
+    lines[#lines + 1] = (name and ("CONSTRAINT " .. d:quote(name) .. " ") or "") .. "PRIMARY KEY (" .. quoted_list(d, names) .. ")"
+  end
+  for _, c in ipairs(t.constraints) do
+    local prefix = c.name and ("CONSTRAINT " .. d:quote(c.name) .. " ") or ""
+    if c._kind == "unique" then
+      lines[#lines + 1] = prefix .. "UNIQUE (" .. quoted_list(d, c.columns) .. ")"
+    elseif c._kind == "check" then
+      lines[#lines + 1] = prefix .. "CHECK (" .. c.sqltext .. ")"
+    end
+  end
+  for _, fk in ipairs(t.foreign_keys) do
+    local s = (fk.name and ("CONSTRAINT " .. d:quote(fk.name) .. " ") or "") ..
+      "FOREIGN KEY (" .. d:quote(fk.parent.name) .. ") REFERENCES " .. d:quote(fk.target_table) ..
+      " (" .. d:quote(fk.target_column) .. ")"
+    if fk.ondelete then s = s .. " ON DELETE " .. fk.ondelete:upper() end
+    if fk.onupdate then s = s .. " ON UPDATE " .. fk.onupdate:upper() end
+    lines[#lines + 1] = s
+  end
+  return "CREATE TABLE " .. d:quote(t.name) .. " (\n\t" .. concat(lines, ",\n\t") .. "\n)"
+end
+
+function M.drop_table_sql(t, d)
+  if type(d) == "string" then d = dialects.get(d) end
+  return "DROP TABLE " .. d:quote(t.name)
+end
+
+function M.create_index_sql(ix, d)
+  if type(d) == "string" then d = dialects.get(d) end
+  return ("CREATE %sINDEX %s ON %s (%s)"):format(ix.unique and "UNIQUE " or "", d:quote(ix.name),
+    d:quote(ix.table.name), quoted_list(d, ix.columns))
+end
+
+-- Enum types a table needs (PostgreSQL creates them as types).
+local function enums_of(t)
+  local out = {}
+  for _, col in ipairs(t.columns) do
+    if col.type._name == "Enum" then out[#out + 1] = col.type end
+  end
+  return out
+end
+
+function M.create_enum_sql(e, d)
+  local vals = {}
+  for i, v in ipairs(e.enums) do vals[i] = "'" .. v:gsub("'", "''") .. "'" end
+  return "CREATE TYPE " .. d:quote(e.enum_name) .. " AS ENUM (" .. concat(vals, ", ") .. ")"
+end
+
+-- Catalog queries (values bound).
+local function has_table(conn, name)
+  local sql = conn.dialect_name == "postgresql"
+    and "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = :n"
+    or "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"
+  return conn:execute(text(sql), { n = name }):first() ~= nil
+end
+M.has_table = has_table
+
+local function has_type(conn, name)
+  return conn:execute(text("SELECT 1 FROM pg_type WHERE typname = :n"), { n = name }):first() ~= nil
+end
+
+-- Run fn(conn) in one transaction on an Engine or a Connection.
+local function with_transaction(bind, fn)
+  if type(bind) ~= "table" then
+    errors.raise("ArgumentError", 4, "create_all/drop_all need an Engine or a Connection, got %s", type(bind))
+  end
+  if bind.dialect_name then                     -- a Connection
+    if bind:in_transaction() then return fn(bind) end
+    local tx = bind:begin()
+    local ok, err = pcall(fn, bind)
+    if ok then tx:commit() else tx:rollback(); error(err, 0) end
+    return
+  end
+  return bind:begin(fn)
+end
+
+--- Create every table (and index, and PostgreSQL enum type) of metadata
+-- that does not exist yet, parents before children, in one transaction.
+function M.create_all(metadata, bind, opts)
+  local checkfirst = not (opts and opts.checkfirst == false)
+  with_transaction(bind, function(conn)
+    local d = dialects.get(conn.dialect_name)
+    for _, t in ipairs(metadata:sorted_tables()) do
+      if not (checkfirst and has_table(conn, t.name)) then
+        if d.supports_native_enum then
+          for _, e in ipairs(enums_of(t)) do
+            if not has_type(conn, e.enum_name) then conn:exec_driver_sql(M.create_enum_sql(e, d)) end
+          end
+        end
+        conn:exec_driver_sql(M.create_table_sql(t, d))
+        for _, ix in ipairs(t.indexes) do conn:exec_driver_sql(M.create_index_sql(ix, d)) end
+      end
+    end
+  end)
+end
+
+--- Drop every table of metadata that exists, children before parents, in
+-- one transaction (PostgreSQL enum types of dropped tables go too).
+function M.drop_all(metadata, bind, opts)
+  local checkfirst = not (opts and opts.checkfirst == false)
+  with_transaction(bind, function(conn)
+    local d = dialects.get(conn.dialect_name)
+    local sorted = metadata:sorted_tables()
+    local enums = {}
+    for i = #sorted, 1, -1 do
+      local t = sorted[i]
+      if not checkfirst or has_table(conn, t.name) then
+        conn:exec_driver_sql(M.drop_table_sql(t, d))
+        for _, e in ipairs(enums_of(t)) do enums[e.enum_name] = true end
+      end
+    end
+    if d.supports_native_enum then
+      for name in pairs(enums) do conn:exec_driver_sql("DROP TYPE IF EXISTS " .. d:quote(name)) end
+    end
+  end)
+end
+
+return M
