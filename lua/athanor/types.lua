@@ -59,7 +59,7 @@ local function int_bind(value, colname)
   end
   return expect("an integer")(value, colname)
 end
-M.Integer = define("Integer", { _bind = int_bind, python = "integer" })
+M.Integer = define("Integer", { _bind = int_bind })
 M.SmallInteger = define("SmallInteger", { _bind = int_bind })
 M.BigInteger = define("BigInteger", { _bind = int_bind }, function(self, opts)
   local t = copy(self, { as_string = opts and opts.as_string or false })
@@ -79,10 +79,17 @@ M.Float = define("Float", { _bind = function(value, colname)
   return expect("a number")(value, colname)
 end })
 
+-- "12", "-1.50", ".5", "1e-3": a mantissa with a digit, then an optional exponent.
+local function is_decimal_text(v)
+  local mantissa, exponent = v:match("^%s*([-+]?[%d.]+)([eE]?[-+]?%d*)%s*$")
+  if not mantissa or not mantissa:match("%d") or not mantissa:match("^[-+]?%d*%.?%d*$") then return false end
+  return exponent == "" or exponent:match("^[eE][-+]?%d+$") ~= nil
+end
+
 local function numeric_bind(value, colname)
   if value == errors.null then return value end
   if type(value) == "number" then return { _ath_type = "numeric", tostring(value) } end
-  if type(value) == "string" and value:match("^%s*[-+]?%d*%.?%d*[eE]?[-+]?%d*%s*$") and value:match("%d") then
+  if type(value) == "string" and is_decimal_text(value) then
     return { _ath_type = "numeric", value }
   end
   return expect("a number or a decimal string")(value, colname)

@@ -1,6 +1,6 @@
 -- Schema layer (API.md §3): MetaData/Table/Column, constraints, DDL per
 -- dialect, sorted_tables and create_all/drop_all on the test backend.
--- Specs tagged #knownbug assert the correct behaviour of a confirmed bug
+-- (Specs once tagged #knownbug pinned bugs that are now fixed.)
 -- (see the BUG comment on each); they fail until the bug is fixed.
 local ath = require("athanor")
 local errors = ath.errors
@@ -103,7 +103,7 @@ describe("Table and Column", function()
   -- BUG (lua/athanor/schema/init.lua:203-209): a column flagged primary_key = true
   -- that is also named by a PrimaryKeyConstraint is appended to t.primary_key a
   -- second time, so the DDL says PRIMARY KEY (a, a, b), which databases reject.
-  it("does not list a column twice when both its flag and a PrimaryKeyConstraint name it #knownbug", function()
+  it("does not list a column twice when both its flag and a PrimaryKeyConstraint name it", function()
     local t = ath.Table("sch_pk_twice", ath.MetaData(),
       ath.Column("a", ath.Integer, { primary_key = true }),
       ath.Column("b", ath.Integer),
@@ -286,7 +286,7 @@ describe("DDL per dialect", function()
   -- single integer primary key itself (SERIAL); on MySQL the column gets no
   -- AUTO_INCREMENT, so an INSERT that omits id fails ("Field 'id' doesn't have a
   -- default value") instead of numbering the row.
-  it("mysql: a single integer primary key is AUTO_INCREMENT #knownbug", function()
+  it("mysql: a single integer primary key is AUTO_INCREMENT", function()
     assert.equal(create("sch_teams",
       "id INTEGER NOT NULL AUTO_INCREMENT",
       "name VARCHAR(50) NOT NULL UNIQUE",
@@ -317,7 +317,7 @@ describe("DDL per dialect", function()
   -- RESERVED (and "current", "date", "time", "role", "session"... are instead).
   -- A column named current_date is left bare and CREATE TABLE fails with a
   -- syntax error. Fix: gmatch("[%a_]+").
-  it("quotes reserved words that contain an underscore #knownbug", function()
+  it("quotes reserved words that contain an underscore", function()
     local t = ath.Table("sch_reserved", ath.MetaData(),
       ath.Column("current_date", ath.Date), ath.Column("session_user", ath.Text))
     for _, q in ipairs({ { "sqlite", '"' }, { "postgresql", '"' }, { "mysql", "`" } }) do

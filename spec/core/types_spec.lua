@@ -1,7 +1,7 @@
 -- Column types (API.md §2, §3): bind processors check and convert what is
 -- sent, result processors convert what comes back. Bound values are also
 -- sent through the test backend to check that they arrive unchanged.
--- Specs tagged #knownbug assert the correct behaviour of a confirmed bug
+-- (Specs once tagged #knownbug pinned bugs that are now fixed.)
 -- (see the BUG comment on each); they fail until the bug is fixed.
 local ath = require("athanor")
 local errors = ath.errors
@@ -111,7 +111,7 @@ describe("bind processors", function()
   -- the database as text. Fix: check the mantissa and an optional
   -- ([eE][-+]?%d+) exponent separately (or use tonumber() on the trimmed text
   -- after refusing hex and inf/nan).
-  it("Numeric rejects strings with a stray sign #knownbug", function()
+  it("Numeric rejects strings with a stray sign", function()
     for _, v in ipairs({ "1-2", "5+", "1.5-3" }) do
       contains(rejects(ath.Numeric, v, "price").message, "'price'")
     end

@@ -2,6 +2,7 @@
 -- quoting, type names in DDL, feature flags). Each dialect overrides the base
 -- table (dialects/<name>.lua); no `if dialect ==` ladders elsewhere.
 local errors = require("athanor.errors")
+local quote_identifier = require("athanor.core").quote_identifier
 
 local M = {}
 
@@ -15,32 +16,15 @@ local base = {
 base.__index = base
 M.base = base
 
--- SQL keywords that must be quoted when used as identifiers (SQL:2016
--- reserved words that the supported databases also reserve, plus a few each
--- reserves on its own).
-local RESERVED = {}
-for w in ([[
-  all alter analyse analyze and any array as asc asymmetric authorization between binary both case cast
-  check collate column constraint create cross current_date current_role current_time current_timestamp
-  current_user default deferrable delete desc distinct do drop else end except exists false fetch for
-  foreign freeze from full grant group having ilike in index initially inner insert intersect into is
-  isnull join key lateral leading left like limit localtime localtimestamp natural not notnull null
-  offset on only or order outer overlaps placing primary references regexp replace returning right
-  select session_user similar some symmetric table tablesample then to trailing true union unique
-  update user using values variadic verbose when where window with
-]]):gmatch("%a+") do RESERVED[w] = true end
-M.RESERVED = RESERVED
-
 --- Quote an identifier when it needs it: a reserved word, upper-case
 -- letters, a leading digit, or anything but [a-z0-9_]. Quote characters
--- inside the name are doubled.
+-- inside the name are doubled. The rules live in the C compiler
+-- (csrc/sql/ath_node.c) so DDL and compiled statements agree.
 function base:quote(name)
   if type(name) ~= "string" or name == "" then
     errors.raise("ArgumentError", 2, "identifier must be a non-empty string, got %s", tostring(name))
   end
-  if not RESERVED[name] and name:match("^[a-z_][a-z0-9_]*$") then return name end
-  local q = self.quote_char
-  return q .. name:gsub(q, q .. q) .. q
+  return quote_identifier(self.quote_char == "`" and "mysql" or "postgresql", name)
 end
 
 --- Always-quoted form (for names athanor invents or compares).

@@ -33,6 +33,7 @@ local function column_ddl(t, col, d)
   end
   if col.server_default ~= nil then parts[#parts + 1] = "DEFAULT " .. tostring(col.server_default) end
   if not col.nullable then parts[#parts + 1] = "NOT NULL" end
+  if d.name == "mysql" and is_autoinc(t, col) then parts[#parts + 1] = "AUTO_INCREMENT" end
   if col.unique and not col.index then parts[#parts + 1] = "UNIQUE" end
   return concat(parts, " ")
 end

@@ -5,6 +5,7 @@
 -- Column through M.Column (athanor.sql registers them).
 local errors = require("athanor.errors")
 local types = require("athanor.types")
+local NODE = require("athanor.core").node_kinds
 
 local type, setmetatable, ipairs, tostring, select = type, setmetatable, ipairs, tostring, select
 
@@ -185,7 +186,7 @@ function M.Table(name, metadata, ...)
   if metadata.tables[name] then
     errors.raise("ArgumentError", 2, "Table '%s' is already defined for this MetaData", name)
   end
-  local t = setmetatable({ _kind = "table", name = name, metadata = metadata, columns = {}, c = {},
+  local t = setmetatable({ _kind = "table", k = NODE.TABLE, s = name, name = name, metadata = metadata, columns = {}, c = {},
                            primary_key = {}, foreign_keys = {}, constraints = {}, indexes = {} }, Table)
   local n = select("#", ...)
   for i = 1, n do
@@ -196,6 +197,7 @@ function M.Table(name, metadata, ...)
       if a.name == nil then errors.raise("ArgumentError", 2, "Table '%s': a Column has no name", name) end
       if t.c[a.name] then errors.raise("ArgumentError", 2, "Table '%s': duplicate column '%s'", name, a.name) end
       a.table = t
+      a.k, a.s, a.t = NODE.COLUMN, a.name, t          -- the compiler's view (csrc/sql/ath_sql.h)
       t.columns[#t.columns + 1] = a
       t.c[a.name] = a
       if a.primary_key then t.primary_key[#t.primary_key + 1] = a end
@@ -204,10 +206,18 @@ function M.Table(name, metadata, ...)
       for _, cname in ipairs(a.columns) do
         local col = t.c[cname]
         if not col then errors.raise("ArgumentError", 2, "Table '%s': PrimaryKeyConstraint names unknown column '%s'", name, tostring(cname)) end
-        col.primary_key = true
         col.nullable = false
-        t.primary_key[#t.primary_key + 1] = col
+        col.primary_key = true
       end
+      -- the constraint's order is the key's order; flagged columns it names are not listed twice
+      local pk = {}
+      for _, cname in ipairs(a.columns) do pk[#pk + 1] = t.c[cname] end
+      for _, col in ipairs(t.primary_key) do
+        local listed = false
+        for _, c in ipairs(pk) do if c == col then listed = true end end
+        if not listed then pk[#pk + 1] = col end
+      end
+      t.primary_key = pk
       t._pk_constraint = a
     elseif a._kind then
       t.constraints[#t.constraints + 1] = a
@@ -218,7 +228,7 @@ function M.Table(name, metadata, ...)
     end
   end
   for _, col in ipairs(t.columns) do
-    if col.index or col.unique and col.index then
+    if col.index then
       t.indexes[#t.indexes + 1] = setmetatable({ _kind = "index", name = "ix_" .. name .. "_" .. col.name,
                                                  columns = { col.name }, unique = col.unique or false, table = t }, IX)
     end

@@ -1,0 +1,853 @@
+/* ath_compile.c — render a statement tree (ath_sql.h) as SQL for a dialect.
+ * Values never enter the text: every BIND becomes a placeholder ("?" or
+ * "$n") recorded in the bind list in placeholder order. What a dialect lacks
+ * is a CompileError naming the construct and the dialect; what it spells
+ * differently (ILIKE, ||, booleans, OFFSET without LIMIT, ON CONFLICT) is
+ * rendered its way here, so the Lua builders never branch on the dialect. */
+#include "ath_sql.h"
+#include <string.h>
+
+/* FROM elements visible to a SELECT being rendered, for correlation. */
+typedef struct scope {
+  const ath_node **items;
+  int n;
+  const struct scope *outer;
+} scope;
+
+/* Rendering modes of a column reference. */
+enum { COL_QUALIFIED = 0, COL_BARE = 1 };
+
+typedef struct render {
+  ath_dialect_id d;
+  ath_buf sql;
+  ath_bindref *binds;
+  int nbinds, capbinds;
+  ath_error *err;
+  ath_status st;
+  int colmode;                  /* COL_QUALIFIED / COL_BARE */
+  int in_order;                 /* rendering ORDER BY / GROUP BY: labels by name */
+  int depth;
+  const ath_node **ctes;        /* CTEs hoisted to the top-level WITH */
+  int nctes, capctes;
+} render;
+
+#define MAX_DEPTH 200
+
+static ath_status fail(render *r, ath_status kind, const char *fmt, const char *a, const char *b) {
+  if (r->st == ATH_OK) r->st = ath_error_set(r->err, kind, fmt, a, b);
+  return r->st;
+}
+
+static ath_status unsupported(render *r, const char *construct) {
+  return fail(r, ATH_E_COMPILE, "%s is not supported by the %s dialect", construct, ath_dialect_name(r->d));
+}
+
+#define PUTS(s) ath_buf_puts(&r->sql, (s))
+#define PUTC(c) ath_buf_putc(&r->sql, (c))
+
+static void ident(render *r, const char *s, size_t len) { ath_quote_ident(&r->sql, r->d, s, len); }
+static void ident_z(render *r, const char *s) { ident(r, s, strlen(s)); }
+
+/* ------------------------------------------------------------------ binds */
+
+static void add_bind(render *r, int slot, const char *name, size_t namelen) {
+  if (r->nbinds == r->capbinds) {
+    int cap = r->capbinds ? r->capbinds * 2 : 16;
+    ath_bindref *nb = ath_realloc(r->binds, (size_t)cap * sizeof *nb);
+    if (!nb) { r->st = ath_error_nomem(r->err); return; }
+    r->binds = nb;
+    r->capbinds = cap;
+  }
+  ath_bindref *b = &r->binds[r->nbinds];
+  b->slot = slot;
+  b->name = NULL;
+  if (name) {
+    b->name = ath_strndup(name, namelen);
+    if (!b->name) { r->st = ath_error_nomem(r->err); return; }
+  }
+  r->nbinds++;
+  if (r->d == ATH_D_POSTGRESQL) ath_buf_printf(&r->sql, "$%d", r->nbinds);
+  else PUTC('?');
+}
+
+/* -------------------------------------------------------------- precedence */
+
+enum { P_OR = 1, P_AND, P_NOT, P_CMP, P_OTHER, P_ADD, P_MUL, P_UNARY, P_COLLATE, P_ATOM };
+
+static int binary_prec(const char *op) {
+  if (!strcmp(op, "+") || !strcmp(op, "-")) return P_ADD;
+  if (!strcmp(op, "*") || !strcmp(op, "/") || !strcmp(op, "%")) return P_MUL;
+  if (!strcmp(op, "||")) return P_OTHER;
+  if (!strcmp(op, "=") || !strcmp(op, "!=") || !strcmp(op, "<>") || !strcmp(op, "<") ||
+      !strcmp(op, "<=") || !strcmp(op, ">") || !strcmp(op, ">=") || !strcmp(op, "LIKE") ||
+      !strcmp(op, "NOT LIKE") || !strcmp(op, "ILIKE") || !strcmp(op, "NOT ILIKE") ||
+      !strcmp(op, "IS") || !strcmp(op, "IS NOT") || !strcmp(op, "IS DISTINCT FROM") ||
+      !strcmp(op, "IS NOT DISTINCT FROM"))
+    return P_CMP;
+  return P_OTHER;                                   /* custom operators: @>, ->, ... */
+}
+
+static int prec(const ath_node *n) {
+  if (!n) return P_ATOM;
+  switch (n->kind) {
+    case ATH_N_OR: return n->nkids > 1 ? P_OR : P_ATOM;
+    case ATH_N_AND: return n->nkids > 1 ? P_AND : P_ATOM;
+    case ATH_N_UNARY:
+      if (!strcmp(n->s, "NOT")) return P_NOT;
+      if (!strcmp(n->s, "-")) return P_UNARY;
+      return P_ATOM;                                /* EXISTS (...), DISTINCT x */
+    case ATH_N_BINARY: return binary_prec(n->s);
+    case ATH_N_POSTFIX:
+      return (!strncmp(n->s, "IS", 2)) ? P_CMP : P_ATOM;
+    case ATH_N_IN: case ATH_N_BETWEEN: return P_CMP;
+    case ATH_N_COLLATE: return P_COLLATE;
+    case ATH_N_LABEL: return P_ATOM;
+    default: return P_ATOM;
+  }
+}
+
+static void expr(render *r, const ath_node *n, const scope *sc);
+static void select_stmt(render *r, const ath_node *n, const scope *outer, int correlate);
+static void from_element(render *r, const ath_node *n, const scope *sc);
+
+/* Render child with parentheses when it binds looser than `parent_prec`
+ * (or equally loose on the right of a non-associative operator). */
+static void operand(render *r, const ath_node *n, const scope *sc, int parent_prec, int right) {
+  int p = prec(n);
+  int wrap = right ? p <= parent_prec : p < parent_prec;
+  if (p == P_ATOM) wrap = 0;
+  if (wrap) PUTC('(');
+  expr(r, n, sc);
+  if (wrap) PUTC(')');
+}
+
+static void list(render *r, const ath_node *n, const scope *sc) {
+  if (!n) return;
+  for (int i = 0; i < n->nkids; i++) {
+    if (i) PUTS(", ");
+    expr(r, n->kids[i], sc);
+  }
+}
+
+/* The name a FROM element is referred to by in column qualifiers. */
+static const char *from_name(const ath_node *f) {
+  if (f->kind == ATH_N_TABLE) return f->s2 ? f->s2 : f->s;
+  return f->s;
+}
+
+static void column(render *r, const ath_node *n) {
+  const ath_node *f = n->from;
+  if (f && f->kind == ATH_N_TABLE && (f->flags & ATH_F_PSEUDO)) {
+    if (r->d == ATH_D_MYSQL) {                      /* excluded.x → VALUES(x) */
+      PUTS("VALUES(");
+      ident(r, n->s, n->slen);
+      PUTC(')');
+      return;
+    }
+    PUTS("excluded.");
+    ident(r, n->s, n->slen);
+    return;
+  }
+  if (f && r->colmode == COL_QUALIFIED) {
+    ident_z(r, from_name(f));
+    PUTC('.');
+  }
+  ident(r, n->s, n->slen);
+}
+
+/* :name placeholders of a text fragment; quoted strings, ::casts and \:
+ * are left alone (the same rules as lua/athanor/text.lua). */
+static int is_name_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+
+static void text_fragment(render *r, const ath_node *n) {
+  const char *s = n->s;
+  size_t len = n->slen, i = 0, last = 0;
+  while (i < len) {
+    char c = s[i];
+    if (c == '\'' || c == '"') {
+      const char *close = memchr(s + i + 1, c, len - i - 1);
+      i = close ? (size_t)(close - s) + 1 : len;
+    } else if (c == '\\' && i + 1 < len && s[i + 1] == ':') {
+      ath_buf_append(&r->sql, s + last, i - last);
+      last = i + 1;
+      i += 2;
+    } else if (c == ':' && i + 1 < len && s[i + 1] == ':') {
+      i += 2;
+    } else if (c == ':' && i + 1 < len && is_name_start(s[i + 1]) && (i == 0 || s[i - 1] != ':')) {
+      size_t j = i + 1;
+      while (j < len && is_name_char(s[j])) j++;
+      ath_buf_append(&r->sql, s + last, i - last);
+      const char *name = s + i + 1;
+      size_t namelen = j - i - 1;
+      int slot = 0;
+      for (int k = 0; k < n->nkids; k++) {
+        const ath_node *b = n->kids[k];
+        if (b && b->s && b->slen == namelen && !memcmp(b->s, name, namelen) && !(b->flags & ATH_F_NAMED)) {
+          slot = b->slot;
+          break;
+        }
+      }
+      if (slot) add_bind(r, slot, NULL, 0);
+      else add_bind(r, 0, name, namelen);
+      last = j;
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  ath_buf_append(&r->sql, s + last, len - last);
+}
+
+static int valid_function_name(const char *s) {
+  if (!s || !is_name_start(s[0])) return 0;
+  for (const char *p = s; *p; p++)
+    if (!is_name_char(*p) && *p != '.') return 0;
+  return 1;
+}
+
+static void binary(render *r, const ath_node *n, const scope *sc) {
+  const char *op = n->s;
+  int p = binary_prec(op);
+  int ilike = !strcmp(op, "ILIKE"), notilike = !strcmp(op, "NOT ILIKE");
+  if ((ilike || notilike) && r->d != ATH_D_POSTGRESQL) {
+    PUTS("lower(");
+    expr(r, n->kids[0], sc);
+    PUTS(ilike ? ") LIKE lower(" : ") NOT LIKE lower(");
+    expr(r, n->kids[1], sc);
+    PUTC(')');
+    return;
+  }
+  if (!strcmp(op, "||") && r->d == ATH_D_MYSQL) {
+    PUTS("concat(");
+    expr(r, n->kids[0], sc);
+    PUTS(", ");
+    expr(r, n->kids[1], sc);
+    PUTC(')');
+    return;
+  }
+  operand(r, n->kids[0], sc, p, 0);
+  PUTC(' ');
+  PUTS(op);
+  PUTC(' ');
+  operand(r, n->kids[1], sc, p, 1);
+}
+
+static void in_clause(render *r, const ath_node *n, const scope *sc) {
+  int neg = n->flags & ATH_F_NEGATE;
+  if (n->nkids == 1) {                              /* empty list: a constant predicate */
+    PUTS(neg ? "1 = 1" : "1 != 1");
+    return;
+  }
+  operand(r, n->kids[0], sc, P_CMP, 0);
+  PUTS(neg ? " NOT IN (" : " IN (");
+  const ath_node *first = n->kids[1];
+  if (n->nkids == 2 && first && (first->kind == ATH_N_SELECT || first->kind == ATH_N_COMPOUND)) {
+    if (first->kind == ATH_N_SELECT) select_stmt(r, first, sc, 1);
+    else expr(r, first, sc);
+  } else {
+    for (int i = 1; i < n->nkids; i++) {
+      if (i > 1) PUTS(", ");
+      expr(r, n->kids[i], sc);
+    }
+  }
+  PUTC(')');
+}
+
+static void expr(render *r, const ath_node *n, const scope *sc) {
+  if (r->st != ATH_OK) return;
+  if (!n) { fail(r, ATH_E_COMPILE, "missing expression%s%s", "", ""); return; }
+  if (++r->depth > MAX_DEPTH) {
+    fail(r, ATH_E_COMPILE, "expression nested too deeply (over %s levels)%s", "200", "");
+    return;
+  }
+  switch (n->kind) {
+    case ATH_N_COLUMN: column(r, n); break;
+    case ATH_N_BIND:
+      if (n->flags & ATH_F_NAMED) add_bind(r, 0, n->s, n->slen);
+      else add_bind(r, n->slot, NULL, 0);
+      break;
+    case ATH_N_NULL: PUTS("NULL"); break;
+    case ATH_N_TRUE: PUTS(r->d == ATH_D_SQLITE ? "1" : "true"); break;
+    case ATH_N_FALSE: PUTS(r->d == ATH_D_SQLITE ? "0" : "false"); break;
+    case ATH_N_STAR:
+      if (n->from) { ident_z(r, from_name(n->from)); PUTC('.'); }
+      PUTC('*');
+      break;
+    case ATH_N_BINARY: binary(r, n, sc); break;
+    case ATH_N_UNARY:
+      if (!strcmp(n->s, "EXISTS")) {
+        PUTS("EXISTS (");
+        if (n->kids[0] && n->kids[0]->kind == ATH_N_SELECT) select_stmt(r, n->kids[0], sc, 1);
+        else expr(r, n->kids[0], sc);
+        PUTC(')');
+      } else if (!strcmp(n->s, "NOT")) {
+        PUTS("NOT ");
+        int p = prec(n->kids[0]);
+        if (p != P_ATOM) PUTC('(');
+        expr(r, n->kids[0], sc);
+        if (p != P_ATOM) PUTC(')');
+      } else {
+        PUTS(n->s);
+        if (!strcmp(n->s, "DISTINCT")) PUTC(' ');
+        operand(r, n->kids[0], sc, P_UNARY, 1);
+      }
+      break;
+    case ATH_N_POSTFIX: {
+      if (!strncmp(n->s, "NULLS", 5) && r->d == ATH_D_MYSQL) { unsupported(r, n->s); break; }
+      operand(r, n->kids[0], sc, prec(n), 0);
+      PUTC(' ');
+      PUTS(n->s);
+      break;
+    }
+    case ATH_N_AND: case ATH_N_OR: {
+      int p = n->kind == ATH_N_AND ? P_AND : P_OR;
+      if (n->nkids == 0) { PUTS(n->kind == ATH_N_AND ? "1 = 1" : "1 != 1"); break; }
+      for (int i = 0; i < n->nkids; i++) {
+        if (i) PUTS(n->kind == ATH_N_AND ? " AND " : " OR ");
+        operand(r, n->kids[i], sc, p, 0);
+      }
+      break;
+    }
+    case ATH_N_IN: in_clause(r, n, sc); break;
+    case ATH_N_BETWEEN:
+      operand(r, n->kids[0], sc, P_CMP, 0);
+      PUTS(n->flags & ATH_F_NEGATE ? " NOT BETWEEN " : " BETWEEN ");
+      operand(r, n->kids[1], sc, P_CMP, 1);
+      PUTS(" AND ");
+      operand(r, n->kids[2], sc, P_CMP, 1);
+      break;
+    case ATH_N_FUNC:
+      if (!valid_function_name(n->s)) {
+        fail(r, ATH_E_COMPILE, "'%s' is not a valid SQL function name%s", n->s ? n->s : "", "");
+        break;
+      }
+      PUTS(n->s);
+      if (!(n->flags & ATH_F_NOPARENS)) {
+        PUTC('(');
+        for (int i = 0; i < n->nkids; i++) {
+          if (i) PUTS(", ");
+          expr(r, n->kids[i], sc);
+        }
+        PUTC(')');
+      }
+      break;
+    case ATH_N_LABEL:
+      if (r->in_order) { ident(r, n->s, n->slen); break; }
+      expr(r, n->kids[0], sc);
+      PUTS(" AS ");
+      ident(r, n->s, n->slen);
+      break;
+    case ATH_N_CAST: {
+      const char *t = r->d == ATH_D_POSTGRESQL ? n->s2 : r->d == ATH_D_MYSQL ? n->s3 : n->s;
+      PUTS("CAST(");
+      expr(r, n->kids[0], sc);
+      PUTS(" AS ");
+      PUTS(t ? t : n->s);
+      PUTC(')');
+      break;
+    }
+    case ATH_N_COLLATE:
+      operand(r, n->kids[0], sc, P_COLLATE, 0);
+      PUTS(" COLLATE ");
+      ident(r, n->s, n->slen);
+      break;
+    case ATH_N_CASE: {
+      int pairs = (n->flags & ATH_F_ELSE) ? n->nkids - 1 : n->nkids;
+      PUTS("CASE");
+      for (int i = 0; i + 1 < pairs; i += 2) {
+        PUTS(" WHEN ");
+        expr(r, n->kids[i], sc);
+        PUTS(" THEN ");
+        expr(r, n->kids[i + 1], sc);
+      }
+      if (n->flags & ATH_F_ELSE) {
+        PUTS(" ELSE ");
+        expr(r, n->kids[n->nkids - 1], sc);
+      }
+      PUTS(" END");
+      break;
+    }
+    case ATH_N_TEXT: text_fragment(r, n); break;
+    case ATH_N_SCALAR: case ATH_N_GROUPING:
+      PUTC('(');
+      if (n->kids[0] && n->kids[0]->kind == ATH_N_SELECT) select_stmt(r, n->kids[0], sc, 1);
+      else expr(r, n->kids[0], sc);
+      PUTC(')');
+      break;
+    case ATH_N_LIST:
+      PUTC('(');
+      list(r, n, sc);
+      PUTC(')');
+      break;
+    case ATH_N_SELECT:                               /* a subquery where an expression goes */
+      PUTC('(');
+      select_stmt(r, n, sc, 1);
+      PUTC(')');
+      break;
+    case ATH_N_COMPOUND: {
+      const ath_node *sels = n->kids[0];
+      for (int i = 0; sels && i < sels->nkids; i++) {
+        if (i) { PUTC(' '); PUTS(n->s); PUTC(' '); }
+        select_stmt(r, sels->kids[i], sc, 0);
+      }
+      if (n->nkids > 1 && n->kids[1] && n->kids[1]->nkids) {
+        int saved = r->colmode, saved_order = r->in_order;
+        r->colmode = COL_BARE;                      /* compound ORDER BY names result columns */
+        r->in_order = 1;
+        PUTS(" ORDER BY ");
+        list(r, n->kids[1], sc);
+        r->colmode = saved;
+        r->in_order = saved_order;
+      }
+      if (n->nkids > 2 && n->kids[2]) { PUTS(" LIMIT "); expr(r, n->kids[2], sc); }
+      else if (n->nkids > 3 && n->kids[3]) {
+        if (r->d == ATH_D_SQLITE) PUTS(" LIMIT -1");
+        else if (r->d == ATH_D_MYSQL) PUTS(" LIMIT 18446744073709551615");
+      }
+      if (n->nkids > 3 && n->kids[3]) { PUTS(" OFFSET "); expr(r, n->kids[3], sc); }
+      break;
+    }
+    case ATH_N_TABLE: case ATH_N_ALIAS: case ATH_N_CTE: case ATH_N_JOIN:
+      from_element(r, n, sc);
+      break;
+    default:
+      fail(r, ATH_E_COMPILE, "node kind %s cannot be rendered as an expression%s",
+           n->kind == ATH_N_INSERT ? "INSERT" : n->kind == ATH_N_UPDATE ? "UPDATE" :
+           n->kind == ATH_N_DELETE ? "DELETE" : "(internal)", "");
+      break;
+  }
+  r->depth--;
+}
+
+/* ------------------------------------------------------------ FROM clause */
+
+static void from_element(render *r, const ath_node *n, const scope *sc) {
+  if (r->st != ATH_OK) return;
+  switch (n->kind) {
+    case ATH_N_TABLE:
+      ident(r, n->s, n->slen);
+      if (n->s2) { PUTS(" AS "); ident_z(r, n->s2); }
+      break;
+    case ATH_N_CTE:
+      ident(r, n->s, n->slen);
+      break;
+    case ATH_N_ALIAS: {
+      PUTC('(');
+      const ath_node *q = n->kids[0];
+      if (q && q->kind == ATH_N_SELECT) select_stmt(r, q, NULL, 0);
+      else expr(r, q, NULL);
+      PUTS(") AS ");
+      ident(r, n->s, n->slen);
+      break;
+    }
+    case ATH_N_JOIN: {
+      if ((n->flags & ATH_F_FULL) && r->d == ATH_D_MYSQL) { unsupported(r, "FULL OUTER JOIN"); return; }
+      from_element(r, n->kids[0], sc);
+      PUTS(n->flags & ATH_F_FULL ? " FULL OUTER JOIN " : n->flags & ATH_F_OUTER ? " LEFT OUTER JOIN " : " JOIN ");
+      const ath_node *right = n->kids[1];
+      int paren = right && right->kind == ATH_N_JOIN;
+      if (paren) PUTC('(');
+      from_element(r, right, sc);
+      if (paren) PUTC(')');
+      PUTS(" ON ");
+      expr(r, n->kids[2], sc);
+      break;
+    }
+    default:
+      fail(r, ATH_E_COMPILE, "cannot select FROM this kind of expression%s%s", "", "");
+  }
+}
+
+/* Growable pointer set, in insertion order. */
+typedef struct ptrset { const ath_node **v; int n, cap; } ptrset;
+
+static int ptrset_has(const ptrset *s, const ath_node *p) {
+  for (int i = 0; i < s->n; i++) if (s->v[i] == p) return 1;
+  return 0;
+}
+
+static void ptrset_add(render *r, ptrset *s, const ath_node *p) {
+  if (ptrset_has(s, p)) return;
+  if (s->n == s->cap) {
+    int cap = s->cap ? s->cap * 2 : 8;
+    const ath_node **nv = ath_realloc((void *)s->v, (size_t)cap * sizeof *nv);
+    if (!nv) { r->st = ath_error_nomem(r->err); return; }
+    s->v = nv;
+    s->cap = cap;
+  }
+  s->v[s->n++] = p;
+}
+
+/* The FROM elements an explicit FROM item covers (a join covers both sides). */
+static void covered_by(render *r, ptrset *s, const ath_node *n) {
+  if (!n) return;
+  if (n->kind == ATH_N_JOIN) { covered_by(r, s, n->kids[0]); covered_by(r, s, n->kids[1]); }
+  else ptrset_add(r, s, n);
+}
+
+/* FROM elements referenced by an expression's columns, not descending into
+ * subqueries (they have FROM clauses of their own). */
+static void referenced(render *r, ptrset *s, const ath_node *n) {
+  if (!n || r->st != ATH_OK) return;
+  switch (n->kind) {
+    case ATH_N_COLUMN: case ATH_N_STAR:
+      if (n->from && !(n->from->flags & ATH_F_PSEUDO) && n->from->kind != ATH_N_JOIN) ptrset_add(r, s, n->from);
+      return;
+    case ATH_N_SELECT: case ATH_N_COMPOUND: case ATH_N_SCALAR: case ATH_N_ALIAS: case ATH_N_CTE:
+      return;
+    case ATH_N_UNARY:
+      if (!strcmp(n->s, "EXISTS")) return;
+      break;
+    default: break;
+  }
+  for (int i = 0; i < n->nkids; i++) referenced(r, s, n->kids[i]);
+}
+
+static int in_scope(const scope *sc, const ath_node *f) {
+  for (; sc; sc = sc->outer)
+    for (int i = 0; i < sc->n; i++) if (sc->items[i] == f) return 1;
+  return 0;
+}
+
+static void select_stmt(render *r, const ath_node *n, const scope *outer, int correlate) {
+  if (r->st != ATH_OK) return;
+  if (!n || n->kind != ATH_N_SELECT) {
+    if (n && n->kind == ATH_N_COMPOUND) { expr(r, n, outer); return; }
+    fail(r, ATH_E_COMPILE, "expected a SELECT%s%s", "", "");
+    return;
+  }
+  const ath_node *const *k = (const ath_node *const *)n->kids;
+  ptrset covered = { 0 }, inferred = { 0 }, visible = { 0 };
+  const ath_node *explicit_from = k[ATH_SEL_FROM];
+  for (int i = 0; explicit_from && i < explicit_from->nkids; i++) covered_by(r, &covered, explicit_from->kids[i]);
+  for (int slot = 0; slot < ATH_SEL__N; slot++) {
+    if (slot == ATH_SEL_FROM || slot == ATH_SEL_CTES || slot == ATH_SEL_CORRELATE ||
+        slot == ATH_SEL_LIMIT || slot == ATH_SEL_OFFSET) continue;
+    referenced(r, &inferred, k[slot]);
+  }
+  /* keep only what no explicit item covers and no enclosing query provides */
+  int kept = 0;
+  for (int i = 0; i < inferred.n; i++) {
+    const ath_node *f = inferred.v[i];
+    if (ptrset_has(&covered, f)) continue;
+    int correlated = correlate && in_scope(outer, f);
+    if (k[ATH_SEL_CORRELATE]) {
+      for (int j = 0; j < k[ATH_SEL_CORRELATE]->nkids; j++)
+        if (k[ATH_SEL_CORRELATE]->kids[j] == f) correlated = 1;
+    }
+    if (correlated) continue;
+    inferred.v[kept++] = f;
+  }
+  inferred.n = kept;
+  for (int i = 0; i < covered.n; i++) ptrset_add(r, &visible, covered.v[i]);
+  for (int i = 0; i < inferred.n; i++) ptrset_add(r, &visible, inferred.v[i]);
+  scope sc = { visible.v, visible.n, correlate ? outer : NULL };
+
+  PUTS("SELECT ");
+  if (n->flags & ATH_F_DISTINCT) PUTS("DISTINCT ");
+  list(r, k[ATH_SEL_COLUMNS], &sc);
+  if (inferred.n || (explicit_from && explicit_from->nkids)) {
+    PUTS(" FROM ");
+    int first = 1;
+    for (int i = 0; explicit_from && i < explicit_from->nkids; i++) {
+      if (!first) PUTS(", ");
+      first = 0;
+      from_element(r, explicit_from->kids[i], &sc);
+    }
+    for (int i = 0; i < inferred.n; i++) {
+      if (!first) PUTS(", ");
+      first = 0;
+      from_element(r, inferred.v[i], &sc);
+    }
+  }
+  if (k[ATH_SEL_WHERE]) { PUTS(" WHERE "); expr(r, k[ATH_SEL_WHERE], &sc); }
+  int saved_order = r->in_order;
+  if (k[ATH_SEL_GROUP] && k[ATH_SEL_GROUP]->nkids) {
+    r->in_order = 1;
+    PUTS(" GROUP BY ");
+    list(r, k[ATH_SEL_GROUP], &sc);
+    r->in_order = saved_order;
+  }
+  if (k[ATH_SEL_HAVING]) { PUTS(" HAVING "); expr(r, k[ATH_SEL_HAVING], &sc); }
+  if (k[ATH_SEL_ORDER] && k[ATH_SEL_ORDER]->nkids) {
+    r->in_order = 1;
+    PUTS(" ORDER BY ");
+    list(r, k[ATH_SEL_ORDER], &sc);
+    r->in_order = saved_order;
+  }
+  if (k[ATH_SEL_LIMIT]) { PUTS(" LIMIT "); expr(r, k[ATH_SEL_LIMIT], &sc); }
+  else if (k[ATH_SEL_OFFSET]) {
+    if (r->d == ATH_D_SQLITE) PUTS(" LIMIT -1");
+    else if (r->d == ATH_D_MYSQL) PUTS(" LIMIT 18446744073709551615");
+  }
+  if (k[ATH_SEL_OFFSET]) { PUTS(" OFFSET "); expr(r, k[ATH_SEL_OFFSET], &sc); }
+  if (n->flags & (ATH_F_FOR_UPDATE | ATH_F_FOR_SHARE)) {
+    /* SQLite locks the whole database for a write transaction: there is no
+     * row lock to ask for, so the clause is omitted (as SQLAlchemy does). */
+    if (r->d != ATH_D_SQLITE) {
+      if (n->flags & ATH_F_FOR_SHARE) PUTS(r->d == ATH_D_MYSQL ? " LOCK IN SHARE MODE" : " FOR SHARE");
+      else PUTS(" FOR UPDATE");
+      if (n->flags & ATH_F_NOWAIT) PUTS(" NOWAIT");
+      if (n->flags & ATH_F_SKIP_LOCKED) PUTS(" SKIP LOCKED");
+    }
+  }
+  ath_free((void *)covered.v);
+  ath_free((void *)inferred.v);
+  ath_free((void *)visible.v);
+}
+
+/* ------------------------------------------------------------------- CTEs */
+
+static int cte_known(render *r, const ath_node *c) {
+  for (int i = 0; i < r->nctes; i++)
+    if (r->ctes[i] == c || (r->ctes[i]->slen == c->slen && !memcmp(r->ctes[i]->s, c->s, c->slen))) return 1;
+  return 0;
+}
+
+static void cte_push(render *r, const ath_node *c) {
+  if (r->nctes == r->capctes) {
+    int cap = r->capctes ? r->capctes * 2 : 4;
+    const ath_node **nv = ath_realloc((void *)r->ctes, (size_t)cap * sizeof *nv);
+    if (!nv) { r->st = ath_error_nomem(r->err); return; }
+    r->ctes = nv;
+    r->capctes = cap;
+  }
+  r->ctes[r->nctes++] = c;
+}
+
+/* Every CTE the statement references, dependencies first. A CTE whose name
+ * is already collected is not entered again: that is how a recursive CTE's
+ * reference to itself ends the walk. `pending` marks names being entered. */
+static void collect_ctes(render *r, const ath_node *n, ptrset *pending) {
+  if (!n || r->st != ATH_OK) return;
+  if (n->kind == ATH_N_CTE) {
+    if (cte_known(r, n)) return;
+    for (int i = 0; i < pending->n; i++) {
+      const ath_node *p = pending->v[i];
+      if (p == n || (p->slen == n->slen && !memcmp(p->s, n->s, n->slen))) return;
+    }
+    ptrset_add(r, pending, n);
+    for (int i = 0; i < n->nkids; i++) collect_ctes(r, n->kids[i], pending);
+    cte_push(r, n);
+    return;
+  }
+  if (n->from) collect_ctes(r, n->from, pending);
+  for (int i = 0; i < n->nkids; i++) collect_ctes(r, n->kids[i], pending);
+}
+
+static void with_clause(render *r, const ath_node *root) {
+  ptrset pending = { 0 };
+  collect_ctes(r, root, &pending);
+  ath_free((void *)pending.v);
+  if (r->nctes == 0 || r->st != ATH_OK) return;
+  int recursive = 0;
+  for (int i = 0; i < r->nctes; i++) if (r->ctes[i]->flags & ATH_F_RECURSIVE) recursive = 1;
+  PUTS(recursive ? "WITH RECURSIVE " : "WITH ");
+  for (int i = 0; i < r->nctes; i++) {
+    const ath_node *c = r->ctes[i];
+    if (i) PUTS(", ");
+    ident(r, c->s, c->slen);
+    /* a recursive CTE names its columns: (a, b) AS (...) */
+    if (c->nkids > 1 && c->kids[1] && c->kids[1]->nkids) {
+      int saved = r->colmode;
+      r->colmode = COL_BARE;
+      PUTC('(');
+      list(r, c->kids[1], NULL);
+      PUTC(')');
+      r->colmode = saved;
+    }
+    PUTS(" AS (");
+    const ath_node *body = c->kids[0];
+    if (body && body->kind == ATH_N_SELECT) select_stmt(r, body, NULL, 0);
+    else expr(r, body, NULL);
+    PUTC(')');
+  }
+  PUTC(' ');
+}
+
+/* ------------------------------------------------------------- DML */
+
+static void returning(render *r, const ath_node *cols) {
+  if (!cols || !cols->nkids) return;
+  if (r->d == ATH_D_MYSQL) { unsupported(r, "RETURNING"); return; }
+  int saved = r->colmode;
+  r->colmode = COL_BARE;
+  PUTS(" RETURNING ");
+  list(r, cols, NULL);
+  r->colmode = saved;
+}
+
+static void set_list(render *r, const ath_node *sets, const scope *sc) {
+  for (int i = 0; sets && i < sets->nkids; i++) {
+    const ath_node *s = sets->kids[i];
+    if (i) PUTS(", ");
+    int saved = r->colmode;
+    r->colmode = COL_BARE;
+    expr(r, s->kids[0], sc);
+    r->colmode = saved;
+    PUTS(" = ");
+    expr(r, s->kids[1], sc);
+  }
+}
+
+static void insert_stmt(render *r, const ath_node *n) {
+  const ath_node *const *k = (const ath_node *const *)n->kids;
+  const ath_node *table = k[ATH_INS_TABLE], *cols = k[ATH_INS_COLUMNS], *rows = k[ATH_INS_ROWS];
+  const ath_node *conflict = k[ATH_INS_CONFLICT];
+  int ignore = conflict && !(conflict->kids[1] && conflict->kids[1]->nkids);
+  if (ignore && r->d == ATH_D_MYSQL) PUTS("INSERT IGNORE INTO ");
+  else PUTS("INSERT INTO ");
+  ident(r, table->s, table->slen);
+  int ncols = cols ? cols->nkids : 0;
+  if (ncols) {
+    int saved = r->colmode;
+    r->colmode = COL_BARE;
+    PUTS(" (");
+    list(r, cols, NULL);
+    PUTC(')');
+    r->colmode = saved;
+  }
+  if (k[ATH_INS_SELECT]) {
+    PUTC(' ');
+    select_stmt(r, k[ATH_INS_SELECT], NULL, 0);
+  } else if (!ncols) {
+    PUTS(r->d == ATH_D_MYSQL ? " () VALUES ()" : " DEFAULT VALUES");
+  } else {
+    PUTS(" VALUES ");
+    for (int i = 0; rows && i < rows->nkids; i++) {
+      if (i) PUTS(", ");
+      const ath_node *row = rows->kids[i];
+      if (!row || row->nkids != ncols) {
+        fail(r, ATH_E_COMPILE, "INSERT row %s has a different number of values than columns%s", "", "");
+        return;
+      }
+      PUTC('(');
+      list(r, row, NULL);
+      PUTC(')');
+    }
+  }
+  if (conflict && !(ignore && r->d == ATH_D_MYSQL)) {
+    const ath_node *target = conflict->kids[0], *sets = conflict->kids[1], *where = conflict->kids[2];
+    if (r->d == ATH_D_MYSQL) {
+      PUTS(" ON DUPLICATE KEY UPDATE ");
+      set_list(r, sets, NULL);
+    } else {
+      PUTS(" ON CONFLICT");
+      if (target && target->nkids) {
+        int saved = r->colmode;
+        r->colmode = COL_BARE;
+        PUTS(" (");
+        list(r, target, NULL);
+        PUTC(')');
+        r->colmode = saved;
+      } else if (!ignore) {
+        fail(r, ATH_E_COMPILE, "ON CONFLICT DO UPDATE needs index_elements (the conflict target) on the %s dialect%s",
+             ath_dialect_name(r->d), "");
+        return;
+      }
+      if (ignore) PUTS(" DO NOTHING");
+      else {
+        PUTS(" DO UPDATE SET ");
+        set_list(r, sets, NULL);
+        if (where) { PUTS(" WHERE "); expr(r, where, NULL); }
+      }
+    }
+  }
+  returning(r, k[ATH_INS_RETURNING]);
+}
+
+static void update_stmt(render *r, const ath_node *n) {
+  const ath_node *table = n->kids[0];
+  ath_node *self[1] = { (ath_node *)table };
+  scope sc = { (const ath_node **)self, 1, NULL };
+  PUTS("UPDATE ");
+  from_element(r, table, NULL);
+  PUTS(" SET ");
+  if (!n->kids[1] || !n->kids[1]->nkids) { fail(r, ATH_E_COMPILE, "UPDATE without values%s%s", "", ""); return; }
+  set_list(r, n->kids[1], &sc);
+  if (n->kids[2]) { PUTS(" WHERE "); expr(r, n->kids[2], &sc); }
+  returning(r, n->kids[3]);
+}
+
+static void delete_stmt(render *r, const ath_node *n) {
+  const ath_node *table = n->kids[0];
+  ath_node *self[1] = { (ath_node *)table };
+  scope sc = { (const ath_node **)self, 1, NULL };
+  PUTS("DELETE FROM ");
+  from_element(r, table, NULL);
+  if (n->kids[1]) { PUTS(" WHERE "); expr(r, n->kids[1], &sc); }
+  returning(r, n->kids[2]);
+}
+
+/* --------------------------------------------------------------- entry */
+
+void ath_compiled_free(ath_compiled *c) {
+  if (!c) return;
+  for (int i = 0; i < c->nbinds; i++) ath_free(c->binds[i].name);
+  ath_free(c->binds);
+  ath_free(c->sql);
+  ath_free(c);
+}
+
+ath_status ath_compile(const ath_node *root, ath_dialect_id d, ath_compiled **out, ath_error *err) {
+  render r;
+  memset(&r, 0, sizeof r);
+  r.d = d;
+  r.err = err;
+  *out = NULL;
+  if ((unsigned)d >= ATH_D__COUNT) return ath_error_set(err, ATH_E_ARGUMENT, "unknown dialect id %d", (int)d);
+  if (!root) return ath_error_set(err, ATH_E_COMPILE, "nothing to compile");
+  int returns_rows = 0;
+  switch (root->kind) {
+    case ATH_N_SELECT: case ATH_N_COMPOUND:
+      with_clause(&r, root);
+      if (root->kind == ATH_N_SELECT) select_stmt(&r, root, NULL, 0);
+      else expr(&r, root, NULL);
+      returns_rows = 1;
+      break;
+    case ATH_N_INSERT:
+      with_clause(&r, root);
+      insert_stmt(&r, root);
+      returns_rows = root->kids[ATH_INS_RETURNING] && root->kids[ATH_INS_RETURNING]->nkids;
+      break;
+    case ATH_N_UPDATE:
+      with_clause(&r, root);
+      update_stmt(&r, root);
+      returns_rows = root->kids[3] && root->kids[3]->nkids;
+      break;
+    case ATH_N_DELETE:
+      with_clause(&r, root);
+      delete_stmt(&r, root);
+      returns_rows = root->kids[2] && root->kids[2]->nkids;
+      break;
+    default:
+      expr(&r, root, NULL);                         /* a bare expression (tostring of a clause) */
+      break;
+  }
+  if (r.st == ATH_OK && r.sql.oom) r.st = ath_error_nomem(err);
+  ath_compiled *c = NULL;
+  if (r.st == ATH_OK) {
+    c = ath_calloc(1, sizeof *c);
+    if (!c) r.st = ath_error_nomem(err);
+  }
+  ath_free((void *)r.ctes);
+  if (r.st != ATH_OK) {
+    for (int i = 0; i < r.nbinds; i++) ath_free(r.binds[i].name);
+    ath_free(r.binds);
+    ath_buf_free(&r.sql);
+    return r.st;
+  }
+  size_t len = 0;
+  c->sql = ath_buf_detach(&r.sql, &len);
+  if (!c->sql) {                                     /* an empty rendering */
+    c->sql = ath_strdup("");
+    if (!c->sql) { ath_free(c); for (int i = 0; i < r.nbinds; i++) ath_free(r.binds[i].name); ath_free(r.binds); return ath_error_nomem(err); }
+  }
+  c->sqllen = len;
+  c->binds = r.binds;
+  c->nbinds = r.nbinds;
+  c->returns_rows = returns_rows;
+  *out = c;
+  return ATH_OK;
+}

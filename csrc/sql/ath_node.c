@@ -1,0 +1,204 @@
+/* ath_node.c — node arena, dialect names and identifier quoting, and the
+ * structural cache key of a statement tree. */
+#include "ath_sql.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ arena */
+
+typedef struct arena_chunk {
+  struct arena_chunk *next;
+  size_t used, cap;
+  max_align_t data[];
+} arena_chunk;
+
+struct ath_arena {
+  arena_chunk *head;
+};
+
+#define ARENA_CHUNK 8192
+
+ath_arena *ath_arena_new(void) {
+  return ath_calloc(1, sizeof(ath_arena));
+}
+
+void ath_arena_free(ath_arena *a) {
+  if (!a) return;
+  arena_chunk *c = a->head;
+  while (c) {
+    arena_chunk *next = c->next;
+    ath_free(c);
+    c = next;
+  }
+  ath_free(a);
+}
+
+void *ath_arena_alloc(ath_arena *a, size_t n) {
+  n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+  arena_chunk *c = a->head;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+    c = ath_malloc(sizeof(arena_chunk) + cap);
+    if (!c) return NULL;
+    c->used = 0;
+    c->cap = cap;
+    c->next = a->head;
+    a->head = c;
+  }
+  void *p = (char *)c->data + c->used;
+  c->used += n;
+  return p;
+}
+
+ath_node *ath_node_new(ath_arena *a, int kind, int nkids) {
+  ath_node *n = ath_arena_alloc(a, sizeof *n + (size_t)nkids * sizeof(ath_node *));
+  if (!n) return NULL;
+  memset(n, 0, sizeof *n);
+  n->kind = kind;
+  n->nkids = nkids;
+  n->kids = (ath_node **)(n + 1);
+  for (int i = 0; i < nkids; i++) n->kids[i] = NULL;
+  return n;
+}
+
+/* --------------------------------------------------------------- dialects */
+
+static const char *const DIALECT_NAMES[ATH_D__COUNT] = { "sqlite", "postgresql", "mysql" };
+
+int ath_dialect_lookup(const char *name) {
+  if (!name) return -1;
+  for (int i = 0; i < ATH_D__COUNT; i++)
+    if (strcmp(name, DIALECT_NAMES[i]) == 0) return i;
+  if (strcmp(name, "postgres") == 0) return ATH_D_POSTGRESQL;
+  if (strcmp(name, "mariadb") == 0) return ATH_D_MYSQL;
+  return -1;
+}
+
+const char *ath_dialect_name(ath_dialect_id d) {
+  return (unsigned)d < ATH_D__COUNT ? DIALECT_NAMES[d] : "unknown";
+}
+
+/* Words quoted when used as identifiers: SQL reserved words the supported
+ * databases reserve (a superset is harmless: quoting a lower-case name never
+ * changes its meaning). Sorted for bsearch. */
+static const char *const RESERVED[] = {
+  "add", "all", "alter", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
+  "authorization", "between", "binary", "both", "by", "case", "cast", "check", "collate", "column",
+  "constraint", "create", "cross", "current_date", "current_role", "current_time", "current_timestamp",
+  "current_user", "database", "default", "deferrable", "delete", "desc", "distinct", "do", "drop",
+  "else", "end", "except", "exists", "false", "fetch", "for", "foreign", "freeze", "from", "full",
+  "grant", "group", "having", "ilike", "in", "index", "initially", "inner", "insert", "intersect",
+  "into", "is", "isnull", "join", "key", "lateral", "leading", "left", "like", "limit", "localtime",
+  "localtimestamp", "natural", "not", "notnull", "null", "offset", "on", "only", "or", "order",
+  "outer", "overlaps", "placing", "primary", "references", "regexp", "rename", "replace", "returning",
+  "right", "select", "session_user", "set", "similar", "some", "symmetric", "table", "tablesample",
+  "then", "to", "trailing", "true", "union", "unique", "update", "user", "using", "values", "variadic",
+  "verbose", "when", "where", "window", "with",
+};
+
+static int cmp_word(const void *key, const void *elem) {
+  return strcmp((const char *)key, *(const char *const *)elem);
+}
+
+int ath_is_reserved(const char *name, size_t len) {
+  char word[32];
+  if (len == 0 || len >= sizeof word) return 0;
+  memcpy(word, name, len);
+  word[len] = '\0';
+  return bsearch(word, RESERVED, sizeof RESERVED / sizeof RESERVED[0], sizeof RESERVED[0], cmp_word) != NULL;
+}
+
+static int needs_quotes(const char *s, size_t len) {
+  if (len == 0) return 1;
+  if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return 1;
+  for (size_t i = 1; i < len; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 1;
+  }
+  return ath_is_reserved(s, len);
+}
+
+void ath_quote_ident(ath_buf *b, ath_dialect_id d, const char *name, size_t len) {
+  if (!needs_quotes(name, len)) {
+    ath_buf_append(b, name, len);
+    return;
+  }
+  char q = d == ATH_D_MYSQL ? '`' : '"';
+  ath_buf_putc(b, q);
+  size_t start = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (name[i] == q) {                       /* double an embedded quote */
+      ath_buf_append(b, name + start, i - start + 1);
+      ath_buf_putc(b, q);
+      start = i + 1;
+    }
+  }
+  ath_buf_append(b, name + start, len - start);
+  ath_buf_putc(b, q);
+}
+
+/* -------------------------------------------------------------- cache key */
+
+/* The key lists every node's kind, flags, strings and child count, depth
+ * first. FROM elements (tables, aliases, CTEs) are usually referenced by many
+ * columns: after the first time, a back-reference to their position stands
+ * in for them, so the key also records which references are shared. */
+#define KEY_MEMO 64
+
+typedef struct key_state {
+  ath_buf *b;
+  const ath_node *seen[KEY_MEMO];
+  int nseen;
+  int overflow;                 /* more FROM elements than KEY_MEMO: not cacheable */
+} key_state;
+
+static void key_varint(ath_buf *b, size_t v) {
+  char tmp[10];
+  int n = 0;
+  do {
+    unsigned char byte = v & 0x7f;
+    v >>= 7;
+    tmp[n++] = (char)(v ? byte | 0x80 : byte);
+  } while (v);
+  ath_buf_append(b, tmp, (size_t)n);
+}
+
+static void key_str(ath_buf *b, const char *s, size_t len) {
+  if (!s) { ath_buf_putc(b, 0); return; }
+  key_varint(b, len + 1);
+  ath_buf_append(b, s, len);
+}
+
+static void key_node(key_state *k, const ath_node *n) {
+  ath_buf *b = k->b;
+  if (!n) { ath_buf_putc(b, 0); return; }
+  if (n->kind == ATH_N_TABLE || n->kind == ATH_N_ALIAS || n->kind == ATH_N_CTE) {
+    for (int i = 0; i < k->nseen; i++) {
+      if (k->seen[i] == n) {
+        ath_buf_putc(b, (char)0xff);
+        key_varint(b, (size_t)i);
+        return;
+      }
+    }
+    if (k->nseen < KEY_MEMO) k->seen[k->nseen++] = n;
+    else k->overflow = 1;
+  }
+  key_varint(b, (size_t)n->kind);
+  key_varint(b, (size_t)n->flags);
+  key_str(b, n->s, n->slen);
+  key_str(b, n->s2, n->s2 ? strlen(n->s2) : 0);
+  key_str(b, n->s3, n->s3 ? strlen(n->s3) : 0);
+  if (n->kind == ATH_N_COLUMN || n->kind == ATH_N_STAR) key_node(k, n->from);
+  key_varint(b, (size_t)n->nkids);
+  for (int i = 0; i < n->nkids; i++) key_node(k, n->kids[i]);
+}
+
+int ath_node_key(ath_buf *key, const ath_node *root, ath_dialect_id d) {
+  key_state k;
+  k.b = key;
+  k.nseen = 0;
+  k.overflow = 0;
+  ath_buf_putc(key, (char)('0' + d));
+  key_node(&k, root);
+  return k.overflow || key->oom ? -1 : 0;
+}
