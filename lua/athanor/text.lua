@@ -126,6 +126,7 @@ M.is_many = is_many
 
 --- Execution hook called by Connection:execute.
 function TextClause:_ath_execute(conn, params, opts)
+  if self._binds or self._columns then return self:_ath_execute_compiled(conn, params, opts) end
   local style = conn._paramstyle
   local c = self[style]                      -- converted SQL cached on the object
   if c == nil then

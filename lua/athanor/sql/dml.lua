@@ -1,0 +1,377 @@
+--- INSERT, UPDATE and DELETE (API.md §4). The statement objects are
+-- generative like selects; their compiler node is built when they are
+-- compiled or executed, because column defaults (a Lua function is called
+-- per row) and the rows given to execute() belong to each execution.
+local errors = require("athanor.errors")
+local schema = require("athanor.schema")
+local el = require("athanor.sql.elements")
+local sel = require("athanor.sql.selectable")
+
+local K, coerce, bind = el.K, el.coerce, el.bind
+local type, setmetatable, ipairs, pairs, select, tostring = type, setmetatable, ipairs, pairs, select, tostring
+local Table = schema._Table
+local null = function() return errors.null end
+
+local M = {}
+
+local function check_table(t, what, level)
+  if type(t) ~= "table" or getmetatable(t) ~= Table then
+    errors.raise("ArgumentError", level + 1, "%s() expects a Table, got %s", what, type(t))
+  end
+end
+
+local function check_keys(t, row, level)
+  for key in pairs(row) do
+    if type(key) ~= "string" or not t.c[key] then
+      errors.raise("ArgumentError", level + 1, "Table '%s' has no column '%s'", t.name, tostring(key))
+    end
+  end
+end
+
+local function copy(stmt, mt)
+  local c = {}
+  for k, v in pairs(stmt) do c[k] = v end
+  return setmetatable(c, mt)
+end
+
+local function returning_list(stmt, level, ...)
+  local out = { k = K.LIST }
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    if type(c) == "table" and c._from then
+      for _, col in ipairs(c.columns) do out[#out + 1] = col end
+    elseif el.is_node(c) then
+      out[#out + 1] = c
+    else
+      errors.raise("ArgumentError", level + 1, "returning() expects columns or expressions, got %s", type(c))
+    end
+  end
+  local _ = stmt
+  return out
+end
+
+-- A column's Lua-side default for one row (a function is called each time).
+local function default_of(col)
+  local d = col.default
+  if type(d) == "function" then return d() end
+  return d
+end
+
+------------------------------------------------------------------- INSERT
+
+local Insert = { __name = "athanor.Insert" }
+M.Insert = Insert
+Insert.__index = function(stmt, key)
+  if key == "excluded" then                          -- ins.excluded.col for ON CONFLICT DO UPDATE
+    local t = rawget(stmt, "table")
+    local ex = { k = K.TABLE, s = "excluded", f = K.F_PSEUDO, c = {}, columns = {} }
+    for i, col in ipairs(t.columns) do
+      local p = setmetatable({ k = K.COLUMN, s = col.name, t = ex, name = col.name, type = col.type, table = ex },
+        schema._Column)
+      ex.c[col.name] = p
+      ex.columns[i] = p
+    end
+    rawset(stmt, "excluded", ex)
+    return ex
+  end
+  return Insert[key]
+end
+
+--- ath.insert(t) / t:insert()
+function M.insert(t)
+  check_table(t, "insert", 2)
+  return setmetatable({ table = t }, Insert)
+end
+function Table:insert() return M.insert(self) end
+
+--- :values{ col = v, ... } (one row) or :values{ {...}, {...} } (many rows).
+function Insert:values(rows)
+  if type(rows) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(rows)) end
+  local c = copy(self, Insert)
+  c.excluded = nil
+  if type(rows[1]) == "table" and not el.is_node(rows[1]) and rows[1]._ath_type == nil then
+    for _, r in ipairs(rows) do check_keys(self.table, r, 2) end
+    c._rows = rows
+  else
+    check_keys(self.table, rows, 2)
+    c._rows = { rows }
+  end
+  return c
+end
+
+--- :from_select({ cols... }, select)
+function Insert:from_select(cols, select_stmt)
+  if type(cols) ~= "table" or type(select_stmt) ~= "table" or not select_stmt._selectable then
+    errors.raise("ArgumentError", 2, "from_select() expects a list of columns and a select")
+  end
+  local c = copy(self, Insert)
+  c.excluded = nil
+  local list = { k = K.LIST }
+  for i, col in ipairs(cols) do
+    if type(col) == "string" then
+      if not self.table.c[col] then errors.raise("ArgumentError", 2, "Table '%s' has no column '%s'", self.table.name, col) end
+      col = self.table.c[col]
+    end
+    list[i] = col
+  end
+  c._select_cols, c._select = list, select_stmt
+  return c
+end
+
+function Insert:returning(...)
+  local c = copy(self, Insert)
+  c.excluded = nil
+  c._returning = returning_list(self, 2, ...)
+  return c
+end
+
+local function conflict_target(t, elements, level)
+  local list = { k = K.LIST }
+  for i, e in ipairs(elements or {}) do
+    if type(e) == "string" then
+      if not t.c[e] then errors.raise("ArgumentError", level + 1, "Table '%s' has no column '%s'", t.name, e) end
+      e = t.c[e]
+    end
+    list[i] = e
+  end
+  return list
+end
+
+--- :on_conflict_do_nothing{ index_elements = { ... } }
+function Insert:on_conflict_do_nothing(opts)
+  local c = copy(self, Insert)
+  c.excluded = nil
+  c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts and opts.index_elements, 2), false, false }
+  return c
+end
+
+--- :on_conflict_do_update{ index_elements = {...}, set = { col = value | ins.excluded.col }, where = }
+function Insert:on_conflict_do_update(opts)
+  if type(opts) ~= "table" or type(opts.set) ~= "table" then
+    errors.raise("ArgumentError", 2, "on_conflict_do_update{ index_elements = {...}, set = {...} } needs set")
+  end
+  check_keys(self.table, opts.set, 2)
+  local sets = { k = K.LIST }
+  for _, col in ipairs(self.table.columns) do
+    local v = opts.set[col.name]
+    if v ~= nil then sets[#sets + 1] = { k = K.SET, col, coerce(v, col, 2) } end
+  end
+  local c = copy(self, Insert)
+  c.excluded = nil
+  c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts.index_elements, 2), sets,
+                  opts.where and coerce(opts.where, nil, 2) or false }
+  return c
+end
+
+-- True when col is an integer primary key the database numbers itself.
+local function is_autoinc(t, col)
+  if #t.primary_key ~= 1 or t.primary_key[1] ~= col or col.autoincrement == false then return false end
+  local n = col.type._name
+  return n == "Integer" or n == "BigInteger" or n == "SmallInteger"
+end
+
+-- The columns an INSERT of these rows names: every key given in any row,
+-- then every column with a Lua default, in the table's order.
+local function insert_columns(t, rows)
+  local cols = {}
+  for _, col in ipairs(t.columns) do
+    local present = col.default ~= nil
+    if not present then
+      for _, r in ipairs(rows) do if r[col.name] ~= nil then present = true break end end
+    end
+    if present then cols[#cols + 1] = col end
+  end
+  return cols
+end
+
+--- The compiler node and execution plan for this insert.
+-- @param params nil, one row table, or an array of row tables (executemany)
+-- @return node, many (array of processed rows keyed by column name, or nil), pk info
+function Insert:_build(params, level)
+  local t = self.table
+  local n = { k = K.INSERT, t, false, false, false, self._returning or false, self._conflict or false }
+  if self._select then
+    n[2], n[4] = self._select_cols, self._select
+    return n
+  end
+  local rows = self._rows or {}
+  local many
+  if params ~= nil then
+    if type(params) ~= "table" then errors.raise("ArgumentError", level + 1, "execute() parameters must be a table") end
+    if type(params[1]) == "table" and params[1]._ath_type == nil then
+      for _, r in ipairs(params) do check_keys(t, r, level + 1) end
+      many = params
+    else
+      check_keys(t, params, level + 1)
+      local base = rows[1] or {}
+      if #rows > 1 then errors.raise("ArgumentError", level + 1, "execute() parameters cannot be merged into a multi-row values()") end
+      local merged = {}
+      for k, v in pairs(base) do merged[k] = v end
+      for k, v in pairs(params) do merged[k] = v end
+      rows = { merged }
+    end
+  end
+  local cols = insert_columns(t, many or rows)
+  local collist = { k = K.LIST }
+  for i, col in ipairs(cols) do collist[i] = col end
+  n[2] = collist
+  if many then
+    -- one row of named placeholders; each execution's row is processed here
+    local row = { k = K.LIST }
+    for i, col in ipairs(cols) do
+      row[i] = { k = K.BIND, s = col.name, f = K.F_NAMED }
+    end
+    n[3] = { k = K.LIST, row }
+    local processed = {}
+    for r, src in ipairs(many) do
+      local out = {}
+      for _, col in ipairs(cols) do
+        local v = src[col.name]
+        if v == nil then v = default_of(col) end
+        if v == nil or v == errors.null then v = errors.null
+        elseif el.is_node(v) then
+          errors.raise("ArgumentError", level + 1, "row %d: column '%s': SQL expressions are not allowed in executemany rows", r, col.name)
+        else
+          local proc = col.type._bind
+          if proc then v = proc(v, col.name) end
+        end
+        out[col.name] = v
+      end
+      processed[r] = out
+    end
+    return n, processed
+  end
+  local rowlist = { k = K.LIST }
+  for r, src in ipairs(rows) do
+    local row = { k = K.LIST }
+    for i, col in ipairs(cols) do
+      local v = src[col.name]
+      if v == nil then v = default_of(col) end
+      if v == nil then v = errors.null end
+      row[i] = el.is_node(v) and v or bind(v, col, level + 1)
+    end
+    rowlist[r] = row
+  end
+  n[3] = rowlist
+  -- inserted_primary_key of a one-row insert: the given values, and the
+  -- database's number for an integer key left out
+  local pk
+  if #rows == 1 and #t.primary_key > 0 then
+    pk = { values = {}, autoinc_index = nil, count = #t.primary_key }
+    for i, col in ipairs(t.primary_key) do
+      local v = rows[1][col.name]
+      if v == nil then v = nil end
+      if v ~= nil and not el.is_node(v) and v ~= errors.null then pk.values[i] = v end
+      if pk.values[i] == nil and is_autoinc(t, col) then pk.autoinc_index = i; pk.column = col end
+    end
+    -- a default computed for the key column was bound: read it back from the node
+    for i, col in ipairs(t.primary_key) do
+      if pk.values[i] == nil then
+        for j, c in ipairs(cols) do
+          if c == col and rowlist[1][j].k == K.BIND and rowlist[1][j].v ~= errors.null then pk.values[i] = rowlist[1][j].v end
+        end
+      end
+    end
+  end
+  return n, nil, pk
+end
+
+------------------------------------------------------------------- UPDATE
+
+local Update = { __name = "athanor.Update" }
+Update.__index = Update
+M.Update = Update
+
+function M.update(t)
+  check_table(t, "update", 2)
+  return setmetatable({ table = t }, Update)
+end
+function Table:update() return M.update(self) end
+
+function Update:where(...)
+  local c = copy(self, getmetatable(self))
+  local parts = { self._where }
+  for i = 1, select("#", ...) do
+    local x = select(i, ...)
+    if x ~= nil then parts[#parts + 1] = coerce(x, nil, 2) end
+  end
+  c._where = el.and_(require("athanor.compat").unpack(parts))
+  return c
+end
+Update.filter = Update.where
+
+function Update:filter_by(kw)
+  local t = self.table
+  check_keys(t, kw, 2)
+  local crit = {}
+  for _, col in ipairs(t.columns) do
+    if kw[col.name] ~= nil then crit[#crit + 1] = col:eq(kw[col.name]) end
+  end
+  return self:where(el.and_(require("athanor.compat").unpack(crit)))
+end
+
+--- :values{ col = value | expression }
+function Update:values(kw)
+  if type(kw) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(kw)) end
+  check_keys(self.table, kw, 2)
+  local c = copy(self, Update)
+  local merged = {}
+  for k, v in pairs(self._values or {}) do merged[k] = v end
+  for k, v in pairs(kw) do merged[k] = v end
+  c._values = merged
+  return c
+end
+
+function Update:returning(...)
+  local c = copy(self, getmetatable(self))
+  c._returning = returning_list(self, 2, ...)
+  return c
+end
+
+-- SET list in column order; columns with onupdate get it when not given.
+function Update:_build(params, level)
+  local t = self.table
+  local values = self._values
+  local many
+  if params ~= nil and type(params[1]) == "table" and params[1]._ath_type == nil then many = params end
+  if values == nil and params ~= nil then
+    -- conn:execute(update(t):where(...), { col = v }): the parameters are the values
+    local first = many and many[1] or params
+    values = {}
+    for k in pairs(first) do
+      if t.c[k] then values[k] = el.bindparam(k, nil, t.c[k].type) end
+    end
+  end
+  if values == nil or next(values) == nil then
+    errors.raise("ArgumentError", level + 1, "UPDATE of '%s' has no values: call :values{ ... }", t.name)
+  end
+  local sets = { k = K.LIST }
+  for _, col in ipairs(t.columns) do
+    local v = values[col.name]
+    if v == nil and col.onupdate ~= nil then v = default_of({ default = col.onupdate }) end
+    if v ~= nil then sets[#sets + 1] = { k = K.SET, col, el.is_node(v) and v or bind(v, col, level + 1) } end
+  end
+  return { k = K.UPDATE, t, sets, self._where or false, self._returning or false }, many
+end
+
+------------------------------------------------------------------- DELETE
+
+local Delete = { __name = "athanor.Delete" }
+Delete.__index = Delete
+M.Delete = Delete
+
+function M.delete(t)
+  check_table(t, "delete", 2)
+  return setmetatable({ table = t }, Delete)
+end
+function Table:delete() return M.delete(self) end
+Delete.where, Delete.filter, Delete.filter_by, Delete.returning = Update.where, Update.where, Update.filter_by, Update.returning
+
+function Delete:_build(params)
+  local many
+  if params ~= nil and type(params[1]) == "table" and params[1]._ath_type == nil then many = params end
+  return { k = K.DELETE, self.table, self._where or false, self._returning or false }, many
+end
+
+local _ = { sel, null }
+return M

@@ -1,0 +1,378 @@
+--- Expression elements (API.md §4): the nodes every SQL expression is built
+-- from, their operators, and the constructors ath.func, ath.case, ath.cast,
+-- ath.literal, ath.bindparam, ath.and_/or_/not_.
+-- A node is a plain table in the shape the C compiler reads (k, s, s2, s3,
+-- f, v, t and children at 1..n; see csrc/sql/ath_sql.h); `type` is the SQL
+-- type of its value, used to convert bound values and results. Nodes are
+-- never modified once built.
+local core = require("athanor.core")
+local errors = require("athanor.errors")
+local types = require("athanor.types")
+local schema = require("athanor.schema")
+local compat = require("athanor.compat")
+
+local K = core.node_kinds
+local type, setmetatable, getmetatable, select, tostring, ipairs =
+  type, setmetatable, getmetatable, select, tostring, ipairs
+
+local M = { K = K }
+
+local Expr = { __name = "athanor.Expression" }
+Expr.__index = Expr
+M.Expr = Expr
+
+local Column = schema._Column
+
+--- True for anything the compiler can render as an expression.
+local function is_node(x)
+  return type(x) == "table" and x.k ~= nil
+end
+M.is_node = is_node
+
+local function node(k, fields)
+  fields.k = k
+  return setmetatable(fields, Expr)
+end
+M.node = node
+
+local NULL_NODE = node(K.NULL, {})
+M.true_ = node(K.TRUE, { type = types.Boolean })
+M.false_ = node(K.FALSE, { type = types.Boolean })
+
+--- A bound value; `like` is the expression whose type converts it.
+-- ath.null binds SQL NULL; nil is refused (there is no way to tell it from
+-- a missing argument).
+local function bind(value, like, level)
+  if value == nil then
+    errors.raise("ArgumentError", (level or 2) + 1,
+      "nil is not a SQL value: use ath.null for NULL%s", like and like.name and (" (column '" .. like.name .. "')") or "")
+  end
+  local ty = like and like.type
+  local proc = ty and ty._bind
+  if proc and value ~= errors.null then value = proc(value, like.name or tostring(ty)) end
+  return setmetatable({ k = K.BIND, v = value, type = ty }, Expr)
+end
+M.bind = bind
+
+--- The node for an operand: nodes stay, values are bound (typed like `like`).
+local function coerce(x, like, level)
+  if is_node(x) then return x end
+  if type(x) == "table" and x._ath_text then return x:_as_node() end
+  return bind(x, like, (level or 2) + 1)
+end
+M.coerce = coerce
+
+------------------------------------------------------------------- operators
+
+local function binary(op, l, r, ty)
+  return setmetatable({ k = K.BINARY, s = op, l, r, type = ty }, Expr)
+end
+M.binary = binary
+
+local BOOL = types.Boolean
+
+local function comparison(op, null_op)
+  return function(self, other)
+    if other == errors.null and null_op then
+      return setmetatable({ k = K.POSTFIX, s = null_op, self, type = BOOL }, Expr)
+    end
+    return binary(op, self, coerce(other, self, 2), BOOL)
+  end
+end
+
+Expr.eq = comparison("=", "IS NULL")
+Expr.ne = comparison("!=", "IS NOT NULL")
+Expr.lt = comparison("<")
+Expr.le = comparison("<=")
+Expr.gt = comparison(">")
+Expr.ge = comparison(">=")
+
+-- LIKE patterns are strings whatever the column's type.
+local function like_op(op)
+  return function(self, pattern)
+    return binary(op, self, coerce(pattern, nil, 2), BOOL)
+  end
+end
+Expr.like = like_op("LIKE")
+Expr.not_like = like_op("NOT LIKE")
+Expr.ilike = like_op("ILIKE")
+Expr.not_ilike = like_op("NOT ILIKE")
+
+-- startswith/endswith/contains match the text literally: % and _ in the
+-- value are escaped, so "50%" finds "50%" and not "500".
+local ESCAPE = setmetatable({ k = K.TEXT, s = "'/'" }, Expr)
+local function escape_like(v)
+  return (v:gsub("[/%%_]", "/%0"))
+end
+local function literal_match(prefix, suffix)
+  return function(self, text)
+    if type(text) ~= "string" then
+      errors.raise("ArgumentError", 2, "%s expects a string, got %s", prefix == "%" and (suffix == "%" and "contains" or "endswith") or "startswith", type(text))
+    end
+    local pattern = bind(prefix .. escape_like(text) .. suffix, nil, 2)
+    return binary("LIKE", self, binary("ESCAPE", pattern, ESCAPE), BOOL)
+  end
+end
+Expr.startswith = literal_match("", "%")
+Expr.endswith = literal_match("%", "")
+Expr.contains = literal_match("%", "%")
+
+function Expr:is_(other)
+  if other == errors.null or other == nil then
+    return setmetatable({ k = K.POSTFIX, s = "IS NULL", self, type = BOOL }, Expr)
+  end
+  return binary("IS", self, coerce(other, self, 2), BOOL)
+end
+function Expr:is_not(other)
+  if other == errors.null or other == nil then
+    return setmetatable({ k = K.POSTFIX, s = "IS NOT NULL", self, type = BOOL }, Expr)
+  end
+  return binary("IS NOT", self, coerce(other, self, 2), BOOL)
+end
+
+local function in_op(negate)
+  return function(self, values)
+    local n = setmetatable({ k = K.IN, f = negate and K.F_NEGATE or nil, self, type = BOOL }, Expr)
+    if type(values) == "table" and values._selectable then
+      n[2] = values:_as_select()
+      return n
+    end
+    if type(values) ~= "table" or is_node(values) then
+      errors.raise("ArgumentError", 2, "in_() expects an array of values or a select, got %s", type(values))
+    end
+    for i = 1, #values do n[i + 1] = coerce(values[i], self, 2) end
+    return n
+  end
+end
+Expr.in_ = in_op(false)
+Expr.not_in = in_op(true)
+
+function Expr:between(low, high, opts)
+  return setmetatable({ k = K.BETWEEN, f = opts and opts.negate and K.F_NEGATE or nil,
+                        self, coerce(low, self, 2), coerce(high, self, 2), type = BOOL }, Expr)
+end
+
+--- col:op("@>")(value): a custom binary operator. Operator text is SQL the
+-- programmer writes (like a function name): only symbol characters or words.
+function Expr:op(opstring)
+  if type(opstring) ~= "string" or not (opstring:match("^[%+%-%*/<>=~!@#%%^&|`?]+$") or opstring:match("^[%a ]+$")) then
+    errors.raise("ArgumentError", 2, "op() expects an operator such as '@>' or 'SIMILAR TO', got %s", tostring(opstring))
+  end
+  return function(other) return binary(opstring, self, coerce(other, self, 2)) end
+end
+
+local function postfix(op)
+  return function(self) return setmetatable({ k = K.POSTFIX, s = op, self, type = self.type }, Expr) end
+end
+Expr.asc = postfix("ASC")
+Expr.desc = postfix("DESC")
+Expr.nulls_first = postfix("NULLS FIRST")
+Expr.nulls_last = postfix("NULLS LAST")
+
+function Expr:distinct()
+  return setmetatable({ k = K.UNARY, s = "DISTINCT", self, type = self.type }, Expr)
+end
+
+function Expr:label(name)
+  if type(name) ~= "string" or name == "" then
+    errors.raise("ArgumentError", 2, "label() expects a name, got %s", tostring(name))
+  end
+  return setmetatable({ k = K.LABEL, s = name, self, type = self.type, name = name }, Expr)
+end
+
+function Expr:collate(collation)
+  if type(collation) ~= "string" or collation == "" then
+    errors.raise("ArgumentError", 2, "collate() expects a collation name, got %s", tostring(collation))
+  end
+  return setmetatable({ k = K.COLLATE, s = collation, self, type = self.type }, Expr)
+end
+
+-- The spelling of a type in CAST per dialect (sqlite, postgresql, mysql).
+local dialects = require("athanor.dialects")
+local function cast(x, ty, level)
+  if not types.is_type(ty) then
+    errors.raise("ArgumentError", (level or 2) + 1, "cast() expects an athanor type (ath.Integer, ...), got %s", tostring(ty))
+  end
+  local expr = coerce(x, nil, (level or 2) + 1)
+  local my = dialects.get("mysql"):type_ddl(ty)
+  -- MySQL's CAST accepts only a few target names
+  if ty._name == "Integer" or ty._name == "BigInteger" or ty._name == "SmallInteger" then my = "SIGNED"
+  elseif ty._name == "String" or ty._name == "Text" then my = "CHAR"
+  elseif ty._name == "Float" then my = "DOUBLE" end
+  return setmetatable({ k = K.CAST, s = dialects.get("sqlite"):type_ddl(ty), s2 = dialects.get("postgresql"):type_ddl(ty),
+                        s3 = my, expr, type = ty }, Expr)
+end
+function Expr:cast(ty) return cast(self, ty, 2) end
+M.cast = function(x, ty) return cast(x, ty, 2) end
+
+-- Integer types: `/` casts its right operand so that 5/2 is 2.5 as in Lua.
+local INTEGRAL = { Integer = true, SmallInteger = true, BigInteger = true }
+local FLOAT_CAST = { s = "REAL", s2 = "DOUBLE PRECISION", s3 = "DOUBLE" }
+
+local function arith(op)
+  return function(a, b)
+    local left, right
+    if is_node(a) then left = a; right = coerce(b, a, 2)
+    else right = b; left = coerce(a, b, 2) end
+    return binary(op, left, right, left.type)
+  end
+end
+Expr.__add = arith("+")
+Expr.__sub = arith("-")
+Expr.__mul = arith("*")
+Expr.__mod = arith("%")
+function Expr.__div(a, b)
+  local left = is_node(a) and a or coerce(a, b, 2)
+  local right = is_node(b) and b or coerce(b, a, 2)
+  local lt, rt = left.type, right.type
+  if (lt == nil or INTEGRAL[lt._name]) and (rt == nil or INTEGRAL[rt._name]) then
+    right = setmetatable({ k = K.CAST, s = FLOAT_CAST.s, s2 = FLOAT_CAST.s2, s3 = FLOAT_CAST.s3, right,
+                           type = types.Float }, Expr)
+  end
+  return binary("/", left, right, types.Float)
+end
+function Expr:floordiv(other)
+  return setmetatable({ k = K.FUNC, s = "floor", Expr.__div(self, other), type = types.Integer }, Expr)
+end
+Expr.__idiv = Expr.floordiv
+function Expr.__unm(a)
+  return setmetatable({ k = K.UNARY, s = "-", a, type = a.type }, Expr)
+end
+function Expr.__concat(a, b)
+  local left = is_node(a) and a or coerce(a, nil, 2)
+  local right = is_node(b) and b or coerce(b, nil, 2)
+  return binary("||", left, right, types.String)
+end
+function Expr:concat(other) return Expr.__concat(self, other) end
+
+-------------------------------------------------------------- boolean logic
+
+local function conjunction(k)
+  return function(...)
+    local n = setmetatable({ k = k, type = BOOL }, Expr)
+    for i = 1, select("#", ...) do
+      local c = select(i, ...)
+      if c ~= nil then
+        c = coerce(c, nil, 2)
+        if c.k == k then
+          for j = 1, #c do n[#n + 1] = c[j] end        -- and_(and_(a, b), c) is a AND b AND c
+        else
+          n[#n + 1] = c
+        end
+      end
+    end
+    if #n == 1 then return n[1] end
+    return n
+  end
+end
+M.and_ = conjunction(K.AND)
+M.or_ = conjunction(K.OR)
+function M.not_(x)
+  x = coerce(x, nil, 2)
+  return setmetatable({ k = K.UNARY, s = "NOT", x, type = BOOL }, Expr)
+end
+Expr.__band = function(a, b) return M.and_(a, b) end
+Expr.__bor = function(a, b) return M.or_(a, b) end
+Expr.__bnot = function(a) return M.not_(a) end
+
+------------------------------------------------------------- constructors
+
+--- ath.literal(v [, type]): a value, still bound (never SQL text).
+function M.literal(value, ty)
+  return bind(value, ty and { type = ty } or nil, 2)
+end
+
+--- ath.literal_column("text"): SQL text used as a column (the programmer's text).
+function M.literal_column(text, ty)
+  if type(text) ~= "string" then errors.raise("ArgumentError", 2, "literal_column() expects SQL text, got %s", type(text)) end
+  return setmetatable({ k = K.TEXT, s = text, type = ty, name = text }, Expr)
+end
+
+--- ath.bindparam("name" [, value [, type]]): a named parameter, its value
+-- given now or at execution (`conn:execute(stmt, { name = v })`).
+function M.bindparam(name, value, ty)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    errors.raise("ArgumentError", 2, "bindparam() expects a name of letters, digits and _, got %s", tostring(name))
+  end
+  if value == nil then
+    return setmetatable({ k = K.BIND, s = name, f = K.F_NAMED, type = ty, name = name }, Expr)
+  end
+  local n = bind(value, ty and { type = ty, name = name } or nil, 2)
+  n.s = name
+  return n
+end
+
+local NOPARENS = { current_timestamp = true, current_date = true, current_time = true,
+                   localtime = true, localtimestamp = true, current_user = true, session_user = true }
+local RETURN_TYPES = { count = types.Integer, avg = types.Float, length = types.Integer,
+                       char_length = types.Integer, lower = types.String, upper = types.String,
+                       now = types.DateTime, current_timestamp = types.DateTime, current_date = types.Date }
+local SAME_TYPE = { max = true, min = true, sum = true, abs = true, coalesce = true, round = false }
+
+--- ath.func.<name>(args...): any SQL function. func.count() is count(*).
+M.func = setmetatable({}, { __index = function(_, name)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    errors.raise("ArgumentError", 2, "ath.func.%s: not a valid SQL function name", tostring(name))
+  end
+  return function(...)
+    local n = setmetatable({ k = K.FUNC, s = name, name = name }, Expr)
+    local lname = name:lower()
+    if NOPARENS[lname] and select("#", ...) == 0 then
+      n.s = name:upper()
+      n.f = K.F_NOPARENS
+    end
+    for i = 1, select("#", ...) do n[i] = coerce((select(i, ...)), nil, 2) end
+    if lname == "count" and #n == 0 then n[1] = setmetatable({ k = K.STAR }, Expr) end
+    n.type = RETURN_TYPES[lname] or (SAME_TYPE[lname] and n[1] and n[1].type) or nil
+    return n
+  end
+end })
+
+--- ath.case({ {cond, value}, ... }, { else_ = v })
+function M.case(whens, opts)
+  if type(whens) ~= "table" or #whens == 0 then
+    errors.raise("ArgumentError", 2, "case() expects an array of {condition, value} pairs")
+  end
+  local n = setmetatable({ k = K.CASE }, Expr)
+  for i, w in ipairs(whens) do
+    if type(w) ~= "table" or w[1] == nil or w[2] == nil then
+      errors.raise("ArgumentError", 2, "case(): when #%d must be {condition, value}", i)
+    end
+    n[#n + 1] = coerce(w[1], nil, 2)
+    local v = coerce(w[2], nil, 2)
+    n[#n + 1] = v
+    n.type = n.type or v.type
+  end
+  if opts and opts.else_ ~= nil then
+    n[#n + 1] = coerce(opts.else_, nil, 2)
+    n.f = K.F_ELSE
+  end
+  return n
+end
+
+--- ath.exists(select)
+function M.exists(sel)
+  if type(sel) ~= "table" or not sel._selectable then
+    errors.raise("ArgumentError", 2, "exists() expects a select, got %s", type(sel))
+  end
+  return setmetatable({ k = K.UNARY, s = "EXISTS", sel:_as_select(), type = BOOL }, Expr)
+end
+
+--- Expressions print as SQL in the default dialect.
+function Expr:__tostring()
+  local sql = core.compile(self, "sqlite", nil, false)
+  return sql
+end
+
+--- The SQL NULL node (for ath.null in places an expression goes).
+M.null_node = NULL_NODE
+
+-- Columns of schema tables are expressions: they get every operator.
+for name, fn in pairs(Expr) do
+  if name ~= "__index" and name ~= "__name" and name ~= "__tostring" and Column[name] == nil then
+    Column[name] = fn
+  end
+end
+
+local _ = compat
+return M

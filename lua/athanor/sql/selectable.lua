@@ -1,0 +1,500 @@
+--- SELECT and the things rows come from (API.md §4): select, compound
+-- selects (UNION ...), subqueries, CTEs, table aliases and joins.
+-- A Select is itself the node the C compiler reads: its slots hold the
+-- clauses (ATH_SEL_* in csrc/sql/ath_sql.h). Every method copies the
+-- statement and changes the copy, so a base query can be reused.
+local errors = require("athanor.errors")
+local schema = require("athanor.schema")
+local el = require("athanor.sql.elements")
+local unpack = require("athanor.compat").unpack
+
+local K, Expr, coerce, node = el.K, el.Expr, el.coerce, el.node
+local type, setmetatable, select, ipairs, pairs, tostring = type, setmetatable, select, ipairs, pairs, tostring
+local Column, Table = schema._Column, schema._Table
+
+local M = {}
+
+-- Slot numbers (1-based: Lua arrays) of a SELECT node.
+local COLS, FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, CTES, CORRELATE = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+local NSLOTS = 10
+
+local EMPTY_LIST = node(K.LIST, {})
+
+local function list(items) items.k = K.LIST return items end
+
+local function append(lst, ...)
+  local out = { k = K.LIST }
+  for i = 1, #lst do out[i] = lst[i] end
+  for i = 1, select("#", ...) do out[#out + 1] = (select(i, ...)) end
+  return out
+end
+
+--------------------------------------------------------------- FROM elements
+
+-- A column of a FROM element other than a schema table (alias, subquery,
+-- CTE): same operators, a name, a type, and the element it belongs to.
+local function proxy_column(from, name, ty, orig)
+  return setmetatable({ k = K.COLUMN, s = name, t = from, name = name, type = ty, table = from,
+                        _orig = orig, primary_key = orig and orig.primary_key or false,
+                        foreign_keys = orig and orig.foreign_keys or {} }, Column)
+end
+
+local FromElement = {}           -- methods shared by tables, aliases, subqueries and CTEs
+
+-- The columns of a FROM element as a LIST node, built once (select(t) reuses it).
+local function columns_list(from)
+  local l = from._columns_list
+  if not l then
+    l = { k = K.LIST }
+    for i, c in ipairs(from.columns) do l[i] = c end
+    from._columns_list = l
+  end
+  return l
+end
+M.columns_list = columns_list
+
+--- users:alias("u2"): the same table under another name (self-joins).
+function Table:alias(name)
+  if type(name) ~= "string" or name == "" then
+    errors.raise("ArgumentError", 2, "alias() expects a name, got %s", tostring(name))
+  end
+  local a = setmetatable({ k = K.TABLE, s = self.name, s2 = name, name = name, _orig = self, columns = {}, c = {},
+                           primary_key = {}, foreign_keys = self.foreign_keys, metadata = self.metadata,
+                           _from = true }, M.TableAlias)
+  for i, col in ipairs(self.columns) do
+    local p = proxy_column(a, col.name, col.type, col)
+    a.columns[i] = p
+    a.c[col.name] = p
+    if col.primary_key then a.primary_key[#a.primary_key + 1] = p end
+  end
+  return a
+end
+
+M.TableAlias = { __name = "athanor.TableAlias" }
+M.TableAlias.__index = function(t, k) return M.TableAlias[k] or FromElement[k] or Table[k] end
+function M.TableAlias:__tostring() return self.s .. " AS " .. self.s2 end
+
+-- The schema table behind a FROM element (for foreign keys).
+local function base_table(f)
+  if getmetatable(f) == Table then return f end
+  return f._orig and getmetatable(f._orig) == Table and f._orig or nil
+end
+
+-- Every table-like element a FROM item covers (joins: both sides).
+local function flatten(f, out)
+  out = out or {}
+  if f.k == K.JOIN then flatten(f[1], out); flatten(f[2], out)
+  else out[#out + 1] = f end
+  return out
+end
+
+-- The ON clause of a join between left (an element or join) and right,
+-- from the foreign keys between them: exactly one must exist.
+local function infer_on(left, right, level)
+  local rbase = base_table(right)
+  local found = {}
+  for _, l in ipairs(flatten(left)) do
+    local lbase = base_table(l)
+    if lbase and rbase then
+      for _, col in ipairs(right.columns) do      -- right -> left
+        for _, fk in ipairs(col.foreign_keys or {}) do
+          if fk.target_table == lbase.name and l.c[fk.target_column] then
+            found[#found + 1] = l.c[fk.target_column]:eq(col)
+          end
+        end
+      end
+      for _, col in ipairs(l.columns) do          -- left -> right
+        for _, fk in ipairs(col.foreign_keys or {}) do
+          if fk.target_table == rbase.name and right.c[fk.target_column] and l ~= right then
+            found[#found + 1] = col:eq(right.c[fk.target_column])
+          end
+        end
+      end
+    end
+  end
+  if #found ~= 1 then
+    local names = {}
+    for _, l in ipairs(flatten(left)) do names[#names + 1] = "'" .. tostring(l.name) .. "'" end
+    errors.raise("ArgumentError", level + 1,
+      "Can't determine the join condition between %s and '%s': %s; give the ON clause explicitly",
+      table.concat(names, ", "), tostring(right.name),
+      #found == 0 and "no foreign key links them" or (#found .. " foreign key paths link them"))
+  end
+  return found[1]
+end
+
+local Join = { __name = "athanor.Join" }
+Join.__index = function(t, k) return Join[k] or FromElement[k] end
+M.Join = Join
+
+local function make_join(left, right, on, opts, level)
+  if type(right) ~= "table" or not right._from then
+    errors.raise("ArgumentError", level + 1, "join() expects a table, alias or subquery, got %s", type(right))
+  end
+  if on == nil then on = infer_on(left, right, level + 1)
+  elseif type(on) == "table" and on._from and opts == nil then
+    errors.raise("ArgumentError", level + 1, "join(): the second argument is the ON clause, got a table")
+  else on = coerce(on, nil, level + 1) end
+  local f = 0
+  if opts and opts.full then f = K.F_FULL elseif opts and opts.isouter then f = K.F_OUTER end
+  return setmetatable({ k = K.JOIN, f = f, left, right, on, _from = true }, Join)
+end
+
+--- t:join(right [, on [, opts]]) / t:outerjoin(...): a FROM element.
+function FromElement:join(right, on, opts) return make_join(self, right, on, opts, 2) end
+function FromElement:outerjoin(right, on, opts)
+  local o = { isouter = true, full = opts and opts.full }
+  return make_join(self, right, on, o, 2)
+end
+Table.join, Table.outerjoin = FromElement.join, FromElement.outerjoin
+Table._from = true
+
+------------------------------------------------------------------- Select
+
+local Select = { __name = "athanor.Select", _selectable = true }
+Select.__index = Select
+M.Select = Select
+
+local function copy(sel)
+  local c = setmetatable({ k = K.SELECT, f = sel.f }, Select)
+  for i = 1, NSLOTS do c[i] = sel[i] end
+  c._filter_entity = sel._filter_entity
+  return c
+end
+
+-- Add columns of ... (tables and other FROM elements expand to their columns).
+local function column_items(out, level, ...)
+  for i = 1, select("#", ...) do
+    local c = select(i, ...)
+    if type(c) == "table" and c._from and c.k ~= K.JOIN then
+      for _, col in ipairs(c.columns) do out[#out + 1] = col end
+    elseif type(c) == "table" and c._ath_text then
+      out[#out + 1] = c:_as_node()
+    elseif el.is_node(c) then
+      out[#out + 1] = c
+    else
+      errors.raise("ArgumentError", level + 1,
+        "select() expects columns, tables or expressions, got %s (wrap a value with ath.literal())", type(c))
+    end
+  end
+  return out
+end
+
+--- ath.select(cols...): a SELECT of columns, tables and expressions.
+function M.select(...)
+  local sel = setmetatable({ k = K.SELECT, false, false, false, false, false, false, false, false, false, false }, Select)
+  local n = select("#", ...)
+  local first = ...
+  if n == 1 and type(first) == "table" and first._from and first.columns then
+    sel[COLS] = columns_list(first)                    -- select(t): the table's shared list
+    sel._filter_entity = first
+  else
+    sel[COLS] = column_items({ k = K.LIST }, 2, ...)
+    for i = 1, n do
+      local c = select(i, ...)
+      if type(c) == "table" then
+        local e = (c._from and c) or (c.k == K.COLUMN and c.t) or nil
+        if e then sel._filter_entity = e break end
+      end
+    end
+  end
+  sel[FROM] = EMPTY_LIST
+  return sel
+end
+
+function Select:add_columns(...)
+  local c = copy(self)
+  c[COLS] = column_items(append(self[COLS]), 2, ...)
+  return c
+end
+
+function Select:with_only_columns(...)
+  local c = copy(self)
+  c[COLS] = column_items({ k = K.LIST }, 2, ...)
+  return c
+end
+
+-- Combine criteria with what is already there (several = AND).
+local function add_criteria(existing, level, ...)
+  local parts = { existing or nil }
+  for i = 1, select("#", ...) do
+    local crit = select(i, ...)
+    if crit ~= nil then parts[#parts + 1] = coerce(crit, nil, level + 1) end
+  end
+  if #parts == 0 then return existing end
+  return el.and_(unpack(parts))
+end
+
+function Select:where(...)
+  local c = copy(self)
+  c[WHERE] = add_criteria(self[WHERE] or nil, 2, ...) or false
+  return c
+end
+Select.filter = Select.where
+
+--- filter_by{ name = "x" }: equality on columns of the last joined table
+-- (or the first selected one); keys follow the table's column order.
+function Select:filter_by(kw)
+  local e = self._filter_entity
+  if type(kw) ~= "table" then errors.raise("ArgumentError", 2, "filter_by() expects a table of column = value") end
+  if not e then errors.raise("InvalidRequestError", 2, "filter_by(): this select has no table to filter") end
+  for key in pairs(kw) do
+    if type(key) ~= "string" or not e.c[key] then
+      errors.raise("ArgumentError", 2, "Table '%s' has no column '%s'", tostring(e.name), tostring(key))
+    end
+  end
+  local crit = {}
+  for _, col in ipairs(e.columns) do
+    local v = kw[col.name]
+    if v ~= nil then crit[#crit + 1] = col:eq(v) end
+  end
+  return self:where(el.and_(unpack(crit)))
+end
+
+function Select:having(...)
+  local c = copy(self)
+  c[HAVING] = add_criteria(self[HAVING] or nil, 2, ...) or false
+  return c
+end
+
+local function expr_list(existing, level, ...)
+  local out = existing and append(existing) or { k = K.LIST }
+  for i = 1, select("#", ...) do
+    local x = select(i, ...)
+    if x ~= nil then
+      if not el.is_node(x) then
+        errors.raise("ArgumentError", level + 1, "expected a column or expression, got %s", type(x))
+      end
+      out[#out + 1] = x
+    end
+  end
+  return out
+end
+
+function Select:order_by(...)
+  local c = copy(self)
+  c[ORDER] = expr_list(self[ORDER] or nil, 2, ...)
+  return c
+end
+function Select:group_by(...)
+  local c = copy(self)
+  c[GROUP] = expr_list(self[GROUP] or nil, 2, ...)
+  return c
+end
+
+local function count_arg(n, what, level)
+  if el.is_node(n) then return n end
+  if type(n) ~= "number" or n < 0 or n ~= math.floor(n) then
+    errors.raise("ArgumentError", level + 1, "%s() expects a non-negative integer, got %s", what, tostring(n))
+  end
+  return el.bind(math.tointeger and math.tointeger(n) or n)
+end
+function Select:limit(n)
+  local c = copy(self)
+  c[LIMIT] = n == nil and false or count_arg(n, "limit", 2)
+  return c
+end
+function Select:offset(n)
+  local c = copy(self)
+  c[OFFSET] = n == nil and false or count_arg(n, "offset", 2)
+  return c
+end
+
+-- flag bits without bitwise operators (LuaJIT has none in its syntax)
+local function has_flag(f, bit) return f ~= nil and f % (bit * 2) >= bit end
+
+function Select:distinct()
+  local c = copy(self)
+  if not has_flag(c.f, K.F_DISTINCT) then c.f = (c.f or 0) + K.F_DISTINCT end
+  return c
+end
+
+--- with_for_update{ nowait =, skip_locked =, read = } (SQLite: omitted).
+function Select:with_for_update(opts)
+  local c = copy(self)
+  local f = has_flag(self.f, K.F_DISTINCT) and K.F_DISTINCT or 0
+  f = f + ((opts and opts.read) and K.F_FOR_SHARE or K.F_FOR_UPDATE)
+  if opts and opts.nowait then f = f + K.F_NOWAIT end
+  if opts and opts.skip_locked then f = f + K.F_SKIP_LOCKED end
+  c.f = f
+  return c
+end
+
+--- select_from(element): an explicit FROM item (a table, join, subquery).
+function Select:select_from(...)
+  local c = copy(self)
+  local froms = append(self[FROM])
+  for i = 1, select("#", ...) do
+    local f = select(i, ...)
+    if type(f) ~= "table" or not f._from then
+      errors.raise("ArgumentError", 2, "select_from() expects a table, alias, join or subquery, got %s", type(f))
+    end
+    froms[#froms + 1] = f
+  end
+  c[FROM] = froms
+  return c
+end
+
+-- The element a new join starts from: the last explicit FROM item, else the
+-- first FROM element of the selected columns.
+local function join_left(sel)
+  local froms = sel[FROM]
+  if #froms > 0 then return froms[#froms], #froms end
+  for _, col in ipairs(sel[COLS]) do
+    if type(col) == "table" and col.k == K.COLUMN and col.t then return col.t, 1 end
+  end
+  errors.raise("InvalidRequestError", 3, "join(): this select has no table to join from; use select_from()")
+end
+
+local function select_join(self, right, on, opts, level)
+  local left, pos = join_left(self)
+  local j = make_join(left, right, on, opts, level + 1)
+  local c = copy(self)
+  local froms = append(self[FROM])
+  froms[pos] = j
+  c[FROM] = froms
+  c._filter_entity = right
+  return c
+end
+function Select:join(right, on, opts) return select_join(self, right, on, opts, 2) end
+function Select:outerjoin(right, on, opts)
+  return select_join(self, right, on, { isouter = true, full = opts and opts.full }, 2)
+end
+function Select:join_from(left, right, on, opts)
+  return self:select_from(make_join(left, right, on, opts, 2))
+end
+
+function Select:correlate(...)
+  local c = copy(self)
+  c[CORRELATE] = expr_list(self[CORRELATE] or nil, 2)
+  for i = 1, select("#", ...) do c[CORRELATE][#c[CORRELATE] + 1] = (select(i, ...)) end
+  return c
+end
+
+function Select:_as_select() return self end
+
+-- The names and types of the result columns (for subqueries and results).
+local function result_columns(sel)
+  local out = {}
+  for i, col in ipairs(sel[COLS]) do
+    out[i] = { name = col.name or (col.k == K.COLUMN and col.s) or nil, type = col.type, orig = col.k == K.COLUMN and col or nil }
+  end
+  return out
+end
+M.result_columns = result_columns
+
+-- A FROM element wrapping a select: its columns are proxies.
+local function wrap_selectable(kind, mt, sel, name, fields)
+  local w = setmetatable(fields or {}, mt)
+  w.k, w.s, w[1], w.name, w._from, w.columns, w.c = kind, name, sel, name, true, {}, {}
+  for i, rc in ipairs(result_columns(sel:_first_select())) do
+    if rc.name then
+      local p = proxy_column(w, rc.name, rc.type, rc.orig)
+      w.columns[#w.columns + 1] = p
+      if w.c[rc.name] == nil then w.c[rc.name] = p end
+    end
+    local _ = i
+  end
+  return w
+end
+
+local Subquery = { __name = "athanor.Subquery" }
+Subquery.__index = function(t, k) return Subquery[k] or FromElement[k] end
+M.Subquery = Subquery
+
+local anon = 0
+--- sel:subquery(name) / sel:alias(name): the select as a FROM element.
+function Select:subquery(name)
+  if name == nil then anon = anon + 1; name = "anon_" .. anon end
+  if type(name) ~= "string" then errors.raise("ArgumentError", 2, "subquery() expects a name, got %s", type(name)) end
+  return wrap_selectable(K.ALIAS, Subquery, self, name)
+end
+Select.alias = Select.subquery
+
+function Select:_first_select() return self end
+
+--- sel:scalar_subquery(): (SELECT ...) as a value.
+function Select:scalar_subquery()
+  local first = self[COLS][1]
+  return setmetatable({ k = K.SCALAR, self, type = first and first.type }, Expr)
+end
+Select.as_scalar = Select.scalar_subquery
+
+--- sel:exists(): EXISTS (SELECT ...).
+function Select:exists() return el.exists(self) end
+
+local CTE = { __name = "athanor.CTE" }
+CTE.__index = function(t, k) return CTE[k] or FromElement[k] end
+M.CTE = CTE
+
+--- sel:cte(name, { recursive = true }): a common table expression, used
+-- like a table; WITH is rendered at the top of the statement using it.
+function Select:cte(name, opts)
+  if type(name) ~= "string" then errors.raise("ArgumentError", 2, "cte() expects a name, got %s", type(name)) end
+  return wrap_selectable(K.CTE, CTE, self, name, { f = opts and opts.recursive and K.F_RECURSIVE or nil })
+end
+
+-- recursive CTEs: cte:union_all(select) builds the CTE's full body
+local function cte_compound(op)
+  return function(self, ...)
+    local body = M.compound(op, 2, self[1], ...)
+    local c = wrap_selectable(K.CTE, CTE, body, self.s, { f = self.f })
+    return c
+  end
+end
+CTE.union = cte_compound("UNION")
+CTE.union_all = cte_compound("UNION ALL")
+
+function Subquery:_as_select() return self[1] end
+function CTE:_as_select() return self[1] end
+
+------------------------------------------------------------------ Compound
+
+local Compound = { __name = "athanor.CompoundSelect", _selectable = true }
+Compound.__index = Compound
+M.Compound = Compound
+
+function M.compound(op, level, ...)
+  local sels = { k = K.LIST }
+  for i = 1, select("#", ...) do
+    local s = select(i, ...)
+    if type(s) ~= "table" or not s._selectable then
+      errors.raise("ArgumentError", level + 1, "%s expects selects, got %s", op, type(s))
+    end
+    sels[#sels + 1] = s
+  end
+  return setmetatable({ k = K.COMPOUND, s = op, sels, EMPTY_LIST, false, false }, Compound)
+end
+
+local function ccopy(c)
+  return setmetatable({ k = K.COMPOUND, s = c.s, c[1], c[2], c[3], c[4] }, Compound)
+end
+function Compound:order_by(...)
+  local c = ccopy(self)
+  c[2] = expr_list(self[2], 2, ...)
+  return c
+end
+function Compound:limit(n) local c = ccopy(self); c[3] = count_arg(n, "limit", 2); return c end
+function Compound:offset(n) local c = ccopy(self); c[4] = count_arg(n, "offset", 2); return c end
+function Compound:_first_select() return self[1][1]:_first_select() end
+function Compound:_as_select() return self end
+Compound.subquery = Select.subquery
+Compound.alias = Select.subquery
+Compound.cte = Select.cte
+Compound.exists = Select.exists
+function Compound:scalar_subquery()
+  return setmetatable({ k = K.SCALAR, self }, Expr)
+end
+
+for _, op in ipairs({ { "union", "UNION" }, { "union_all", "UNION ALL" }, { "intersect", "INTERSECT" },
+                      { "except_", "EXCEPT" }, { "intersect_all", "INTERSECT ALL" }, { "except_all", "EXCEPT ALL" } }) do
+  Select[op[1]] = function(self, ...) return M.compound(op[2], 2, self, ...) end
+  Compound[op[1]] = Select[op[1]]
+  M[op[1]] = function(...) return M.compound(op[2], 2, ...) end
+end
+
+--- t:select(): select(t).
+function Table:select() return M.select(self) end
+
+local _ = list
+return M
