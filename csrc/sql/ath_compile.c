@@ -295,7 +295,8 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
       break;
     case ATH_N_POSTFIX: {
       if (!strncmp(n->s, "NULLS", 5) && r->d == ATH_D_MYSQL) { unsupported(r, n->s); break; }
-      operand(r, n->kids[0], sc, prec(n), 0);
+      /* ASC/DESC/NULLS apply to a whole ORDER BY term: no parentheses needed */
+      operand(r, n->kids[0], sc, prec(n) == P_ATOM ? 0 : prec(n), 0);
       PUTC(' ');
       PUTS(n->s);
       break;

@@ -108,7 +108,15 @@ function Connection:_executemany_sql(sql, list, opts, meta, names)
   local c = self._c or check_open(self, 2)
   if self._echo then log(self, sql, list) end
   local _ = opts
-  local rowcount = c:exec_many(sql, list, names)
+  if c:in_transaction() then return new_result(nil, c:exec_many(sql, list, names), nil, meta) end
+  -- outside a transaction the parameter sets succeed or fail together
+  c:begin()
+  local ok, rowcount = pcall(c.exec_many, c, sql, list, names)
+  if not ok then
+    pcall(c.rollback, c)
+    error(rowcount, 0)
+  end
+  c:commit()
   return new_result(nil, rowcount, nil, meta)
 end
 
