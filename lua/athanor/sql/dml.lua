@@ -64,15 +64,14 @@ M.Insert = Insert
 Insert.__index = function(stmt, key)
   if key == "excluded" then                          -- ins.excluded.col for ON CONFLICT DO UPDATE
     local t = rawget(stmt, "table")
-    local ex = { k = K.TABLE, s = "excluded", f = K.F_PSEUDO, c = {}, columns = {} }
-    for i, col in ipairs(t.columns) do
-      local p = setmetatable({ k = K.COLUMN, s = col.name, t = ex, name = col.name, type = col.type, table = ex },
-        schema._Column)
-      ex.c[col.name] = p
-      ex.columns[i] = p
+    local row = { k = K.TABLE, s = "excluded", f = K.F_PSEUDO }
+    local ns = {}                                    -- column name -> column of the proposed row
+    for _, col in ipairs(t.columns) do
+      ns[col.name] = setmetatable({ k = K.COLUMN, s = col.name, t = row, name = col.name, type = col.type,
+                                    table = row }, schema._Column)
     end
-    rawset(stmt, "excluded", ex)
-    return ex
+    rawset(stmt, "excluded", ns)
+    return ns
   end
   return Insert[key]
 end

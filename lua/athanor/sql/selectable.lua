@@ -219,7 +219,10 @@ local function add_criteria(existing, level, ...)
   local parts = { existing or nil }
   for i = 1, select("#", ...) do
     local crit = select(i, ...)
-    if crit ~= nil then parts[#parts + 1] = coerce(crit, nil, level + 1) end
+    if crit ~= nil then
+      crit = coerce(crit, nil, level + 1)
+      if not (crit.k == K.AND and #crit == 0) then parts[#parts + 1] = crit end   -- where(and_()) adds nothing
+    end
   end
   if #parts == 0 then return existing end
   return el.and_(unpack(parts))
