@@ -24,8 +24,10 @@ M.Expr = Expr
 local Column = schema._Column
 
 --- True for anything the compiler can render as an expression.
+-- (Built nodes all have a metatable; a user's plain table such as a JSON
+-- document { k = 1 } is a value, never a node.)
 local function is_node(x)
-  return type(x) == "table" and x.k ~= nil
+  return type(x) == "table" and getmetatable(x) ~= nil and type(x.k) == "number"
 end
 M.is_node = is_node
 
