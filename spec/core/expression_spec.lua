@@ -466,6 +466,18 @@ describe("expression language: executed", function()
     conn:rollback()
   end)
 
+  it("update and delete run once per parameter set with bindparams", function()
+    conn:begin()
+    local r = conn:execute(ath.update(users):where(u.id:eq(ath.bindparam("k"))), { { k = 1, age = 41 }, { k = 2, age = 18 } })
+    assert.equal(2, r.rowcount)
+    assert.same({ 41, 18 }, { conn:execute(ath.select(u.age):where(u.id:eq(1))):scalar(),
+                               conn:execute(ath.select(u.age):where(u.id:eq(2))):scalar() })
+    r = conn:execute(ath.delete(users):where(u.id:eq(ath.bindparam("k"))), { { k = 4 }, { k = 5 } })
+    assert.equal(2, r.rowcount)
+    assert.equal(3, conn:execute(ath.select(ath.func.count()):select_from(users)):scalar())
+    conn:rollback()
+  end)
+
   it("a failed statement leaves nothing half-written", function()
     local err = h.catch(function()
       conn:execute(ath.insert(users), { { id = 20, name = "ok" }, { id = 1, name = "dup" } })
