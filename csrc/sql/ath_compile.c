@@ -72,12 +72,14 @@ static void add_bind(render *r, int slot, const char *name, size_t namelen) {
 
 /* -------------------------------------------------------------- precedence */
 
-enum { P_OR = 1, P_AND, P_NOT, P_CMP, P_OTHER, P_ADD, P_MUL, P_UNARY, P_COLLATE, P_ATOM };
+/* P_CONCAT: SQLite's || binds tighter than * and /; PostgreSQL's is an
+ * "other" operator, looser than + and - (MySQL renders concat()). */
+enum { P_OR = 1, P_AND, P_NOT, P_CMP, P_OTHER, P_ADD, P_MUL, P_CONCAT, P_UNARY, P_COLLATE, P_ATOM };
 
-static int binary_prec(const char *op) {
+static int binary_prec(const char *op, ath_dialect_id d) {
   if (!strcmp(op, "+") || !strcmp(op, "-")) return P_ADD;
   if (!strcmp(op, "*") || !strcmp(op, "/") || !strcmp(op, "%")) return P_MUL;
-  if (!strcmp(op, "||")) return P_OTHER;
+  if (!strcmp(op, "||")) return d == ATH_D_SQLITE ? P_CONCAT : d == ATH_D_MYSQL ? P_ATOM : P_OTHER;
   if (!strcmp(op, "=") || !strcmp(op, "!=") || !strcmp(op, "<>") || !strcmp(op, "<") ||
       !strcmp(op, "<=") || !strcmp(op, ">") || !strcmp(op, ">=") || !strcmp(op, "LIKE") ||
       !strcmp(op, "NOT LIKE") || !strcmp(op, "ILIKE") || !strcmp(op, "NOT ILIKE") ||
@@ -87,16 +89,16 @@ static int binary_prec(const char *op) {
   return P_OTHER;                                   /* custom operators: @>, ->, ... */
 }
 
-static int prec(const ath_node *n) {
+static int prec(const ath_node *n, ath_dialect_id d) {
   if (!n) return P_ATOM;
   switch (n->kind) {
-    case ATH_N_OR: return n->nkids > 1 ? P_OR : P_ATOM;
-    case ATH_N_AND: return n->nkids > 1 ? P_AND : P_ATOM;
+    case ATH_N_OR: return n->nkids > 1 ? P_OR : n->nkids == 1 ? prec(n->kids[0], d) : P_ATOM;
+    case ATH_N_AND: return n->nkids > 1 ? P_AND : n->nkids == 1 ? prec(n->kids[0], d) : P_ATOM;
     case ATH_N_UNARY:
       if (!strcmp(n->s, "NOT")) return P_NOT;
       if (!strcmp(n->s, "-")) return P_UNARY;
       return P_ATOM;                                /* EXISTS (...), DISTINCT x */
-    case ATH_N_BINARY: return binary_prec(n->s);
+    case ATH_N_BINARY: return binary_prec(n->s, d);
     case ATH_N_POSTFIX:
       return (!strncmp(n->s, "IS", 2)) ? P_CMP : P_ATOM;
     case ATH_N_IN: case ATH_N_BETWEEN: return P_CMP;
@@ -113,7 +115,7 @@ static void from_element(render *r, const ath_node *n, const scope *sc);
 /* Render child with parentheses when it binds looser than `parent_prec`
  * (or equally loose on the right of a non-associative operator). */
 static void operand(render *r, const ath_node *n, const scope *sc, int parent_prec, int right) {
-  int p = prec(n);
+  int p = prec(n, r->d);
   int wrap = right ? p <= parent_prec : p < parent_prec;
   if (p == P_ATOM) wrap = 0;
   if (wrap) PUTC('(');
@@ -208,7 +210,7 @@ static int valid_function_name(const char *s) {
 
 static void binary(render *r, const ath_node *n, const scope *sc) {
   const char *op = n->s;
-  int p = binary_prec(op);
+  int p = binary_prec(op, r->d);
   int ilike = !strcmp(op, "ILIKE"), notilike = !strcmp(op, "NOT ILIKE");
   if ((ilike || notilike) && r->d != ATH_D_POSTGRESQL) {
     PUTS("lower(");
@@ -283,7 +285,7 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
         PUTC(')');
       } else if (!strcmp(n->s, "NOT")) {
         PUTS("NOT ");
-        int p = prec(n->kids[0]);
+        int p = prec(n->kids[0], r->d);
         if (p != P_ATOM) PUTC('(');
         expr(r, n->kids[0], sc);
         if (p != P_ATOM) PUTC(')');
@@ -296,7 +298,7 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
     case ATH_N_POSTFIX: {
       if (!strncmp(n->s, "NULLS", 5) && r->d == ATH_D_MYSQL) { unsupported(r, n->s); break; }
       /* ASC/DESC/NULLS apply to a whole ORDER BY term: no parentheses needed */
-      operand(r, n->kids[0], sc, prec(n) == P_ATOM ? 0 : prec(n), 0);
+      operand(r, n->kids[0], sc, prec(n, r->d) == P_ATOM ? 0 : prec(n, r->d), 0);
       PUTC(' ');
       PUTS(n->s);
       break;
@@ -520,6 +522,11 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
   }
   const ath_node *const *k = (const ath_node *const *)n->kids;
   ptrset covered = { 0 }, inferred = { 0 }, visible = { 0 };
+  /* a nested SELECT renders its own clauses: qualified columns, labels as
+   * definitions, whatever context (ORDER BY, RETURNING...) it sits in */
+  int saved_colmode = r->colmode, saved_in_order = r->in_order;
+  r->colmode = COL_QUALIFIED;
+  r->in_order = 0;
   const ath_node *explicit_from = k[ATH_SEL_FROM];
   for (int i = 0; explicit_from && i < explicit_from->nkids; i++) covered_by(r, &covered, explicit_from->kids[i]);
   for (int slot = 0; slot < ATH_SEL__N; slot++) {
@@ -587,7 +594,7 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
     /* SQLite locks the whole database for a write transaction: there is no
      * row lock to ask for, so the clause is omitted (as SQLAlchemy does). */
     if (r->d != ATH_D_SQLITE) {
-      if (n->flags & ATH_F_FOR_SHARE) PUTS(r->d == ATH_D_MYSQL ? " LOCK IN SHARE MODE" : " FOR SHARE");
+      if (n->flags & ATH_F_FOR_SHARE) PUTS(" FOR SHARE");                 /* MySQL 8 and PostgreSQL */
       else PUTS(" FOR UPDATE");
       if (n->flags & ATH_F_NOWAIT) PUTS(" NOWAIT");
       if (n->flags & ATH_F_SKIP_LOCKED) PUTS(" SKIP LOCKED");
@@ -596,6 +603,8 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
   ath_free((void *)covered.v);
   ath_free((void *)inferred.v);
   ath_free((void *)visible.v);
+  r->colmode = saved_colmode;
+  r->in_order = saved_in_order;
 }
 
 /* ------------------------------------------------------------------- CTEs */
@@ -669,13 +678,13 @@ static void with_clause(render *r, const ath_node *root) {
 
 /* ------------------------------------------------------------- DML */
 
-static void returning(render *r, const ath_node *cols) {
+static void returning(render *r, const ath_node *cols, const scope *sc) {
   if (!cols || !cols->nkids) return;
   if (r->d == ATH_D_MYSQL) { unsupported(r, "RETURNING"); return; }
   int saved = r->colmode;
   r->colmode = COL_BARE;
   PUTS(" RETURNING ");
-  list(r, cols, NULL);
+  list(r, cols, sc);
   r->colmode = saved;
 }
 
@@ -696,6 +705,8 @@ static void insert_stmt(render *r, const ath_node *n) {
   const ath_node *const *k = (const ath_node *const *)n->kids;
   const ath_node *table = k[ATH_INS_TABLE], *cols = k[ATH_INS_COLUMNS], *rows = k[ATH_INS_ROWS];
   const ath_node *conflict = k[ATH_INS_CONFLICT];
+  ath_node *self[1] = { (ath_node *)table };
+  scope sc = { (const ath_node **)self, 1, NULL };
   int ignore = conflict && !(conflict->kids[1] && conflict->kids[1]->nkids);
   if (ignore && r->d == ATH_D_MYSQL) PUTS("INSERT IGNORE INTO ");
   else PUTS("INSERT INTO ");
@@ -731,8 +742,9 @@ static void insert_stmt(render *r, const ath_node *n) {
   if (conflict && !(ignore && r->d == ATH_D_MYSQL)) {
     const ath_node *target = conflict->kids[0], *sets = conflict->kids[1], *where = conflict->kids[2];
     if (r->d == ATH_D_MYSQL) {
+      if (where) { unsupported(r, "ON CONFLICT DO UPDATE ... WHERE"); return; }
       PUTS(" ON DUPLICATE KEY UPDATE ");
-      set_list(r, sets, NULL);
+      set_list(r, sets, &sc);
     } else {
       PUTS(" ON CONFLICT");
       if (target && target->nkids) {
@@ -750,12 +762,12 @@ static void insert_stmt(render *r, const ath_node *n) {
       if (ignore) PUTS(" DO NOTHING");
       else {
         PUTS(" DO UPDATE SET ");
-        set_list(r, sets, NULL);
-        if (where) { PUTS(" WHERE "); expr(r, where, NULL); }
+        set_list(r, sets, &sc);
+        if (where) { PUTS(" WHERE "); expr(r, where, &sc); }
       }
     }
   }
-  returning(r, k[ATH_INS_RETURNING]);
+  returning(r, k[ATH_INS_RETURNING], &sc);
 }
 
 static void update_stmt(render *r, const ath_node *n) {
@@ -768,7 +780,7 @@ static void update_stmt(render *r, const ath_node *n) {
   if (!n->kids[1] || !n->kids[1]->nkids) { fail(r, ATH_E_COMPILE, "UPDATE without values%s%s", "", ""); return; }
   set_list(r, n->kids[1], &sc);
   if (n->kids[2]) { PUTS(" WHERE "); expr(r, n->kids[2], &sc); }
-  returning(r, n->kids[3]);
+  returning(r, n->kids[3], &sc);
 }
 
 static void delete_stmt(render *r, const ath_node *n) {
@@ -778,7 +790,7 @@ static void delete_stmt(render *r, const ath_node *n) {
   PUTS("DELETE FROM ");
   from_element(r, table, NULL);
   if (n->kids[1]) { PUTS(" WHERE "); expr(r, n->kids[1], &sc); }
-  returning(r, n->kids[2]);
+  returning(r, n->kids[2], &sc);
 }
 
 /* --------------------------------------------------------------- entry */

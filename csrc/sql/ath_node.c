@@ -78,22 +78,45 @@ const char *ath_dialect_name(ath_dialect_id d) {
   return (unsigned)d < ATH_D__COUNT ? DIALECT_NAMES[d] : "unknown";
 }
 
-/* Words quoted when used as identifiers: SQL reserved words the supported
- * databases reserve (a superset is harmless: quoting a lower-case name never
+/* Words quoted when used as identifiers: the reserved words of SQL,
+ * PostgreSQL, SQLite and MySQL 8 (a superset is harmless: quoting a lower-case name never
  * changes its meaning). Sorted for bsearch. */
 static const char *const RESERVED[] = {
-  "add", "all", "alter", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric",
-  "authorization", "between", "binary", "both", "by", "case", "cast", "check", "collate", "column",
-  "constraint", "create", "cross", "current_date", "current_role", "current_time", "current_timestamp",
-  "current_user", "database", "default", "deferrable", "delete", "desc", "distinct", "do", "drop",
-  "else", "end", "except", "exists", "false", "fetch", "for", "foreign", "freeze", "from", "full",
-  "grant", "group", "having", "ilike", "in", "index", "initially", "inner", "insert", "intersect",
-  "into", "is", "isnull", "join", "key", "lateral", "leading", "left", "like", "limit", "localtime",
-  "localtimestamp", "natural", "not", "notnull", "null", "offset", "on", "only", "or", "order",
-  "outer", "overlaps", "placing", "primary", "references", "regexp", "rename", "replace", "returning",
-  "right", "select", "session_user", "set", "similar", "some", "symmetric", "table", "tablesample",
-  "then", "to", "trailing", "true", "union", "unique", "update", "user", "using", "values", "variadic",
-  "verbose", "when", "where", "window", "with",
+  "accessible", "add", "all", "alter", "analyse", "analyze", "and", "any",
+  "array", "as", "asc", "asensitive", "asymmetric", "authorization", "before", "between",
+  "bigint", "binary", "blob", "both", "by", "call", "cascade", "case",
+  "cast", "change", "char", "character", "check", "collate", "column", "condition",
+  "constraint", "continue", "convert", "create", "cross", "cume_dist", "current_date", "current_role",
+  "current_time", "current_timestamp", "current_user", "cursor", "database", "databases", "day_hour", "day_microsecond",
+  "day_minute", "day_second", "dec", "decimal", "declare", "default", "deferrable", "delayed",
+  "delete", "dense_rank", "desc", "describe", "distinct", "distinctrow", "div", "do",
+  "double", "drop", "dual", "each", "else", "elseif", "enclosed", "end",
+  "escaped", "except", "exists", "exit", "explain", "false", "fetch", "first_value",
+  "float", "float4", "float8", "for", "force", "foreign", "freeze", "from",
+  "full", "fulltext", "function", "generated", "get", "grant", "group", "groups",
+  "having", "high_priority", "hour_microsecond", "hour_minute", "hour_second", "if", "ignore", "ilike",
+  "in", "index", "infile", "initially", "inner", "inout", "insensitive", "insert",
+  "int", "int1", "int2", "int3", "int4", "int8", "integer", "intersect",
+  "interval", "into", "is", "isnull", "iterate", "join", "key", "keys",
+  "kill", "lag", "last_value", "lateral", "lead", "leading", "leave", "left",
+  "like", "limit", "linear", "lines", "load", "localtime", "localtimestamp", "lock",
+  "long", "longblob", "longtext", "loop", "low_priority", "master_bind", "match", "mediumblob",
+  "mediumint", "mediumtext", "middleint", "minute_microsecond", "minute_second", "mod", "modifies", "natural",
+  "no_write_to_binlog", "not", "notnull", "nth_value", "ntile", "null", "numeric", "offset",
+  "on", "only", "optimize", "option", "optionally", "or", "order", "out",
+  "outer", "outfile", "over", "overlaps", "partition", "percent_rank", "placing", "precision",
+  "primary", "procedure", "purge", "range", "rank", "read", "reads", "real",
+  "recursive", "references", "regexp", "release", "rename", "repeat", "replace", "require",
+  "resignal", "restrict", "return", "returning", "revoke", "right", "rlike", "row",
+  "row_number", "rows", "schema", "schemas", "second_microsecond", "select", "sensitive", "separator",
+  "session_user", "set", "show", "signal", "similar", "smallint", "some", "spatial",
+  "specific", "sql", "sql_calc_found_rows", "sqlexception", "sqlstate", "sqlwarning", "ssl", "starting",
+  "straight_join", "symmetric", "system", "table", "tablesample", "terminated", "then", "tinyblob",
+  "tinyint", "tinytext", "to", "trailing", "trigger", "true", "undo", "union",
+  "unique", "unlock", "unsigned", "update", "usage", "use", "user", "using",
+  "utc_date", "utc_time", "utc_timestamp", "values", "varbinary", "varchar", "varcharacter", "variadic",
+  "varying", "verbose", "virtual", "when", "where", "while", "window", "with",
+  "write", "xor", "year_month", "zerofill",
 };
 
 static int cmp_word(const void *key, const void *elem) {

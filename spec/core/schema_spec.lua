@@ -1,7 +1,6 @@
 -- Schema layer (API.md §3): MetaData/Table/Column, constraints, DDL per
 -- dialect, sorted_tables and create_all/drop_all on the test backend.
 -- (Specs once tagged #knownbug pinned bugs that are now fixed.)
--- (see the BUG comment on each); they fail until the bug is fixed.
 local ath = require("athanor")
 local errors = ath.errors
 local ddl = require("athanor.schema.ddl")
@@ -100,7 +99,7 @@ describe("Table and Column", function()
       "CONSTRAINT pk_memberships PRIMARY KEY (tenant_id, user_id)"), ddl.create_table_sql(t, "postgresql"))
   end)
 
-  -- BUG (lua/athanor/schema/init.lua:203-209): a column flagged primary_key = true
+  -- Regression (fixed; was lua/athanor/schema/init.lua:203-209): a column flagged primary_key = true
   -- that is also named by a PrimaryKeyConstraint is appended to t.primary_key a
   -- second time, so the DDL says PRIMARY KEY (a, a, b), which databases reject.
   it("does not list a column twice when both its flag and a PrimaryKeyConstraint name it", function()
@@ -282,7 +281,7 @@ describe("DDL per dialect", function()
     contains(ddl.create_table_sql(t, "mysql"), "CREATE TABLE `sch_tick``s` (\n\t`select` INTEGER,\n\t`o'k` INTEGER\n)")
   end)
 
-  -- BUG (lua/athanor/schema/ddl.lua:266-277, column_ddl): only PostgreSQL numbers a
+  -- Regression (fixed; was lua/athanor/schema/ddl.lua:266-277, column_ddl): only PostgreSQL numbers a
   -- single integer primary key itself (SERIAL); on MySQL the column gets no
   -- AUTO_INCREMENT, so an INSERT that omits id fails ("Field 'id' doesn't have a
   -- default value") instead of numbering the row.
@@ -311,7 +310,7 @@ describe("DDL per dialect", function()
     end
   end)
 
-  -- BUG (lua/athanor/dialects/init.lua:213-222): the reserved-word list is split
+  -- Regression (fixed; was lua/athanor/dialects/init.lua:213-222): the reserved-word list is split
   -- with gmatch("%a+"), which stops at "_", so current_date, current_time,
   -- current_timestamp, current_role, current_user and session_user are not in
   -- RESERVED (and "current", "date", "time", "role", "session"... are instead).

@@ -2,7 +2,6 @@
 -- sent, result processors convert what comes back. Bound values are also
 -- sent through the test backend to check that they arrive unchanged.
 -- (Specs once tagged #knownbug pinned bugs that are now fixed.)
--- (see the BUG comment on each); they fail until the bug is fixed.
 local ath = require("athanor")
 local errors = ath.errors
 local ddl = require("athanor.schema.ddl")
@@ -105,7 +104,7 @@ describe("bind processors", function()
     end
   end)
 
-  -- BUG (lua/athanor/types.lua:85, numeric_bind): the pattern
+  -- Regression (fixed; was lua/athanor/types.lua:85, numeric_bind): the pattern
   -- ^%s*[-+]?%d*%.?%d*[eE]?[-+]?%d*%s*$ makes the exponent letter optional but
   -- not the exponent sign, so "1-2", "5+" and "1.5-3" pass as numbers and reach
   -- the database as text. Fix: check the mantissa and an optional
