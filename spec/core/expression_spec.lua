@@ -478,6 +478,37 @@ describe("expression language: executed", function()
     conn:rollback()
   end)
 
+  it("Lua function defaults run once per row; onupdate applies when a column is not set", function()
+    local calls = 0
+    local dmd = ath.MetaData()
+    local notes = ath.Table("ex_notes", dmd,
+      ath.Column("id", ath.Integer, { primary_key = true }),
+      ath.Column("body", ath.Text),
+      ath.Column("serial", ath.Integer, { default = function() calls = calls + 1 return calls * 10 end }),
+      ath.Column("edits", ath.Integer, { default = 0, onupdate = function() return 99 end }))
+    dmd:create_all(conn)
+    conn:execute(ath.insert(notes), { { body = "a" }, { body = "b" }, { body = "c", serial = 7 } })
+    conn:execute(notes:insert():values({ body = "d" }))
+    assert.equal(3, calls)
+    local rows = conn:execute(ath.select(notes.c.serial, notes.c.edits):order_by(notes.c.id)):all()
+    assert.same({ 10, 20, 7, 30 }, { rows[1].serial, rows[2].serial, rows[3].serial, rows[4].serial })
+    assert.equal(0, rows[1].edits)
+    conn:execute(ath.update(notes):where(notes.c.body:eq("a")):values({ body = "A" }))
+    assert.equal(99, conn:execute(ath.select(notes.c.edits):where(notes.c.body:eq("A"))):scalar())
+    conn:execute(ath.update(notes):where(notes.c.body:eq("b")):values({ body = "B", edits = 5 }))
+    assert.equal(5, conn:execute(ath.select(notes.c.edits):where(notes.c.body:eq("B"))):scalar())
+    dmd:drop_all(conn)
+  end)
+
+  it("text with typed columns converts results; FOR UPDATE runs inside a transaction", function()
+    local rows = conn:execute(ath.text("SELECT active, name FROM ex_users ORDER BY id"):columns(u.active, u.name)):all()
+    assert.equal(true, rows[1].active)
+    assert.equal(false, rows[3].active)
+    conn:begin()
+    assert.equal("Ann", conn:execute(ath.select(u.name):where(u.id:eq(1)):with_for_update()):scalar())
+    conn:rollback()
+  end)
+
   it("a failed statement leaves nothing half-written", function()
     local err = h.catch(function()
       conn:execute(ath.insert(users), { { id = 20, name = "ok" }, { id = 1, name = "dup" } })
