@@ -20,11 +20,31 @@ struct ath_lru {
   void *ud;
 };
 
+/* Eight bytes at a time (keys are SQL texts and compiled-statement shapes,
+ * often a few hundred bytes): multiply-xorshift mixing per word, then a
+ * final avalanche. Not cryptographic: buckets compare whole keys. */
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 33; x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
 uint64_t ath_hash_bytes(const void *p, size_t n) {
   const unsigned char *s = p;
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < n; i++) { h ^= s[i]; h *= 1099511628211ULL; }
-  return h;
+  uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
+  while (n >= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    s += 8;
+    n -= 8;
+  }
+  uint64_t tail = 0;
+  for (size_t i = 0; i < n; i++) tail |= (uint64_t)s[i] << (8 * i);
+  h = (h ^ tail) * 0x9e3779b97f4a7c15ULL;
+  return mix64(h);
 }
 
 ath_lru *ath_lru_new(size_t capacity, ath_lru_evict_fn evict, void *ud) {

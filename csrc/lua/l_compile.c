@@ -19,6 +19,7 @@
 #include "l_internal.h"
 #include "../sql/ath_sql.h"
 #include "../base/ath_lru.h"
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,13 +27,44 @@
 #define DEFAULT_CACHE_SIZE 500
 #define MAX_TREE_DEPTH 200
 
+/* A frozen subtree: a LIST the Lua layer marks `_frozen` (a table's column
+ * list: select(t) uses it in every statement) converted once into nodes
+ * that outlive one compilation. It holds no bound values; its strings are
+ * copied; the Lua list is kept alive by a registry reference, so its address
+ * identifies it. `memo` are the FROM elements inside it, so the rest of a
+ * statement shares their nodes. */
+#define FROZEN_MAX 128
+#define FROZEN_MEMO 8
+typedef struct frozen {
+  const void *addr;
+  int ref;
+  ath_arena *arena;
+  ath_node *root;
+  int nmemo;
+  const void *memo_key[FROZEN_MEMO];
+  ath_node *memo_node[FROZEN_MEMO];
+} frozen;
+
 typedef struct l_compiler {
   ath_arena *arena;             /* this compilation's nodes; replaced by the next */
   ath_lru *cache;               /* structure key -> ath_compiled */
   ath_buf key;
   lua_State *L;                 /* for unref'ing metas on eviction */
+  int dirty_slots;              /* slot-table entries to clear before the next compilation */
   long renders, hits;
+  frozen *frozen[FROZEN_MAX];
+  int nfrozen;
 } l_compiler;
+
+static void frozen_clear(l_compiler *cc) {
+  for (int i = 0; i < cc->nfrozen; i++) {
+    frozen *fz = cc->frozen[i];
+    if (cc->L) luaL_unref(cc->L, LUA_REGISTRYINDEX, fz->ref);
+    ath_arena_free(fz->arena);
+    ath_free(fz);
+  }
+  cc->nfrozen = 0;
+}
 
 static void evict_compiled(void *ud, const char *key, size_t keylen, void *value) {
   l_compiler *cc = ud;
@@ -53,6 +85,7 @@ static int compiler_gc(lua_State *L) {
   cc->L = L;
   ath_lru_free(cc->cache);
   cc->cache = NULL;
+  frozen_clear(cc);
   ath_arena_free(cc->arena);
   cc->arena = NULL;
   ath_buf_free(&cc->key);
@@ -61,37 +94,59 @@ static int compiler_gc(lua_State *L) {
 
 /* ------------------------------------------------------------ conversion */
 
+/* Field names, interned once: upvalues 2.. of the compile function. */
+enum { KEY_K = 2, KEY_S, KEY_S2, KEY_S3, KEY_F, KEY_V, KEY_T, KEY_FROZEN, KEY__END };
+/* Upvalue after the keys: the slot table (slot -> value), reused by every
+ * compilation and emptied after each. */
+#define UP_SLOTS KEY__END
+static const char *const KEY_NAMES[] = { "k", "s", "s2", "s3", "f", "v", "t", "_frozen" };
+
+#define MEMO_MAX 64
+
 typedef struct conv {
   lua_State *L;
+  l_compiler *cc;
   ath_arena *arena;
-  int memo;                     /* stack index: Lua FROM element -> lightuserdata node */
-  int slots;                    /* stack index: slot -> value */
+  int freezing;                 /* converting a frozen subtree: copy strings, refuse binds */
+  int unfreezable;              /* it held a bound value (or too many FROM elements) */
   int nslots;
   int depth;
+  /* FROM elements already converted (a table referenced by many columns):
+   * Lua table address -> node. Beyond MEMO_MAX they are converted again. */
+  const void *memo_key[MEMO_MAX];
+  ath_node *memo_node[MEMO_MAX];
+  int nmemo;
 } conv;
 
 static ath_node *convert(conv *cv, int idx);
 
-static const char *opt_string(lua_State *L, int idx, const char *field, size_t *len) {
-  lua_pushstring(L, field);
+/* lua_rawget that returns the value's type (5.3+ does; 5.1 needs a call). */
+static inline int rawget_type(lua_State *L, int idx) {
+#if LUA_VERSION_NUM >= 503
+  return lua_rawget(L, idx);
+#else
   lua_rawget(L, idx);
-  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
+  return lua_type(L, -1);
+#endif
+}
+
+static const char *get_string(lua_State *L, int idx, int key, size_t *len) {
+  lua_pushvalue(L, lua_upvalueindex(key));
+  const char *s = rawget_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
   lua_pop(L, 1);                 /* the tree still holds the string */
   return s;
 }
 
-static lua_Integer opt_int(lua_State *L, int idx, const char *field) {
-  lua_pushstring(L, field);
-  lua_rawget(L, idx);
-  lua_Integer v = lua_type(L, -1) == LUA_TNUMBER ? (lua_Integer)lua_tonumber(L, -1) : 0;
+static int get_int(lua_State *L, int idx, int key) {
+  lua_pushvalue(L, lua_upvalueindex(key));
+  int v = rawget_type(L, idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : 0;
   lua_pop(L, 1);
   return v;
 }
 
-static ath_node *convert_child(conv *cv) {            /* value on top of the stack; pops it */
+static ath_node *convert_child(conv *cv, int t) {     /* value (of type t) on top of the stack; pops it */
   lua_State *L = cv->L;
   ath_node *n = NULL;
-  int t = lua_type(L, -1);
   if (t == LUA_TTABLE) n = convert(cv, lua_gettop(L));
   else if (t != LUA_TNIL && t != LUA_TBOOLEAN)
     ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression, got %s (wrap values with ath.literal())",
@@ -100,49 +155,148 @@ static ath_node *convert_child(conv *cv) {            /* value on top of the sta
   return n;
 }
 
+/* Which optional fields a kind has (the others are never read). */
+#define HAS_S(k)  ((k) == ATH_N_COLUMN || (k) == ATH_N_TABLE || (k) == ATH_N_ALIAS || (k) == ATH_N_CTE || \
+                   (k) == ATH_N_BIND || (k) == ATH_N_BINARY || (k) == ATH_N_UNARY || (k) == ATH_N_POSTFIX || \
+                   (k) == ATH_N_FUNC || (k) == ATH_N_LABEL || (k) == ATH_N_CAST || (k) == ATH_N_COLLATE || \
+                   (k) == ATH_N_TEXT || (k) == ATH_N_COMPOUND)
+#define HAS_F(k)  ((k) == ATH_N_TABLE || (k) == ATH_N_CTE || (k) == ATH_N_BIND || (k) == ATH_N_IN || \
+                   (k) == ATH_N_BETWEEN || (k) == ATH_N_FUNC || (k) == ATH_N_CASE || (k) == ATH_N_JOIN || \
+                   (k) == ATH_N_SELECT)
+
+static const char *arena_strdup(conv *cv, const char *s, size_t len) {
+  if (!s) return NULL;
+  char *copy = ath_arena_alloc(cv->arena, len + 1);
+  if (!copy) ath_l_raisef(cv->L, ATH_E_NOMEM, "out of memory");
+  memcpy(copy, s, len);
+  copy[len] = '\0';
+  return copy;
+}
+
+/* Add a frozen subtree's FROM elements to this compilation's memo; 0 when
+ * one of them was already converted here as another node. */
+static int memo_merge(conv *cv, const frozen *fz) {
+  for (int j = 0; j < fz->nmemo; j++) {
+    int found = 0;
+    for (int i = 0; i < cv->nmemo; i++) {
+      if (cv->memo_key[i] == fz->memo_key[j]) {
+        if (cv->memo_node[i] != fz->memo_node[j]) return 0;
+        found = 1;
+      }
+    }
+    if (!found) {
+      if (cv->nmemo >= MEMO_MAX) return 0;
+      cv->memo_key[cv->nmemo] = fz->memo_key[j];
+      cv->memo_node[cv->nmemo++] = fz->memo_node[j];
+    }
+  }
+  return 1;
+}
+
+static ath_node *convert(conv *cv, int idx);
+
+/* The frozen LIST at idx: from the compiler's table, or converted now and
+ * kept. NULL when it cannot be shared here (convert it the ordinary way). */
+static ath_node *convert_frozen(conv *cv, int idx) {
+  lua_State *L = cv->L;
+  l_compiler *cc = cv->cc;
+  const void *addr = lua_topointer(L, idx);
+  for (int i = 0; i < cc->nfrozen; i++) {
+    frozen *fz = cc->frozen[i];
+    if (fz->addr == addr) return memo_merge(cv, fz) ? fz->root : NULL;
+  }
+  if (cv->nmemo > 0) return NULL;                    /* FROM elements seen already: no clean copy */
+  if (cc->nfrozen == FROZEN_MAX) return NULL;        /* full: emptied before the next compilation */
+  frozen *fz = ath_calloc(1, sizeof *fz);
+  ath_arena *arena = fz ? ath_arena_new() : NULL;
+  if (!arena) { ath_free(fz); ath_l_raisef(L, ATH_E_NOMEM, "out of memory"); }
+  fz->arena = arena;
+  fz->ref = LUA_NOREF;
+  cc->frozen[cc->nfrozen++] = fz;                    /* owned by the compiler even if we raise below */
+  conv sub = *cv;
+  sub.arena = arena;
+  sub.freezing = 1;
+  sub.unfreezable = 0;
+  sub.nmemo = 0;
+  ath_node *root = convert(&sub, idx);
+  if (sub.unfreezable || sub.nmemo > FROZEN_MEMO) {
+    cc->nfrozen--;
+    ath_arena_free(arena);
+    ath_free(fz);
+    return NULL;
+  }
+  fz->addr = addr;
+  fz->root = root;
+  fz->nmemo = sub.nmemo;
+  memcpy(fz->memo_key, sub.memo_key, (size_t)sub.nmemo * sizeof fz->memo_key[0]);
+  memcpy(fz->memo_node, sub.memo_node, (size_t)sub.nmemo * sizeof fz->memo_node[0]);
+  lua_pushvalue(L, idx);
+  fz->ref = luaL_ref(L, LUA_REGISTRYINDEX);          /* keeps the list (and its address) alive */
+  return memo_merge(cv, fz) ? root : NULL;
+}
+
 static ath_node *convert(conv *cv, int idx) {
   lua_State *L = cv->L;
-  lua_Integer kind = opt_int(L, idx, "k");
+  int kind = get_int(L, idx, KEY_K);
   if (kind <= 0 || kind >= ATH_N__COUNT)
     ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");
-  int memoized = kind == ATH_N_TABLE || kind == ATH_N_ALIAS || kind == ATH_N_CTE;
-  if (memoized) {
-    lua_pushvalue(L, idx);
-    lua_rawget(L, cv->memo);
-    ath_node *seen = lua_touserdata(L, -1);
+  if (kind == ATH_N_LIST && !cv->freezing) {
+    lua_pushvalue(L, lua_upvalueindex(KEY_FROZEN));
+    int frozen_list = rawget_type(L, idx) == LUA_TBOOLEAN && lua_toboolean(L, -1);
     lua_pop(L, 1);
-    if (seen) return seen;
+    if (frozen_list) {
+      ath_node *n = convert_frozen(cv, idx);
+      if (n) return n;
+    }
+  }
+  int memoized = kind == ATH_N_TABLE || kind == ATH_N_ALIAS || kind == ATH_N_CTE;
+  const void *addr = NULL;
+  if (memoized) {
+    addr = lua_topointer(L, idx);
+    for (int i = 0; i < cv->nmemo; i++)
+      if (cv->memo_key[i] == addr) return cv->memo_node[i];
   }
   if (++cv->depth > MAX_TREE_DEPTH)
     ath_l_raisef(L, ATH_E_COMPILE, "statement nested too deeply (over %d levels)", MAX_TREE_DEPTH);
-  if (!lua_checkstack(L, 8)) ath_l_raisef(L, ATH_E_COMPILE, "statement nested too deeply");
+  if ((cv->depth & 15) == 0 && !lua_checkstack(L, 64)) ath_l_raisef(L, ATH_E_COMPILE, "statement nested too deeply");
   int nkids = (int)lua_rawlen(L, idx);
-  ath_node *n = ath_node_new(cv->arena, (int)kind, nkids);
+  ath_node *n = ath_node_new(cv->arena, kind, nkids);
   if (!n) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
-  n->s = opt_string(L, idx, "s", &n->slen);
-  n->s2 = opt_string(L, idx, "s2", NULL);
-  n->s3 = opt_string(L, idx, "s3", NULL);
-  n->flags = (int)opt_int(L, idx, "f");
-  if (memoized) {                                   /* before the children: a CTE may refer to itself */
-    lua_pushvalue(L, idx);
-    lua_pushlightuserdata(L, n);
-    lua_rawset(L, cv->memo);
+  if (HAS_S(kind)) n->s = get_string(L, idx, KEY_S, &n->slen);
+  if (kind == ATH_N_TABLE || kind == ATH_N_CAST) n->s2 = get_string(L, idx, KEY_S2, NULL);
+  if (kind == ATH_N_CAST) n->s3 = get_string(L, idx, KEY_S3, NULL);
+  if (cv->freezing) {                                 /* the node outlives the Lua strings it saw */
+    n->s = arena_strdup(cv, n->s, n->slen);
+    n->s2 = arena_strdup(cv, n->s2, n->s2 ? strlen(n->s2) : 0);
+    n->s3 = arena_strdup(cv, n->s3, n->s3 ? strlen(n->s3) : 0);
+  }
+  if (HAS_F(kind)) n->flags = get_int(L, idx, KEY_F);
+  if (memoized && cv->nmemo < MEMO_MAX) {             /* before the children: a CTE may refer to itself */
+    cv->memo_key[cv->nmemo] = addr;
+    cv->memo_node[cv->nmemo++] = n;
+  }
+  if (kind == ATH_N_BIND && cv->freezing) {
+    cv->unfreezable = 1;
+    cv->depth--;
+    return n;
   }
   if (kind == ATH_N_BIND && !(n->flags & ATH_F_NAMED)) {
-    lua_pushliteral(L, "v");
+    lua_pushvalue(L, lua_upvalueindex(KEY_V));
     lua_rawget(L, idx);
     if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlightuserdata(L, NULL); }
     n->slot = ++cv->nslots;
-    lua_rawseti(L, cv->slots, n->slot);
+    lua_rawseti(L, lua_upvalueindex(UP_SLOTS), n->slot);
+    cv->depth--;
+    return n;
   }
   if (kind == ATH_N_COLUMN || kind == ATH_N_STAR) {
-    lua_pushliteral(L, "t");
-    lua_rawget(L, idx);
-    n->from = convert_child(cv);
+    lua_pushvalue(L, lua_upvalueindex(KEY_T));
+    n->from = convert_child(cv, rawget_type(L, idx));
   }
   for (int i = 0; i < nkids; i++) {
-    lua_rawgeti(L, idx, i + 1);
-    n->kids[i] = convert_child(cv);
+    int t = ath_rawgeti(L, idx, i + 1);
+    if (t == LUA_TBOOLEAN) { lua_pop(L, 1); continue; }   /* an empty slot */
+    n->kids[i] = convert_child(cv, t);
   }
   cv->depth--;
   return n;
@@ -151,7 +305,9 @@ static ath_node *convert(conv *cv, int idx) {
 /* ----------------------------------------------------------------- compile */
 
 static void push_meta(lua_State *L, const ath_compiled *c) {
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 1, 4);
+  lua_pushlstring(L, c->sql, c->sqllen);
+  lua_rawseti(L, -2, 1);
   lua_createtable(L, c->nbinds, 0);
   int any_named = 0;
   for (int i = 0; i < c->nbinds; i++) {
@@ -177,14 +333,27 @@ static int l_compile(lua_State *L) {
   int has_params = lua_type(L, 3) == LUA_TTABLE;
   int strict = lua_toboolean(L, 4);
   lua_settop(L, 4);
-  lua_newtable(L);                                   /* 5: memo */
-  lua_newtable(L);                                   /* 6: slots */
+  int slots = lua_upvalueindex(UP_SLOTS);
+  for (int i = 1; i <= cc->dirty_slots; i++) {       /* values an interrupted compilation left */
+    lua_pushnil(L);
+    lua_rawseti(L, slots, i);
+  }
+  cc->dirty_slots = 0;
 
-  ath_arena_free(cc->arena);                         /* the previous compilation's nodes */
-  cc->arena = ath_arena_new();
-  if (!cc->arena) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
-  conv cv = { L, cc->arena, 5, 6, 0, 0 };
+  ath_arena_reset(cc->arena);                        /* the previous compilation's nodes */
+  if (cc->nfrozen == FROZEN_MAX) frozen_clear(cc);   /* no node of theirs is in use between compilations */
+  conv cv;
+  cv.L = L;
+  cv.cc = cc;
+  cv.arena = cc->arena;
+  cv.freezing = 0;
+  cv.unfreezable = 0;
+  cv.nslots = 0;
+  cv.depth = 0;
+  cv.nmemo = 0;
+  cc->dirty_slots = INT_MAX / 2;                     /* until we know how many were set */
   ath_node *root = convert(&cv, 1);
+  cc->dirty_slots = cv.nslots;
 
   ath_buf_reset(&cc->key);
   int cacheable = ath_node_key(&cc->key, root, (ath_dialect_id)d) == 0 && cc->cache;
@@ -192,6 +361,7 @@ static int l_compile(lua_State *L) {
   int owned = 0;
   if (c) {
     cc->hits++;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);       /* 5: meta */
   } else {
     ath_error err;
     ath_error_clear(&err);
@@ -199,8 +369,9 @@ static int l_compile(lua_State *L) {
     cc->renders++;
     c->ref = LUA_NOREF;
     owned = 1;
-    push_meta(L, c);                                 /* 7 */
+    push_meta(L, c);                                 /* 5: meta, meta[1] = the SQL */
     if (cacheable) {
+      lua_pushvalue(L, -1);
       c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
       if (ath_lru_put(cc->cache, cc->key.data, cc->key.len, c, &err) != ATH_OK) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->ref);
@@ -210,14 +381,12 @@ static int l_compile(lua_State *L) {
       owned = 0;                                     /* the cache owns it (eviction may free it later) */
     }
   }
-  if (!owned) lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);   /* 7: meta */
-
-  lua_pushlstring(L, c->sql, c->sqllen);             /* 8: sql */
-  lua_createtable(L, c->nbinds, 0);                  /* 9: values */
+  lua_rawgeti(L, 5, 1);                              /* 6: sql */
+  lua_createtable(L, c->nbinds, 0);                  /* 7: values */
   for (int i = 0; i < c->nbinds; i++) {
     const ath_bindref *b = &c->binds[i];
     if (b->slot > 0) {
-      lua_rawgeti(L, 6, b->slot);
+      lua_rawgeti(L, slots, b->slot);
     } else {
       if (has_params) lua_getfield(L, 3, b->name);
       else lua_pushnil(L);
@@ -232,12 +401,17 @@ static int l_compile(lua_State *L) {
         lua_pushlightuserdata(L, NULL);
       }
     }
-    lua_rawseti(L, 9, i + 1);
+    lua_rawseti(L, 7, i + 1);
   }
   if (owned) ath_compiled_free(c);
-  lua_pushvalue(L, 8);
-  lua_pushvalue(L, 9);
+  for (int i = 1; i <= cv.nslots; i++) {             /* don't keep this execution's values alive */
+    lua_pushnil(L);
+    lua_rawseti(L, slots, i);
+  }
+  cc->dirty_slots = 0;
+  lua_pushvalue(L, 6);
   lua_pushvalue(L, 7);
+  lua_pushvalue(L, 5);
   return 3;
 }
 
@@ -256,6 +430,7 @@ static int l_compile_stats(lua_State *L) {
 static int l_compile_cache_clear(lua_State *L) {
   l_compiler *cc = get_compiler(L);
   if (cc->cache) ath_lru_clear(cc->cache);
+  frozen_clear(cc);
   cc->renders = cc->hits = 0;
   return 0;
 }
@@ -328,9 +503,18 @@ void ath_l_compile_register(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   cc->cache = ath_lru_new(DEFAULT_CACHE_SIZE, evict_compiled, cc);
-  if (!cc->cache) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
-  /* the compiler userdata is each function's upvalue (and keeps itself alive) */
-  luaL_setfuncs(L, fns, 1);                          /* pops the userdata */
+  cc->arena = ath_arena_new();
+  if (!cc->cache || !cc->arena) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  /* upvalues: the compiler, the interned field names, the slot table */
+  for (size_t i = 0; i < sizeof KEY_NAMES / sizeof KEY_NAMES[0]; i++) lua_pushstring(L, KEY_NAMES[i]);
+  lua_newtable(L);
+  int nup = 1 + (int)(sizeof KEY_NAMES / sizeof KEY_NAMES[0]) + 1;
+  for (const luaL_Reg *f = fns; f->name; f++) {
+    for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);
+    lua_pushcclosure(L, f->func, nup);
+    lua_setfield(L, -(nup + 2), f->name);
+  }
+  lua_pop(L, nup);
   lua_pushcfunction(L, l_quote_identifier);
   lua_setfield(L, -2, "quote_identifier");
   push_kinds(L);

@@ -33,6 +33,18 @@ void ath_arena_free(ath_arena *a) {
   ath_free(a);
 }
 
+void ath_arena_reset(ath_arena *a) {
+  arena_chunk *c = a->head;
+  if (!c) return;
+  while (c->next) {                       /* keep only the oldest chunk */
+    arena_chunk *next = c->next;
+    ath_free(c);
+    c = next;
+  }
+  c->used = 0;
+  a->head = c;
+}
+
 void *ath_arena_alloc(ath_arena *a, size_t n) {
   n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
   arena_chunk *c = a->head;
@@ -175,21 +187,18 @@ typedef struct key_state {
   int overflow;                 /* more FROM elements than KEY_MEMO: not cacheable */
 } key_state;
 
-static void key_varint(ath_buf *b, size_t v) {
-  char tmp[10];
-  int n = 0;
-  do {
-    unsigned char byte = v & 0x7f;
-    v >>= 7;
-    tmp[n++] = (char)(v ? byte | 0x80 : byte);
-  } while (v);
-  ath_buf_append(b, tmp, (size_t)n);
+/* Writers into space reserved beforehand (one reserve per node). */
+static unsigned char *put_varint(unsigned char *p, size_t v) {
+  while (v >= 0x80) { *p++ = (unsigned char)(v | 0x80); v >>= 7; }
+  *p++ = (unsigned char)v;
+  return p;
 }
 
-static void key_str(ath_buf *b, const char *s, size_t len) {
-  if (!s) { ath_buf_putc(b, 0); return; }
-  key_varint(b, len + 1);
-  ath_buf_append(b, s, len);
+static unsigned char *put_str(unsigned char *p, const char *s, size_t len) {
+  if (!s) { *p++ = 0; return p; }
+  p = put_varint(p, len + 1);
+  memcpy(p, s, len);
+  return p + len;
 }
 
 static void key_node(key_state *k, const ath_node *n) {
@@ -198,21 +207,28 @@ static void key_node(key_state *k, const ath_node *n) {
   if (n->kind == ATH_N_TABLE || n->kind == ATH_N_ALIAS || n->kind == ATH_N_CTE) {
     for (int i = 0; i < k->nseen; i++) {
       if (k->seen[i] == n) {
-        ath_buf_putc(b, (char)0xff);
-        key_varint(b, (size_t)i);
+        unsigned char tmp[12], *q = tmp;
+        *q++ = 0xff;
+        q = put_varint(q, (size_t)i);
+        ath_buf_append(b, tmp, (size_t)(q - tmp));
         return;
       }
     }
     if (k->nseen < KEY_MEMO) k->seen[k->nseen++] = n;
     else k->overflow = 1;
   }
-  key_varint(b, (size_t)n->kind);
-  key_varint(b, (size_t)n->flags);
-  key_str(b, n->s, n->slen);
-  key_str(b, n->s2, n->s2 ? strlen(n->s2) : 0);
-  key_str(b, n->s3, n->s3 ? strlen(n->s3) : 0);
+  size_t l2 = n->s2 ? strlen(n->s2) : 0, l3 = n->s3 ? strlen(n->s3) : 0;
+  if (ath_buf_reserve(b, 6 * 10 + n->slen + l2 + l3) != 0) return;
+  unsigned char *start = (unsigned char *)b->data + b->len, *p = start;
+  p = put_varint(p, (size_t)n->kind);
+  p = put_varint(p, (size_t)n->flags);
+  p = put_str(p, n->s, n->slen);
+  p = put_str(p, n->s2, l2);
+  p = put_str(p, n->s3, l3);
+  p = put_varint(p, (size_t)n->nkids);
+  b->len += (size_t)(p - start);
+  b->data[b->len] = '\0';
   if (n->kind == ATH_N_COLUMN || n->kind == ATH_N_STAR) key_node(k, n->from);
-  key_varint(b, (size_t)n->nkids);
   for (int i = 0; i < n->nkids; i++) key_node(k, n->kids[i]);
 }
 

@@ -93,6 +93,8 @@ struct ath_node {
 typedef struct ath_arena ath_arena;
 ATH_HIDDEN ath_arena *ath_arena_new(void);
 ATH_HIDDEN void ath_arena_free(ath_arena *a);
+/* Forget every allocation but keep the first chunk for the next tree. */
+ATH_HIDDEN void ath_arena_reset(ath_arena *a);
 ATH_HIDDEN void *ath_arena_alloc(ath_arena *a, size_t n);
 /* A node with nkids NULL children; NULL when out of memory. */
 ATH_HIDDEN ath_node *ath_node_new(ath_arena *a, int kind, int nkids);

@@ -45,7 +45,8 @@ local FromElement = {}           -- methods shared by tables, aliases, subquerie
 local function columns_list(from)
   local l = from._columns_list
   if not l then
-    l = { k = K.LIST }
+    -- _frozen: the compiler converts this list once and reuses it
+    l = { k = K.LIST, _frozen = true }
     for i, c in ipairs(from.columns) do l[i] = c end
     from._columns_list = l
   end
@@ -155,11 +156,10 @@ local Select = { __name = "athanor.Select", _selectable = true }
 Select.__index = Select
 M.Select = Select
 
+local SELECT = K.SELECT
 local function copy(sel)
-  local c = setmetatable({ k = K.SELECT, f = sel.f }, Select)
-  for i = 1, NSLOTS do c[i] = sel[i] end
-  c._filter_entity = sel._filter_entity
-  return c
+  return setmetatable({ sel[1], sel[2], sel[3], sel[4], sel[5], sel[6], sel[7], sel[8], sel[9], sel[10],
+                        k = SELECT, f = sel.f, _filter_entity = sel._filter_entity }, Select)
 end
 
 -- Add columns of ... (tables and other FROM elements expand to their columns).
@@ -182,7 +182,8 @@ end
 
 --- ath.select(cols...): a SELECT of columns, tables and expressions.
 function M.select(...)
-  local sel = setmetatable({ k = K.SELECT, false, false, false, false, false, false, false, false, false, false }, Select)
+  local sel = setmetatable({ false, false, false, false, false, false, false, false, false, false,
+                             k = SELECT, f = nil, _filter_entity = false }, Select)
   local n = select("#", ...)
   local first = ...
   if n == 1 and type(first) == "table" and first._from and first.columns then
@@ -228,9 +229,14 @@ local function add_criteria(existing, level, ...)
   return el.and_(unpack(parts))
 end
 
-function Select:where(...)
+function Select:where(crit, ...)
   local c = copy(self)
-  c[WHERE] = add_criteria(self[WHERE] or nil, 2, ...) or false
+  if ... == nil and self[WHERE] == false and type(crit) == "table" and getmetatable(crit) ~= nil
+     and crit.k ~= nil and crit.k ~= K.AND then
+    c[WHERE] = crit                                  -- the common case: one criterion, nothing yet
+    return c
+  end
+  c[WHERE] = add_criteria(self[WHERE] or nil, 2, crit, ...) or false
   return c
 end
 Select.filter = Select.where
