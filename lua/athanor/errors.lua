@@ -17,13 +17,13 @@ local parents = {
   ProgrammingError = "DBAPIError", DataError = "DBAPIError", InterfaceError = "DBAPIError",
   PendingRollbackError = "InvalidRequestError", DetachedInstanceError = "InvalidRequestError",
   ObjectDeletedError = "InvalidRequestError", ResourceClosedError = "InvalidRequestError",
-  NoSuchColumnError = "InvalidRequestError",
+  NoSuchColumnError = "InvalidRequestError", NoSuchTableError = "InvalidRequestError",
 }
 M.parents = parents
 
 --- Every kind athanor may raise.
 M.kinds = {
-  "ArgumentError", "CompileError", "NoSuchColumnError", "DBAPIError", "IntegrityError",
+  "ArgumentError", "CompileError", "NoSuchColumnError", "NoSuchTableError", "DBAPIError", "IntegrityError",
   "OperationalError", "ProgrammingError", "DataError", "InterfaceError", "DisconnectionError",
   "PoolTimeoutError", "NoResultFound", "MultipleResultsFound", "InvalidRequestError",
   "PendingRollbackError", "DetachedInstanceError", "ObjectDeletedError", "ResourceClosedError",

@@ -174,9 +174,49 @@ local Table = { __name = "athanor.Table" }
 Table.__index = Table
 M._Table = Table
 
+local build_table
+
+--- ath.Table(name, metadata, Column..., constraints..., [options])
+-- options.autoload_with = engine or connection: the columns, keys,
+-- constraints and indexes come from the database (columns given here
+-- replace the reflected ones of the same name).
+function M.Table(name, metadata, ...)
+  local n = select("#", ...)
+  local last = n > 0 and select(n, ...) or nil
+  if type(last) == "table" and getmetatable(last) == nil and last.autoload_with ~= nil and type(name) == "string" then
+    local reflected, indexes = require("athanor.schema.reflect").table_args(M, name, last.autoload_with)
+    local given, args = {}, {}
+    for i = 1, n - 1 do
+      local a = select(i, ...)
+      args[#args + 1] = a
+      if getmetatable(a) == Column and a.name then given[a.name] = true end
+    end
+    local merged = {}
+    for _, a in ipairs(reflected) do
+      if not (getmetatable(a) == Column and given[a.name]) then merged[#merged + 1] = a end
+    end
+    for _, a in ipairs(args) do merged[#merged + 1] = a end
+    local opts = {}
+    for k, v in pairs(last) do if k ~= "autoload_with" then opts[k] = v end end
+    merged[#merged + 1] = opts
+    local t = build_table(name, metadata, merged, 3)
+    for _, ix in ipairs(indexes) do
+      local cols = {}
+      for _, cname in ipairs(ix.column_names) do cols[#cols + 1] = t.c[cname] end
+      if #cols > 0 then
+        cols[#cols + 1] = { unique = ix.unique }
+        M.Index(ix.name, (table.unpack or unpack)(cols))            -- luacheck: ignore
+      end
+    end
+    return t
+  end
+  return build_table(name, metadata, { n = n, ... }, 3)
+end
+
 --- ath.Table(name, metadata, Column..., constraints..., [options])
 -- @raise ArgumentError for a duplicate column or table, or a bad argument
-function M.Table(name, metadata, ...)
+function build_table(name, metadata, args, level)
+  level = level or 2
   if type(name) ~= "string" or name == "" then
     errors.raise("ArgumentError", 2, "Table name must be a non-empty string, got %s", tostring(name))
   end
@@ -188,9 +228,9 @@ function M.Table(name, metadata, ...)
   end
   local t = setmetatable({ _kind = "table", k = NODE.TABLE, s = name, name = name, metadata = metadata, columns = {}, c = {},
                            primary_key = {}, foreign_keys = {}, constraints = {}, indexes = {} }, Table)
-  local n = select("#", ...)
+  local n = args.n or #args
   for i = 1, n do
-    local a = select(i, ...)
+    local a = args[i]
     if type(a) ~= "table" then
       errors.raise("ArgumentError", 2, "Table '%s': unexpected argument %s", name, tostring(a))
     elseif getmetatable(a) == Column then
@@ -239,6 +279,10 @@ function M.Table(name, metadata, ...)
 end
 
 function Table:__tostring() return self.name end
+
+--- ath.inspect(engine or connection): the database's tables, columns,
+-- keys, constraints and indexes (athanor.schema.reflect).
+function M.inspect(bind) return require("athanor.schema.reflect").inspect(bind) end
 
 -- every type is part of the schema's public names (ath.Integer, ...)
 for _, name in ipairs({ "Integer", "SmallInteger", "BigInteger", "Float", "Numeric", "Boolean", "String",
