@@ -179,7 +179,10 @@ M.Enum = define("Enum", {}, function(self, spec)
     allowed[v] = true; enums[i] = v
     if #v > longest then longest = #v end
   end
-  local t = copy(self, { enums = enums, enum_name = spec.name or "enum", max_length = longest })
+  if spec.name ~= nil and (type(spec.name) ~= "string" or spec.name == "") then
+    errors.raise("ArgumentError", 2, "Enum name must be a non-empty string, got %s", tostring(spec.name))
+  end
+  local t = copy(self, { enums = enums, enum_name = spec.name, max_length = longest })
   t._bind = function(value, colname)
     if value == errors.null then return value end
     if type(value) == "string" and allowed[value] then return value end
