@@ -240,6 +240,23 @@ static ath_node *convert(conv *cv, int idx) {
   int kind = get_int(L, idx, KEY_K);
   if (kind <= 0 || kind >= ATH_N__COUNT)
     ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");
+  if (kind == ATH_N_VALUES) {                         /* { v1, v2, ... }: a LIST of bound values */
+    if (cv->freezing) { cv->unfreezable = 1; }
+    int nvals = (int)lua_rawlen(L, idx);
+    ath_node *list = ath_node_new(cv->arena, ATH_N_LIST, nvals);
+    if (!list) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+    for (int i = 0; i < nvals; i++) {
+      ath_node *b = ath_node_new(cv->arena, ATH_N_BIND, 0);
+      if (!b) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+      if (!cv->freezing) {
+        lua_rawgeti(L, idx, i + 1);
+        b->slot = ++cv->nslots;
+        lua_rawseti(L, lua_upvalueindex(UP_SLOTS), b->slot);
+      }
+      list->kids[i] = b;
+    }
+    return list;
+  }
   if (kind == ATH_N_LIST && !cv->freezing) {
     lua_pushvalue(L, lua_upvalueindex(KEY_FROZEN));
     int frozen_list = rawget_type(L, idx) == LUA_TBOOLEAN && lua_toboolean(L, -1);
@@ -471,7 +488,7 @@ static void push_kinds(lua_State *L) {
     { "CASE", ATH_N_CASE }, { "TEXT", ATH_N_TEXT }, { "SCALAR", ATH_N_SCALAR }, { "LIST", ATH_N_LIST },
     { "SELECT", ATH_N_SELECT }, { "COMPOUND", ATH_N_COMPOUND }, { "JOIN", ATH_N_JOIN },
     { "INSERT", ATH_N_INSERT }, { "UPDATE", ATH_N_UPDATE }, { "DELETE", ATH_N_DELETE }, { "SET", ATH_N_SET },
-    { "ONCONFLICT", ATH_N_ONCONFLICT }, { "GROUPING", ATH_N_GROUPING },
+    { "ONCONFLICT", ATH_N_ONCONFLICT }, { "GROUPING", ATH_N_GROUPING }, { "VALUES", ATH_N_VALUES },
     { "F_NAMED", ATH_F_NAMED }, { "F_NEGATE", ATH_F_NEGATE }, { "F_NOPARENS", ATH_F_NOPARENS },
     { "F_ELSE", ATH_F_ELSE }, { "F_OUTER", ATH_F_OUTER }, { "F_FULL", ATH_F_FULL },
     { "F_RECURSIVE", ATH_F_RECURSIVE }, { "F_PSEUDO", ATH_F_PSEUDO }, { "F_DISTINCT", ATH_F_DISTINCT },

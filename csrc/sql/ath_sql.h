@@ -52,6 +52,8 @@ typedef enum ath_node_kind {
   ATH_N_SET,         /* kids[0] column = kids[1] (UPDATE SET, ON CONFLICT DO UPDATE) */
   ATH_N_ONCONFLICT,  /* kids[0] LIST of target columns, [1] LIST of SET (none: DO NOTHING), [2] where */
   ATH_N_GROUPING,    /* (kids[0]) — explicit parentheses */
+  ATH_N_VALUES,      /* binding shorthand: its Lua children are values, converted to a LIST of
+                        BINDs (never reaches the renderer) */
   ATH_N__COUNT
 } ath_node_kind;
 

@@ -34,6 +34,13 @@ local function copy(stmt, mt)
   return setmetatable(c, mt)
 end
 
+-- An Insert's fields in one constructor (no rehashing while copying).
+local function copy_insert(stmt)
+  return setmetatable({ table = stmt.table, _rows = stmt._rows, _returning = stmt._returning,
+                        _conflict = stmt._conflict, _select = stmt._select, _select_cols = stmt._select_cols },
+                      getmetatable(stmt))
+end
+
 local function returning_list(stmt, level, ...)
   local out = { k = K.LIST }
   for i = 1, select("#", ...) do
@@ -86,8 +93,7 @@ function Table:insert() return M.insert(self) end
 --- :values{ col = v, ... } (one row) or :values{ {...}, {...} } (many rows).
 function Insert:values(rows)
   if type(rows) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(rows)) end
-  local c = copy(self, Insert)
-  c.excluded = nil
+  local c = copy_insert(self)
   if type(rows[1]) == "table" and not el.is_node(rows[1]) and rows[1]._ath_type == nil then
     for _, r in ipairs(rows) do check_keys(self.table, r, 2) end
     c._rows = rows
@@ -103,8 +109,7 @@ function Insert:from_select(cols, select_stmt)
   if type(cols) ~= "table" or type(select_stmt) ~= "table" or not select_stmt._selectable then
     errors.raise("ArgumentError", 2, "from_select() expects a list of columns and a select")
   end
-  local c = copy(self, Insert)
-  c.excluded = nil
+  local c = copy_insert(self)
   local list = { k = K.LIST }
   for i, col in ipairs(cols) do
     if type(col) == "string" then
@@ -118,8 +123,7 @@ function Insert:from_select(cols, select_stmt)
 end
 
 function Insert:returning(...)
-  local c = copy(self, Insert)
-  c.excluded = nil
+  local c = copy_insert(self)
   c._returning = returning_list(self, 2, ...)
   return c
 end
@@ -138,8 +142,7 @@ end
 
 --- :on_conflict_do_nothing{ index_elements = { ... } }
 function Insert:on_conflict_do_nothing(opts)
-  local c = copy(self, Insert)
-  c.excluded = nil
+  local c = copy_insert(self)
   c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts and opts.index_elements, 2), false, false }
   return c
 end
@@ -155,8 +158,7 @@ function Insert:on_conflict_do_update(opts)
     local v = opts.set[col.name]
     if v ~= nil then sets[#sets + 1] = { k = K.SET, col, coerce(v, col, 2) } end
   end
-  local c = copy(self, Insert)
-  c.excluded = nil
+  local c = copy_insert(self)
   c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts.index_elements, 2), sets,
                   opts.where and coerce(opts.where, nil, 2) or false }
   return c
@@ -181,6 +183,84 @@ local function insert_columns(t, rows)
     if present then cols[#cols + 1] = col end
   end
   return cols
+end
+
+-- The plan of a one-row insert for the set of columns it names (a bit per
+-- column: given, or with a Lua default), cached on the table: the column
+-- list (frozen: the compiler converts it once) and where the key is.
+local MAX_PLAN_COLUMNS = 50                          -- bits of an exact integer
+local function one_row_plan(t, row)
+  local columns = t.columns
+  local ncols = #columns
+  local mask
+  if ncols <= MAX_PLAN_COLUMNS then
+    mask = 0
+    local bit = 1
+    for i = 1, ncols do
+      local col = columns[i]
+      if row[col.name] ~= nil or col.default ~= nil then mask = mask + bit end
+      bit = bit + bit
+    end
+    local plans = t._insert_plans
+    local plan = plans and plans[mask]
+    if plan then return plan end
+  end
+  local cols = insert_columns(t, { row })
+  local collist = { k = K.LIST, _frozen = true }
+  for i, col in ipairs(cols) do collist[i] = col end
+  local plan = { cols = cols, collist = collist, ncols = #cols, pk = {} }
+  for i, col in ipairs(t.primary_key) do
+    local pos
+    for j, c in ipairs(cols) do if c == col then pos = j end end
+    plan.pk[i] = { col = col, pos = pos, autoinc = is_autoinc(t, col) }
+  end
+  if mask then
+    t._insert_plans = t._insert_plans or {}
+    t._insert_plans[mask] = plan
+  end
+  return plan
+end
+
+-- One row's node (a LIST of values in plan order) and its key values.
+local function one_row(plan, src, level)
+  local cols, null = plan.cols, errors.null
+  -- a VALUES row holds the converted values themselves (no node per value);
+  -- a SQL expression among them makes it a LIST of nodes
+  local row, has_expr = { k = K.VALUES }, false
+  for i = 1, plan.ncols do
+    local col = cols[i]
+    local v = src[col.name]
+    if v == nil then v = default_of(col) end
+    if v == nil then v = null
+    elseif el.is_node(v) then has_expr = true
+    elseif v ~= null then
+      local proc = col.type._bind
+      if proc then v = proc(v, col.name) end
+    end
+    row[i] = v
+  end
+  if has_expr then
+    row.k = K.LIST
+    for i = 1, plan.ncols do
+      local v = row[i]
+      if not el.is_node(v) then row[i] = setmetatable({ k = K.BIND, v = v, type = cols[i].type }, el.Expr) end
+    end
+  end
+  local pk
+  local pkplan = plan.pk
+  if #pkplan > 0 then
+    pk = { values = {}, count = #pkplan }
+    for i = 1, #pkplan do
+      local p = pkplan[i]
+      local given = src[p.col.name]
+      local v = p.pos and row[p.pos]
+      if type(v) == "table" and v.k == K.BIND then v = v.v end
+      if given ~= nil and given ~= null and not el.is_node(given) then pk.values[i] = given
+      elseif given == nil and v ~= nil and v ~= null and not el.is_node(v) then pk.values[i] = v  -- a Lua default
+      elseif p.autoinc and pk.autoinc_index == nil then pk.autoinc_index = i; pk.column = p.col end
+    end
+  end
+  return row, pk
 end
 
 --- The compiler node and execution plan for this insert.
@@ -209,6 +289,13 @@ function Insert:_build(params, level)
       for k, v in pairs(params) do merged[k] = v end
       rows = { merged }
     end
+  end
+  if not many and #rows == 1 then
+    local plan = one_row_plan(t, rows[1])
+    n[2] = plan.collist
+    local row, pk = one_row(plan, rows[1], level + 1)
+    n[3] = { k = K.LIST, row }
+    return n, nil, pk
   end
   local cols = insert_columns(t, many or rows)
   local collist = { k = K.LIST }
