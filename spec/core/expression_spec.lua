@@ -215,6 +215,20 @@ describe("expression language: golden SQL", function()
       "SELECT ex_users.name FROM ex_users FOR SHARE NOWAIT", "SELECT ex_users.name FROM ex_users FOR SHARE NOWAIT")
   end)
 
+  it("add_columns, with_only_columns, t:select(), true_/false_, explicit correlate", function()
+    golden2(ath.select(u.id):add_columns(u.name), "SELECT ex_users.id, ex_users.name FROM ex_users")
+    golden2(ath.select(u.id):where(u.age:gt(1)):with_only_columns(u.name),
+      "SELECT ex_users.name FROM ex_users WHERE ex_users.age > ?")
+    golden2(teams:select():where(t.id:eq(1)), "SELECT ex_teams.id, ex_teams.name FROM ex_teams WHERE ex_teams.id = ?")
+    golden(ath.select(u.id):where(u.active:is_(ath.true_), ath.not_(u.active:eq(ath.false_))),
+      "SELECT ex_users.id FROM ex_users WHERE ex_users.active IS 1 AND NOT (ex_users.active = 0)",
+      "SELECT ex_users.id FROM ex_users WHERE ex_users.active IS true AND NOT (ex_users.active = false)",
+      "SELECT ex_users.id FROM ex_users WHERE ex_users.active IS true AND NOT (ex_users.active = false)")
+    local inner = ath.select(ath.func.count()):where(u.team_id:eq(t.id)):correlate(teams)
+    golden2(ath.select(t.name, inner:scalar_subquery()),
+      "SELECT ex_teams.name, (SELECT count(*) FROM ex_users WHERE ex_users.team_id = ex_teams.id) FROM ex_teams")
+  end)
+
   it("text, literal, literal_column, bindparam", function()
     golden2(ath.select(u.id):where(ath.text("age > :a AND name::text = ':x'")),
       "SELECT ex_users.id FROM ex_users WHERE age > ? AND name::text = ':x'")
