@@ -52,13 +52,25 @@ end
 local null = function() return errors.null end
 
 -- Integers ---------------------------------------------------------------
-local function int_bind(value, colname)
+local mtype = math.type
+local int_bind
+if mtype then                                         -- 5.3+: one call on the hot path
+  int_bind = function(value, colname)
+    if mtype(value) == "integer" or value == errors.null then return value end
+    if type(value) == "number" then
+      errors.raise("ArgumentError", 3, "Column '%s' expects an integer, got %s", tostring(colname), tostring(value))
+    end
+    return expect("an integer")(value, colname)
+  end
+end
+local function int_bind_portable(value, colname)
   if is_integer(value) or value == errors.null then return value end
   if type(value) == "number" then
     errors.raise("ArgumentError", 3, "Column '%s' expects an integer, got %s", tostring(colname), tostring(value))
   end
   return expect("an integer")(value, colname)
 end
+int_bind = int_bind or int_bind_portable
 M.Integer = define("Integer", { _bind = int_bind })
 M.SmallInteger = define("SmallInteger", { _bind = int_bind })
 M.BigInteger = define("BigInteger", { _bind = int_bind }, function(self, opts)

@@ -52,7 +52,8 @@ local function bind(value, like, level)
   local ty = like and like.type
   local proc = ty and ty._bind
   if proc and value ~= errors.null then value = proc(value, like.name or tostring(ty)) end
-  return setmetatable({ k = K.BIND, v = value, type = ty }, Expr)
+  -- (two hash fields: the compiler needs no more; the type is the operand's)
+  return setmetatable({ k = K.BIND, v = value }, Expr)
 end
 M.bind = bind
 
@@ -73,12 +74,27 @@ M.binary = binary
 
 local BOOL = types.Boolean
 
+-- Comparisons are Boolean: their type comes from this metatable, so each
+-- node carries only what the compiler reads (fewer hash fields to allocate).
+local BoolExpr = { __name = "athanor.Expression", type = BOOL }
+BoolExpr.__index = function(_, key) if key == "type" then return BOOL end return Expr[key] end
+M.BoolExpr = BoolExpr
+
+local K_BINARY, K_BIND, K_POSTFIX = K.BINARY, K.BIND, K.POSTFIX
+
 local function comparison(op, null_op)
   return function(self, other)
-    if other == errors.null and null_op then
-      return setmetatable({ k = K.POSTFIX, s = null_op, self, type = BOOL }, Expr)
+    local to = type(other)
+    if to == "number" or to == "string" or to == "boolean" then   -- the hot path: a plain value
+      local ty = self.type
+      local proc = ty and ty._bind
+      if proc then other = proc(other, self.name) end
+      return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr) }, BoolExpr)
     end
-    return binary(op, self, coerce(other, self, 2), BOOL)
+    if other == errors.null and null_op then
+      return setmetatable({ k = K_POSTFIX, s = null_op, self }, BoolExpr)
+    end
+    return setmetatable({ k = K_BINARY, s = op, self, coerce(other, self, 2) }, BoolExpr)
   end
 end
 
@@ -281,7 +297,9 @@ Expr.__bnot = function(a) return M.not_(a) end
 
 --- ath.literal(v [, type]): a value, still bound (never SQL text).
 function M.literal(value, ty)
-  return bind(value, ty and { type = ty } or nil, 2)
+  local n = bind(value, ty and { type = ty } or nil, 2)
+  n.type = ty
+  return n
 end
 
 --- ath.literal_column("text"): SQL text used as a column (the programmer's text).
@@ -368,6 +386,11 @@ end
 
 --- The SQL NULL node (for ath.null in places an expression goes).
 M.null_node = NULL_NODE
+
+-- Boolean nodes have the same operators (metamethods are looked up raw).
+for name, fn in pairs(Expr) do
+  if name:sub(1, 2) == "__" and name ~= "__index" and name ~= "__name" then BoolExpr[name] = fn end
+end
 
 -- Columns of schema tables are expressions: they get every operator.
 for name, fn in pairs(Expr) do

@@ -182,13 +182,13 @@ end
 
 --- ath.select(cols...): a SELECT of columns, tables and expressions.
 function M.select(...)
+  -- (only k in the hash part: filter_by finds the entity of select(t) itself)
   local sel = setmetatable({ false, false, false, false, false, false, false, false, false, false,
-                             k = SELECT, f = nil, _filter_entity = false }, Select)
+                             k = SELECT }, Select)
   local n = select("#", ...)
   local first = ...
   if n == 1 and type(first) == "table" and first._from and first.columns then
     sel[COLS] = columns_list(first)                    -- select(t): the table's shared list
-    sel._filter_entity = first
   else
     sel[COLS] = column_items({ k = K.LIST }, 2, ...)
     for i = 1, n do
@@ -245,6 +245,11 @@ Select.filter = Select.where
 -- (or the first selected one); keys follow the table's column order.
 function Select:filter_by(kw)
   local e = self._filter_entity
+  if e == nil then                                   -- select(t): the table of the first column
+    local first = self[COLS][1]
+    e = first and first.k == K.COLUMN and first.t or nil
+    if e and not e.c then e = nil end
+  end
   if type(kw) ~= "table" then errors.raise("ArgumentError", 2, "filter_by() expects a table of column = value") end
   if not e then errors.raise("InvalidRequestError", 2, "filter_by(): this select has no table to filter") end
   for key in pairs(kw) do
