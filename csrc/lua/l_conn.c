@@ -78,10 +78,21 @@ static int raise_db(lua_State *L, l_conn *lc, ath_error *err, const char *sql, i
   return ath_l_raise(L, err, sql, params_idx);
 }
 
+/* Which parameter a value is, for error messages: formatted only when one
+ * is raised (formatting it for every bound value was a third of executemany). */
+typedef struct param_label { const char *name; int index; } param_label;
+
+static const char *label_text(const param_label *p, char *buf, size_t n) {
+  if (p->name) snprintf(buf, n, "parameter '%.60s'", p->name);
+  else snprintf(buf, n, "parameter %d", p->index);
+  return buf;
+}
+
 /* Convert the Lua value at idx into v without raising. Array items are
  * allocated into *scratch (caller frees with ath_free). */
 static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scratch,
-                           const char *what, ath_error *err) {
+                           const param_label *label, ath_error *err) {
+  char what[96];
   switch (lua_type(L, idx)) {
     case LUA_TNUMBER:
       if (lua_isinteger(L, idx)) {
@@ -121,9 +132,12 @@ static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scra
           lua_rawgeti(L, idx, (int)i + 1);
           ath_value *inner = NULL;
           ath_status st = lua_isnil(L, -1) ? (items[i].type = ATH_V_NULL, ATH_OK)
-                                           : to_value(L, -1, &items[i], &inner, what, err);
+                                           : to_value(L, -1, &items[i], &inner, label, err);
           lua_pop(L, 1);                 /* strings stay anchored by the array table */
-          if (inner) { ath_free(inner); st = ath_error_set(err, ATH_E_ARGUMENT, "%s: nested arrays are not supported", what); }
+          if (inner) {
+            ath_free(inner);
+            st = ath_error_set(err, ATH_E_ARGUMENT, "%s: nested arrays are not supported", label_text(label, what, sizeof what));
+          }
           if (st != ATH_OK) { ath_free(items); return st; }
         }
         *scratch = items;
@@ -133,17 +147,18 @@ static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scra
       lua_rawgeti(L, idx, 1);
       v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
       lua_pop(L, 1);
-      if (v->u.s.p == NULL) return ath_error_set(err, ATH_E_ARGUMENT, "%s: typed value '%s' has no string in [1]", what, t);
+      if (v->u.s.p == NULL)
+        return ath_error_set(err, ATH_E_ARGUMENT, "%s: typed value '%s' has no string in [1]", label_text(label, what, sizeof what), t);
       if (strcmp(t, "blob") == 0) v->type = ATH_V_BLOB;
       else if (strcmp(t, "json") == 0) v->type = ATH_V_JSON;
       else if (strcmp(t, "numeric") == 0) v->type = ATH_V_NUMERIC;
       else if (strcmp(t, "datetime") == 0) v->type = ATH_V_DATETIME;
-      else return ath_error_set(err, ATH_E_ARGUMENT, "%s: unknown _ath_type '%s'", what, t);
+      else return ath_error_set(err, ATH_E_ARGUMENT, "%s: unknown _ath_type '%s'", label_text(label, what, sizeof what), t);
       return ATH_OK;
     }
     default: break;
   }
-  return ath_error_set(err, ATH_E_ARGUMENT, "%s: cannot bind a value of type %s", what,
+  return ath_error_set(err, ATH_E_ARGUMENT, "%s: cannot bind a value of type %s", label_text(label, what, sizeof what),
                        luaL_typename(L, idx));
 }
 
@@ -153,7 +168,6 @@ static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, at
   const ath_driver *drv = s->owner->drv;
   int want = drv->param_count(s->ds);
   int borrow = drv->column_count(s->ds) == 0;
-  char what[96];
   if (pidx == 0) {
     if (want == 0) return ATH_OK;
     return ath_error_set(err, ATH_E_ARGUMENT, "statement takes %d parameter%s, none given",
@@ -166,18 +180,17 @@ static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, at
                            want, want == 1 ? "" : "s", given);
   }
   for (int i = 1; i <= want; i++) {
+    const char *name = NULL;                                 /* stays valid: the names table holds it */
     if (nidx) {
       lua_rawgeti(L, nidx, i);                               /* name */
-      const char *name = lua_tostring(L, -1);
+      name = lua_tostring(L, -1);
       if (name == NULL) { lua_pop(L, 1); return ath_error_set(err, ATH_E_ARGUMENT, "placeholder %d has no name", i); }
-      snprintf(what, sizeof what, "parameter '%.60s'", name);
       lua_rawget(L, pidx);                                   /* value */
       if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         return ath_error_set(err, ATH_E_ARGUMENT, "A value is required for bind parameter '%.60s'", name);
       }
     } else {
-      snprintf(what, sizeof what, "parameter %d", i);
       lua_rawgeti(L, pidx, i);
       if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
@@ -185,7 +198,8 @@ static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, at
       }
     }
     ath_value v; ath_value *scratch = NULL;
-    ath_status st = to_value(L, -1, &v, &scratch, what, err);
+    param_label label = { name, i };
+    ath_status st = to_value(L, -1, &v, &scratch, &label, err);
     /* A statement without result columns runs to completion inside this
      * call, while the parameter table keeps every string alive: the driver
      * may borrow the bytes. A cursor steps later, so then it must copy. */
