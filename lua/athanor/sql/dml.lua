@@ -5,12 +5,11 @@
 local errors = require("athanor.errors")
 local schema = require("athanor.schema")
 local el = require("athanor.sql.elements")
-local sel = require("athanor.sql.selectable")
+local unpack = require("athanor.compat").unpack
 
 local K, coerce, bind = el.K, el.coerce, el.bind
 local type, setmetatable, ipairs, pairs, select, tostring = type, setmetatable, ipairs, pairs, select, tostring
 local Table = schema._Table
-local null = function() return errors.null end
 
 local M = {}
 
@@ -41,7 +40,7 @@ local function copy_insert(stmt)
                       getmetatable(stmt))
 end
 
-local function returning_list(stmt, level, ...)
+local function returning_list(level, ...)
   local out = { k = K.LIST }
   for i = 1, select("#", ...) do
     local c = select(i, ...)
@@ -53,7 +52,6 @@ local function returning_list(stmt, level, ...)
       errors.raise("ArgumentError", level + 1, "returning() expects columns or expressions, got %s", type(c))
     end
   end
-  local _ = stmt
   return out
 end
 
@@ -124,7 +122,7 @@ end
 
 function Insert:returning(...)
   local c = copy_insert(self)
-  c._returning = returning_list(self, 2, ...)
+  c._returning = returning_list(2, ...)
   return c
 end
 
@@ -381,7 +379,7 @@ function Update:where(...)
     local x = select(i, ...)
     if x ~= nil then parts[#parts + 1] = coerce(x, nil, 2) end
   end
-  c._where = el.and_(require("athanor.compat").unpack(parts))
+  c._where = el.and_(unpack(parts))
   return c
 end
 Update.filter = Update.where
@@ -393,7 +391,7 @@ function Update:filter_by(kw)
   for _, col in ipairs(t.columns) do
     if kw[col.name] ~= nil then crit[#crit + 1] = col:eq(kw[col.name]) end
   end
-  return self:where(el.and_(require("athanor.compat").unpack(crit)))
+  return self:where(el.and_(unpack(crit)))
 end
 
 --- :values{ col = value | expression }
@@ -410,7 +408,7 @@ end
 
 function Update:returning(...)
   local c = copy(self, getmetatable(self))
-  c._returning = returning_list(self, 2, ...)
+  c._returning = returning_list(2, ...)
   return c
 end
 
@@ -459,5 +457,4 @@ function Delete:_build(params)
   return { k = K.DELETE, self.table, self._where or false, self._returning or false }, many
 end
 
-local _ = { sel, null }
 return M

@@ -9,7 +9,6 @@ local core = require("athanor.core")
 local errors = require("athanor.errors")
 local types = require("athanor.types")
 local schema = require("athanor.schema")
-local compat = require("athanor.compat")
 
 local K = core.node_kinds
 local type, setmetatable, getmetatable, select, tostring, ipairs =
@@ -399,5 +398,4 @@ for name, fn in pairs(Expr) do
   end
 end
 
-local _ = compat
 return M

@@ -20,8 +20,6 @@ local NSLOTS = 10
 
 local EMPTY_LIST = node(K.LIST, {})
 
-local function list(items) items.k = K.LIST return items end
-
 local function append(lst, ...)
   local out = { k = K.LIST }
   for i = 1, #lst do out[i] = lst[i] end
@@ -401,13 +399,12 @@ M.result_columns = result_columns
 local function wrap_selectable(kind, mt, sel, name, fields)
   local w = setmetatable(fields or {}, mt)
   w.k, w.s, w[1], w.name, w._from, w.columns, w.c = kind, name, sel, name, true, {}, {}
-  for i, rc in ipairs(result_columns(sel:_first_select())) do
+  for _, rc in ipairs(result_columns(sel:_first_select())) do
     if rc.name then
       local p = proxy_column(w, rc.name, rc.type, rc.orig)
       w.columns[#w.columns + 1] = p
       if w.c[rc.name] == nil then w.c[rc.name] = p end
     end
-    local _ = i
   end
   return w
 end
@@ -510,5 +507,4 @@ end
 --- t:select(): select(t).
 function Table:select() return M.select(self) end
 
-local _ = list
 return M
