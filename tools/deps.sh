@@ -12,7 +12,7 @@ PKGS=(
   lua5.4 liblua5.4-dev
   luajit2 libluajit2-5.1-dev               # OpenResty's LuaJIT branch (conflicts with libluajit-5.1-dev)
   libsqlite3-dev libpq-dev postgresql postgresql-common   # pg_virtualenv for the throwaway test server
-  lua-busted lua-cjson libcmocka-dev luarocks
+  lua-busted lua-cjson lua-check libcmocka-dev luarocks
   valgrind libc6-dbg                       # valgrind needs libc's symbols for its redirections
   clang libclang-rt-14-dev                 # ThreadSanitizer runtime for `make tsan`
   lua-sql-sqlite3 lua-sql-postgres python3-sqlalchemy python3-psycopg2   # bench/: LuaSQL and SQLAlchemy

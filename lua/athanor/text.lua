@@ -4,7 +4,7 @@
 -- table lookup. Values never enter the SQL: each `:name` becomes a placeholder.
 local errors = require("athanor.errors")
 
-local type, setmetatable, tostring = type, setmetatable, tostring
+local type, setmetatable = type, setmetatable
 local sub, byte, find, concat = string.sub, string.byte, string.find, table.concat
 
 local M = {}

@@ -37,7 +37,7 @@ describe("Engine pool", function()
   it("gets every dropped connection back through the garbage collector", function()
     local e = h.engine({ pool_size = 5, max_overflow = 5, pool_timeout = 5 })
     for i = 1, 10000 do
-      local c = e:connect()               -- dropped without close()
+      local _ = e:connect()               -- dropped without close()
       if i % 4 == 0 then collectgarbage() end  -- at most 4 outstanding: within pool_size
     end
     collectgarbage(); collectgarbage()

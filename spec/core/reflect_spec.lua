@@ -8,7 +8,7 @@ describe("reflection", function()
   local owners = ath.Table("rf_owners", md,
     ath.Column("id", ath.Integer, { primary_key = true }),
     ath.Column("name", ath.String(40), { nullable = false, unique = true }))
-  local pets = ath.Table("rf_pets", md,
+  ath.Table("rf_pets", md,
     ath.Column("id", ath.Integer, { primary_key = true }),
     ath.Column("owner_id", ath.Integer, ath.ForeignKey("rf_owners.id", { ondelete = "CASCADE" }), { nullable = false }),
     ath.Column("Pet Name", ath.String(30), { index = true }),
@@ -20,7 +20,6 @@ describe("reflection", function()
     ath.Column("legs", ath.SmallInteger, { server_default = "4" }),
     ath.UniqueConstraint("owner_id", "Pet Name"))
   local engine, conn
-  local _ = owners
 
   setup(function()
     engine = h.engine()

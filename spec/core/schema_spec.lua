@@ -593,7 +593,6 @@ end)
 
 describe("schema DDL limits", function()
   it("DDL a dialect cannot express is a CompileError naming what to change", function()
-    local ddl = require("athanor.schema.ddl")
     local t = ath.Table("sch_loose", ath.MetaData(), ath.Column("s", ath.String), ath.Column("m", ath.Enum({ "a", "b" })))
     local err = h.catch(function() ddl.create_table_sql(t, "mysql") end)
     assert.is_true(errors.is(err, "CompileError"))

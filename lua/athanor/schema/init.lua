@@ -199,7 +199,7 @@ function M.Table(name, metadata, ...)
     local opts = {}
     for k, v in pairs(last) do if k ~= "autoload_with" then opts[k] = v end end
     merged[#merged + 1] = opts
-    local t = build_table(name, metadata, merged, 3)
+    local t = build_table(name, metadata, merged)
     for _, ix in ipairs(indexes) do
       local cols = {}
       for _, cname in ipairs(ix.column_names) do cols[#cols + 1] = t.c[cname] end
@@ -210,13 +210,12 @@ function M.Table(name, metadata, ...)
     end
     return t
   end
-  return build_table(name, metadata, { n = n, ... }, 3)
+  return build_table(name, metadata, { n = n, ... })
 end
 
 --- ath.Table(name, metadata, Column..., constraints..., [options])
 -- @raise ArgumentError for a duplicate column or table, or a bad argument
-function build_table(name, metadata, args, level)
-  level = level or 2
+function build_table(name, metadata, args)
   if type(name) ~= "string" or name == "" then
     errors.raise("ArgumentError", 2, "Table name must be a non-empty string, got %s", tostring(name))
   end

@@ -15,8 +15,8 @@ local Column, Table = schema._Column, schema._Table
 local M = {}
 
 -- Slot numbers (1-based: Lua arrays) of a SELECT node.
-local COLS, FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, CTES, CORRELATE = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
-local NSLOTS = 10
+-- (slot 9, CTEs, stays empty: WITH is gathered from the whole tree by the compiler)
+local COLS, FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, CORRELATE = 1, 2, 3, 4, 5, 6, 7, 8, 10
 
 local EMPTY_LIST = node(K.LIST, {})
 
