@@ -89,6 +89,20 @@ describe("compiled cache", function()
     assert.equal(2, core.compile_stats().renders)
   end)
 
+  it("C memory stays bounded and is given back when the cache is cleared", function()
+    core.set_compile_cache_size(20)
+    local before = core.alloc_live()
+    for i = 1, 300 do                                    -- 300 shapes, 300 tables (frozen column lists)
+      local tt = ath.Table("cc_shape_" .. i, ath.MetaData(), ath.Column("id", ath.Integer))
+      ath.select(tt):where(tt.c.id:eq(i)):compile()
+    end
+    local grown = core.alloc_live() - before
+    assert.is_true(grown < 600, "C blocks held after 300 shapes: " .. grown)
+    core.compile_cache_clear()
+    assert.is_true(core.alloc_live() - before <= 2, "C blocks left after clearing: " .. (core.alloc_live() - before))
+    core.set_compile_cache_size(500)
+  end)
+
   it("the cache is bounded", function()
     core.set_compile_cache_size(10)
     local list = {}
