@@ -11,24 +11,17 @@ describe("compiled cache", function()
     ath.Column("name", ath.String(40)),
     ath.Column("qty", ath.Integer))
   local c = items.c
-  local engine, conn
+  local fx = h.schema_fixture(md)
+  local conn
 
   setup(function()
-    engine = h.engine()
-    conn = engine:connect()
-    md:drop_all(conn)
-    md:create_all(conn)
+    conn = fx.open()
     local rows = {}
     for i = 1, 100 do rows[i] = { name = "item" .. i, qty = i % 7 } end
     conn:execute(ath.insert(items), rows)
   end)
 
-  teardown(function()
-    md:drop_all(conn)
-    conn:close()
-    engine:dispose()
-    h.cleanup()
-  end)
+  teardown(function() fx.close() end)
 
   before_each(function() core.compile_cache_clear() end)
 

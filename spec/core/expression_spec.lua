@@ -307,13 +307,11 @@ describe("expression language: golden SQL", function()
 end)
 
 describe("expression language: executed", function()
-  local engine, conn
+  local fx = h.schema_fixture(md)
+  local conn
 
   setup(function()
-    engine = h.engine()
-    conn = engine:connect()
-    md:drop_all(conn)
-    md:create_all(conn)
+    conn = fx.open()
     -- keys numbered by the database (1, 2, ... on fresh tables), so later
     -- inserts without a key don't collide with PostgreSQL's sequence
     conn:execute(ath.insert(teams), { { name = "red" }, { name = "blue" }, { name = "green" } })
@@ -331,12 +329,7 @@ describe("expression language: executed", function()
     end)())
   end)
 
-  teardown(function()
-    md:drop_all(conn)
-    conn:close()
-    engine:dispose()
-    h.cleanup()
-  end)
+  teardown(function() fx.close() end)
 
   local function names(stmt, params)
     local out = {}

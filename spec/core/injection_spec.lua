@@ -22,7 +22,7 @@ local function shape(stmt, dialect)
 end
 
 describe("injection", function()
-  local engine, conn
+  local conn
   -- A table and columns whose names need quoting: quotes, spaces, a reserved word.
   local md = ath.MetaData()
   local people = ath.Table('inj "people" table', md,
@@ -31,20 +31,13 @@ describe("injection", function()
     ath.Column("it's name", ath.Text),
     ath.Column("Mixed Case", ath.Text))
   local c = people.c
+  local fx = h.schema_fixture(md)
 
   setup(function()
-    engine = h.engine()
-    conn = engine:connect()
-    md:drop_all(conn)
-    md:create_all(conn)
+    conn = fx.open()
   end)
 
-  teardown(function()
-    md:drop_all(conn)
-    conn:close()
-    engine:dispose()
-    h.cleanup()
-  end)
+  teardown(function() fx.close() end)
 
   it("hostile values keep the SQL shape and round-trip exactly", function()
     local base_ins = shape(ath.insert(people):values({ id = 0, ["select"] = "a", ["it's name"] = "b", ["Mixed Case"] = "c" }), "sqlite")

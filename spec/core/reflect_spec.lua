@@ -19,21 +19,15 @@ describe("reflection", function()
     ath.Column("photo", ath.LargeBinary),
     ath.Column("legs", ath.SmallInteger, { server_default = "4" }),
     ath.UniqueConstraint("owner_id", "Pet Name"))
+  local fx = h.schema_fixture(md)
   local engine, conn
 
   setup(function()
-    engine = h.engine()
-    conn = engine:connect()
-    md:drop_all(conn)
-    md:create_all(conn)
+    conn = fx.open()
+    engine = fx.engine
   end)
 
-  teardown(function()
-    md:drop_all(conn)
-    conn:close()
-    engine:dispose()
-    h.cleanup()
-  end)
+  teardown(function() fx.close() end)
 
   it("inspect lists tables and columns with their types, nullability and defaults", function()
     local insp = ath.inspect(engine)

@@ -26,21 +26,14 @@ describe("typed round trip through the expression language", function()
     ath.Column("mood", mood),
     ath.Column("uid", ath.Uuid))
   local c = things.c
-  local engine, conn
+  local fx = h.schema_fixture(md)
+  local conn
 
   setup(function()
-    engine = h.engine()
-    conn = engine:connect()
-    md:drop_all(conn)
-    md:create_all(conn)
+    conn = fx.open()
   end)
 
-  teardown(function()
-    md:drop_all(conn)
-    conn:close()
-    engine:dispose()
-    h.cleanup()
-  end)
+  teardown(function() fx.close() end)
 
   local full = {
     small = -32768, big = 9007199254740993, ratio = 0.1, price = "12345678.1234", approx = 12.5,

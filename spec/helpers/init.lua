@@ -50,6 +50,27 @@ function M.drop(conn, ...)
   end
 end
 
+--- A connection on md's tables, made fresh for a describe block and dropped
+-- after it: `setup(function() conn = fx.open() ... end)`, `teardown(fx.close)`.
+-- fx.engine is the engine behind it.
+function M.schema_fixture(md, opts)
+  local fx = {}
+  function fx.open()
+    fx.engine = M.engine(opts)
+    fx.conn = fx.engine:connect()
+    md:drop_all(fx.conn)
+    md:create_all(fx.conn)
+    return fx.conn
+  end
+  function fx.close()
+    md:drop_all(fx.conn)
+    fx.conn:close()
+    fx.engine:dispose()
+    M.cleanup()
+  end
+  return fx
+end
+
 --- Remove the temp database files made by M.engine.
 function M.cleanup()
   for _, p in ipairs(M._files or {}) do
