@@ -5,9 +5,8 @@
  *   in this state's compiled cache. `values` is the array of bound values in
  *   placeholder order (ath.null for NULL); named placeholders take
  *   params[name] (strict: a missing one raises ArgumentError; otherwise it
- *   is NULL). `meta` is a table kept with the cache entry: { names = {...}
- *   (a name or false per placeholder), nbinds =, returns_rows = } plus
- *   whatever the Lua layer caches there (result processors).
+ *   is NULL). `meta` is a table kept with the cache entry: meta[1] = the SQL,
+ *   names = a name or false per placeholder, all_named (see push_meta).
  * core.compile_stats() -> { renders =, hits =, size = }; core.compile_cache_clear();
  * core.set_compile_cache_size(n); core.quote_identifier(dialect, name);
  * core.node_kinds: name -> number, and the flag bits.
@@ -19,8 +18,6 @@
 #include "l_internal.h"
 #include "../sql/ath_sql.h"
 #include "../base/ath_lru.h"
-#include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #define COMPILER_MT "athanor.Compiler"
@@ -50,11 +47,23 @@ typedef struct l_compiler {
   ath_lru *cache;               /* structure key -> ath_compiled */
   ath_buf key;
   lua_State *L;                 /* for unref'ing metas on eviction */
-  int dirty_slots;              /* slot-table entries to clear before the next compilation */
+  int slots_used;               /* slot-table entries set by the compilation under way (or an
+                                   interrupted one): cleared before the next */
+  ath_compiled *pending;        /* a rendering not yet handed to the cache: freed by the next
+                                   call or __gc if a Lua error longjmps past its owner */
+  ath_buf scratch;              /* quote_identifier's output */
   long renders, hits;
   frozen *frozen[FROZEN_MAX];
   int nfrozen;
 } l_compiler;
+
+/* A frozen entry whose conversion raised has no address: drop it. */
+static void frozen_drop_incomplete(l_compiler *cc) {
+  if (cc->nfrozen == 0 || cc->frozen[cc->nfrozen - 1]->addr != NULL) return;
+  frozen *fz = cc->frozen[--cc->nfrozen];
+  ath_arena_free(fz->arena);
+  ath_free(fz);
+}
 
 static void frozen_clear(l_compiler *cc) {
   for (int i = 0; i < cc->nfrozen; i++) {
@@ -86,6 +95,9 @@ static int compiler_gc(lua_State *L) {
   ath_lru_free(cc->cache);
   cc->cache = NULL;
   frozen_clear(cc);
+  ath_compiled_free(cc->pending);
+  cc->pending = NULL;
+  ath_buf_free(&cc->scratch);
   ath_arena_free(cc->arena);
   cc->arena = NULL;
   ath_buf_free(&cc->key);
@@ -109,7 +121,6 @@ typedef struct conv {
   ath_arena *arena;
   int freezing;                 /* converting a frozen subtree: copy strings, refuse binds */
   int unfreezable;              /* it held a bound value (or too many FROM elements) */
-  int nslots;
   int depth;
   /* FROM elements already converted (a table referenced by many columns):
    * Lua table address -> node. Beyond MEMO_MAX they are converted again. */
@@ -250,7 +261,7 @@ static ath_node *convert(conv *cv, int idx) {
       if (!b) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
       if (!cv->freezing) {
         lua_rawgeti(L, idx, i + 1);
-        b->slot = ++cv->nslots;
+        b->slot = ++cv->cc->slots_used;
         lua_rawseti(L, lua_upvalueindex(UP_SLOTS), b->slot);
       }
       list->kids[i] = b;
@@ -301,7 +312,7 @@ static ath_node *convert(conv *cv, int idx) {
     lua_pushvalue(L, lua_upvalueindex(KEY_V));
     lua_rawget(L, idx);
     if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlightuserdata(L, NULL); }
-    n->slot = ++cv->nslots;
+    n->slot = ++cv->cc->slots_used;
     lua_rawseti(L, lua_upvalueindex(UP_SLOTS), n->slot);
     cv->depth--;
     return n;
@@ -321,24 +332,31 @@ static ath_node *convert(conv *cv, int idx) {
 
 /* ----------------------------------------------------------------- compile */
 
+/* The Lua side of a compiled statement, kept with its cache entry:
+ * meta[1] = the SQL, names = a name or false per placeholder, all_named =
+ * every placeholder is named (executemany can bind rows as they are). */
 static void push_meta(lua_State *L, const ath_compiled *c) {
-  lua_createtable(L, 1, 4);
+  lua_createtable(L, 1, 2);
   lua_pushlstring(L, c->sql, c->sqllen);
   lua_rawseti(L, -2, 1);
   lua_createtable(L, c->nbinds, 0);
-  int any_named = 0;
+  int all_named = 1;
   for (int i = 0; i < c->nbinds; i++) {
-    if (c->binds[i].name) { lua_pushstring(L, c->binds[i].name); any_named = 1; }
-    else lua_pushboolean(L, 0);
+    if (c->binds[i].name) lua_pushstring(L, c->binds[i].name);
+    else { lua_pushboolean(L, 0); all_named = 0; }
     lua_rawseti(L, -2, i + 1);
   }
   lua_setfield(L, -2, "names");
-  lua_pushboolean(L, any_named);
-  lua_setfield(L, -2, "has_names");
-  lua_pushinteger(L, c->nbinds);
-  lua_setfield(L, -2, "nbinds");
-  lua_pushboolean(L, c->returns_rows);
-  lua_setfield(L, -2, "returns_rows");
+  lua_pushboolean(L, all_named);
+  lua_setfield(L, -2, "all_named");
+}
+
+static void clear_slots(lua_State *L, l_compiler *cc) {
+  for (int i = 1; i <= cc->slots_used; i++) {
+    lua_pushnil(L);
+    lua_rawseti(L, lua_upvalueindex(UP_SLOTS), i);
+  }
+  cc->slots_used = 0;
 }
 
 static int l_compile(lua_State *L) {
@@ -351,11 +369,10 @@ static int l_compile(lua_State *L) {
   int strict = lua_toboolean(L, 4);
   lua_settop(L, 4);
   int slots = lua_upvalueindex(UP_SLOTS);
-  for (int i = 1; i <= cc->dirty_slots; i++) {       /* values an interrupted compilation left */
-    lua_pushnil(L);
-    lua_rawseti(L, slots, i);
-  }
-  cc->dirty_slots = 0;
+  clear_slots(L, cc);                                /* what an interrupted compilation left */
+  ath_compiled_free(cc->pending);
+  cc->pending = NULL;
+  frozen_drop_incomplete(cc);
 
   ath_arena_reset(cc->arena);                        /* the previous compilation's nodes */
   if (cc->nfrozen == FROZEN_MAX) frozen_clear(cc);   /* no node of theirs is in use between compilations */
@@ -365,17 +382,13 @@ static int l_compile(lua_State *L) {
   cv.arena = cc->arena;
   cv.freezing = 0;
   cv.unfreezable = 0;
-  cv.nslots = 0;
   cv.depth = 0;
   cv.nmemo = 0;
-  cc->dirty_slots = INT_MAX / 2;                     /* until we know how many were set */
   ath_node *root = convert(&cv, 1);
-  cc->dirty_slots = cv.nslots;
 
   ath_buf_reset(&cc->key);
   int cacheable = ath_node_key(&cc->key, root, (ath_dialect_id)d) == 0 && cc->cache;
   ath_compiled *c = cacheable ? ath_lru_get(cc->cache, cc->key.data, cc->key.len) : NULL;
-  int owned = 0;
   if (c) {
     cc->hits++;
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->ref);       /* 5: meta */
@@ -385,17 +398,16 @@ static int l_compile(lua_State *L) {
     if (ath_compile(root, (ath_dialect_id)d, &c, &err) != ATH_OK) return ath_l_raise(L, &err, NULL, 0);
     cc->renders++;
     c->ref = LUA_NOREF;
-    owned = 1;
+    cc->pending = c;                                 /* ours until the cache takes it */
     push_meta(L, c);                                 /* 5: meta, meta[1] = the SQL */
     if (cacheable) {
       lua_pushvalue(L, -1);
       c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
       if (ath_lru_put(cc->cache, cc->key.data, cc->key.len, c, &err) != ATH_OK) {
         luaL_unref(L, LUA_REGISTRYINDEX, c->ref);
-        ath_compiled_free(c);
-        return ath_l_raise(L, &err, NULL, 0);
+        return ath_l_raise(L, &err, NULL, 0);       /* cc->pending is freed next time */
       }
-      owned = 0;                                     /* the cache owns it (eviction may free it later) */
+      cc->pending = NULL;                            /* the cache owns it (eviction may free it later) */
     }
   }
   lua_rawgeti(L, 5, 1);                              /* 6: sql */
@@ -408,24 +420,17 @@ static int l_compile(lua_State *L) {
       if (has_params) lua_getfield(L, 3, b->name);
       else lua_pushnil(L);
       if (lua_isnil(L, -1)) {
-        if (strict) {
-          char name[128];
-          snprintf(name, sizeof name, "%s", b->name);
-          if (owned) ath_compiled_free(c);
-          return ath_l_raisef(L, ATH_E_ARGUMENT, "A value is required for bind parameter '%s'", name);
-        }
+        if (strict)                                  /* c stays valid: cached, or cc->pending */
+          return ath_l_raisef(L, ATH_E_ARGUMENT, "A value is required for bind parameter '%s'", b->name);
         lua_pop(L, 1);
         lua_pushlightuserdata(L, NULL);
       }
     }
     lua_rawseti(L, 7, i + 1);
   }
-  if (owned) ath_compiled_free(c);
-  for (int i = 1; i <= cv.nslots; i++) {             /* don't keep this execution's values alive */
-    lua_pushnil(L);
-    lua_rawseti(L, slots, i);
-  }
-  cc->dirty_slots = 0;
+  ath_compiled_free(cc->pending);                    /* an uncacheable rendering: done with it */
+  cc->pending = NULL;
+  clear_slots(L, cc);                                /* don't keep this execution's values alive */
   lua_pushvalue(L, 6);
   lua_pushvalue(L, 7);
   lua_pushvalue(L, 5);
@@ -464,17 +469,17 @@ static int l_set_compile_cache_size(lua_State *L) {
 }
 
 static int l_quote_identifier(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
   const char *dname = luaL_checkstring(L, 1);
   size_t len;
   const char *name = luaL_checklstring(L, 2, &len);
   int d = ath_dialect_lookup(dname);
   if (d < 0) return ath_l_raisef(L, ATH_E_ARGUMENT, "Unknown dialect '%s' (known: sqlite, postgresql, mysql)", dname);
   if (len == 0) return ath_l_raisef(L, ATH_E_ARGUMENT, "an identifier must be a non-empty string");
-  ath_buf b = ATH_BUF_INIT;
-  ath_quote_ident(&b, (ath_dialect_id)d, name, len);
-  if (b.oom) { ath_buf_free(&b); return ath_l_raisef(L, ATH_E_NOMEM, "out of memory"); }
-  lua_pushlstring(L, b.data, b.len);
-  ath_buf_free(&b);
+  ath_buf_reset(&cc->scratch);                       /* the compiler's buffer: nothing to free if a push raises */
+  ath_quote_ident(&cc->scratch, (ath_dialect_id)d, name, len);
+  if (cc->scratch.oom) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  lua_pushlstring(L, cc->scratch.data, cc->scratch.len);
   return 1;
 }
 
@@ -509,11 +514,13 @@ void ath_l_compile_register(lua_State *L) {
     { "compile_stats", l_compile_stats },
     { "compile_cache_clear", l_compile_cache_clear },
     { "set_compile_cache_size", l_set_compile_cache_size },
+    { "quote_identifier", l_quote_identifier },
     { NULL, NULL },
   };
   l_compiler *cc = ath_newudata(L, sizeof *cc);
   memset(cc, 0, sizeof *cc);
   ath_buf_init(&cc->key);
+  ath_buf_init(&cc->scratch);
   if (luaL_newmetatable(L, COMPILER_MT)) {
     lua_pushcfunction(L, compiler_gc);
     lua_setfield(L, -2, "__gc");
@@ -532,8 +539,6 @@ void ath_l_compile_register(lua_State *L) {
     lua_setfield(L, -(nup + 2), f->name);
   }
   lua_pop(L, nup);
-  lua_pushcfunction(L, l_quote_identifier);
-  lua_setfield(L, -2, "quote_identifier");
   push_kinds(L);
   lua_setfield(L, -2, "node_kinds");
 }

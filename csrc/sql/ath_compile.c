@@ -5,6 +5,7 @@
  * differently (ILIKE, ||, booleans, OFFSET without LIMIT, ON CONFLICT) is
  * rendered its way here, so the Lua builders never branch on the dialect. */
 #include "ath_sql.h"
+#include <stdarg.h>
 #include <string.h>
 
 /* FROM elements visible to a SELECT being rendered, for correlation. */
@@ -33,8 +34,17 @@ typedef struct render {
 
 #define MAX_DEPTH 200
 
-static ath_status fail(render *r, ath_status kind, const char *fmt, const char *a, const char *b) {
-  if (r->st == ATH_OK) r->st = ath_error_set(r->err, kind, fmt, a, b);
+/* Record the first failure of this rendering (later ones are consequences). */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static ath_status fail(render *r, ath_status kind, const char *fmt, ...) {
+  if (r->st == ATH_OK) {
+    va_list ap;
+    va_start(ap, fmt);
+    r->st = ath_error_setv(r->err, kind, fmt, ap);
+    va_end(ap);
+  }
   return r->st;
 }
 
@@ -258,9 +268,9 @@ static void in_clause(render *r, const ath_node *n, const scope *sc) {
 
 static void expr(render *r, const ath_node *n, const scope *sc) {
   if (r->st != ATH_OK) return;
-  if (!n) { fail(r, ATH_E_COMPILE, "missing expression%s%s", "", ""); return; }
+  if (!n) { fail(r, ATH_E_COMPILE, "missing expression"); return; }
   if (++r->depth > MAX_DEPTH) {
-    fail(r, ATH_E_COMPILE, "expression nested too deeply (over %s levels)%s", "200", "");
+    fail(r, ATH_E_COMPILE, "expression nested too deeply (over %d levels)", MAX_DEPTH);
     return;
   }
   switch (n->kind) {
@@ -322,7 +332,7 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
       break;
     case ATH_N_FUNC:
       if (!valid_function_name(n->s)) {
-        fail(r, ATH_E_COMPILE, "'%s' is not a valid SQL function name%s", n->s ? n->s : "", "");
+        fail(r, ATH_E_COMPILE, "'%s' is not a valid SQL function name", n->s ? n->s : "");
         break;
       }
       PUTS(n->s);
@@ -415,9 +425,9 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
       from_element(r, n, sc);
       break;
     default:
-      fail(r, ATH_E_COMPILE, "node kind %s cannot be rendered as an expression%s",
+      fail(r, ATH_E_COMPILE, "node kind %s cannot be rendered as an expression",
            n->kind == ATH_N_INSERT ? "INSERT" : n->kind == ATH_N_UPDATE ? "UPDATE" :
-           n->kind == ATH_N_DELETE ? "DELETE" : "(internal)", "");
+           n->kind == ATH_N_DELETE ? "DELETE" : "(internal)");
       break;
   }
   r->depth--;
@@ -458,7 +468,7 @@ static void from_element(render *r, const ath_node *n, const scope *sc) {
       break;
     }
     default:
-      fail(r, ATH_E_COMPILE, "cannot select FROM this kind of expression%s%s", "", "");
+      fail(r, ATH_E_COMPILE, "cannot select FROM this kind of expression");
   }
 }
 
@@ -517,7 +527,7 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
   if (r->st != ATH_OK) return;
   if (!n || n->kind != ATH_N_SELECT) {
     if (n && n->kind == ATH_N_COMPOUND) { expr(r, n, outer); return; }
-    fail(r, ATH_E_COMPILE, "expected a SELECT%s%s", "", "");
+    fail(r, ATH_E_COMPILE, "expected a SELECT");
     return;
   }
   const ath_node *const *k = (const ath_node *const *)n->kids;
@@ -731,7 +741,7 @@ static void insert_stmt(render *r, const ath_node *n) {
       if (i) PUTS(", ");
       const ath_node *row = rows->kids[i];
       if (!row || row->nkids != ncols) {
-        fail(r, ATH_E_COMPILE, "INSERT row %s has a different number of values than columns%s", "", "");
+        fail(r, ATH_E_COMPILE, "an INSERT row has a different number of values than columns");
         return;
       }
       PUTC('(');
@@ -755,8 +765,8 @@ static void insert_stmt(render *r, const ath_node *n) {
         PUTC(')');
         r->colmode = saved;
       } else if (!ignore) {
-        fail(r, ATH_E_COMPILE, "ON CONFLICT DO UPDATE needs index_elements (the conflict target) on the %s dialect%s",
-             ath_dialect_name(r->d), "");
+        fail(r, ATH_E_COMPILE, "ON CONFLICT DO UPDATE needs index_elements (the conflict target) on the %s dialect",
+             ath_dialect_name(r->d));
         return;
       }
       if (ignore) PUTS(" DO NOTHING");
@@ -777,7 +787,7 @@ static void update_stmt(render *r, const ath_node *n) {
   PUTS("UPDATE ");
   from_element(r, table, NULL);
   PUTS(" SET ");
-  if (!n->kids[1] || !n->kids[1]->nkids) { fail(r, ATH_E_COMPILE, "UPDATE without values%s%s", "", ""); return; }
+  if (!n->kids[1] || !n->kids[1]->nkids) { fail(r, ATH_E_COMPILE, "UPDATE without values"); return; }
   set_list(r, n->kids[1], &sc);
   if (n->kids[2]) { PUTS(" WHERE "); expr(r, n->kids[2], &sc); }
   returning(r, n->kids[3], &sc);

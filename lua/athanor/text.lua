@@ -5,7 +5,6 @@
 local errors = require("athanor.errors")
 
 local type, setmetatable = type, setmetatable
-local sub, byte, find, concat = string.sub, string.byte, string.find, table.concat
 
 local M = {}
 
@@ -18,66 +17,19 @@ M.TextClause = TextClause
 -- Module-wide conversion cache: sql -> { [style] = { sql, names } }.
 local cache, cache_count, CACHE_MAX = {}, 0, 2000
 
-local B_COLON, B_QUOTE, B_DQUOTE, B_BACKSLASH = byte(":"), byte("'"), byte('"'), byte("\\")
+local K_TEXT = require("athanor.core").node_kinds.TEXT
+local compile = require("athanor.core").compile
+local DIALECT_OF_STYLE = { qmark = "sqlite", numeric_dollar = "postgresql" }
 
-local function is_name_start(b)
-  return b and (b == 95 or (b >= 97 and b <= 122) or (b >= 65 and b <= 90))
-end
-local function is_name_char(b)
-  return is_name_start(b) or (b and b >= 48 and b <= 57)
-end
-
---- Convert `:name` placeholders of sql to the style's placeholders.
--- Skips quoted strings and identifiers, `::` casts, and `\:` escapes (which
--- become a literal colon). Returns the new SQL and the array of names in
--- placeholder order (for "$n" each distinct name appears once).
+--- Convert `:name` placeholders of sql to the style's placeholders, with the
+-- C compiler's rules for a text fragment (csrc/sql/ath_compile.c): quoted
+-- strings and identifiers, `::` casts and `\:` escapes (a literal colon)
+-- are left alone. Returns the new SQL and the array of names in
+-- placeholder order.
 -- @param style "qmark" or "numeric_dollar"
 function M.convert(sql, style)
-  local out, names, n = {}, {}, 0
-  local numbers = {}                      -- name -> $n for numeric style
-  local i, len, last = 1, #sql, 1
-  while i <= len do
-    local b = byte(sql, i)
-    if b == B_QUOTE or b == B_DQUOTE then
-      local close = find(sql, b == B_QUOTE and "'" or '"', i + 1, true)
-      i = (close or len) + 1
-    elseif b == B_BACKSLASH and byte(sql, i + 1) == B_COLON then
-      out[#out + 1] = sub(sql, last, i - 1)
-      last = i + 1                        -- drop the backslash, keep the colon
-      i = i + 2
-    elseif b == B_COLON then
-      local nb = byte(sql, i + 1)
-      if nb == B_COLON then
-        i = i + 2                         -- a ::cast
-      elseif is_name_start(nb) and byte(sql, i - 1) ~= B_COLON then
-        local j = i + 1
-        while is_name_char(byte(sql, j + 1)) do j = j + 1 end
-        local name = sub(sql, i + 1, j)
-        out[#out + 1] = sub(sql, last, i - 1)
-        if style == "numeric_dollar" then
-          local num = numbers[name]
-          if not num then
-            n = n + 1
-            num = n
-            numbers[name] = num
-            names[num] = name
-          end
-          out[#out + 1] = "$" .. num
-        else
-          names[#names + 1] = name
-          out[#out + 1] = "?"
-        end
-        last = j + 1
-        i = j + 1
-      else
-        i = i + 1
-      end
-    else
-      i = i + 1
-    end
-  end
-  out[#out + 1] = sub(sql, last)
-  return concat(out), names
+  local converted_sql, _, meta = compile({ k = K_TEXT, s = sql }, DIALECT_OF_STYLE[style] or "sqlite", nil, false)
+  return converted_sql, meta.names
 end
 
 local function converted(sql, style)

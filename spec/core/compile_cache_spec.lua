@@ -82,6 +82,18 @@ describe("compiled cache", function()
     assert.equal(2, core.compile_stats().renders)
   end)
 
+  it("a statement that fails to compile leaves the next one intact", function()
+    local deep = c.qty:gt(1)
+    for _ = 1, 250 do deep = ath.not_(deep) end
+    local err = h.catch(function() ath.select(c.id):where(c.id:eq(99), deep):compile() end)
+    assert.is_true(ath.errors.is(err, "CompileError"))
+    assert.truthy(err.message:find("nested too deeply", 1, true))
+    local sql, params = ath.select(c.id):where(c.name:eq("x"), c.qty:lt(3)):compile()
+    assert.equal("SELECT cc_items.id FROM cc_items WHERE cc_items.name = ? AND cc_items.qty < ?", sql)
+    assert.same({ "x", 3 }, params)
+    assert.equal(3, conn:execute(ath.select(c.id):where(c.id:eq(3))):scalar())
+  end)
+
   it("C memory stays bounded and is given back when the cache is cleared", function()
     core.set_compile_cache_size(20)
     local before = core.alloc_live()

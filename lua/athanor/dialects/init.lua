@@ -8,10 +8,7 @@ local M = {}
 
 local base = {
   name = "default",
-  quote_char = '"',
-  supports_if_exists = true,
   supports_native_enum = false,
-  supports_transactional_ddl = true,
 }
 base.__index = base
 M.base = base
@@ -24,13 +21,7 @@ function base:quote(name)
   if type(name) ~= "string" or name == "" then
     errors.raise("ArgumentError", 2, "identifier must be a non-empty string, got %s", tostring(name))
   end
-  return quote_identifier(self.quote_char == "`" and "mysql" or "postgresql", name)
-end
-
---- Always-quoted form (for names athanor invents or compares).
-function base:quote_always(name)
-  local q = self.quote_char
-  return q .. name:gsub(q, q .. q) .. q
+  return quote_identifier(self.name, name)
 end
 
 --- The DDL spelling of a type for this dialect.

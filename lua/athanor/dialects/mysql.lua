@@ -15,4 +15,4 @@ local types = {
     return "ENUM(" .. table.concat(vals, ", ") .. ")"
   end,
 }
-return { name = "mysql", quote_char = "`", type_names = types, supports_transactional_ddl = false }
+return { name = "mysql", type_names = types }

@@ -16,13 +16,7 @@ local function quoted_list(d, names)
   return concat(out, ", ")
 end
 
--- True when col is the table's only primary key column and an integer the
--- database should number itself.
-local function is_autoinc(t, col)
-  if #t.primary_key ~= 1 or t.primary_key[1] ~= col or col.autoincrement == false then return false end
-  local n = col.type._name
-  return (n == "Integer" or n == "BigInteger" or n == "SmallInteger") and col.server_default == nil
-end
+local function is_autoinc(t, col) return t:_autoincrement_column() == col end
 
 local function column_ddl(t, col, d)
   local parts = { d:quote(col.name) }
@@ -94,14 +88,7 @@ function M.create_enum_sql(e, d)
   return "CREATE TYPE " .. d:quote(e.enum_name) .. " AS ENUM (" .. concat(vals, ", ") .. ")"
 end
 
--- Catalog queries (values bound).
-local function has_table(conn, name)
-  local sql = conn.dialect_name == "postgresql"
-    and "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = :n"
-    or "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"
-  return conn:execute(text(sql), { n = name }):first() ~= nil
-end
-M.has_table = has_table
+local has_table = require("athanor.schema.reflect").has_table
 
 local function has_type(conn, name)
   return conn:execute(text("SELECT 1 FROM pg_type WHERE typname = :n"), { n = name }):first() ~= nil

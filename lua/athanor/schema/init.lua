@@ -279,6 +279,17 @@ end
 
 function Table:__tostring() return self.name end
 
+--- The column the database numbers itself, or nil: the only primary key
+-- column, an integer, without autoincrement = false or a server default.
+-- (DDL makes it SERIAL/AUTO_INCREMENT; inserts read its value back.)
+function Table:_autoincrement_column()
+  local col = self.primary_key[1]
+  if #self.primary_key ~= 1 or col.autoincrement == false or col.server_default ~= nil then return nil end
+  local n = col.type._name
+  if n == "Integer" or n == "BigInteger" or n == "SmallInteger" then return col end
+  return nil
+end
+
 --- ath.inspect(engine or connection): the database's tables, columns,
 -- keys, constraints and indexes (athanor.schema.reflect).
 function M.inspect(bind) return require("athanor.schema.reflect").inspect(bind) end

@@ -266,6 +266,16 @@ end
 
 local BACKENDS = { sqlite = sqlite, postgresql = pg }
 
+--- True when the connection's database has the table (create_all/drop_all
+-- ask this before each table).
+function M.has_table(conn, name)
+  local backend = BACKENDS[conn.dialect_name]
+  if not backend then
+    errors.raise("InvalidRequestError", 3, "reflection is not available for the %s dialect", tostring(conn.dialect_name))
+  end
+  return backend.has_table(conn, name)
+end
+
 --------------------------------------------------------------- Inspector
 
 local Inspector = { __name = "athanor.Inspector" }

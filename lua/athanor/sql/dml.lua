@@ -13,6 +13,8 @@ local Table = schema._Table
 
 local M = {}
 
+local EMPTY = {}
+
 local function check_table(t, what, level)
   if type(t) ~= "table" or getmetatable(t) ~= Table then
     errors.raise("ArgumentError", level + 1, "%s() expects a Table, got %s", what, type(t))
@@ -162,12 +164,6 @@ function Insert:on_conflict_do_update(opts)
   return c
 end
 
--- True when col is an integer primary key the database numbers itself.
-local function is_autoinc(t, col)
-  if #t.primary_key ~= 1 or t.primary_key[1] ~= col or col.autoincrement == false then return false end
-  local n = col.type._name
-  return n == "Integer" or n == "BigInteger" or n == "SmallInteger"
-end
 
 -- The columns an INSERT of these rows names: every key given in any row,
 -- then every column with a Lua default, in the table's order.
@@ -210,7 +206,7 @@ local function one_row_plan(t, row)
   for i, col in ipairs(t.primary_key) do
     local pos
     for j, c in ipairs(cols) do if c == col then pos = j end end
-    plan.pk[i] = { col = col, pos = pos, autoinc = is_autoinc(t, col) }
+    plan.pk[i] = { col = col, pos = pos, autoinc = t:_autoincrement_column() == col }
   end
   if mask then
     t._insert_plans = t._insert_plans or {}
@@ -288,10 +284,11 @@ function Insert:_build(params, level)
       rows = { merged }
     end
   end
-  if not many and #rows == 1 then
-    local plan = one_row_plan(t, rows[1])
+  if not many and #rows <= 1 then                     -- one row (none: every column's default)
+    local src = rows[1] or EMPTY
+    local plan = one_row_plan(t, src)
     n[2] = plan.collist
-    local row, pk = one_row(plan, rows[1], level + 1)
+    local row, pk = one_row(plan, src, level + 1)
     n[3] = { k = K.LIST, row }
     return n, nil, pk
   end
@@ -337,40 +334,25 @@ function Insert:_build(params, level)
     rowlist[r] = row
   end
   n[3] = rowlist
-  -- inserted_primary_key of a one-row insert: the given values, and the
-  -- database's number for an integer key left out
-  local pk
-  if #rows == 1 and #t.primary_key > 0 then
-    pk = { values = {}, autoinc_index = nil, count = #t.primary_key }
-    for i, col in ipairs(t.primary_key) do
-      local v = rows[1][col.name]
-      if v == nil then v = nil end
-      if v ~= nil and not el.is_node(v) and v ~= errors.null then pk.values[i] = v end
-      if pk.values[i] == nil and is_autoinc(t, col) then pk.autoinc_index = i; pk.column = col end
-    end
-    -- a default computed for the key column was bound: read it back from the node
-    for i, col in ipairs(t.primary_key) do
-      if pk.values[i] == nil then
-        for j, c in ipairs(cols) do
-          if c == col and rowlist[1][j].k == K.BIND and rowlist[1][j].v ~= errors.null then pk.values[i] = rowlist[1][j].v end
-        end
-      end
-    end
-  end
-  return n, nil, pk
+  return n                                           -- several rows: no single inserted key
 end
 
 ------------------------------------------------------------------- UPDATE
 
-local Update = { __name = "athanor.Update" }
-Update.__index = Update
-M.Update = Update
-
-function M.update(t)
-  check_table(t, "update", 2)
-  return setmetatable({ table = t }, Update)
+-- A statement class whose constructor ath.<what>(t) is also t:<what>().
+local function statement_class(name, what)
+  local cls = { __name = "athanor." .. name }
+  cls.__index = cls
+  M[name] = cls
+  M[what] = function(t)
+    check_table(t, what, 2)
+    return setmetatable({ table = t }, cls)
+  end
+  Table[what] = function(self) return M[what](self) end
+  return cls
 end
-function Table:update() return M.update(self) end
+
+local Update = statement_class("Update", "update")
 
 function Update:where(...)
   local c = copy(self, getmetatable(self))
@@ -440,15 +422,7 @@ end
 
 ------------------------------------------------------------------- DELETE
 
-local Delete = { __name = "athanor.Delete" }
-Delete.__index = Delete
-M.Delete = Delete
-
-function M.delete(t)
-  check_table(t, "delete", 2)
-  return setmetatable({ table = t }, Delete)
-end
-function Table:delete() return M.delete(self) end
+local Delete = statement_class("Delete", "delete")
 Delete.where, Delete.filter, Delete.filter_by, Delete.returning = Update.where, Update.where, Update.filter_by, Update.returning
 
 function Delete:_build(params)

@@ -51,7 +51,6 @@ local function bind(value, like, level)
   local ty = like and like.type
   local proc = ty and ty._bind
   if proc and value ~= errors.null then value = proc(value, like.name or tostring(ty)) end
-  -- (two hash fields: the compiler needs no more; the type is the operand's)
   return setmetatable({ k = K.BIND, v = value }, Expr)
 end
 M.bind = bind
@@ -73,12 +72,6 @@ M.binary = binary
 
 local BOOL = types.Boolean
 
--- Comparisons are Boolean: their type comes from this metatable, so each
--- node carries only what the compiler reads (fewer hash fields to allocate).
-local BoolExpr = { __name = "athanor.Expression", type = BOOL }
-BoolExpr.__index = function(_, key) if key == "type" then return BOOL end return Expr[key] end
-M.BoolExpr = BoolExpr
-
 local K_BINARY, K_BIND, K_POSTFIX = K.BINARY, K.BIND, K.POSTFIX
 
 local function comparison(op, null_op)
@@ -88,12 +81,12 @@ local function comparison(op, null_op)
       local ty = self.type
       local proc = ty and ty._bind
       if proc then other = proc(other, self.name) end
-      return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr) }, BoolExpr)
+      return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr), type = BOOL }, Expr)
     end
     if other == errors.null and null_op then
-      return setmetatable({ k = K_POSTFIX, s = null_op, self }, BoolExpr)
+      return setmetatable({ k = K_POSTFIX, s = null_op, self, type = BOOL }, Expr)
     end
-    return setmetatable({ k = K_BINARY, s = op, self, coerce(other, self, 2) }, BoolExpr)
+    return binary(op, self, coerce(other, self, 2), BOOL)
   end
 end
 
@@ -385,11 +378,6 @@ end
 
 --- The SQL NULL node (for ath.null in places an expression goes).
 M.null_node = NULL_NODE
-
--- Boolean nodes have the same operators (metamethods are looked up raw).
-for name, fn in pairs(Expr) do
-  if name:sub(1, 2) == "__" and name ~= "__index" and name ~= "__name" then BoolExpr[name] = fn end
-end
 
 -- Columns of schema tables are expressions: they get every operator.
 for name, fn in pairs(Expr) do

@@ -112,10 +112,7 @@ local function dml_execute(self, conn, params, opts)
   if many then
     local first = many[1]
     local sql, values, meta = compile(node, dialect, first, false)
-    if #many == 0 then return conn:_executemany_sql(sql, many, opts, nil, meta.names) end
-    local all_named = true
-    for _, name in ipairs(meta.names) do if not name then all_named = false break end end
-    if all_named then return conn:_executemany_sql(sql, many, opts, nil, meta.names) end
+    if meta.all_named then return conn:_executemany_sql(sql, many, opts, nil, meta.names) end
     local rows = {}
     for i, r in ipairs(many) do rows[i] = row_values(meta.names, values, r) end
     return conn:_executemany_sql(sql, rows, opts)
