@@ -15,4 +15,4 @@ local types = {
     return "ENUM(" .. table.concat(vals, ", ") .. ")"
   end,
 }
-return { name = "mysql", type_names = types }
+return { name = "mysql", type_names = types, autoincrement_suffix = "AUTO_INCREMENT" }

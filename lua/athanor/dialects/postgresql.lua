@@ -11,4 +11,7 @@ local types = {
     return d:quote(t.enum_name)
   end,
 }
-return { name = "postgresql", type_names = types, supports_native_enum = true }
+-- implicit_returning: no lastrowid, so an inserted integer key comes back
+-- through RETURNING
+return { name = "postgresql", type_names = types, supports_native_enum = true, implicit_returning = true,
+         serial_types = { Integer = "SERIAL", SmallInteger = "SERIAL", BigInteger = "BIGSERIAL" } }

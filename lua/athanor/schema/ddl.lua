@@ -16,18 +16,16 @@ local function quoted_list(d, names)
   return concat(out, ", ")
 end
 
-local function is_autoinc(t, col) return t:_autoincrement_column() == col end
-
+-- How a dialect spells the key the database numbers: its own type
+-- (PostgreSQL SERIAL), or a suffix (MySQL AUTO_INCREMENT); SQLite numbers
+-- an INTEGER PRIMARY KEY by itself.
 local function column_ddl(t, col, d)
-  local parts = { d:quote(col.name) }
-  if d.name == "postgresql" and is_autoinc(t, col) then
-    parts[2] = col.type._name == "BigInteger" and "BIGSERIAL" or "SERIAL"
-  else
-    parts[2] = d:type_ddl(col.type)
-  end
+  local autoinc = t:_autoincrement_column() == col
+  local serial = autoinc and d.serial_types and d.serial_types[col.type._name]
+  local parts = { d:quote(col.name), serial or d:type_ddl(col.type) }
   if col.server_default ~= nil then parts[#parts + 1] = "DEFAULT " .. tostring(col.server_default) end
   if not col.nullable then parts[#parts + 1] = "NOT NULL" end
-  if d.name == "mysql" and is_autoinc(t, col) then parts[#parts + 1] = "AUTO_INCREMENT" end
+  if autoinc and d.autoincrement_suffix then parts[#parts + 1] = d.autoincrement_suffix end
   if col.unique and not col.index then parts[#parts + 1] = "UNIQUE" end
   return concat(parts, " ")
 end

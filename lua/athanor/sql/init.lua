@@ -8,6 +8,7 @@ local el = require("athanor.sql.elements")
 local sel = require("athanor.sql.selectable")
 local dml = require("athanor.sql.dml")
 local text = require("athanor.text")
+local dialects = require("athanor.dialects")
 
 local compile = core.compile
 local type, ipairs, setmetatable = type, ipairs, setmetatable
@@ -106,6 +107,9 @@ local function row_values(names, slot_values, row)
   return out
 end
 
+-- Where each DML node keeps its RETURNING list (csrc/sql/ath_sql.h).
+local RETURNING_SLOT = { [el.K.INSERT] = 5, [el.K.UPDATE] = 4, [el.K.DELETE] = 3 }
+
 local function dml_execute(self, conn, params, opts)
   local node, many, pk = self:_build(params, 3)
   local dialect = conn.dialect_name
@@ -117,11 +121,10 @@ local function dml_execute(self, conn, params, opts)
     for i, r in ipairs(many) do rows[i] = row_values(meta.names, values, r) end
     return conn:_executemany_sql(sql, rows, opts)
   end
-  local returning = node[5]
-  if node.k ~= el.K.INSERT then returning = node[node.k == el.K.UPDATE and 4 or 3] end
-  -- PostgreSQL has no lastrowid: an integer key the database numbers is
-  -- read back through RETURNING when the statement returns nothing else
-  local implicit_pk = pk and pk.autoinc_index and dialect == "postgresql" and not returning
+  local returning = node[RETURNING_SLOT[node.k]]
+  -- a database without lastrowid (PostgreSQL) gives an integer key it
+  -- numbered through RETURNING, when the statement returns nothing else
+  local implicit_pk = pk and pk.autoinc_index and not returning and dialects.get(dialect).implicit_returning
   if implicit_pk then node[5] = { k = el.K.LIST, pk.column } end
   local sql, values = compile(node, dialect, params, true)
   local meta
@@ -133,13 +136,7 @@ local function dml_execute(self, conn, params, opts)
     if rm then meta = meta or {}; meta.processors = rm.processors end
   end
   local res = conn:_execute_sql(sql, values, opts, meta)
-  if implicit_pk then
-    local row = res._cur and res._cur:fetchone()
-    local id = row and row[1]
-    if res._cur then res._cur:close() end
-    res._cur, res._closed = nil, true
-    res.lastrowid = id
-  end
+  if implicit_pk then res.lastrowid = res:scalar() end
   return res
 end
 
