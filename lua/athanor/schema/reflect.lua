@@ -18,7 +18,27 @@ local M = {}
 
 ------------------------------------------------------------------ types
 
--- A database type name ("VARCHAR(50)", "character varying", "int8") as an athanor type.
+-- Database type names (lower case, without arguments) and the athanor type
+-- each reads as; String and Numeric take the length/precision given.
+local TIMESTAMPTZ = types.DateTime({ timezone = true })
+local TYPE_NAMES = {                                  -- names of several words
+  ["character varying"] = types.String, ["double precision"] = types.Float,
+  ["timestamp without time zone"] = types.DateTime, ["timestamp with time zone"] = TIMESTAMPTZ,
+  ["time without time zone"] = types.Time,
+}
+for names, ty in pairs({                              -- one-word names, several to a type
+  ["integer int int4 serial mediumint"] = types.Integer, ["bigint int8 bigserial"] = types.BigInteger,
+  ["smallint int2 tinyint"] = types.SmallInteger, ["varchar nvarchar char character bpchar"] = types.String,
+  ["text clob"] = types.Text, ["real float double float8 float4"] = types.Float,
+  ["numeric decimal"] = types.Numeric, ["boolean bool"] = types.Boolean, ["date"] = types.Date,
+  ["datetime timestamp"] = types.DateTime, ["timestamptz"] = TIMESTAMPTZ, ["time"] = types.Time,
+  ["blob bytea longblob"] = types.LargeBinary, ["json jsonb"] = types.JSON, ["uuid"] = types.Uuid,
+}) do
+  for n in names:gmatch("%S+") do TYPE_NAMES[n] = ty end
+end
+
+-- A database type name ("VARCHAR(50)", "character varying", "int8") as an
+-- athanor type; an unknown or empty one (SQLite allows both) reads as Text.
 local function type_from_name(name, length, precision, scale)
   local n = (name or ""):lower()
   local base, args = n:match("^%s*([%a ]-)%s*%(([^)]*)%)")
@@ -28,30 +48,10 @@ local function type_from_name(name, length, precision, scale)
     length = length or tonumber(a)
     precision, scale = precision or tonumber(a), scale or tonumber(b)
   end
-  if base == "integer" or base == "int" or base == "int4" or base == "serial" or base == "mediumint" then return types.Integer end
-  if base == "bigint" or base == "int8" or base == "bigserial" then return types.BigInteger end
-  if base == "smallint" or base == "int2" or base == "tinyint" then return types.SmallInteger end
-  if base == "varchar" or base == "character varying" or base == "nvarchar" or base == "char" or base == "character"
-     or base == "bpchar" then
-    return length and types.String(length) or types.String
-  end
-  if base == "text" or base == "clob" then return types.Text end
-  if base == "real" or base == "float" or base == "double" or base == "double precision" or base == "float8"
-     or base == "float4" then return types.Float end
-  if base == "numeric" or base == "decimal" then
-    if precision then return types.Numeric(precision, scale) end
-    return types.Numeric
-  end
-  if base == "boolean" or base == "bool" then return types.Boolean end
-  if base == "date" then return types.Date end
-  if base == "datetime" or base == "timestamp" or base == "timestamp without time zone" then return types.DateTime end
-  if base == "timestamp with time zone" or base == "timestamptz" then return types.DateTime({ timezone = true }) end
-  if base == "time" or base == "time without time zone" then return types.Time end
-  if base == "blob" or base == "bytea" or base == "longblob" then return types.LargeBinary end
-  if base == "json" or base == "jsonb" then return types.JSON end
-  if base == "uuid" then return types.Uuid end
-  if base == "" then return types.Text end                  -- SQLite: a column without a declared type
-  return types.Text
+  local ty = TYPE_NAMES[base] or types.Text
+  if ty == types.String and length then return types.String(length) end
+  if ty == types.Numeric and precision then return types.Numeric(precision, scale) end
+  return ty
 end
 M.type_from_name = type_from_name
 
