@@ -12,10 +12,13 @@ static int hexval(char c) {
 }
 
 /* Percent-decode s[0..n) into a new string (*out, ath_free). `what` names
- * the URL part for the error message. '+' stays '+' (this is not a form). */
+ * the URL part for the error message, `url` is the masked text to quote.
+ * '+' stays '+' (this is not a form). A decoded NUL is refused: every part
+ * ends up in a C string, where it would silently cut the name short. */
 static ath_status decode(const char *s, size_t n, const char *what, const char *url,
                          char **out, ath_error *err) {
   *out = NULL;
+  int secret = strcmp(what, "password") == 0;   /* never quote its characters */
   char *d = ath_malloc(n + 1);
   if (d == NULL) return ath_error_nomem(err);
   size_t j = 0;
@@ -25,11 +28,20 @@ static ath_status decode(const char *s, size_t n, const char *what, const char *
       int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         ath_free(d);
+        if (secret)
+          return ath_error_set(err, ATH_E_ARGUMENT,
+                               "Could not parse URL '%.200s': bad percent-escape in the %s", url, what);
         return ath_error_set(err, ATH_E_ARGUMENT,
                              "Could not parse URL '%.200s': bad percent-escape '%.3s' in the %s",
                              url, s + i, what);
       }
-      d[j++] = (char)(hi * 16 + lo);
+      d[j] = (char)(hi * 16 + lo);
+      if (d[j] == '\0') {
+        ath_free(d);
+        return ath_error_set(err, ATH_E_ARGUMENT,
+                             "Could not parse URL '%.200s': the %s contains a NUL byte (%%00)", url, what);
+      }
+      j++;
       i += 2;
     } else {
       d[j++] = s[i];
@@ -38,6 +50,45 @@ static ath_status decode(const char *s, size_t n, const char *what, const char *
   d[j] = '\0';
   *out = d;
   return ATH_OK;
+}
+
+/* A copy of the URL text for error messages, with the password shown as
+ * "***" (the userinfo's part after its first ':', and any "password" query
+ * parameter). It errs towards masking too much: the userinfo ends at the
+ * last '@' before the query, even past a '/', since a password may hold '/'.
+ * Caller frees; NULL on OOM. */
+static char *mask_text(const char *text) {
+  ath_buf b = ATH_BUF_INIT;
+  const char *sep = strstr(text, "://");
+  const char *start = sep ? sep + 3 : strchr(text, ':');
+  if (start == NULL) start = text + strlen(text);
+  else if (!sep) start++;
+  const char *query = strchr(start, '?');
+  const char *end = query ? query : start + strlen(start);
+  const char *at = NULL;
+  for (const char *p = start; p < end; p++) if (*p == '@') at = p;
+  const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
+  if (colon) {
+    ath_buf_append(&b, text, (size_t)(colon + 1 - text));
+    ath_buf_puts(&b, "***");
+    ath_buf_append(&b, at, (size_t)(end - at));
+  } else {
+    ath_buf_append(&b, text, (size_t)(end - text));
+  }
+  /* query: "password=..." values masked, the rest as written */
+  for (const char *p = query; p && *p; ) {
+    const char *amp = strchr(p + 1, '&');
+    size_t len = amp ? (size_t)(amp - p) : strlen(p);
+    if (len >= 10 && strncmp(p + 1, "password=", 9) == 0) {
+      ath_buf_append(&b, p, 10);
+      ath_buf_puts(&b, "***");
+    } else {
+      ath_buf_append(&b, p, len);
+    }
+    p = amp;
+  }
+  ath_buf_puts(&b, "");
+  return ath_buf_detach(&b, NULL);
 }
 
 void ath_url_free(ath_url *u) {
@@ -139,19 +190,18 @@ static ath_status parse_authority(ath_url *u, const char *a, size_t n, const cha
   return ATH_OK;
 }
 
-ath_status ath_url_parse(const char *text, ath_url **out, ath_error *err) {
-  *out = NULL;
-  if (text == NULL) return ath_error_set(err, ATH_E_ARGUMENT, "URL must be a string");
+/* Parses the URL; every error message quotes `shown`, the masked text. */
+static ath_status parse(const char *text, const char *shown, ath_url **out, ath_error *err) {
   const char *sep = strstr(text, "://");
   if (sep == NULL)
     return ath_error_set(err, ATH_E_ARGUMENT,
-                         "Could not parse URL '%.200s': expected dialect://[user[:password]@][host][:port][/database]", text);
+                         "Could not parse URL '%.200s': expected dialect://[user[:password]@][host][:port][/database]", shown);
   if (sep == text)
-    return ath_error_set(err, ATH_E_ARGUMENT, "Could not parse URL '%.200s': the dialect name is empty", text);
+    return ath_error_set(err, ATH_E_ARGUMENT, "Could not parse URL '%.200s': the dialect name is empty", shown);
   for (const char *p = text; p < sep; p++) {
     char c = *p;
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '_'))
-      return ath_error_set(err, ATH_E_ARGUMENT, "Could not parse URL '%.200s': invalid character '%c' in the dialect name", text, c);
+      return ath_error_set(err, ATH_E_ARGUMENT, "Could not parse URL '%.200s': invalid character '%c' in the dialect name", shown, c);
   }
   ath_url *u = ath_calloc(1, sizeof *u);
   if (u == NULL) return ath_error_nomem(err);
@@ -169,32 +219,42 @@ ath_status ath_url_parse(const char *text, ath_url **out, ath_error *err) {
   const char *rest = sep + 3;
   const char *q = strchr(rest, '?');
   size_t rlen = q ? (size_t)(q - rest) : strlen(rest);
-  if (q) { st = parse_query(u, q + 1, text, err); if (st != ATH_OK) goto fail; }
+  if (q) { st = parse_query(u, q + 1, shown, err); if (st != ATH_OK) goto fail; }
   if (strcmp(u->dialect, "sqlite") == 0) {
     if (rlen > 0 && rest[0] != '/') {
       st = ath_error_set(err, ATH_E_ARGUMENT,
                          "Could not parse URL '%.200s': sqlite URLs take no host: use sqlite:///relative.db, "
-                         "sqlite:////absolute.db or sqlite:// for memory", text);
+                         "sqlite:////absolute.db or sqlite:// for memory", shown);
       goto fail;
     }
     if (rlen <= 1) u->database = ath_strdup(":memory:");
-    else { st = decode(rest + 1, rlen - 1, "database path", text, &u->database, err); if (st != ATH_OK) goto fail; }
+    else { st = decode(rest + 1, rlen - 1, "database path", shown, &u->database, err); if (st != ATH_OK) goto fail; }
     if (u->database == NULL) { st = ath_error_nomem(err); goto fail; }
     *out = u;
     return ATH_OK;
   }
   const char *slash = memchr(rest, '/', rlen);
   size_t alen = slash ? (size_t)(slash - rest) : rlen;
-  st = parse_authority(u, rest, alen, text, err);
+  st = parse_authority(u, rest, alen, shown, err);
   if (st != ATH_OK) goto fail;
   if (slash && rlen - alen > 1) {
-    st = decode(slash + 1, rlen - alen - 1, "database name", text, &u->database, err);
+    st = decode(slash + 1, rlen - alen - 1, "database name", shown, &u->database, err);
     if (st != ATH_OK) goto fail;
   }
   *out = u;
   return ATH_OK;
 fail:
   ath_url_free(u);
+  return st;
+}
+
+ath_status ath_url_parse(const char *text, ath_url **out, ath_error *err) {
+  *out = NULL;
+  if (text == NULL) return ath_error_set(err, ATH_E_ARGUMENT, "URL must be a string");
+  char *shown = mask_text(text);
+  if (shown == NULL) return ath_error_nomem(err);
+  ath_status st = parse(text, shown, out, err);
+  ath_free(shown);
   return st;
 }
 

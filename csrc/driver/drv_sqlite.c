@@ -4,6 +4,8 @@
  * extended result code (kept in err->code). */
 #include "ath_driver.h"
 #include <sqlite3.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,15 +75,23 @@ static ath_status sq_connect(const ath_url *url, const ath_connect_opts *opts, a
   *out = NULL;
   long busy_ms = 5000;
   int foreign_keys = 1;
-  const char *journal = NULL, *sync = NULL;
+  const char *journal = NULL, *sync = NULL, *memdb = NULL;
   /* Check every option before opening anything. */
   for (int i = 0; opts && i < opts->nkv; i++) {
     const char *k = opts->keys[i], *v = opts->values[i];
     if (!strcmp(k, "busy_timeout")) {
+      /* sqlite3_busy_timeout takes an int: refuse what a cast would wrap */
       char *end;
+      errno = 0;
       busy_ms = strtol(v, &end, 10);
-      if (*v == '\0' || *end != '\0' || busy_ms < 0)
-        return ath_error_set(err, ATH_E_ARGUMENT, "connect_args busy_timeout must be a number of milliseconds >= 0, got '%s'", v);
+      if (*v == '\0' || *end != '\0' || errno == ERANGE || busy_ms < 0 || busy_ms > INT_MAX)
+        return ath_error_set(err, ATH_E_ARGUMENT,
+                             "connect_args busy_timeout must be an integer number of milliseconds between 0 and %d, got '%s'",
+                             INT_MAX, v);
+    } else if (!strcmp(k, "_memdb")) {
+      /* Set by the engine for a memory database (never by users): the name
+       * of the process-wide memdb database every checkout shares. */
+      memdb = v;
     } else if (!strcmp(k, "journal_mode")) {
       if (!one_of(v, journal_modes))
         return ath_error_set(err, ATH_E_ARGUMENT, "connect_args journal_mode '%s' is not one of delete, truncate, persist, memory, wal, off", v);
@@ -98,13 +108,14 @@ static ath_status sq_connect(const ath_url *url, const ath_connect_opts *opts, a
                            "Unknown SQLite connect_args option '%s' (known: busy_timeout, journal_mode, foreign_keys, synchronous)", k);
     }
   }
-  const char *path = url->database ? url->database : ":memory:";
+  const char *path = memdb ? memdb : url->database ? url->database : ":memory:";
   ath_dconn *c = ath_calloc(1, sizeof *c);
   if (c == NULL) return ath_error_nomem(err);
   /* NOMUTEX: a connection is used by one thread at a time (the pool and the
    * static pool's per-thread ownership guarantee it), so SQLite's own
    * per-call mutex would only cost a lock/unlock on every column read. */
-  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           memdb ? "memdb" : NULL);
   if (rc != SQLITE_OK) {
     ath_error_set(err, ATH_E_OPERATIONAL, "unable to open database file '%s': %s", path,
                   c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));

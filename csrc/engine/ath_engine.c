@@ -1,8 +1,21 @@
-/* ath_engine.c — refcounted engines and the shared-engine registry. */
+/* ath_engine.c — refcounted engines and the shared-engine registry.
+ *
+ * A memory SQLite engine ("sqlite://") is one database seen by every
+ * checkout, yet each checkout has a connection of its own, so a checkout
+ * never joins a transaction another checkout has open. The connections open
+ * the same process-wide database through SQLite's memdb VFS (a name starting
+ * with '/' is shared within the process), under SQLite's normal locking: a
+ * writer waiting for another checkout's transaction gets "database is locked"
+ * after busy_timeout. The engine holds one more connection, the anchor, so
+ * the data lives while no checkout is open (memdb frees a database with its
+ * last connection); dispose() closes the anchor and moves the engine to a
+ * fresh name, which drops the data. */
 #include "ath_engine.h"
 #include "../base/ath_thread.h"
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 struct ath_engine {
   long refs;                    /* atomic */
@@ -15,7 +28,23 @@ struct ath_engine {
   ath_pool *pool;
   ath_connect_opts copts;
   ath_engine *next_shared;      /* registry link, guarded by registry_mu */
+  /* Memory SQLite only (is_memdb): the shared database's name and the anchor
+   * connection keeping it alive, both guarded by memdb_mu (a leaf lock, held
+   * across the anchor's connect: an in-memory open with no I/O). */
+  int is_memdb;
+  ath_mutex memdb_mu;
+  char memdb_name[64];
+  ath_dconn *anchor;
 };
+
+/* The connect option the SQLite driver reads as "open this memdb name". */
+#define MEMDB_OPTION "_memdb"
+static unsigned long memdb_seq = 0;      /* atomic; with the pid, names are unique */
+
+static void memdb_new_name(ath_engine *e) {
+  unsigned long n = __atomic_add_fetch(&memdb_seq, 1, __ATOMIC_RELAXED);
+  snprintf(e->memdb_name, sizeof e->memdb_name, "/athanor-mem-%ld-%lu", (long)getpid(), n);
+}
 
 /* Registry of shared engines. Lock order: registry_mu before a pool's lock
  * (never the reverse; the pool never calls back into the engine locked). */
@@ -29,11 +58,36 @@ void ath_engine_config_default(ath_engine_config *cfg) {
   cfg->isolation = ATH_ISO_DEFAULT;
 }
 
+/* Connect to the engine's memdb database: make the anchor first if there is
+ * none (the first checkout, or the first after dispose), then the checkout's
+ * own connection, with the name copied under the lock (dispose renames). */
+static ath_status memdb_connect(ath_engine *e, ath_conn **out, ath_error *err) {
+  int n = e->copts.nkv;
+  const char **keys = ath_malloc(sizeof(char *) * (size_t)(n + 1));
+  const char **values = ath_malloc(sizeof(char *) * (size_t)(n + 1));
+  if (keys == NULL || values == NULL) { ath_free(keys); ath_free(values); return ath_error_nomem(err); }
+  for (int i = 0; i < n; i++) { keys[i] = e->copts.keys[i]; values[i] = e->copts.values[i]; }
+  char name[sizeof e->memdb_name];
+  keys[n] = MEMDB_OPTION;
+  values[n] = name;
+  ath_connect_opts opts = { keys, values, n + 1 };
+  ath_status st = ATH_OK;
+  ath_mutex_lock(&e->memdb_mu);
+  memcpy(name, e->memdb_name, sizeof name);
+  if (e->anchor == NULL) st = e->drv->connect(e->url, &opts, &e->anchor, err);
+  ath_mutex_unlock(&e->memdb_mu);
+  if (st == ATH_OK) st = ath_conn_open(e->drv, e->url, &opts, e->cfg.stmt_cache_size, out, err);
+  ath_free(keys);
+  ath_free(values);
+  return st;
+}
+
 /* --- pool callbacks: the pool sees connections as void* --- */
 static ath_status pool_connect(void *ud, void **out, ath_error *err) {
   ath_engine *e = ud;
   ath_conn *c = NULL;
-  ath_status st = ath_conn_open(e->drv, e->url, &e->copts, e->cfg.stmt_cache_size, &c, err);
+  ath_status st = e->is_memdb ? memdb_connect(e, &c, err)
+                              : ath_conn_open(e->drv, e->url, &e->copts, e->cfg.stmt_cache_size, &c, err);
   *out = c;
   return st;
 }
@@ -54,9 +108,24 @@ int ath_engine_is_memory(const ath_engine *e) {
          (e->url->database == NULL || strcmp(e->url->database, ":memory:") == 0);
 }
 
+/* Close the anchor and take a fresh name: the data goes once the
+ * connections still checked out (on the old name) are returned. */
+static void memdb_drop(ath_engine *e) {
+  ath_mutex_lock(&e->memdb_mu);
+  ath_dconn *anchor = e->anchor;
+  e->anchor = NULL;
+  memdb_new_name(e);
+  ath_mutex_unlock(&e->memdb_mu);
+  if (anchor) e->drv->close(anchor);
+}
+
 static void engine_free(ath_engine *e) {
   if (e == NULL) return;
   ath_pool_free(e->pool);
+  if (e->is_memdb) {
+    memdb_drop(e);
+    ath_mutex_destroy(&e->memdb_mu);
+  }
   for (int i = 0; i < e->cfg.nca; i++) {
     ath_free(e->ca_keys ? e->ca_keys[i] : NULL);
     ath_free(e->ca_values ? e->ca_values[i] : NULL);
@@ -109,9 +178,29 @@ static ath_status engine_create(const char *url_text, const ath_engine_config *c
   e->copts.keys = e->cfg.ca_keys;
   e->copts.values = e->cfg.ca_values;
   e->copts.nkv = e->cfg.nca;
-  /* A memory database exists once per connection: share one connection so
-   * every checkout sees the same data (unless the user chose a pool class). */
-  if (!cfg->pool_kind_set && ath_engine_is_memory(e)) e->cfg.pool.kind = ATH_POOL_STATIC;
+  if (cfg->stmt_cache_size > ATH_ENGINE_MAX_STMT_CACHE) {
+    st = ath_error_set(err, ATH_E_ARGUMENT, "statement_cache_size must be an integer between 0 and %d, got %zu",
+                       ATH_ENGINE_MAX_STMT_CACHE, cfg->stmt_cache_size);
+    engine_free(e);
+    return st;
+  }
+  for (int i = 0; i < cfg->nca; i++) {
+    if (strcmp(cfg->ca_keys[i], MEMDB_OPTION) == 0) {
+      st = ath_error_set(err, ATH_E_ARGUMENT, "connect_args '%s' is reserved for athanor's own use", MEMDB_OPTION);
+      engine_free(e);
+      return st;
+    }
+  }
+  /* A memory database: one shared memdb database, a connection per
+   * checkout (see the top of this file). */
+  if (ath_engine_is_memory(e)) {
+    if (ath_mutex_init(&e->memdb_mu) != 0) {
+      engine_free(e);
+      return ath_error_set(err, ATH_E_OPERATIONAL, "engine: mutex init failed");
+    }
+    e->is_memdb = 1;
+    memdb_new_name(e);
+  }
   ath_pool_ops ops = { pool_connect, pool_close, pool_ping, pool_reset, NULL };
   e->pool = ath_pool_new(&e->cfg.pool, &ops, e, err);
   if (e->pool == NULL) { engine_free(e); return err ? err->kind : ATH_E_NOMEM; }
@@ -187,7 +276,10 @@ void ath_engine_invalidate(ath_engine *e, ath_conn *c) {
   if (c) ath_pool_invalidate(e->pool, c);
 }
 
-void ath_engine_dispose(ath_engine *e) { ath_pool_dispose(e->pool); }
+void ath_engine_dispose(ath_engine *e) {
+  ath_pool_dispose(e->pool);
+  if (e->is_memdb) memdb_drop(e);
+}
 const ath_driver *ath_engine_driver(const ath_engine *e) { return e->drv; }
 const ath_url *ath_engine_url(const ath_engine *e) { return e->url; }
 ath_pool *ath_engine_pool(const ath_engine *e) { return e->pool; }

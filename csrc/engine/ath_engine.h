@@ -12,10 +12,12 @@
 
 typedef struct ath_engine ath_engine;
 
+#define ATH_ENGINE_MAX_STMT_CACHE 1000000
+
 typedef struct ath_engine_config {
   ath_pool_config pool;
-  int pool_kind_set;             /* 0: choose by URL (sqlite memory → static) */
-  size_t stmt_cache_size;        /* per connection; default 128 */
+  int pool_kind_set;             /* 1: the user chose cfg.pool.kind */
+  size_t stmt_cache_size;        /* per connection; default 128, at most ATH_ENGINE_MAX_STMT_CACHE */
   ath_isolation isolation;       /* applied by the Lua layer at begin */
   const char *const *ca_keys;    /* connect_args, copied by ath_engine_open */
   const char *const *ca_values;
@@ -28,7 +30,8 @@ ATH_HIDDEN void ath_engine_config_default(ath_engine_config *cfg);
 /* Opens (or, for a shared name already open with the same URL, references)
  * an engine. No connection is made until the first checkout. Errors: bad URL
  * (ATH_E_ARGUMENT naming the part), unknown dialect, a shared name already
- * used with another URL. *out holds one reference (ath_engine_release). */
+ * used with another URL, a pool option or statement_cache_size out of range
+ * (ath_pool_config_check), the reserved connect_args key "_memdb". *out holds one reference (ath_engine_release). */
 ATH_HIDDEN ath_status ath_engine_open(const char *url, const ath_engine_config *cfg,
                                       ath_engine **out, ath_error *err);
 ATH_HIDDEN void ath_engine_retain(ath_engine *e);
@@ -43,6 +46,9 @@ ATH_HIDDEN ath_status ath_engine_checkout(ath_engine *e, double timeout, ath_con
 ATH_HIDDEN void ath_engine_checkin(ath_engine *e, ath_conn *c);
 /* Closes a checked-out connection for good (conn:invalidate()). */
 ATH_HIDDEN void ath_engine_invalidate(ath_engine *e, ath_conn *c);
+/* Closes idle connections (checked-out ones close on return). A memory
+ * SQLite engine also drops its data: later checkouts see a new, empty
+ * database. */
 ATH_HIDDEN void ath_engine_dispose(ath_engine *e);
 
 ATH_HIDDEN const ath_driver *ath_engine_driver(const ath_engine *e);

@@ -81,7 +81,28 @@ void ath_pool_config_default(ath_pool_config *cfg) {
   cfg->recycle = -1.0;
 }
 
+ath_status ath_pool_config_check(const ath_pool_config *cfg, ath_error *err) {
+  if (cfg->kind != ATH_POOL_QUEUE && cfg->kind != ATH_POOL_STATIC && cfg->kind != ATH_POOL_NULL)
+    return ath_error_set(err, ATH_E_ARGUMENT, "poolclass must be queue, static or null");
+  if (cfg->size < 0 || cfg->size > ATH_POOL_MAX_SIZE)
+    return ath_error_set(err, ATH_E_ARGUMENT, "pool_size must be an integer between 0 and %d, got %d",
+                         ATH_POOL_MAX_SIZE, cfg->size);
+  if (cfg->max_overflow < -1 || cfg->max_overflow > ATH_POOL_MAX_SIZE)
+    return ath_error_set(err, ATH_E_ARGUMENT, "max_overflow must be an integer between -1 and %d, got %d",
+                         ATH_POOL_MAX_SIZE, cfg->max_overflow);
+  /* written so that NaN fails every test */
+  if (!(cfg->timeout >= 0 && cfg->timeout <= ATH_POOL_MAX_SECONDS))
+    return ath_error_set(err, ATH_E_ARGUMENT, "pool_timeout must be a number of seconds between 0 and %d, got %g",
+                         ATH_POOL_MAX_SECONDS, cfg->timeout);
+  if (!(cfg->recycle <= ATH_POOL_MAX_SECONDS && cfg->recycle >= -ATH_POOL_MAX_SECONDS))
+    return ath_error_set(err, ATH_E_ARGUMENT,
+                         "pool_recycle must be -1 (never) or a number of seconds between 0 and %d, got %g",
+                         ATH_POOL_MAX_SECONDS, cfg->recycle);
+  return ATH_OK;
+}
+
 ath_pool *ath_pool_new(const ath_pool_config *cfg, const ath_pool_ops *ops, void *ud, ath_error *err) {
+  if (ath_pool_config_check(cfg, err) != ATH_OK) return NULL;
   ath_pool *p = ath_calloc(1, sizeof *p);
   if (p == NULL) { ath_error_nomem(err); return NULL; }
   p->cfg = *cfg;
@@ -154,7 +175,8 @@ static ath_status checkout_static(ath_pool *p, double wait, void **out, ath_erro
 
 ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error *err) {
   *out = NULL;
-  double wait = timeout < 0 ? p->cfg.timeout : timeout;
+  double wait = timeout < 0 || timeout != timeout ? p->cfg.timeout : timeout;
+  if (wait > ATH_POOL_MAX_SECONDS) wait = ATH_POOL_MAX_SECONDS;   /* keeps the deadline a valid timespec */
   if (p->cfg.kind == ATH_POOL_STATIC) return checkout_static(p, wait, out, err);
   double deadline = ath_now_monotonic() + wait;
   ath_mutex_lock(&p->mu);
@@ -221,6 +243,18 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
     ath_cond_wait_until(&p->cv, &p->mu, deadline);
     p->waiters--;
   }
+}
+
+int ath_pool_would_wait(ath_pool *p) {
+  ath_mutex_lock(&p->mu);
+  int wait;
+  if (p->cfg.kind == ATH_POOL_STATIC)
+    wait = p->static_users > 0 && !pthread_equal(p->static_owner, pthread_self());
+  else
+    wait = p->idle.n == 0 && p->cfg.kind == ATH_POOL_QUEUE && p->cfg.max_overflow >= 0 &&
+           p->open >= p->cfg.size + p->cfg.max_overflow;
+  ath_mutex_unlock(&p->mu);
+  return wait;
 }
 
 void ath_pool_checkin(ath_pool *p, void *conn) {

@@ -55,14 +55,29 @@ typedef struct ath_pool_status {
   long total_connects;   /* connections ever opened */
 } ath_pool_status;
 
+/* Limits of ath_pool_config: sizes stay far from int overflow (size +
+ * max_overflow is computed), waits far from time_t's. */
+#define ATH_POOL_MAX_SIZE 1000000
+#define ATH_POOL_MAX_SECONDS 31536000       /* one year */
+
 /* Fills defaults (queue, 5, 10, 30 s, -1, no pre-ping, lifo off). */
 ATH_HIDDEN void ath_pool_config_default(ath_pool_config *cfg);
-/* New pool; ops are copied, ud is passed back to them. NULL on OOM (err set). */
+/* ATH_OK, or ATH_E_ARGUMENT naming the option, its value and the allowed
+ * range: size 0..ATH_POOL_MAX_SIZE, max_overflow -1..ATH_POOL_MAX_SIZE,
+ * timeout 0..ATH_POOL_MAX_SECONDS, recycle within ±ATH_POOL_MAX_SECONDS
+ * (< 0: never); NaN is refused everywhere. */
+ATH_HIDDEN ath_status ath_pool_config_check(const ath_pool_config *cfg, ath_error *err);
+/* New pool; ops are copied, ud is passed back to them. NULL on a bad config
+ * (ath_pool_config_check) or OOM, with err set. */
 ATH_HIDDEN ath_pool *ath_pool_new(const ath_pool_config *cfg, const ath_pool_ops *ops,
                                   void *ud, ath_error *err);
 /* Check a connection out. timeout < 0 uses cfg->timeout. Blocks while the
  * pool is exhausted; ATH_E_POOL_TIMEOUT names size, overflow and the wait. */
 ATH_HIDDEN ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error *err);
+/* 1 when a checkout from this thread would have to wait right now (no idle
+ * connection and the limit reached, or the static connection held by another
+ * thread). A hint: the answer can change as soon as it is given. */
+ATH_HIDDEN int ath_pool_would_wait(ath_pool *p);
 /* Return a connection (reset first). */
 ATH_HIDDEN void ath_pool_checkin(ath_pool *p, void *conn);
 /* Close a checked-out connection and forget it (it never goes back). */

@@ -4,6 +4,7 @@
  * lua/athanor/engine/init.lua before calling here; this file only reads. */
 #include "l_internal.h"
 #include "l_handles.h"
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,11 +14,18 @@ static l_engine *check_engine(lua_State *L, int idx) {
   return le;
 }
 
+/* Options arrive checked for type and range by lua/athanor/engine/init.lua;
+ * the engine checks ranges again (hosts call it too). Here we only make sure
+ * the conversion to a C int is defined: a double outside int's range or with
+ * a fraction is refused instead of cast. */
 static int opt_int(lua_State *L, int t, const char *k, int def) {
   lua_getfield(L, t, k);
-  int v = lua_isnil(L, -1) ? def : (int)luaL_checknumber(L, -1);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); return def; }
+  double v = luaL_checknumber(L, -1);
   lua_pop(L, 1);
-  return v;
+  if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != floor(v))
+    ath_l_raisef(L, ATH_E_ARGUMENT, "create_engine option '%s' must be an integer, got %g", k, v);
+  return (int)v;
 }
 static double opt_num(lua_State *L, int t, const char *k, double def) {
   lua_getfield(L, t, k);
@@ -44,7 +52,21 @@ static ath_isolation parse_isolation(lua_State *L, const char *s) {
 /* core.engine_open(url, opts) -> Engine. All reading and checking happens
  * before the engine exists, so a raise can't leak it. */
 static int l_engine_open(lua_State *L) {
-  const char *url = luaL_checkstring(L, 1);
+  size_t url_len;
+  const char *url = luaL_checklstring(L, 1, &url_len);
+  if (strlen(url) != url_len) {
+    /* A C string would end at the NUL and open a truncated name. Spell each
+     * NUL as "%00" so the URL parser refuses it naming the part it is in. */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0; i < url_len; i++) {
+      if (url[i] == '\0') luaL_addstring(&b, "%00");
+      else luaL_addchar(&b, url[i]);
+    }
+    luaL_pushresult(&b);
+    lua_replace(L, 1);
+    url = lua_tostring(L, 1);                                 /* anchored at index 1 */
+  }
   int has_opts = !lua_isnoneornil(L, 2);
   if (has_opts) luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
@@ -120,6 +142,13 @@ void ath_l_push_engine(lua_State *L, ath_engine *e) {
 static int engine_connect(lua_State *L) {
   l_engine *le = check_engine(L, 1);
   double timeout = luaL_optnumber(L, 2, -1.0);
+  if (timeout != timeout) timeout = -1.0;                    /* NaN: the pool's own */
+  /* Connections dropped without close() come back to the pool only when the
+   * collector finalizes them. Before blocking on an exhausted pool, collect
+   * this state's garbage so its own abandoned connections are returned
+   * (other lua_States sharing the engine must collect their own; see
+   * docs/pooling.md). */
+  if (ath_pool_would_wait(ath_engine_pool(le->e))) lua_gc(L, LUA_GCCOLLECT, 0);
   return ath_l_conn_checkout(L, le->e, timeout);
 }
 

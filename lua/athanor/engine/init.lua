@@ -8,9 +8,10 @@ local compat = require("athanor.compat")
 local connection = require("athanor.engine.connection")
 local event = require("athanor.event")
 
-local setmetatable, type, pairs, tostring, pcall, error = setmetatable, type, pairs, tostring, pcall, error
+local setmetatable, getmetatable, type, pairs, tostring, pcall, error =
+  setmetatable, getmetatable, type, pairs, tostring, pcall, error
 local pack, unpack = compat.pack, compat.unpack
-local is_integer = compat.is_integer
+local floor = math.floor
 
 local M = {}
 
@@ -18,14 +19,27 @@ local Engine = { __name = "athanor.Engine" }
 Engine.__index = Engine
 M.Engine = Engine
 
--- Option name -> checker(value) returning an error message or nil.
-local function int_min(min)
+-- Option name -> checker(value) returning what was expected, or nil.
+-- Numbers are checked for their range here, NaN and infinities included, so
+-- nothing out of range reaches the C pool (whose counts are C ints).
+local function is_nan(v) return v ~= v end
+local function int_between(min, max)
   return function(v)
-    if not is_integer(v) then return "an integer" end
-    if v < min then return "an integer >= " .. min end
+    if type(v) ~= "number" or is_nan(v) or v ~= floor(v) or v < min or v > max then
+      return "an integer between " .. min .. " and " .. max
+    end
   end
 end
-local function number_any(v) if type(v) ~= "number" then return "a number" end end
+local MAX_SECONDS = 31536000                  -- one year: beyond that a wait is a bug
+local function seconds(v)
+  if type(v) ~= "number" or is_nan(v) or v < 0 or v > MAX_SECONDS then
+    return "a number of seconds between 0 and " .. MAX_SECONDS
+  end
+end
+local function seconds_or_never(v)
+  if v == -1 then return nil end
+  if seconds(v) then return "-1 (never) or a number of seconds between 0 and " .. MAX_SECONDS end
+end
 local function boolean(v) if type(v) ~= "boolean" then return "a boolean" end end
 local function string_of(set)
   return function(v)
@@ -44,16 +58,16 @@ local ISOLATION = { ["READ UNCOMMITTED"] = 1, ["READ COMMITTED"] = 2, ["REPEATAB
 
 local OPTIONS = {
   echo = function(v) if type(v) ~= "boolean" and type(v) ~= "function" then return "a boolean or a function" end end,
-  pool_size = int_min(0),
-  max_overflow = function(v) if not is_integer(v) or v < -1 then return "an integer >= -1" end end,
-  pool_timeout = number_any,
-  pool_recycle = number_any,
+  pool_size = int_between(0, 1000000),
+  max_overflow = int_between(-1, 1000000),    -- -1: no limit
+  pool_timeout = seconds,
+  pool_recycle = seconds_or_never,
   pool_pre_ping = boolean,
   pool_use_lifo = boolean,
   poolclass = string_of({ queue = true, static = true, null = true }),
   isolation_level = string_of(ISOLATION),
   connect_args = function(v) if type(v) ~= "table" then return "a table" end end,
-  statement_cache_size = int_min(0),
+  statement_cache_size = int_between(0, 1000000),
   shared = string_of(nil),
   invalidate_pool_on_disconnect = boolean,
 }
@@ -63,6 +77,9 @@ Pool.__index = Pool
 
 --- { size =, checked_out =, overflow =, idle =, waiters = }
 function Pool:status()
+  if getmetatable(self) ~= Pool then
+    errors.raise("ArgumentError", 2, "Pool:status() must be called on a Pool with ':', got %s", type(self))
+  end
   local s = self._engine:_core():status()
   return { size = s.size, checked_out = s.checked_out, overflow = s.overflow,
            idle = s.idle, waiters = s.waiters, connects = s.connects }
@@ -92,8 +109,9 @@ function M.create_engine(url, opts)
     end
     local want = check(v)
     if want then
-      errors.raise("ArgumentError", 2, "create_engine option '%s' must be %s, got %s", k, want,
-        type(v) == "string" and ("'" .. v .. "'") or type(v))
+      local got = type(v) == "string" and ("'" .. v .. "'")
+                  or type(v) == "number" and tostring(v) or type(v)
+      errors.raise("ArgumentError", 2, "create_engine option '%s' must be %s, got %s", k, want, got)
     end
   end
   return M.wrap(core.engine_open(url, opts), opts)
@@ -131,6 +149,26 @@ function M.fire_pool_event(engine, name, conn)
 end
 connection.fire_pool_event = M.fire_pool_event
 
+-- Misuse of the public methods raises ArgumentError naming the method and
+-- the argument, never a bare "attempt to call ..." from deeper down.
+local function check_self(self, method)
+  if getmetatable(self) ~= Engine then
+    errors.raise("ArgumentError", 3, "Engine:%s() must be called on an Engine with ':', got %s",
+      method, type(self))
+  end
+end
+local function is_callable(fn)
+  if type(fn) == "function" then return true end
+  local mt = getmetatable(fn)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+local function check_fn(fn, method)
+  if fn ~= nil and not is_callable(fn) then
+    errors.raise("ArgumentError", 3, "Engine:%s() takes an optional function(conn), got %s",
+      method, type(fn))
+  end
+end
+
 function Engine:_core()
   local c = self._c
   if c == nil then errors.raise("ResourceClosedError", 3, "This Engine is closed") end
@@ -142,6 +180,8 @@ end
 -- and returns what fn returns.
 -- @raise PoolTimeoutError when the pool stays exhausted for pool_timeout
 function Engine:connect(fn)
+  check_self(self, "connect")
+  check_fn(fn, "connect")
   local c = self:_core()
   local conn = connection.new(self, c:connect())
   if self._listeners or self.pool._listeners then M.fire_pool_event(self, "checkout", conn) end
@@ -156,6 +196,8 @@ end
 -- back and re-raise on error. Returns what fn returns.
 -- Without fn: a connection with a transaction begun (close it yourself).
 function Engine:begin(fn)
+  check_self(self, "begin")
+  check_fn(fn, "begin")
   local conn = self:connect()
   if fn == nil then conn:begin() return conn end
   local res = pack(pcall(connection.run_in_transaction, conn, fn))
@@ -166,12 +208,14 @@ end
 
 --- Close idle pooled connections; checked-out ones close when returned.
 function Engine:dispose()
+  check_self(self, "dispose")
   self:_core():dispose()
 end
 
 --- Drop this handle's reference to the C engine (the pool goes away when
 -- the last user of a shared engine lets go).
 function Engine:close()
+  check_self(self, "close")
   local c = self._c
   if c then self._c = nil c:close() end
 end
