@@ -128,15 +128,25 @@ static ath_status parse_query(ath_url *u, const char *q, const char *url, ath_er
   return ATH_OK;
 }
 
-static ath_status parse_port(ath_url *u, const char *s, size_t n, const char *url, ath_error *err) {
+/* `maybe_secret`: an '@' follows the authority, so what looks like a port
+ * may be the start of a password holding '/'; then it is not quoted. */
+static ath_status parse_port(ath_url *u, const char *s, size_t n, const char *url, int maybe_secret,
+                             ath_error *err) {
   if (n == 0) return ATH_OK;                   /* "host:" — no port */
   long v = 0;
   for (size_t i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9' || i > 5)
+    if (s[i] < '0' || s[i] > '9' || i > 5) {
+      if (maybe_secret)
+        return ath_error_set(err, ATH_E_ARGUMENT,
+                             "Could not parse URL '%.200s': the port is not a number (if the password holds "
+                             "a '/', percent-encode it as %%2F)", url);
       return ath_error_set(err, ATH_E_ARGUMENT, "Could not parse URL '%.200s': port '%.*s' is not a number",
                            url, (int)(n > 20 ? 20 : n), s);
+    }
     v = v * 10 + (s[i] - '0');
   }
+  if ((v < 1 || v > 65535) && maybe_secret)
+    return ath_error_set(err, ATH_E_ARGUMENT, "Could not parse URL '%.200s': the port is out of range 1-65535", url);
   if (v < 1 || v > 65535)
     return ath_error_set(err, ATH_E_ARGUMENT, "Could not parse URL '%.200s': port %ld is out of range 1-65535", url, v);
   u->port = (int)v;
@@ -144,7 +154,8 @@ static ath_status parse_port(ath_url *u, const char *s, size_t n, const char *ur
 }
 
 /* authority = [user[:password]@]host[:port] with host possibly [v6] */
-static ath_status parse_authority(ath_url *u, const char *a, size_t n, const char *url, ath_error *err) {
+static ath_status parse_authority(ath_url *u, const char *a, size_t n, const char *url, int maybe_secret,
+                                  ath_error *err) {
   ath_status st;
   const char *at = NULL;
   for (size_t i = 0; i < n; i++) if (a[i] == '@') at = a + i;      /* the last '@' */
@@ -186,7 +197,7 @@ static ath_status parse_authority(ath_url *u, const char *a, size_t n, const cha
     st = decode(host, host_len, "host", url, &u->host, err);
     if (st != ATH_OK) return st;
   }
-  if (port) return parse_port(u, port, hlen - (size_t)(port - hp), url, err);
+  if (port) return parse_port(u, port, hlen - (size_t)(port - hp), url, maybe_secret && at == NULL, err);
   return ATH_OK;
 }
 
@@ -235,7 +246,8 @@ static ath_status parse(const char *text, const char *shown, ath_url **out, ath_
   }
   const char *slash = memchr(rest, '/', rlen);
   size_t alen = slash ? (size_t)(slash - rest) : rlen;
-  st = parse_authority(u, rest, alen, shown, err);
+  int at_after = slash && memchr(slash, '@', rlen - alen) != NULL;
+  st = parse_authority(u, rest, alen, shown, at_after, err);
   if (st != ATH_OK) goto fail;
   if (slash && rlen - alen > 1) {
     st = decode(slash + 1, rlen - alen - 1, "database name", shown, &u->database, err);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include "engine/ath_engine.h"
@@ -164,6 +165,128 @@ static void test_engine_shares_a_named_engine(void **state) {
   assert_int_equal(ath_alloc_live(), base);
 }
 
+static ath_engine *open_memory_cfg(ath_engine_config *cfg) {
+  static const char *const k[] = { "busy_timeout" }, *const v[] = { "0" };
+  cfg->ca_keys = k; cfg->ca_values = v; cfg->nca = 1;   /* a lock fails at once */
+  ath_engine *e = NULL;
+  ath_error err;
+  assert_int_equal(ath_engine_open("sqlite://", cfg, &e, &err), ATH_OK);
+  return e;
+}
+
+static int has_table(ath_conn *c, const char *name) {
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'", name);
+  return (int)scalar_int(c, sql);
+}
+
+static void test_engine_memory_checkouts_have_their_own_connections(void **state) {
+  (void)state;
+  long base = ath_alloc_live();
+  ath_engine_config cfg;
+  ath_engine_config_default(&cfg);
+  ath_engine *e = open_memory_cfg(&cfg);
+  ath_conn *a, *b;
+  ath_error err;
+  assert_int_equal(ath_engine_checkout(e, -1, &a, &err), ATH_OK);
+  assert_int_equal(ath_engine_checkout(e, -1, &b, &err), ATH_OK);
+  assert_ptr_not_equal(a, b);
+  assert_ptr_not_equal(a->dc, b->dc);
+  exec_ok(a, "CREATE TABLE t (x INTEGER)");
+  exec_ok(a, "INSERT INTO t VALUES (1)");
+  assert_int_equal(scalar_int(b, "SELECT count(*) FROM t"), 1);      /* one database */
+  assert_int_equal(a->drv->begin(a->dc, ATH_ISO_DEFAULT, &err), ATH_OK);
+  exec_ok(a, "INSERT INTO t VALUES (2)");
+  assert_false(b->drv->in_transaction(b->dc));                       /* not joined */
+  assert_int_equal(b->drv->exec(b->dc, "INSERT INTO t VALUES (3)", &err), ATH_E_OPERATIONAL);
+  assert_non_null(strstr(err.message, "database is locked"));
+  assert_int_equal(a->drv->rollback(a->dc, &err), ATH_OK);
+  exec_ok(b, "INSERT INTO t VALUES (4)");
+  assert_int_equal(scalar_int(a, "SELECT sum(x) FROM t"), 5);
+  ath_engine_checkin(e, a);
+  ath_engine_checkin(e, b);
+  ath_engine_release(e);
+  assert_int_equal(ath_alloc_live(), base);
+}
+
+static void test_engine_memory_data_lives_until_dispose(void **state) {
+  (void)state;
+  ath_engine_config cfg;
+  ath_engine_config_default(&cfg);
+  cfg.pool.kind = ATH_POOL_NULL;             /* every checkin closes its connection */
+  cfg.pool_kind_set = 1;
+  ath_engine *e = open_memory_cfg(&cfg);
+  ath_conn *c;
+  ath_error err;
+  assert_int_equal(ath_engine_checkout(e, -1, &c, &err), ATH_OK);
+  exec_ok(c, "CREATE TABLE kept (x INTEGER)");
+  ath_engine_checkin(e, c);
+  assert_int_equal(ath_engine_checkout(e, -1, &c, &err), ATH_OK);
+  assert_int_equal(has_table(c, "kept"), 1);                         /* the anchor kept it */
+  ath_engine_checkin(e, c);
+  ath_engine_dispose(e);
+  assert_int_equal(ath_engine_checkout(e, -1, &c, &err), ATH_OK);
+  assert_int_equal(has_table(c, "kept"), 0);                         /* dispose dropped it */
+  ath_engine_checkin(e, c);
+  ath_engine_release(e);
+}
+
+static void test_engine_two_memory_engines_do_not_share_data(void **state) {
+  (void)state;
+  ath_engine *e1 = open_memory(8), *e2 = open_memory(8);
+  ath_conn *a, *b;
+  ath_error err;
+  assert_int_equal(ath_engine_checkout(e1, -1, &a, &err), ATH_OK);
+  assert_int_equal(ath_engine_checkout(e2, -1, &b, &err), ATH_OK);
+  exec_ok(a, "CREATE TABLE mine (x INTEGER)");
+  assert_int_equal(has_table(b, "mine"), 0);
+  ath_engine_checkin(e1, a);
+  ath_engine_checkin(e2, b);
+  ath_engine_release(e1);
+  ath_engine_release(e2);
+}
+
+static void test_engine_refuses_options_out_of_range(void **state) {
+  (void)state;
+  long base = ath_alloc_live();
+  ath_engine_config cfg;
+  ath_engine *e = (ath_engine *)1;
+  ath_error err;
+  ath_engine_config_default(&cfg);
+  cfg.stmt_cache_size = (size_t)-1;          /* what a negative int cast gives */
+  assert_int_equal(ath_engine_open("sqlite://", &cfg, &e, &err), ATH_E_ARGUMENT);
+  assert_null(e);
+  assert_non_null(strstr(err.message, "statement_cache_size must be an integer between 0 and 1000000"));
+  ath_engine_config_default(&cfg);
+  cfg.pool.size = -2147483647 - 1;           /* 2^32 + 1 wrapped */
+  assert_int_equal(ath_engine_open("sqlite:///x.db", &cfg, &e, &err), ATH_E_ARGUMENT);
+  assert_non_null(strstr(err.message, "pool_size"));
+  ath_engine_config_default(&cfg);
+  static const char *const k[] = { "_memdb" }, *const v[] = { "/elsewhere" };
+  cfg.ca_keys = k; cfg.ca_values = v; cfg.nca = 1;
+  assert_int_equal(ath_engine_open("sqlite://", &cfg, &e, &err), ATH_E_ARGUMENT);
+  assert_non_null(strstr(err.message, "reserved"));
+  assert_int_equal(ath_alloc_live(), base);
+}
+
+static void test_engine_sqlite_busy_timeout_must_fit_an_int(void **state) {
+  (void)state;
+  static const char *const bad[] = { "4294967396", "-1", "99999999999999999999", "1.5", "nan" };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ath_engine_config cfg;
+    ath_engine_config_default(&cfg);
+    const char *k[] = { "busy_timeout" }, *v[] = { bad[i] };
+    cfg.ca_keys = k; cfg.ca_values = v; cfg.nca = 1;
+    ath_engine *e;
+    ath_conn *c = NULL;
+    ath_error err;
+    assert_int_equal(ath_engine_open("sqlite://", &cfg, &e, &err), ATH_OK);
+    assert_int_equal(ath_engine_checkout(e, -1, &c, &err), ATH_E_ARGUMENT);
+    assert_non_null(strstr(err.message, "between 0 and 2147483647"));
+    ath_engine_release(e);
+  }
+}
+
 static void test_engine_fault_injection_leaves_no_leak(void **state) {
   (void)state;
   long base = ath_alloc_live();
@@ -201,6 +324,11 @@ int main(void) {
     cmocka_unit_test(test_engine_evicting_a_busy_statement_defers_its_finalize),
     cmocka_unit_test(test_engine_checkin_rolls_back_an_open_transaction),
     cmocka_unit_test(test_engine_shares_a_named_engine),
+    cmocka_unit_test(test_engine_memory_checkouts_have_their_own_connections),
+    cmocka_unit_test(test_engine_memory_data_lives_until_dispose),
+    cmocka_unit_test(test_engine_two_memory_engines_do_not_share_data),
+    cmocka_unit_test(test_engine_refuses_options_out_of_range),
+    cmocka_unit_test(test_engine_sqlite_busy_timeout_must_fit_an_int),
     cmocka_unit_test(test_engine_fault_injection_leaves_no_leak),
   };
   return cmocka_run_group_tests_name("engine", tests, NULL, NULL);

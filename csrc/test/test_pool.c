@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <setjmp.h>
 #include <pthread.h>
 #include <string.h>
@@ -409,6 +410,75 @@ static void test_pool_emits_events_in_order(void **state) {
   free_pool(p, &w);
 }
 
+static void test_pool_refuses_options_out_of_range(void **state) {
+  (void)state;
+  static const struct { int size, overflow; double timeout, recycle; const char *phrase; } cases[] = {
+    { -1, 10, 30, -1, "pool_size must be an integer between 0 and 1000000, got -1" },
+    { 1000001, 10, 30, -1, "pool_size" },
+    { -2147483647 - 1, 10, 30, -1, "pool_size" },
+    { 5, -2, 30, -1, "max_overflow must be an integer between -1 and 1000000, got -2" },
+    { 5, 2147483647, 30, -1, "max_overflow" },
+    { 5, 10, NAN, -1, "pool_timeout must be a number of seconds between 0 and 31536000, got nan" },
+    { 5, 10, INFINITY, -1, "pool_timeout" },
+    { 5, 10, -1, -1, "pool_timeout" },
+    { 5, 10, 30, NAN, "pool_recycle" },
+    { 5, 10, 30, INFINITY, "pool_recycle" },
+    { 5, 10, 30, -INFINITY, "pool_recycle" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ath_pool_config cfg;
+    ath_pool_config_default(&cfg);
+    cfg.size = cases[i].size; cfg.max_overflow = cases[i].overflow;
+    cfg.timeout = cases[i].timeout; cfg.recycle = cases[i].recycle;
+    world w;
+    memset(&w, 0, sizeof w);
+    ath_error err;
+    long base = ath_alloc_live();
+    assert_null(ath_pool_new(&cfg, &OPS, &w, &err));
+    assert_int_equal(err.kind, ATH_E_ARGUMENT);
+    if (strstr(err.message, cases[i].phrase) == NULL) fail_msg("'%s' not in '%s'", cases[i].phrase, err.message);
+    assert_int_equal(ath_alloc_live(), base);
+  }
+  ath_pool_config edge;                      /* the edges of every range are fine */
+  ath_pool_config_default(&edge);
+  edge.size = 0; edge.max_overflow = -1; edge.timeout = 0; edge.recycle = -1;
+  assert_int_equal(ath_pool_config_check(&edge, NULL), ATH_OK);
+  edge.size = ATH_POOL_MAX_SIZE; edge.max_overflow = ATH_POOL_MAX_SIZE;
+  edge.timeout = ATH_POOL_MAX_SECONDS; edge.recycle = 0;
+  assert_int_equal(ath_pool_config_check(&edge, NULL), ATH_OK);
+}
+
+static void test_pool_would_wait_only_when_exhausted(void **state) {
+  (void)state;
+  world w;
+  ath_pool *p = new_pool(&w, ATH_POOL_QUEUE, 1, 1, 0.05);
+  assert_false(ath_pool_would_wait(p));
+  fake *a = checkout(p, -1);
+  assert_false(ath_pool_would_wait(p));     /* the overflow slot is free */
+  fake *b = checkout(p, -1);
+  assert_true(ath_pool_would_wait(p));
+  ath_pool_checkin(p, b);
+  assert_false(ath_pool_would_wait(p));     /* b is idle now */
+  ath_pool_checkin(p, a);
+  free_pool(p, &w);
+}
+
+static void test_pool_nan_or_huge_timeout_waits_the_configured_time(void **state) {
+  (void)state;
+  world w;
+  ath_pool *p = new_pool(&w, ATH_POOL_QUEUE, 1, 0, 0.05);
+  fake *a = checkout(p, -1);
+  void *c;
+  ath_error err;
+  double t0 = ath_now_monotonic();
+  assert_int_equal(ath_pool_checkout(p, NAN, &c, &err), ATH_E_POOL_TIMEOUT);   /* NaN: the pool's own */
+  assert_true(ath_now_monotonic() - t0 < 1.0);
+  ath_pool_checkin(p, a);
+  assert_int_equal(ath_pool_checkout(p, 1e300, &c, &err), ATH_OK);   /* no timespec overflow */
+  ath_pool_checkin(p, c);
+  free_pool(p, &w);
+}
+
 static void test_pool_fault_injection_leaves_no_leak(void **state) {
   (void)state;
   long base = ath_alloc_live();
@@ -451,6 +521,9 @@ int main(void) {
     cmocka_unit_test(test_pool_static_belongs_to_one_thread_at_a_time),
     cmocka_unit_test(test_pool_null_connects_per_checkout),
     cmocka_unit_test(test_pool_emits_events_in_order),
+    cmocka_unit_test(test_pool_refuses_options_out_of_range),
+    cmocka_unit_test(test_pool_would_wait_only_when_exhausted),
+    cmocka_unit_test(test_pool_nan_or_huge_timeout_waits_the_configured_time),
     cmocka_unit_test(test_pool_fault_injection_leaves_no_leak),
   };
   return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

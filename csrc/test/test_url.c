@@ -124,6 +124,44 @@ static void test_url_masked_rendering_hides_the_password(void **state) {
   ath_url_free(u);
 }
 
+static void test_url_errors_never_show_the_password(void **state) {
+  (void)state;
+  static const struct { const char *url, *phrase; } cases[] = {
+    { "postgresql://scott:s3cretpw@localhost:12x/db", "port" },
+    { "postgresql://scott:s3cretpw@localhost/d%zzb", "'%zz' in the database name" },
+    { "postgresql://scott:s3cre%zztpw@localhost/db", "bad percent-escape in the password" },
+    { "postgresql://scott:s3cretpw@[::1/db", "unterminated '['" },
+    { "postgresql://scott:s3cretpw@localhost/db?=1", "without a name" },
+    { "postgresql://scott@localhost/db?password=s3cretpw&=1", "without a name" },
+    { "postgresql://scott:s3c:r@tpw@localhost:99999/db", "out of range" },
+    { "postgresql://scott:s3c/retpw@localhost:1x/db", "percent-encode it as %2F" },
+    { "postgresql:/scott:s3cretpw@localhost/db", "expected dialect://" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ath_url *u = (ath_url *)1;
+    ath_error err;
+    assert_int_equal(ath_url_parse(cases[i].url, &u, &err), ATH_E_ARGUMENT);
+    assert_null(u);
+    if (strstr(err.message, cases[i].phrase) == NULL) fail_msg("'%s' not in '%s'", cases[i].phrase, err.message);
+    if (strstr(err.message, "s3c") || strstr(err.message, "tpw") || !strstr(err.message, "scott"))
+      fail_msg("password shown or user hidden: '%s'", err.message);
+    if (!strstr(err.message, "***")) fail_msg("no mask in '%s'", err.message);
+  }
+}
+
+static void test_url_refuses_a_nul_byte_naming_the_part(void **state) {
+  (void)state;
+  expect_error("sqlite:////tmp/probe%00pct.db", "the database path contains a NUL byte");
+  expect_error("postgresql://sc%00ott:pw@localhost/db", "the username contains a NUL byte");
+  expect_error("postgresql://scott:p%00w@localhost/db", "the password contains a NUL byte");
+  expect_error("postgresql://scott:pw@local%00host/db", "the host contains a NUL byte");
+  expect_error("postgresql://scott:pw@localhost/d%00b", "the database name contains a NUL byte");
+  expect_error("postgresql://scott@localhost/db?sslmode=dis%00able", "query parameter value contains a NUL byte");
+  ath_url *u = parse_ok("sqlite:////tmp/probe%01pct.db");   /* other control bytes are names like any */
+  assert_int_equal(u->database[10], 1);
+  ath_url_free(u);
+}
+
 static void test_url_fault_injection_leaves_no_leak(void **state) {
   (void)state;
   long base = ath_alloc_live();
@@ -152,6 +190,8 @@ int main(void) {
     cmocka_unit_test(test_url_ipv6_host),
     cmocka_unit_test(test_url_errors_name_the_bad_part),
     cmocka_unit_test(test_url_masked_rendering_hides_the_password),
+    cmocka_unit_test(test_url_errors_never_show_the_password),
+    cmocka_unit_test(test_url_refuses_a_nul_byte_naming_the_part),
     cmocka_unit_test(test_url_fault_injection_leaves_no_leak),
   };
   return cmocka_run_group_tests_name("url", tests, NULL, NULL);
