@@ -178,7 +178,9 @@ end
 --- Check a connection out of the pool.
 -- With a function: calls fn(conn), closes the connection however fn ends,
 -- and returns what fn returns.
+-- @param fn optional function(conn) (or a callable table)
 -- @raise PoolTimeoutError when the pool stays exhausted for pool_timeout
+-- @raise ArgumentError when fn is neither nil nor callable, or self is not an Engine
 function Engine:connect(fn)
   check_self(self, "connect")
   check_fn(fn, "connect")
@@ -207,6 +209,9 @@ function Engine:begin(fn)
 end
 
 --- Close idle pooled connections; checked-out ones close when returned.
+-- A memory SQLite engine ("sqlite://") also drops its data: later checkouts
+-- start from an empty database.
+-- @raise ResourceClosedError after close()
 function Engine:dispose()
   check_self(self, "dispose")
   self:_core():dispose()
