@@ -55,7 +55,8 @@ static ath_status decode(const char *s, size_t n, const char *what, const char *
 /* A copy of the URL text for error messages, with the password shown as
  * "***" (the userinfo's part after its first ':', and any "password" query
  * parameter). It errs towards masking too much: the userinfo ends at the
- * last '@' before the query, even past a '/', since a password may hold '/'.
+ * last '@' before the query, even past a '/', since a password may hold '/'
+ * (and, when no '@' comes before the first '?', at the last '@' after it).
  * Caller frees; NULL on OOM. */
 static char *mask_text(const char *text) {
   ath_buf b = ATH_BUF_INIT;
@@ -67,6 +68,10 @@ static char *mask_text(const char *text) {
   const char *end = query ? query : start + strlen(start);
   const char *at = NULL;
   for (const char *p = start; p < end; p++) if (*p == '@') at = p;
+  if (at == NULL && query) {                   /* a '?' in the password: "u:pa?ss@h" */
+    at = strrchr(query, '@');
+    if (at) { query = NULL; end = start + strlen(start); }
+  }
   const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
   if (colon) {
     ath_buf_append(&b, text, (size_t)(colon + 1 - text));
@@ -117,8 +122,9 @@ static ath_status parse_query(ath_url *u, const char *q, const char *url, ath_er
       ath_url_param *prm = &u->params[u->nparams];
       ath_status st = decode(p, klen, "query parameter name", url, &prm->key, err);
       if (st != ATH_OK) return st;
-      st = eq ? decode(eq + 1, len - klen - 1, "query parameter value", url, &prm->value, err)
-              : decode("", 0, "query parameter value", url, &prm->value, err);
+      const char *what = strcmp(prm->key, "password") == 0 ? "password" : "query parameter value";
+      st = eq ? decode(eq + 1, len - klen - 1, what, url, &prm->value, err)
+              : decode("", 0, what, url, &prm->value, err);
       u->nparams++;                        /* counted even half-filled: freed by ath_url_free */
       if (st != ATH_OK) return st;
     }
@@ -246,7 +252,7 @@ static ath_status parse(const char *text, const char *shown, ath_url **out, ath_
   }
   const char *slash = memchr(rest, '/', rlen);
   size_t alen = slash ? (size_t)(slash - rest) : rlen;
-  int at_after = slash && memchr(slash, '@', rlen - alen) != NULL;
+  int at_after = strchr(rest + alen, '@') != NULL;        /* even in the query: "u:pa?ss@h" */
   st = parse_authority(u, rest, alen, shown, at_after, err);
   if (st != ATH_OK) goto fail;
   if (slash && rlen - alen > 1) {

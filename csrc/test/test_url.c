@@ -136,6 +136,8 @@ static void test_url_errors_never_show_the_password(void **state) {
     { "postgresql://scott:s3c:r@tpw@localhost:99999/db", "out of range" },
     { "postgresql://scott:s3c/retpw@localhost:1x/db", "percent-encode it as %2F" },
     { "postgresql:/scott:s3cretpw@localhost/db", "expected dialect://" },
+    { "postgresql://scott:s3c?retpw@localhost:1/db", "the port is not a number" },
+    { "postgresql://scott@localhost/db?password=s3c%zztpw", "bad percent-escape in the password" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ath_url *u = (ath_url *)1;

@@ -269,6 +269,13 @@ describe("Engine misuse", function()
     check(function() e.begin({}) end, "Engine:begin()")
   end)
 
+  it("wrap() refuses anything but a C engine handle", function()
+    local wrap = require("athanor.engine").wrap
+    check(function() wrap(5) end, "wrap() expects a C engine handle, got number")
+    check(function() wrap(e) end, "got table")
+    check(function() wrap(e._c, 5) end, "options must be a table")
+  end)
+
   it("a closed engine raises an athanor error on every method", function()
     local e2 = h.engine()
     e2:close()

@@ -119,6 +119,13 @@ end
 
 --- Wrap a C engine handle (also used for engines handed over by a C host).
 function M.wrap(c, opts)
+  local mt = getmetatable(c)
+  if type(c) ~= "userdata" or type(mt) ~= "table" or mt.__name ~= "athanor.Engine" then
+    errors.raise("ArgumentError", 2, "wrap() expects a C engine handle, got %s", type(c))
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    errors.raise("ArgumentError", 2, "wrap() options must be a table, got %s", type(opts))
+  end
   opts = opts or {}
   local info = c:info()
   local self = setmetatable({
