@@ -5,10 +5,12 @@
 
 static long fail_countdown = -1;   /* -1: injection off */
 static long live_blocks = 0;
+static long attempts = 0;          /* every allocation call, for ath_alloc_count */
 
 /* Decide whether this allocation is the injected failure. Atomic builtins keep
  * the counters exact when pools allocate from several threads. */
 static int should_fail(void) {
+  __atomic_add_fetch(&attempts, 1, __ATOMIC_RELAXED);
   long c = __atomic_load_n(&fail_countdown, __ATOMIC_RELAXED);
   if (c < 0) return 0;
   c = __atomic_sub_fetch(&fail_countdown, 1, __ATOMIC_RELAXED);
@@ -62,4 +64,8 @@ void ath_alloc_fail_after(long n) {
 
 long ath_alloc_live(void) {
   return __atomic_load_n(&live_blocks, __ATOMIC_RELAXED);
+}
+
+long ath_alloc_count(void) {
+  return __atomic_load_n(&attempts, __ATOMIC_RELAXED);
 }

@@ -27,5 +27,9 @@ ATH_HIDDEN char *ath_strndup(const char *s, size_t n);
 ATH_HIDDEN void ath_alloc_fail_after(long n);
 /* Number of blocks currently allocated through ath_malloc & co. */
 ATH_HIDDEN long ath_alloc_live(void);
+/* Number of allocation attempts (malloc, calloc, realloc; failed ones too)
+ * since the process started: a sweep counts a clean run's allocations with
+ * it, then fails each of them in turn (csrc/test/test_alloc_faults.c). */
+ATH_HIDDEN long ath_alloc_count(void);
 
 #endif

@@ -46,7 +46,7 @@ void ath_drv_pg_arena_reset(ath_dstmt *s) {
 /* ----------------------------------------------------------- parameters */
 
 void ath_drv_pg_clear_params(ath_dstmt *s) {
-  for (int i = 0; i < s->nparams && s->pvals; i++) {
+  for (int i = 0; i < s->nparams && s->pvals && s->plens && s->pfmts; i++) {  /* a failed prepare may lack some */
     ath_free(s->pvals[i]);
     s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0;
   }

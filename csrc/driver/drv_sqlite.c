@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +198,11 @@ static ath_status sq_bind(ath_dstmt *s, int idx, const ath_value *v, ath_error *
   switch (v->type) {
     case ATH_V_NULL: rc = sqlite3_bind_null(s->st, idx); break;
     case ATH_V_INT: case ATH_V_BOOL: rc = sqlite3_bind_int64(s->st, idx, v->u.i); break;
-    case ATH_V_FLOAT: rc = sqlite3_bind_double(s->st, idx, v->u.f); break;
+    case ATH_V_FLOAT:
+      if (isnan(v->u.f))                 /* SQLite would store NULL: refuse rather than lose it */
+        return ath_error_set(err, ATH_E_DATA, "parameter %d: SQLite cannot store NaN (it would become NULL)", idx);
+      rc = sqlite3_bind_double(s->st, idx, v->u.f);
+      break;
     case ATH_V_BLOB:
       rc = sqlite3_bind_blob64(s->st, idx, v->u.s.n ? v->u.s.p : "", v->u.s.n,
                                v->borrowed ? SQLITE_STATIC : SQLITE_TRANSIENT);

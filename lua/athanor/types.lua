@@ -77,7 +77,16 @@ M.BigInteger = define("BigInteger", { _bind = int_bind }, function(self, opts)
   local t = copy(self, { as_string = opts and opts.as_string or false })
   if t.as_string then
     t._bind = function(value, colname)
-      if type(value) == "string" and value:match("^%-?%d+$") then return { _ath_type = "numeric", value } end
+      if type(value) == "string" and value:match("^%-?%d+$") then
+        -- beyond 64 bits SQLite would keep a rounded REAL: refuse on every backend
+        local digits = value:gsub("^%-?0*", "")
+        local limit = value:sub(1, 1) == "-" and "9223372036854775808" or "9223372036854775807"
+        if #digits > #limit or (#digits == #limit and digits > limit) then
+          errors.raise("ArgumentError", 3, "Column '%s' expects an integer string within 64 bits, got %s",
+            tostring(colname), value)
+        end
+        return { _ath_type = "numeric", value }
+      end
       return int_bind(value, colname)
     end
     t._result = function(v) return type(v) == "number" and string.format("%d", v) or v end
