@@ -16,6 +16,12 @@
 
 /* The wire protocol's parameter count is an Int16 (Bind, ParameterDescription). */
 #define PG_MAX_PARAMS 65535
+/* libpq drops the connection ("lost synchronization") on any message longer
+ * than 30000 bytes but a few kinds, ParameterDescription not among them: it
+ * can describe at most (30000 - 6) / 4 parameters. Statements with more learn
+ * their parameter types from pg_prepared_statements and their columns from
+ * the first result instead (see describe_large). */
+#define PG_DESCRIBE_MAX_PARAMS 7498
 
 /* ------------------------------------------------------------- errors */
 
@@ -265,25 +271,71 @@ static void scan_sql(const char *p, const char *end, pg_scan *out) {
   }
 }
 
+static ath_status too_many_params(const char *what, size_t len, ath_error *err) {
+  return ath_error_set(err, ATH_E_OPERATIONAL,
+                       "statement uses placeholder %.*s, but PostgreSQL accepts at most %d parameters "
+                       "per statement (split it, e.g. a long in_ list, or use executemany)",
+                       (int)(len > 24 ? 24 : len), what, PG_MAX_PARAMS);
+}
+
 /* Refuse text that would reach the server truncated, as no statement, or
- * with more parameters than the protocol can describe. */
-static ath_status check_statement(const char *sql, size_t len, ath_error *err) {
+ * with more parameters than the protocol can carry; *sc gets the scan. */
+static ath_status check_statement(const char *sql, size_t len, pg_scan *sc, ath_error *err) {
   ath_status st = ath_driver_check_sql(sql, len, err);
   if (st != ATH_OK) return st;
-  pg_scan sc;
-  scan_sql(sql, sql + len, &sc);
-  if (!sc.has_statement) return ath_error_set(err, ATH_E_ARGUMENT, "empty SQL statement");
-  if (sc.max_param > PG_MAX_PARAMS)
-    return ath_error_set(err, ATH_E_OPERATIONAL,
-                         "statement uses placeholder %.*s, but PostgreSQL accepts at most %d parameters "
-                         "per statement (split it, e.g. a long in_ list, or use executemany)",
-                         (int)(sc.max_len > 24 ? 24 : sc.max_len), sc.max_at, PG_MAX_PARAMS);
+  scan_sql(sql, sql + len, sc);
+  if (!sc->has_statement) return ath_error_set(err, ATH_E_ARGUMENT, "empty SQL statement");
+  if (sc->max_param > PG_MAX_PARAMS) return too_many_params(sc->max_at, sc->max_len, err);
   return ATH_OK;
+}
+
+/* Parameter types of s, read from pg_prepared_statements, for a statement
+ * whose ParameterDescription libpq cannot read (PG_DESCRIBE_MAX_PARAMS). The
+ * server's count wins over the scan's. Columns are learnt from the first
+ * result (learn_columns). */
+static ath_status describe_large(ath_dstmt *s, ath_error *err) {
+  PGconn *pg = s->c->pg;
+  const char *name = s->name;
+  PGresult *r = PQsendQueryParams(pg, "SELECT array_to_string(parameter_types::oid[], ',') "
+                                      "FROM pg_catalog.pg_prepared_statements WHERE name = $1",
+                                  1, NULL, &name, NULL, NULL, 0) ? await_result(pg) : NULL;
+  ath_status st = ATH_OK;
+  if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) st = pg_fail(pg, r, err);
+  else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+    st = ath_error_set(err, ATH_E_DBAPI, "prepared statement %s vanished from pg_prepared_statements", name);
+  if (st != ATH_OK) { PQclear(r); return st; }
+  const char *p = PQgetvalue(r, 0, 0);
+  int n = *p ? 1 : 0;
+  for (const char *q = p; *q; q++) n += *q == ',';
+  if (n > PG_MAX_PARAMS) {
+    PQclear(r);
+    return ath_error_set(err, ATH_E_OPERATIONAL, "statement takes %d parameters, but PostgreSQL accepts at most %d "
+                         "per statement (split it, or use executemany)", n, PG_MAX_PARAMS);
+  }
+  s->ptypes = ath_calloc((size_t)(n ? n : 1), sizeof(Oid));
+  if (s->ptypes == NULL) { PQclear(r); return ath_error_nomem(err); }
+  for (int i = 0; i < n; i++) {
+    char *next;
+    s->ptypes[i] = (Oid)strtoul(p, &next, 10);
+    p = *next == ',' ? next + 1 : next;
+  }
+  s->nparams = n;
+  PQclear(r);
+  return ATH_OK;
+}
+
+/* A statement described by describe_large takes its columns from its first
+ * result (kept as attributes only). */
+static void learn_columns(ath_dstmt *s, const PGresult *res) {
+  if (s->desc != NULL || res == NULL) return;
+  s->desc = PQcopyResult(res, PG_COPYRES_ATTRS);
+  s->ncols = s->desc ? PQnfields(s->desc) : 0;
 }
 
 static ath_status pg_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstmt **out, ath_error *err) {
   *out = NULL;
-  ath_status st = check_statement(sql, len, err);
+  pg_scan sc;
+  ath_status st = check_statement(sql, len, &sc, err);
   if (st != ATH_OK) return st;
   ath_dstmt *s = ath_calloc(1, sizeof *s);
   char *text = ath_strndup(sql, len);             /* libpq wants a C string */
@@ -295,13 +347,14 @@ static ath_status pg_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstm
   if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) st = pg_fail(c->pg, res, err);
   else s->prepared = 1;
   PQclear(res);
-  if (st == ATH_OK) {
+  if (st == ATH_OK && sc.max_param > PG_DESCRIBE_MAX_PARAMS) {
+    st = describe_large(s, err);
+  } else if (st == ATH_OK) {
     s->desc = PQsendDescribePrepared(c->pg, s->name) ? await_result(c->pg) : NULL;
     if (s->desc == NULL || PQresultStatus(s->desc) != PGRES_COMMAND_OK) st = pg_fail(c->pg, s->desc, err);
+    if (st == ATH_OK) { s->nparams = PQnparams(s->desc); s->ncols = PQnfields(s->desc); }
   }
   if (st == ATH_OK) {
-    s->nparams = PQnparams(s->desc);
-    s->ncols = PQnfields(s->desc);
     size_t np = (size_t)(s->nparams ? s->nparams : 1);
     s->pvals = ath_calloc(np, sizeof(char *));
     s->plens = ath_calloc(np, sizeof(int));
@@ -345,6 +398,7 @@ static ath_status pg_step(ath_dstmt *s, ath_error *err) {
     PQclear(s->res);
     s->res = PQgetResult(pg);
     ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_COMMAND_OK;
+    if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) learn_columns(s, s->res);
     if (st == PGRES_SINGLE_TUPLE) { s->row = 0; s->nrows = 1; s->rows_seen++; return ATH_ROW; }
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
       if (s->res && st == PGRES_COMMAND_OK) s->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
@@ -366,6 +420,7 @@ static ath_status pg_step(ath_dstmt *s, ath_error *err) {
     s->res = PQsendQueryPrepared(pg, s->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0)
                ? await_result(pg) : NULL;
     ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) learn_columns(s, s->res);
     if (st == PGRES_COMMAND_OK) {
       s->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
       s->done = 1;

@@ -136,6 +136,21 @@ describe("More parameters than PostgreSQL's protocol carries #postgresql", funct
     assert.equal(1, conn:exec_driver_sql("SELECT 1"):scalar())
   end)
 
+  it("work past libpq's 7498-parameter description limit, with parameter types and columns known", function()
+    -- libpq cannot read a ParameterDescription of more than 7498 types
+    local n = 7499
+    local p, v = {}, {}
+    for i = 1, n - 1 do p[i] = "$" .. i .. "::int"; v[i] = i end
+    p[n] = "$" .. n; v[n] = { _ath_type = "blob", "\0\1\255" }
+    local sql = "SELECT (SELECT count(*) FROM (VALUES (" .. table.concat(p, "),(", 1, n - 1) .. ")) AS x(i)) AS n, "
+      .. "$" .. n .. "::bytea AS blob, octet_length(" .. p[n] .. "::bytea) AS len"
+    local row = conn:exec_driver_sql(sql, v):one()
+    assert.equal(n - 1, row.n); assert.equal("\0\1\255", row.blob); assert.equal(3, row.len)
+    assert.same({ "n", "blob", "len" }, conn:exec_driver_sql(sql, v):keys())   -- the cached statement, again
+    local streamed = conn:exec_driver_sql(sql, v, { stream = true }):all()
+    assert.equal("\0\1\255", streamed[1].blob)
+  end)
+
   it("accept exactly 65535", function()
     conn:execute(ath.insert(nt):values({ id = 1 }))
     local n = conn:exec_driver_sql("SELECT count(*) FROM nt WHERE id IN (" .. placeholders(65535) .. ")", values(65535))
@@ -144,9 +159,11 @@ describe("More parameters than PostgreSQL's protocol carries #postgresql", funct
   end)
 
   it("are counted from placeholders only, not from $n inside strings, quoted names or comments", function()
-    local q = "SELECT $1::int AS a, '$70000' AS b, $q$ $80000 $q$ AS c, \"$90000\" AS d -- $99999\n"
+    local q = "SELECT $1::int AS a, '$70000' AS b, $q$ $80000 $q$ AS c, E'\\' $75000' AS d, 1 AS \"$90000\" -- $99999\n"
+      .. "/* $95000 /* nested */ $96000 */"
     local r = conn:exec_driver_sql(q, { 5 }):one()
-    assert.equal(5, r.a); assert.equal("$70000", r.b); assert.equal(" $80000 ", r.c); assert.equal("$90000", r.d)
+    assert.equal(5, r.a); assert.equal("$70000", r.b); assert.equal(" $80000 ", r.c)
+    assert.equal("' $75000", r.d); assert.equal(1, r["$90000"])
   end)
 end)
 
