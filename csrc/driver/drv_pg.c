@@ -98,8 +98,17 @@ static PGresult *await_result(PGconn *pg) {
   return keep;
 }
 
-/* PQexec, keeping the server's error (see await_result). */
+/* PQexec, keeping the server's error (see await_result). Like PQexec it
+ * first discards what is left of an earlier query (a ROLLBACK while a
+ * streamed result is open must still run); statements (pg_step) do not, and
+ * fail with "another command is already in progress" instead. */
 static PGresult *exec_sql(PGconn *pg, const char *sql) {
+  PGresult *r;
+  while ((r = PQgetResult(pg)) != NULL) {
+    ExecStatusType st = PQresultStatus(r);
+    PQclear(r);
+    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) break;
+  }
   return PQsendQuery(pg, sql) ? await_result(pg) : NULL;
 }
 
@@ -206,7 +215,7 @@ static int ident_char(unsigned char ch) { return ident_start(ch) || isdigit(ch) 
  * quote; with backslashes, \x escapes x). end when unterminated. */
 static const char *skip_quoted(const char *p, const char *end, char quote, int backslashes) {
   while (p < end) {
-    if (backslashes && *p == '\\') { p += 2; continue; }
+    if (backslashes && *p == '\\') { p = p + 1 < end ? p + 2 : end; continue; }
     if (*p++ != quote) continue;
     if (p < end && *p == quote) { p++; continue; }
     return p;

@@ -246,6 +246,15 @@ static void test_pg_driver_refuses_placeholders_beyond_65535_by_name(void **stat
   s = prep(c, sql);
   assert_int_equal(D->param_count(s), 1);
   D->finalize(s);
+  /* unterminated literals, quotes and comments end the scan; the server judges them */
+  static const char *const unterminated[] = { "SELECT E'ab\\", "SELECT 'ab", "SELECT \"ab", "SELECT $q$ ab $q",
+                                              "SELECT 1 /* ab /* cd */", "SELECT $" };
+  for (size_t i = 0; i < sizeof unterminated / sizeof *unterminated; i++) {
+    s = NULL;
+    assert_int_equal(D->prepare(c, unterminated[i], strlen(unterminated[i]), &s, &err), ATH_E_PROGRAMMING);
+    assert_null(s);
+  }
+  assert_usable(c);
   D->close(c);
 }
 

@@ -167,6 +167,25 @@ describe("More parameters than PostgreSQL's protocol carries #postgresql", funct
   end)
 end)
 
+describe("A transaction command while a streamed result is open #postgresql", function()
+  local conn
+  local fx = h.schema_fixture(md)
+  setup(function() conn = fx.open() end)
+  teardown(function() fx.close() end)
+
+  it("still rolls back, and the connection stays usable", function()
+    conn:execute(ath.delete(nt))
+    local tx = conn:begin()
+    conn:execute(ath.insert(nt):values({ id = 1 }))
+    local res = conn:execute(ath.text("SELECT generate_series(1, 100000) AS g"), nil, { stream = true })
+    local step, state = res:iter()
+    assert.equal(1, step(state).g)
+    tx:rollback()
+    assert.equal(0, rows(conn))
+    assert.is_false(conn:invalidated())
+  end)
+end)
+
 describe("More parameters than SQLite allows #sqlite", function()
   -- SQLite's own limit (SQLITE_MAX_VARIABLE_NUMBER, 32766 upstream and
   -- 250000 in Debian's build) is read from the library's compile options.
