@@ -27,8 +27,14 @@
 
 /* Fill err from a failed result (or from the connection when res is NULL). */
 static ath_status pg_fail(PGconn *pg, const PGresult *res, ath_error *err) {
-  if (res && PQresultStatus(res) == PGRES_EMPTY_QUERY)     /* not a failure of the connection */
+  ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (rs == PGRES_EMPTY_QUERY)                               /* not a failure of the connection */
     return ath_error_set(err, ATH_E_ARGUMENT, "empty SQL statement");
+  if (rs == PGRES_COPY_IN || rs == PGRES_COPY_OUT)           /* ended by await_result */
+    return ath_error_set(err, ATH_E_PROGRAMMING, "COPY %s is not supported: athanor %s COPY data "
+                         "(use INSERT ... VALUES / executemany, or SELECT)",
+                         rs == PGRES_COPY_IN ? "FROM STDIN" : "TO STDOUT",
+                         rs == PGRES_COPY_IN ? "sends no" : "reads no");
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
@@ -56,8 +62,9 @@ static ath_status pg_fail(PGconn *pg, const PGresult *res, ath_error *err) {
     snprintf(msg, sizeof msg, "%s%s%s", primary, detail ? " DETAIL: " : "", detail ? detail : "");
   } else {
     const char *m = pg ? PQerrorMessage(pg) : "connection lost";
-    if (m && *m) snprintf(msg, sizeof msg, "%s", m);
-    else if (res) snprintf(msg, sizeof msg, "unexpected %s result from the server", PQresStatus(PQresultStatus(res)));
+    if (res && rs != PGRES_FATAL_ERROR && rs != PGRES_NONFATAL_ERROR && rs != PGRES_BAD_RESPONSE)
+      snprintf(msg, sizeof msg, "unexpected %s result from the server", PQresStatus(rs));   /* not an error */
+    else if (m && *m) snprintf(msg, sizeof msg, "%s", m);
     else snprintf(msg, sizeof msg, "no result from the server");
     /* libpq's own messages span lines ("server closed the connection
      * unexpectedly\n\tThis probably means..."): one line, as tostring(err)
@@ -80,20 +87,38 @@ static ath_status pg_fail(PGconn *pg, const PGresult *res, ath_error *err) {
   return kind;
 }
 
+/* A result that later results of the same command must not replace: the
+ * server's error, or the COPY the caller has to be told about. */
+static int sticky(const PGresult *r) {
+  ExecStatusType st = PQresultStatus(r);
+  return st == PGRES_FATAL_ERROR || st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
+
 /* The outcome of the command just sent (PQsend*): the last result, except
  * that the first error wins. libpq's PQexec keeps the last one, so when the
  * server sends an error and then closes the socket (FATAL 57P01 after
  * pg_terminate_backend or a shutdown) PQexec returns libpq's own "server
  * closed the connection" result, which has no SQLSTATE; this keeps the
- * server's. NULL when nothing came back (PQerrorMessage says why). */
+ * server's. A COPY is ended, as PQexec does (no data is sent; data received
+ * is dropped), so the connection is idle again, and its COPY result is what
+ * comes back (pg_fail says COPY is not supported). NULL when nothing came
+ * back (PQerrorMessage says why). */
 static PGresult *await_result(PGconn *pg) {
   PGresult *keep = NULL, *r;
   while ((r = PQgetResult(pg)) != NULL) {
     ExecStatusType st = PQresultStatus(r);
-    if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) PQclear(r);
+    int stuck = 0;
+    if (st == PGRES_COPY_IN) {
+      stuck = PQputCopyEnd(pg, "athanor sends no COPY data") != 1;
+    } else if (st == PGRES_COPY_OUT) {
+      char *row;                               /* -1 ends the data, -2 a failure PQgetResult reports */
+      while (PQgetCopyData(pg, &row, 0) > 0) PQfreemem(row);
+    } else if (st == PGRES_COPY_BOTH) {
+      stuck = 1;                               /* replication streams: not ours to end */
+    }
+    if (keep && sticky(keep)) PQclear(r);
     else { PQclear(keep); keep = r; }
-    /* as PQexec: COPY waits for data we never send, so stop reading */
-    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) break;
+    if (stuck) break;
   }
   return keep;
 }
@@ -103,12 +128,7 @@ static PGresult *await_result(PGconn *pg) {
  * streamed result is open must still run); statements (pg_step) do not, and
  * fail with "another command is already in progress" instead. */
 static PGresult *exec_sql(PGconn *pg, const char *sql) {
-  PGresult *r;
-  while ((r = PQgetResult(pg)) != NULL) {
-    ExecStatusType st = PQresultStatus(r);
-    PQclear(r);
-    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) break;
-  }
+  PQclear(await_result(pg));
   return PQsendQuery(pg, sql) ? await_result(pg) : NULL;
 }
 
@@ -388,8 +408,7 @@ static void drain(ath_dstmt *s) {
   if (!s->sent) return;
   PGcancel *cancel = s->row_mode_done ? NULL : PQgetCancel(s->c->pg);
   if (cancel) { char buf[128]; PQcancel(cancel, buf, sizeof buf); PQfreeCancel(cancel); }
-  PGresult *r;
-  while ((r = PQgetResult(s->c->pg)) != NULL) PQclear(r);
+  PQclear(await_result(s->c->pg));
   s->sent = 0;
 }
 

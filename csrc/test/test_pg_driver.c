@@ -291,6 +291,24 @@ static void test_pg_driver_binds_more_parameters_than_libpq_can_describe(void **
   D->close(c);
 }
 
+static void test_pg_driver_ends_a_copy_it_cannot_serve_and_stays_usable(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_error err;
+  assert_int_equal(D->exec(c, "CREATE TEMP TABLE copy_t (i int)", &err), ATH_OK);
+  static const char *const copies[] = { "COPY copy_t FROM STDIN", "COPY (SELECT 1) TO STDOUT" };
+  for (size_t i = 0; i < 2; i++) {
+    ath_dstmt *s = prep(c, copies[i]);
+    assert_int_equal(D->step(s, &err), ATH_E_PROGRAMMING);
+    assert_non_null(strstr(err.message, "is not supported"));
+    D->finalize(s);
+    assert_usable(c);
+    assert_int_equal(D->exec(c, copies[i], &err), ATH_E_PROGRAMMING);   /* the simple protocol too */
+    assert_usable(c);
+  }
+  D->close(c);
+}
+
 static void test_pg_driver_transactions_and_savepoints(void **state) {
   (void)state;
   ath_dconn *c = connect_ok();
@@ -326,6 +344,7 @@ int main(void) {
     cmocka_unit_test(test_pg_driver_refuses_an_empty_statement_and_stays_usable),
     cmocka_unit_test(test_pg_driver_refuses_placeholders_beyond_65535_by_name),
     cmocka_unit_test(test_pg_driver_binds_more_parameters_than_libpq_can_describe),
+    cmocka_unit_test(test_pg_driver_ends_a_copy_it_cannot_serve_and_stays_usable),
   };
   return cmocka_run_group_tests_name("pg_driver", tests, NULL, NULL);
 }

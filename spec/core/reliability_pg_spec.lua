@@ -186,6 +186,23 @@ describe("A transaction command while a streamed result is open #postgresql", fu
   end)
 end)
 
+describe("COPY through exec_driver_sql #postgresql", function()
+  local conn
+  local fx = h.schema_fixture(md)
+  setup(function() conn = fx.open() end)
+  teardown(function() fx.close() end)
+
+  for _, sql in ipairs({ "COPY nt FROM STDIN", "COPY nt TO STDOUT" }) do
+    it("raises ProgrammingError for " .. sql .. " and leaves the connection usable", function()
+      conn:execute(ath.delete(nt))
+      refused("ProgrammingError", "is not supported", conn.exec_driver_sql, conn, sql)
+      assert.equal(0, rows(conn))
+      assert.is_false(conn:invalidated())
+      conn:begin(); conn:rollback()
+    end)
+  end
+end)
+
 describe("More parameters than SQLite allows #sqlite", function()
   -- SQLite's own limit (SQLITE_MAX_VARIABLE_NUMBER, 32766 upstream and
   -- 250000 in Debian's build) is read from the library's compile options.
