@@ -1,4 +1,5 @@
-/* ath_driver.c — the registry of built-in drivers. */
+/* ath_driver.c — the registry of built-in drivers, and the checks every
+ * driver applies to statement text. */
 #include "ath_driver.h"
 #include <string.h>
 
@@ -7,4 +8,13 @@ const ath_driver *ath_driver_find(const char *dialect) {
   if (strcmp(dialect, "sqlite") == 0) return &ath_driver_sqlite;
   if (strcmp(dialect, "postgresql") == 0) return &ath_driver_postgresql;
   return NULL;
+}
+
+ath_status ath_driver_check_sql(const char *sql, size_t len, ath_error *err) {
+  const char *nul = len ? memchr(sql, '\0', len) : NULL;
+  if (nul == NULL) return ATH_OK;
+  return ath_error_set(err, ATH_E_ARGUMENT,
+                       "SQL text contains a NUL byte at offset %zu: SQL cannot hold one "
+                       "(send binary data as a bound parameter; an identifier cannot contain NUL)",
+                       (size_t)(nul - sql));
 }

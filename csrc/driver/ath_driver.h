@@ -151,5 +151,9 @@ ATH_HIDDEN extern const ath_driver ath_driver_sqlite;
 ATH_HIDDEN extern const ath_driver ath_driver_postgresql;
 /* Driver for a dialect name ("sqlite", "postgresql"), or NULL. */
 ATH_HIDDEN const ath_driver *ath_driver_find(const char *dialect);
+/* ATH_OK when sql (len bytes) can be sent as statement text; an ArgumentError
+ * naming the offset when it holds a NUL byte, which libpq (a C string) would
+ * silently cut the statement at. Every prepare path calls this first. */
+ATH_HIDDEN ath_status ath_driver_check_sql(const char *sql, size_t len, ath_error *err);
 
 #endif

@@ -4,16 +4,37 @@
  * converted values (valid until the next step/reset/finalize).
  * Parameters go in text format except bytea (binary, so zero bytes survive);
  * results come back in text format and are converted by type OID here
- * (drv_pg_types.c). Streaming uses single-row mode. */
+ * (drv_pg_types.c). Streaming uses single-row mode.
+ * Statement text is checked before it is sent: no NUL byte (libpq would cut
+ * the statement there), not empty, and no placeholder beyond $65535 (the
+ * protocol counts parameters in 16 bits; more desynchronizes the stream). */
 #include "drv_pg.h"
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The wire protocol's parameter count is an Int16 (Bind, ParameterDescription). */
+#define PG_MAX_PARAMS 65535
+/* libpq drops the connection ("lost synchronization") on any message longer
+ * than 30000 bytes but a few kinds, ParameterDescription not among them: it
+ * can describe at most (30000 - 6) / 4 parameters. Statements with more learn
+ * their parameter types from pg_prepared_statements and their columns from
+ * the first result instead (see describe_large). */
+#define PG_DESCRIBE_MAX_PARAMS 7498
 
 /* ------------------------------------------------------------- errors */
 
 /* Fill err from a failed result (or from the connection when res is NULL). */
 static ath_status pg_fail(PGconn *pg, const PGresult *res, ath_error *err) {
+  ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (rs == PGRES_EMPTY_QUERY)                               /* not a failure of the connection */
+    return ath_error_set(err, ATH_E_ARGUMENT, "empty SQL statement");
+  if (rs == PGRES_COPY_IN || rs == PGRES_COPY_OUT)           /* ended by await_result */
+    return ath_error_set(err, ATH_E_PROGRAMMING, "COPY %s is not supported: athanor %s COPY data "
+                         "(use INSERT ... VALUES / executemany, or SELECT)",
+                         rs == PGRES_COPY_IN ? "FROM STDIN" : "TO STDOUT",
+                         rs == PGRES_COPY_IN ? "sends no" : "reads no");
   const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
   const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
   const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
@@ -41,10 +62,22 @@ static ath_status pg_fail(PGconn *pg, const PGresult *res, ath_error *err) {
     snprintf(msg, sizeof msg, "%s%s%s", primary, detail ? " DETAIL: " : "", detail ? detail : "");
   } else {
     const char *m = pg ? PQerrorMessage(pg) : "connection lost";
-    snprintf(msg, sizeof msg, "%s", m && *m ? m : "server closed the connection unexpectedly");
+    if (res && rs != PGRES_FATAL_ERROR && rs != PGRES_NONFATAL_ERROR && rs != PGRES_BAD_RESPONSE)
+      snprintf(msg, sizeof msg, "unexpected %s result from the server", PQresStatus(rs));   /* not an error */
+    else if (m && *m) snprintf(msg, sizeof msg, "%s", m);
+    else snprintf(msg, sizeof msg, "no result from the server");
+    /* libpq's own messages span lines ("server closed the connection
+     * unexpectedly\n\tThis probably means..."): one line, as tostring(err)
+     * promises. */
+    size_t n = 0;
+    for (const char *p = msg; *p; p++) {
+      char ch = (*p == '\n' || *p == '\t') ? ' ' : *p;
+      if (ch == ' ' && (n == 0 || msg[n - 1] == ' ')) continue;
+      msg[n++] = ch;
+    }
+    while (n > 0 && msg[n - 1] == ' ') n--;
+    msg[n] = '\0';
   }
-  size_t n = strlen(msg);
-  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) msg[--n] = '\0';
   ath_error_set(err, kind, "%s", msg);
   if (err) {
     if (state) snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
@@ -54,9 +87,54 @@ static ath_status pg_fail(PGconn *pg, const PGresult *res, ath_error *err) {
   return kind;
 }
 
+/* A result that later results of the same command must not replace: the
+ * server's error, or the COPY the caller has to be told about. */
+static int sticky(const PGresult *r) {
+  ExecStatusType st = PQresultStatus(r);
+  return st == PGRES_FATAL_ERROR || st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH;
+}
+
+/* The outcome of the command just sent (PQsend*): the last result, except
+ * that the first error wins. libpq's PQexec keeps the last one, so when the
+ * server sends an error and then closes the socket (FATAL 57P01 after
+ * pg_terminate_backend or a shutdown) PQexec returns libpq's own "server
+ * closed the connection" result, which has no SQLSTATE; this keeps the
+ * server's. A COPY is ended, as PQexec does (no data is sent; data received
+ * is dropped), so the connection is idle again, and its COPY result is what
+ * comes back (pg_fail says COPY is not supported). NULL when nothing came
+ * back (PQerrorMessage says why). */
+static PGresult *await_result(PGconn *pg) {
+  PGresult *keep = NULL, *r;
+  while ((r = PQgetResult(pg)) != NULL) {
+    ExecStatusType st = PQresultStatus(r);
+    int stuck = 0;
+    if (st == PGRES_COPY_IN) {
+      stuck = PQputCopyEnd(pg, "athanor sends no COPY data") != 1;
+    } else if (st == PGRES_COPY_OUT) {
+      char *row;                               /* -1 ends the data, -2 a failure PQgetResult reports */
+      while (PQgetCopyData(pg, &row, 0) > 0) PQfreemem(row);
+    } else if (st == PGRES_COPY_BOTH) {
+      stuck = 1;                               /* replication streams: not ours to end */
+    }
+    if (keep && sticky(keep)) PQclear(r);
+    else { PQclear(keep); keep = r; }
+    if (stuck) break;
+  }
+  return keep;
+}
+
+/* PQexec, keeping the server's error (see await_result). Like PQexec it
+ * first discards what is left of an earlier query (a ROLLBACK while a
+ * streamed result is open must still run); statements (pg_step) do not, and
+ * fail with "another command is already in progress" instead. */
+static PGresult *exec_sql(PGconn *pg, const char *sql) {
+  PQclear(await_result(pg));
+  return PQsendQuery(pg, sql) ? await_result(pg) : NULL;
+}
+
 /* Run a command that returns no rows. */
 static ath_status pg_command(ath_dconn *c, const char *sql, ath_error *err) {
-  PGresult *res = PQexec(c->pg, sql);
+  PGresult *res = exec_sql(c->pg, sql);
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) { PQclear(res); return ATH_OK; }
   ath_status s = pg_fail(c->pg, res, err);
@@ -137,26 +215,175 @@ static ath_status pg_exec(ath_dconn *c, const char *sql, ath_error *err) { retur
 
 /* ---------------------------------------------------------- statements */
 
+/* What a light lexer of PostgreSQL's syntax finds in statement text: whether
+ * anything but whitespace, comments and ';' is there (the server answers an
+ * empty query with EmptyQueryResponse, which is no statement to prepare), and
+ * the highest $n placeholder outside quotes, comments and dollar quotes (the
+ * server numbers parameters up to it). Assumes standard_conforming_strings
+ * (the default since 9.1): backslashes escape only in E'...'. */
+typedef struct pg_scan {
+  int has_statement;
+  unsigned long max_param;       /* saturates above PG_MAX_PARAMS */
+  const char *max_at;            /* the placeholder's text ("$70000"), max_len bytes */
+  size_t max_len;
+} pg_scan;
+
+static int ident_start(unsigned char ch) { return isalpha(ch) || ch == '_' || ch >= 0x80; }
+static int ident_char(unsigned char ch) { return ident_start(ch) || isdigit(ch) || ch == '$'; }
+
+/* Past the closing `quote` of a literal whose body starts at p ('' doubles a
+ * quote; with backslashes, \x escapes x). end when unterminated. */
+static const char *skip_quoted(const char *p, const char *end, char quote, int backslashes) {
+  while (p < end) {
+    if (backslashes && *p == '\\') { p = p + 1 < end ? p + 2 : end; continue; }
+    if (*p++ != quote) continue;
+    if (p < end && *p == quote) { p++; continue; }
+    return p;
+  }
+  return end;
+}
+
+static void scan_sql(const char *p, const char *end, pg_scan *out) {
+  memset(out, 0, sizeof *out);
+  while (p < end) {
+    unsigned char ch = (unsigned char)*p;
+    if (isspace(ch) || ch == ';') { p++; continue; }
+    if (ch == '-' && p + 1 < end && p[1] == '-') {                    /* -- comment */
+      while (p < end && *p != '\n') p++;
+      continue;
+    }
+    if (ch == '/' && p + 1 < end && p[1] == '*') {                    /* nested block comment */
+      int depth = 0;
+      do {
+        if (p + 1 < end && p[0] == '/' && p[1] == '*') { depth++; p += 2; }
+        else if (p + 1 < end && p[0] == '*' && p[1] == '/') { depth--; p += 2; }
+        else p++;
+      } while (depth > 0 && p < end);
+      continue;
+    }
+    out->has_statement = 1;
+    if (ch == '\'' || ch == '"') { p = skip_quoted(p + 1, end, (char)ch, 0); continue; }
+    if (ident_start(ch)) {                                           /* words, and E'...' */
+      const char *word = p;
+      while (p < end && ident_char((unsigned char)*p)) p++;
+      if (p - word == 1 && (*word == 'E' || *word == 'e') && p < end && *p == '\'')
+        p = skip_quoted(p + 1, end, '\'', 1);
+      continue;
+    }
+    if (isdigit(ch)) {                                               /* numbers: 1.5e3, 0x1F */
+      while (p < end && (isalnum((unsigned char)*p) || *p == '.' || *p == '_')) p++;
+      continue;
+    }
+    if (ch == '$') {
+      const char *q = p + 1;
+      if (q < end && isdigit((unsigned char)*q)) {                   /* a placeholder */
+        unsigned long n = 0;
+        while (q < end && isdigit((unsigned char)*q)) {
+          if (n <= PG_MAX_PARAMS) n = n * 10 + (unsigned long)(*q - '0');
+          q++;
+        }
+        if (n > out->max_param) { out->max_param = n; out->max_at = p; out->max_len = (size_t)(q - p); }
+        p = q;
+        continue;
+      }
+      while (q < end && (ident_start((unsigned char)*q) || isdigit((unsigned char)*q))) q++;
+      if (q < end && *q == '$') {                                    /* $tag$ ... $tag$ */
+        size_t taglen = (size_t)(q - p) + 1;
+        const char *tag = p;
+        p = q + 1;
+        while (p < end && !((size_t)(end - p) >= taglen && memcmp(p, tag, taglen) == 0)) p++;
+        p = p < end ? p + taglen : end;
+        continue;
+      }
+    }
+    p++;
+  }
+}
+
+static ath_status too_many_params(const char *what, size_t len, ath_error *err) {
+  return ath_error_set(err, ATH_E_OPERATIONAL,
+                       "statement uses placeholder %.*s, but PostgreSQL accepts at most %d parameters "
+                       "per statement (split it, e.g. a long in_ list, or use executemany)",
+                       (int)(len > 24 ? 24 : len), what, PG_MAX_PARAMS);
+}
+
+/* Refuse text that would reach the server truncated, as no statement, or
+ * with more parameters than the protocol can carry; *sc gets the scan. */
+static ath_status check_statement(const char *sql, size_t len, pg_scan *sc, ath_error *err) {
+  ath_status st = ath_driver_check_sql(sql, len, err);
+  if (st != ATH_OK) return st;
+  scan_sql(sql, sql + len, sc);
+  if (!sc->has_statement) return ath_error_set(err, ATH_E_ARGUMENT, "empty SQL statement");
+  if (sc->max_param > PG_MAX_PARAMS) return too_many_params(sc->max_at, sc->max_len, err);
+  return ATH_OK;
+}
+
+/* Parameter types of s, read from pg_prepared_statements, for a statement
+ * whose ParameterDescription libpq cannot read (PG_DESCRIBE_MAX_PARAMS). The
+ * server's count wins over the scan's. Columns are learnt from the first
+ * result (learn_columns). */
+static ath_status describe_large(ath_dstmt *s, ath_error *err) {
+  PGconn *pg = s->c->pg;
+  const char *name = s->name;
+  PGresult *r = PQsendQueryParams(pg, "SELECT array_to_string(parameter_types::oid[], ',') "
+                                      "FROM pg_catalog.pg_prepared_statements WHERE name = $1",
+                                  1, NULL, &name, NULL, NULL, 0) ? await_result(pg) : NULL;
+  ath_status st = ATH_OK;
+  if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) st = pg_fail(pg, r, err);
+  else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+    st = ath_error_set(err, ATH_E_DBAPI, "prepared statement %s vanished from pg_prepared_statements", name);
+  if (st != ATH_OK) { PQclear(r); return st; }
+  const char *p = PQgetvalue(r, 0, 0);
+  int n = *p ? 1 : 0;
+  for (const char *q = p; *q; q++) n += *q == ',';
+  if (n > PG_MAX_PARAMS) {
+    PQclear(r);
+    return ath_error_set(err, ATH_E_OPERATIONAL, "statement takes %d parameters, but PostgreSQL accepts at most %d "
+                         "per statement (split it, or use executemany)", n, PG_MAX_PARAMS);
+  }
+  s->ptypes = ath_calloc((size_t)(n ? n : 1), sizeof(Oid));
+  if (s->ptypes == NULL) { PQclear(r); return ath_error_nomem(err); }
+  for (int i = 0; i < n; i++) {
+    char *next;
+    s->ptypes[i] = (Oid)strtoul(p, &next, 10);
+    p = *next == ',' ? next + 1 : next;
+  }
+  s->nparams = n;
+  PQclear(r);
+  return ATH_OK;
+}
+
+/* A statement described by describe_large takes its columns from its first
+ * result (kept as attributes only). */
+static void learn_columns(ath_dstmt *s, const PGresult *res) {
+  if (s->desc != NULL || res == NULL) return;
+  s->desc = PQcopyResult(res, PG_COPYRES_ATTRS);
+  s->ncols = s->desc ? PQnfields(s->desc) : 0;
+}
+
 static ath_status pg_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstmt **out, ath_error *err) {
   *out = NULL;
+  pg_scan sc;
+  ath_status st = check_statement(sql, len, &sc, err);
+  if (st != ATH_OK) return st;
   ath_dstmt *s = ath_calloc(1, sizeof *s);
   char *text = ath_strndup(sql, len);             /* libpq wants a C string */
   if (s == NULL || text == NULL) { ath_free(s); ath_free(text); return ath_error_nomem(err); }
   s->c = c;
   snprintf(s->name, sizeof s->name, "ath_s%lu", ++c->counter);
-  PGresult *res = PQprepare(c->pg, s->name, text, 0, NULL);
+  PGresult *res = PQsendPrepare(c->pg, s->name, text, 0, NULL) ? await_result(c->pg) : NULL;
   ath_free(text);
-  ath_status st = ATH_OK;
   if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) st = pg_fail(c->pg, res, err);
   else s->prepared = 1;
   PQclear(res);
-  if (st == ATH_OK) {
-    s->desc = PQdescribePrepared(c->pg, s->name);
+  if (st == ATH_OK && sc.max_param > PG_DESCRIBE_MAX_PARAMS) {
+    st = describe_large(s, err);
+  } else if (st == ATH_OK) {
+    s->desc = PQsendDescribePrepared(c->pg, s->name) ? await_result(c->pg) : NULL;
     if (s->desc == NULL || PQresultStatus(s->desc) != PGRES_COMMAND_OK) st = pg_fail(c->pg, s->desc, err);
+    if (st == ATH_OK) { s->nparams = PQnparams(s->desc); s->ncols = PQnfields(s->desc); }
   }
   if (st == ATH_OK) {
-    s->nparams = PQnparams(s->desc);
-    s->ncols = PQnfields(s->desc);
     size_t np = (size_t)(s->nparams ? s->nparams : 1);
     s->pvals = ath_calloc(np, sizeof(char *));
     s->plens = ath_calloc(np, sizeof(int));
@@ -181,8 +408,7 @@ static void drain(ath_dstmt *s) {
   if (!s->sent) return;
   PGcancel *cancel = s->row_mode_done ? NULL : PQgetCancel(s->c->pg);
   if (cancel) { char buf[128]; PQcancel(cancel, buf, sizeof buf); PQfreeCancel(cancel); }
-  PGresult *r;
-  while ((r = PQgetResult(s->c->pg)) != NULL) PQclear(r);
+  PQclear(await_result(s->c->pg));
   s->sent = 0;
 }
 
@@ -200,6 +426,7 @@ static ath_status pg_step(ath_dstmt *s, ath_error *err) {
     PQclear(s->res);
     s->res = PQgetResult(pg);
     ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_COMMAND_OK;
+    if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) learn_columns(s, s->res);
     if (st == PGRES_SINGLE_TUPLE) { s->row = 0; s->nrows = 1; s->rows_seen++; return ATH_ROW; }
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
       if (s->res && st == PGRES_COMMAND_OK) s->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
@@ -218,8 +445,10 @@ static ath_status pg_step(ath_dstmt *s, ath_error *err) {
     return e;
   }
   if (s->res == NULL) {
-    s->res = PQexecPrepared(pg, s->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0);
+    s->res = PQsendQueryPrepared(pg, s->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0)
+               ? await_result(pg) : NULL;
     ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) learn_columns(s, s->res);
     if (st == PGRES_COMMAND_OK) {
       s->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
       s->done = 1;
@@ -314,7 +543,7 @@ static int pg_in_transaction(ath_dconn *c) {
 
 static ath_status pg_ping(ath_dconn *c, ath_error *err) {
   if (PQstatus(c->pg) != CONNECTION_OK) return pg_fail(c->pg, NULL, err);
-  PGresult *res = PQexec(c->pg, "");
+  PGresult *res = exec_sql(c->pg, "");
   ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   ath_status s = (st == PGRES_EMPTY_QUERY || st == PGRES_COMMAND_OK) ? ATH_OK : pg_fail(c->pg, res, err);
   PQclear(res);

@@ -16,7 +16,10 @@ struct ath_dstmt {
   ath_dconn *c;
   char name[32];
   int prepared;                  /* exists on the server (DEALLOCATE on finalize) */
-  PGresult *desc;                /* PQdescribePrepared: parameter and column types */
+  PGresult *desc;                /* PQdescribePrepared: parameter and column types; for more
+                                  * than PG_DESCRIBE_MAX_PARAMS, the first result's columns
+                                  * (NULL until the first step) */
+  Oid *ptypes;                   /* parameter types when desc lacks them, else NULL */
   int nparams, ncols;
   char **pvals;                  /* owned copies (NULL = SQL NULL) */
   int *plens, *pfmts;

@@ -93,7 +93,7 @@ ath_status ath_drv_pg_bind_value(ath_dstmt *s, int i, const ath_value *v, ath_er
   ath_free(s->pvals[i]);
   s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0;
   if (v->type == ATH_V_NULL) return ATH_OK;
-  Oid ptype = PQparamtype(s->desc, i);
+  Oid ptype = s->ptypes ? s->ptypes[i] : PQparamtype(s->desc, i);
   if (ptype == BYTEAOID && (v->type == ATH_V_BLOB || v->type == ATH_V_TEXT)) {
     /* binary format: raw bytes, zero bytes included */
     char *p = ath_malloc(v->u.s.n ? v->u.s.n : 1);
@@ -214,6 +214,7 @@ void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate) {
   }
   PQclear(s->res);
   PQclear(s->desc);
+  ath_free(s->ptypes);
   ath_drv_pg_arena_reset(s);
   ath_drv_pg_clear_params(s);
   ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts);

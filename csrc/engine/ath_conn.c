@@ -54,9 +54,14 @@ ath_status ath_conn_stmt_acquire(ath_conn *c, const char *sql, size_t len,
       return ATH_OK;
     }
   }
+  /* Checked on a miss only: text holding a NUL is never prepared, so it can
+   * never be a hit, and the cached path stays a lookup. The check is here so
+   * every driver, and every caller of the core, refuses it the same way. */
+  ath_status st = ath_driver_check_sql(sql, len, err);
+  if (st != ATH_OK) return st;
   ath_cstmt *s = ath_calloc(1, sizeof *s);
   if (s == NULL) return ath_error_nomem(err);
-  ath_status st = c->drv->prepare(c->dc, sql, len, &s->ds, err);
+  st = c->drv->prepare(c->dc, sql, len, &s->ds, err);
   if (st != ATH_OK) { ath_free(s); return st; }
   c->prepares++;
   static unsigned long next_id = 0;

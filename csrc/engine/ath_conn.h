@@ -41,7 +41,8 @@ ATH_HIDDEN ath_status ath_conn_open(const ath_driver *drv, const ath_url *url,
 ATH_HIDDEN void ath_conn_close(ath_conn *c);
 /* A prepared statement for sql (len bytes): the cached one when it is idle,
  * else a freshly prepared one (cached when there is room, so the next
- * acquire of the same SQL hits). *out is in use until released. */
+ * acquire of the same SQL hits). *out is in use until released. Text holding
+ * a NUL byte is refused (ArgumentError) before the driver sees it. */
 ATH_HIDDEN ath_status ath_conn_stmt_acquire(ath_conn *c, const char *sql, size_t len,
                                             ath_cstmt **out, ath_error *err);
 /* Resets the statement (clearing bindings) and returns it to the cache, or

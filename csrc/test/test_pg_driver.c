@@ -170,10 +170,143 @@ static void test_pg_driver_flags_a_terminated_backend_as_disconnected(void **sta
   if (st == ATH_OK) { st = D->step(s, &err); D->finalize(s); }
   assert_int_equal(st, ATH_E_OPERATIONAL);
   assert_int_equal(err.disconnect, 1);
+  /* the server's goodbye, not libpq's later "server closed the connection" */
+  assert_string_equal(err.sqlstate, "57P01");
+  assert_non_null(strstr(err.message, "terminating connection due to administrator command"));
+  assert_null(strchr(err.message, '\n'));
   assert_true(D->is_disconnect(victim, &err));
   assert_int_not_equal(D->ping(victim, &err), ATH_OK);
   D->close(victim);
   D->close(admin);
+}
+
+/* Runs "SELECT 1" on c: the connection still works. */
+static void assert_usable(ath_dconn *c) {
+  ath_dstmt *s = prep(c, "SELECT 1");
+  ath_error err;
+  assert_int_equal(D->step(s, &err), ATH_ROW);
+  D->finalize(s);
+}
+
+static void test_pg_driver_refuses_sql_with_a_nul_byte_before_sending(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  static const char sql[] = "SELECT 1\0; SELECT pg_sleep(10)";
+  ath_dstmt *s = NULL;
+  ath_error err;
+  assert_int_equal(D->prepare(c, sql, sizeof sql - 1, &s, &err), ATH_E_ARGUMENT);
+  assert_null(s);
+  assert_non_null(strstr(err.message, "NUL byte at offset 8"));
+  assert_usable(c);
+  D->close(c);
+}
+
+static void test_pg_driver_refuses_an_empty_statement_and_stays_usable(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  static const char *const empty[] = { "", "  \n\t", "-- note\n", "/* a /* nested */ note */", ";", " ; ;" };
+  for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+    ath_dstmt *s = NULL;
+    ath_error err;
+    assert_int_equal(D->prepare(c, empty[i], strlen(empty[i]), &s, &err), ATH_E_ARGUMENT);
+    assert_null(s);
+    assert_string_equal(err.message, "empty SQL statement");
+    assert_int_equal(err.disconnect, 0);
+  }
+  assert_usable(c);
+  ath_dstmt *s = prep(c, "/* lead */ -- in\nSELECT 2");      /* comments before a statement are fine */
+  D->finalize(s);
+  D->close(c);
+}
+
+/* "SELECT $1::int, ..., $n::int" (caller frees). */
+static char *many_params_sql(int n) {
+  size_t cap = 16 + (size_t)n * 16, len = 0;
+  char *sql = malloc(cap);
+  len += (size_t)snprintf(sql + len, cap - len, "SELECT ARRAY[");
+  for (int i = 1; i <= n; i++) len += (size_t)snprintf(sql + len, cap - len, "%s$%d::int", i > 1 ? "," : "", i);
+  snprintf(sql + len, cap - len, "]");
+  return sql;
+}
+
+static void test_pg_driver_refuses_placeholders_beyond_65535_by_name(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  const char *sql = "SELECT $1::int, $65536::int";
+  ath_dstmt *s = NULL;
+  ath_error err;
+  assert_int_equal(D->prepare(c, sql, strlen(sql), &s, &err), ATH_E_OPERATIONAL);
+  assert_null(s);
+  assert_non_null(strstr(err.message, "$65536"));
+  assert_non_null(strstr(err.message, "at most 65535"));
+  assert_int_equal(err.disconnect, 0);
+  assert_usable(c);
+  /* $n inside literals, quoted names, dollar quotes and comments are no placeholders */
+  sql = "SELECT $1::int, '$70000', E'\\' $70001' AS \"$70002\", $t$ $70003 $t$ -- $70004\n /* $70005 */";
+  s = prep(c, sql);
+  assert_int_equal(D->param_count(s), 1);
+  D->finalize(s);
+  /* unterminated literals, quotes and comments end the scan; the server judges them */
+  static const char *const unterminated[] = { "SELECT E'ab\\", "SELECT 'ab", "SELECT \"ab", "SELECT $q$ ab $q",
+                                              "SELECT 1 /* ab /* cd */", "SELECT $" };
+  for (size_t i = 0; i < sizeof unterminated / sizeof *unterminated; i++) {
+    s = NULL;
+    assert_int_equal(D->prepare(c, unterminated[i], strlen(unterminated[i]), &s, &err), ATH_E_PROGRAMMING);
+    assert_null(s);
+  }
+  assert_usable(c);
+  D->close(c);
+}
+
+static void test_pg_driver_binds_more_parameters_than_libpq_can_describe(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  enum { N = 7499 };                      /* libpq reads at most 7498 parameter types */
+  char *sql = many_params_sql(N);
+  ath_dstmt *s = prep(c, sql);
+  free(sql);
+  assert_int_equal(D->param_count(s), N);
+  ath_error err;
+  for (int round = 0; round < 2; round++) {          /* the second round reuses the statement */
+    for (int i = 1; i <= N; i++) {
+      ath_value v = { .type = ATH_V_INT, .u.i = i };
+      assert_int_equal(D->bind(s, i, &v, &err), ATH_OK);
+    }
+    assert_int_equal(D->step(s, &err), ATH_ROW);
+    assert_int_equal(D->column_count(s), 1);
+    ath_column_info info;
+    D->column_info(s, 0, &info);
+    assert_string_equal(info.name, "array");
+    assert_int_equal(info.type_oid, 1007);              /* int4[] */
+    ath_value out;
+    D->column(s, 0, &out);
+    assert_int_equal(out.type, ATH_V_ARRAY);
+    assert_int_equal(out.u.arr.n, N);
+    assert_int_equal(out.u.arr.items[N - 1].u.i, N);
+    assert_int_equal(D->step(s, &err), ATH_DONE);
+    D->reset(s);
+  }
+  D->finalize(s);
+  assert_usable(c);
+  D->close(c);
+}
+
+static void test_pg_driver_ends_a_copy_it_cannot_serve_and_stays_usable(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_error err;
+  assert_int_equal(D->exec(c, "CREATE TEMP TABLE copy_t (i int)", &err), ATH_OK);
+  static const char *const copies[] = { "COPY copy_t FROM STDIN", "COPY (SELECT 1) TO STDOUT" };
+  for (size_t i = 0; i < 2; i++) {
+    ath_dstmt *s = prep(c, copies[i]);
+    assert_int_equal(D->step(s, &err), ATH_E_PROGRAMMING);
+    assert_non_null(strstr(err.message, "is not supported"));
+    D->finalize(s);
+    assert_usable(c);
+    assert_int_equal(D->exec(c, copies[i], &err), ATH_E_PROGRAMMING);   /* the simple protocol too */
+    assert_usable(c);
+  }
+  D->close(c);
 }
 
 static void test_pg_driver_transactions_and_savepoints(void **state) {
@@ -207,6 +340,11 @@ int main(void) {
     cmocka_unit_test(test_pg_driver_cancel_from_another_thread_stops_a_statement),
     cmocka_unit_test(test_pg_driver_flags_a_terminated_backend_as_disconnected),
     cmocka_unit_test(test_pg_driver_transactions_and_savepoints),
+    cmocka_unit_test(test_pg_driver_refuses_sql_with_a_nul_byte_before_sending),
+    cmocka_unit_test(test_pg_driver_refuses_an_empty_statement_and_stays_usable),
+    cmocka_unit_test(test_pg_driver_refuses_placeholders_beyond_65535_by_name),
+    cmocka_unit_test(test_pg_driver_binds_more_parameters_than_libpq_can_describe),
+    cmocka_unit_test(test_pg_driver_ends_a_copy_it_cannot_serve_and_stays_usable),
   };
   return cmocka_run_group_tests_name("pg_driver", tests, NULL, NULL);
 }

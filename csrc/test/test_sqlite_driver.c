@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "driver/ath_driver.h"
+#include "engine/ath_conn.h"
 
 static const ath_driver *D = &ath_driver_sqlite;
 
@@ -151,6 +152,30 @@ static void test_sqlite_driver_refuses_several_statements_and_empty_sql(void **s
   assert_int_equal(D->prepare(c, "  ", 2, &s, &err), ATH_E_ARGUMENT);
 }
 
+/* The NUL check sits in the connection layer, above every driver: SQLite
+ * would report "only one statement", PostgreSQL (a C string) would run the
+ * text up to the NUL. Either way the driver never sees it. */
+static void test_sqlite_driver_conn_refuses_sql_with_a_nul_byte_for_every_driver(void **state) {
+  (void)state;
+  ath_url *u = NULL;
+  ath_error err;
+  assert_int_equal(ath_url_parse("sqlite://", &u, &err), ATH_OK);
+  ath_conn *c = NULL;
+  assert_int_equal(ath_conn_open(&ath_driver_sqlite, u, NULL, 8, &c, &err), ATH_OK);
+  ath_url_free(u);
+  static const char sql[] = "SELECT 1\0; SELECT 2";
+  ath_cstmt *s = NULL;
+  for (int twice = 0; twice < 2; twice++) {        /* a refused text is never cached */
+    assert_int_equal(ath_conn_stmt_acquire(c, sql, sizeof sql - 1, &s, &err), ATH_E_ARGUMENT);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "NUL byte at offset 8"));
+  }
+  assert_int_equal(c->prepares, 0);
+  assert_int_equal(ath_conn_stmt_acquire(c, sql, strlen(sql), &s, &err), ATH_OK);   /* "SELECT 1" */
+  ath_conn_stmt_release(s);
+  ath_conn_close(c);
+}
+
 static void test_sqlite_driver_transactions_and_savepoints(void **state) {
   ath_dconn *c = *state;
   ath_error err;
@@ -275,6 +300,7 @@ int main(void) {
     cmocka_unit_test(test_sqlite_driver_connect_errors_name_the_problem),
     cmocka_unit_test(test_sqlite_driver_busy_is_operational),
     cmocka_unit_test(test_sqlite_driver_fault_injection_leaves_no_leak),
+    cmocka_unit_test(test_sqlite_driver_conn_refuses_sql_with_a_nul_byte_for_every_driver),
   };
   return cmocka_run_group_tests_name("sqlite_driver", tests, NULL, NULL);
 }
