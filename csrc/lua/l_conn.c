@@ -108,8 +108,13 @@ static void cursor_detach(l_cursor *cu, int why) {
 
 /* Raise InvalidRequestError when a stream keeps the connection busy: on
  * PostgreSQL any other command would make libpq drop the stream's unread
- * rows silently. */
+ * rows silently. Call before acquiring anything (it may run finalizers). */
 static void check_idle(lua_State *L, l_conn *lc) {
+  if (lc->stream == NULL) return;
+  /* A stream no one can read any more (a loop left with break, its Result
+   * dropped) only waits for its __gc to free the connection: collect first,
+   * so abandoning a stream is not an error while holding one is. */
+  lua_gc(L, LUA_GCCOLLECT, 0);
   if (lc->stream == NULL) return;
   ath_l_raisef(L, ATH_E_INVALID_REQUEST,
                "This Connection has an open streaming result (%s) and can run nothing else until it is "

@@ -324,6 +324,28 @@ describe("a streaming Result and another statement on the same Connection #postg
     assert.equal(ROWS, count(conn))
   end)
 
+  it("frees the connection once an abandoned stream can no longer be read", function()
+    local function first_id_then_abandon()
+      for row in conn:execute(sel, nil, { stream = true }):iter() do return row.id end
+    end
+    for _ = 1, 3 do
+      assert.equal(1, first_id_then_abandon())
+      assert.equal(ROWS, count(conn))
+    end
+  end)
+
+  it("commit() raises InvalidRequestError while the stream is open, and the transaction stays open", function()
+    local tx = conn:begin()
+    conn:execute(ath.text("INSERT INTO rr_rows (id, label) VALUES (5001, 'y')"))
+    local r = conn:execute(sel, nil, { stream = true })
+    assert.equal(1, r:fetchone().id)
+    assert_busy(h.catch(tx.commit, tx))
+    assert.is_true(tx.is_active)
+    assert.equal(ROWS, #r:all())                    -- the stream's rows include the pending insert
+    tx:commit()
+    assert.equal(ROWS + 1, count(conn))
+  end)
+
   it("rollback() ends the stream, which then raises ResourceClosedError", function()
     local tx = conn:begin()
     local r = conn:execute(sel, nil, { stream = true })
