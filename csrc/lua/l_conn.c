@@ -645,8 +645,6 @@ static void advance(lua_State *L, l_cursor *cu) {
   ath_l_raise(L, &err, NULL, 0);
 }
 
-/* cursor:fetch([n]) -> array of up to n rows (all when n is nil), or
- * nil, reason when detached */
 /* A detached cursor answers nil (twice for first2) and the reason: pushes
  * nils then the reason, returns the count. */
 static int push_detached(lua_State *L, l_cursor *cu, int nils) {
@@ -655,6 +653,8 @@ static int push_detached(lua_State *L, l_cursor *cu, int nils) {
   return nils + 1;
 }
 
+/* cursor:fetch([n]) -> array of up to n rows (all when n is nil), or
+ * nil, reason when detached */
 static int cursor_fetch(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, 0);
