@@ -58,9 +58,13 @@ end
 -- expression language (ath.select, ath.insert, ...).
 -- @param stmt the statement
 -- @param params a table of parameter values, or an array of them (executemany)
--- @param opts { stream = true } to stream a large result
+-- @param opts { stream = true } to stream a large result. On PostgreSQL a
+--   stream keeps the connection busy until it is read to the end or closed:
+--   anything else run on the connection meanwhile raises InvalidRequestError
+--   (a rollback ends the stream instead). SQLite streams interleave freely.
 -- @return Result
--- @raise ArgumentError, DBAPIError kinds, ResourceClosedError
+-- @raise ArgumentError, DBAPIError kinds, ResourceClosedError,
+--   InvalidRequestError (a PostgreSQL stream is open on this connection)
 function Connection:execute(stmt, params, opts)
   check_open(self)
   local exec = type(stmt) == "table" and stmt._ath_execute

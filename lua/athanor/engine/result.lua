@@ -1,6 +1,10 @@
 --- Result, Row, and the mapping/scalar views (API.md §2).
 -- A Result wraps the C cursor of one execution. Rows are plain tables built
 -- in C: values by position (`row[1]`) and by name (`row.name`); NULL is nil.
+-- A Result never ends early without an error: once closed (result:close(),
+-- first(), one(), all()), or once its Connection was closed or invalidated
+-- (or rolled back under a PostgreSQL stream) before every row was read, the
+-- next read raises ResourceClosedError. Rows already returned stay valid.
 local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 
