@@ -63,6 +63,7 @@ describe("binding a typed value { _ath_type = ..., payload }", function()
                                  .. table.concat(marks, ", ") .. ", :id)")
     local function want(i, k) return (k % 2 == 0) and (i * 1000 + k) or (i * 1000 + k + 0.5) end
     local n = 1000
+    local tx = conn:begin()                         -- one commit: the binding is what is tested
     with_busy_collector(function()
       for i = 1, n do
         local params = { id = i }
@@ -70,6 +71,7 @@ describe("binding a typed value { _ath_type = ..., payload }", function()
         conn:execute(insert_wide, params)
       end
     end)
+    tx:commit()
     local wrong, seen = 0, 0
     for row in conn:execute(ath.text("SELECT * FROM rr_wide ORDER BY id")):iter() do
       seen = seen + 1
@@ -83,6 +85,7 @@ describe("binding a typed value { _ath_type = ..., payload }", function()
   end)
 
   it("stores many string payloads of every typed kind intact under a busy collector", function()
+    local tx = conn:begin()
     with_busy_collector(function()
       for i = 1, 2000 do
         local text = string.rep("x", i % 40) .. i
@@ -90,6 +93,7 @@ describe("binding a typed value { _ath_type = ..., payload }", function()
           { id = i, t = { _ath_type = (i % 2 == 0) and "datetime" or "numeric", text } })
       end
     end)
+    tx:commit()
     local wrong = 0
     for row in conn:execute(ath.text("SELECT id, t FROM rr_vals ORDER BY id")):iter() do
       if row.t ~= string.rep("x", row.id % 40) .. row.id then wrong = wrong + 1 end
