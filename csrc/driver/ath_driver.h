@@ -141,6 +141,11 @@ typedef struct ath_driver {
   ath_status (*execute_batch)(ath_dstmt *s,
                               ath_status (*bind_next)(void *ud, ath_dstmt *s, ath_error *err),
                               void *ud, int64_t *changes, long *failed_index, ath_error *err);
+  /* 1 when a streaming statement with unread rows keeps the connection busy,
+   * so the caller must not run anything else on it (PostgreSQL single-row
+   * mode: libpq would discard the unread rows); 0 when statements interleave
+   * (SQLite). */
+  int stream_holds_connection;
   /* --- fields above: version 1 --- */
 } ath_driver;
 

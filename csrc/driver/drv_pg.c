@@ -639,4 +639,5 @@ const ath_driver ath_driver_postgresql = {
   pg_last_insert_id, pg_begin, pg_commit, pg_rollback, pg_savepoint, pg_release, pg_rollback_to,
   pg_in_transaction, pg_ping, pg_is_disconnect, pg_cancel, pg_set_streaming,
   pg_execute_batch,
+  1,                            /* stream_holds_connection: single-row mode */
 };

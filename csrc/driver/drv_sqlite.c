@@ -317,4 +317,5 @@ const ath_driver ath_driver_sqlite = {
   sq_last_insert_id, sq_begin, sq_commit, sq_rollback, sq_savepoint, sq_release, sq_rollback_to,
   sq_in_transaction, sq_ping, sq_is_disconnect, sq_cancel, sq_set_streaming,
   NULL,                         /* execute_batch: stepping in a loop is already optimal */
+  0,                            /* stream_holds_connection: statements interleave */
 };

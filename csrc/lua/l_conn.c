@@ -6,14 +6,28 @@
  *   savepoint(name), release_savepoint(name), rollback_to_savepoint(name),
  *   in_transaction, close, invalidate, is_invalid, cancel, stats.
  * Cursor methods: fetch(n) -> array of rows, fetchone() -> row|nil,
- *   names() -> array, rowcount(), close(), set_processors(t).
+ *   first2(n) -> row1, row2, names() -> array, rowcount(), exhausted(),
+ *   detached() -> reason|nil, close(), set_processors(t).
+ *   A cursor whose rows were cut off by its connection (closed, invalidated,
+ *   or rolled back under an open stream) is "detached": fetch and fetchone
+ *   return nil, reason and first2 nil, nil, reason, and the Lua Result
+ *   raises ResourceClosedError with the reason. It never reads as "no more
+ *   rows".
+ *
+ * While a stream holds its connection busy (drivers with
+ * stream_holds_connection: PostgreSQL single-row mode), every call that would
+ * talk to the server raises InvalidRequestError naming the stream; libpq
+ * would otherwise discard the stream's unread rows without a word.
  *
  * Parameters: `names` nil → params is an array of positional values;
  * `names` an array → placeholder i takes params[names[i]]. ath.null (the NULL
  * light userdata) binds SQL NULL; booleans, integers, numbers and strings map
  * directly. Tables bind only when they say what they are, through the field
- * `_ath_type`: "blob" (binary string in [1]), "json" (JSON text in [1]),
- * "numeric" / "datetime" (text in [1]), "array" (array part = items).
+ * `_ath_type` (a string): "blob" (binary string in [1]), "json" (JSON text
+ * in [1]), "datetime" (text in [1]), "numeric" (decimal text or a Lua number
+ * in [1]), "array" (array part = items). Only strings the parameter table
+ * holds are bound, never one converted on the stack: the driver may point at
+ * the bytes until the statement steps.
  *
  * Rows are plain tables holding each value at its position and, for the
  * first column of each name, under its name; NULL is nil. Their metatable is
@@ -32,7 +46,20 @@ struct l_cursor {
   int has_row;                   /* a stepped row waits to be read */
   int has_procs;                 /* meta[META_PROCS] is a table */
   int closed;                    /* the user closed it (vs. exhausted) */
+  int detached;                  /* DETACH_*: rows were left when its connection cut it off */
   long long rowcount;
+  char stream_sql[72];           /* a stream holding lc busy: its SQL, for the error text */
+};
+
+/* Why a cursor lost the rows it had not read yet (the message the Lua
+ * Result raises as ResourceClosedError). */
+enum { DETACH_NONE = 0, DETACH_CONN_CLOSED, DETACH_ROLLED_BACK };
+static const char *const detach_reason[] = {
+  NULL,
+  "This result object is closed: its Connection was closed before every row was read "
+  "(read the rows, e.g. result:all(), before closing the Connection)",
+  "This result object is closed: its Connection rolled back while the stream was open "
+  "(read a stream to the end before ending its transaction)",
 };
 
 /* A cursor's uservalue is its statement's meta table, built once per
@@ -64,10 +91,35 @@ static void cursor_release(l_cursor *cu) {
   cu->s = NULL;
   cu->has_row = 0;
   l_conn *lc = cu->lc;
+  if (lc && lc->stream == cu) lc->stream = NULL;             /* the connection is free again */
   if (cu->prev) cu->prev->next = cu->next; else if (lc) lc->cursors = cu->next;
   if (cu->next) cu->next->prev = cu->prev;
   cu->next = cu->prev = NULL;
   cu->lc = NULL;
+}
+
+/* Release a cursor its connection cuts off; if rows were still to be read,
+ * remember why they are gone so reading it raises instead of ending. */
+static void cursor_detach(l_cursor *cu, int why) {
+  if (cu->s == NULL) return;
+  if (cu->has_row) cu->detached = why;
+  cursor_release(cu);
+}
+
+/* Raise InvalidRequestError when a stream keeps the connection busy: on
+ * PostgreSQL any other command would make libpq drop the stream's unread
+ * rows silently. Call before acquiring anything (it may run finalizers). */
+static void check_idle(lua_State *L, l_conn *lc) {
+  if (lc->stream == NULL) return;
+  /* A stream no one can read any more (a loop left with break, its Result
+   * dropped) only waits for its __gc to free the connection: collect first,
+   * so abandoning a stream is not an error while holding one is. */
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  if (lc->stream == NULL) return;
+  ath_l_raisef(L, ATH_E_INVALID_REQUEST,
+               "This Connection has an open streaming result (%s) and can run nothing else until it is "
+               "read to the end or closed (result:close()); use another Connection for other statements",
+               lc->stream->stream_sql);
 }
 
 /* Raise err for connection lc after releasing what the current call holds.
@@ -121,9 +173,13 @@ static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scra
       idx = lua_absindex(L, idx);
       lua_pushliteral(L, "_ath_type");
       lua_rawget(L, idx);
-      const char *t = lua_tostring(L, -1);
-      lua_pop(L, 1);                     /* t stays valid: interned in the table */
-      if (t == NULL) break;
+      int tt = lua_type(L, -1);
+      const char *t = tt == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+      lua_pop(L, 1);                     /* t stays valid: the table holds the string */
+      if (tt == LUA_TNIL) break;         /* a plain table: not bindable */
+      if (t == NULL)
+        return ath_error_set(err, ATH_E_ARGUMENT, "%s: _ath_type must be a string, got %s",
+                             label_text(label, what, sizeof what), lua_typename(L, tt));
       if (strcmp(t, "array") == 0) {
         size_t n = lua_rawlen(L, idx);
         ath_value *items = ath_calloc(n ? n : 1, sizeof *items);
@@ -144,16 +200,30 @@ static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scra
         v->type = ATH_V_ARRAY; v->u.arr.items = items; v->u.arr.n = n;
         return ATH_OK;
       }
+      ath_vtype vt;
+      if (strcmp(t, "blob") == 0) vt = ATH_V_BLOB;
+      else if (strcmp(t, "json") == 0) vt = ATH_V_JSON;
+      else if (strcmp(t, "numeric") == 0) vt = ATH_V_NUMERIC;
+      else if (strcmp(t, "datetime") == 0) vt = ATH_V_DATETIME;
+      else return ath_error_set(err, ATH_E_ARGUMENT, "%s: unknown _ath_type '%.40s'", label_text(label, what, sizeof what), t);
       lua_rawgeti(L, idx, 1);
+      int pt = lua_type(L, -1);
+      if (pt == LUA_TNUMBER && vt == ATH_V_NUMERIC) {
+        /* A number is its own exact value: bind it as one. Converting it to
+         * text here would make a string nothing anchors. */
+        to_value(L, -1, v, scratch, label, err);
+        lua_pop(L, 1);
+        return ATH_OK;
+      }
+      if (pt != LUA_TSTRING) {           /* never lua_tolstring a number: the copy is popped */
+        lua_pop(L, 1);
+        return ath_error_set(err, ATH_E_ARGUMENT, "%s: a '%s' value needs a string%s in [1], got %s",
+                             label_text(label, what, sizeof what), t,
+                             vt == ATH_V_NUMERIC ? " or a number" : "", lua_typename(L, pt));
+      }
       v->u.s.p = lua_tolstring(L, -1, &v->u.s.n);
-      lua_pop(L, 1);
-      if (v->u.s.p == NULL)
-        return ath_error_set(err, ATH_E_ARGUMENT, "%s: typed value '%s' has no string in [1]", label_text(label, what, sizeof what), t);
-      if (strcmp(t, "blob") == 0) v->type = ATH_V_BLOB;
-      else if (strcmp(t, "json") == 0) v->type = ATH_V_JSON;
-      else if (strcmp(t, "numeric") == 0) v->type = ATH_V_NUMERIC;
-      else if (strcmp(t, "datetime") == 0) v->type = ATH_V_DATETIME;
-      else return ath_error_set(err, ATH_E_ARGUMENT, "%s: unknown _ath_type '%s'", label_text(label, what, sizeof what), t);
+      lua_pop(L, 1);                     /* the typed table holds the string */
+      v->type = vt;
       return ATH_OK;
     }
     default: break;
@@ -183,8 +253,11 @@ static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, at
     const char *name = NULL;                                 /* stays valid: the names table holds it */
     if (nidx) {
       lua_rawgeti(L, nidx, i);                               /* name */
+      if (lua_type(L, -1) != LUA_TSTRING) {                  /* no lua_tostring: a converted copy dangles */
+        lua_pop(L, 1);
+        return ath_error_set(err, ATH_E_ARGUMENT, "placeholder %d has no name", i);
+      }
       name = lua_tostring(L, -1);
-      if (name == NULL) { lua_pop(L, 1); return ath_error_set(err, ATH_E_ARGUMENT, "placeholder %d has no name", i); }
       lua_rawget(L, pidx);                                   /* value */
       if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
@@ -212,34 +285,63 @@ static ath_status bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, at
   return ATH_OK;
 }
 
-/* Push one driver value as a Lua value (nil for NULL). */
-static void push_value(lua_State *L, const ath_value *v) {
+/* 1 when a Lua number holds i exactly: always on 5.3+ (64-bit integers);
+ * on LuaJIT numbers are doubles, exact up to ±2^53. */
+static int int_fits_number(int64_t i) {
+#if LUA_VERSION_NUM >= 503
+  (void)i;
+  return 1;
+#else
+  return i >= -((int64_t)1 << 53) && i <= ((int64_t)1 << 53);
+#endif
+}
+
+/* Push one driver value as a Lua value (nil for NULL). Returns 0, having
+ * pushed nothing, for an integer no Lua number holds exactly (LuaJIT), so
+ * the caller can raise naming the column: rounding it would be silent. */
+static int push_value(lua_State *L, const ath_value *v) {
   switch (v->type) {
-    case ATH_V_NULL: lua_pushnil(L); return;
-    case ATH_V_INT: ath_pushint64(L, (long long)v->u.i); return;
-    case ATH_V_FLOAT: lua_pushnumber(L, v->u.f); return;
-    case ATH_V_BOOL: lua_pushboolean(L, (int)v->u.i); return;
+    case ATH_V_NULL: lua_pushnil(L); return 1;
+    case ATH_V_INT:
+      if (!int_fits_number(v->u.i)) return 0;
+      ath_pushint64(L, (long long)v->u.i);
+      return 1;
+    case ATH_V_FLOAT: lua_pushnumber(L, v->u.f); return 1;
+    case ATH_V_BOOL: lua_pushboolean(L, (int)v->u.i); return 1;
     case ATH_V_JSON:
       lua_rawgetp(L, LUA_REGISTRYINDEX, &json_decode_key);
       if (lua_isfunction(L, -1)) {
         lua_pushlstring(L, v->u.s.p, v->u.s.n);
         lua_call(L, 1, 1);
-        return;
+        return 1;
       }
       lua_pop(L, 1);
       lua_pushlstring(L, v->u.s.p, v->u.s.n);
-      return;
+      return 1;
     case ATH_V_ARRAY:
       lua_createtable(L, (int)v->u.arr.n, 0);
       for (size_t i = 0; i < v->u.arr.n; i++) {
-        push_value(L, &v->u.arr.items[i]);
+        if (!push_value(L, &v->u.arr.items[i])) { lua_pop(L, 1); return 0; }
         lua_rawseti(L, -2, (int)i + 1);
       }
-      return;
+      return 1;
     default:                                                  /* TEXT, BLOB, NUMERIC, DATETIME */
       lua_pushlstring(L, v->u.s.p ? v->u.s.p : "", v->u.s.n);
-      return;
+      return 1;
   }
+}
+
+/* Raise DataError for column col, whose integer value a Lua number cannot
+ * hold exactly (LuaJIT). Nothing is owned here: rows are Lua tables. */
+static int raise_inexact(lua_State *L, l_cursor *cu, int col, const ath_value *v) {
+  ath_column_info ci;
+  cu->s->owner->drv->column_info(cu->s->ds, col, &ci);
+  char digits[32] = "in an array";
+  if (v->type == ATH_V_INT) snprintf(digits, sizeof digits, "%lld", (long long)v->u.i);
+  return ath_l_raisef(L, ATH_E_DATA,
+                      "column '%.60s': the integer %s is beyond 2^53, which a LuaJIT number cannot hold exactly; "
+                      "declare the column BigInteger{ as_string = true } (for ath.text, with :columns()) "
+                      "to read it as an exact decimal string", ci.name, digits);
 }
 
 /* ------------------------------------------------------------------ exec */
@@ -317,8 +419,12 @@ static void push_meta(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int 
  * anything else is looked up among the row methods. */
 static int row_index(lua_State *L) {
   if (lua_type(L, 2) == LUA_TNUMBER) {
-    lua_Integer i = (lua_Integer)lua_tonumber(L, 2);
-    lua_rawgeti(L, lua_upvalueindex(3), (int)i);             /* setkeys[i] */
+    /* only an integral key in 1..ncols is a position (compared as a
+     * number first: casting 1.5 or 2^32+1 to int would name column 1) */
+    lua_Number n = lua_tonumber(L, 2);
+    int ncols = (int)lua_rawlen(L, lua_upvalueindex(3));
+    if (!(n >= 1 && n <= (lua_Number)ncols) || n != (lua_Number)(int)n) return 0;
+    lua_rawgeti(L, lua_upvalueindex(3), (int)n);             /* setkeys[n] */
     if (lua_type(L, -1) != LUA_TSTRING) return 0;            /* duplicate or out of range: nil */
     lua_rawget(L, 1);
     return 1;
@@ -333,6 +439,7 @@ static int conn_exec(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
   size_t len;
   const char *sql = luaL_checklstring(L, 2, &len);
+  check_idle(L, lc);
   int pidx = lua_istable(L, 3) ? 3 : 0;
   if (!pidx && !lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TTABLE);
   int nidx = lua_istable(L, 4) ? 4 : 0;
@@ -373,6 +480,10 @@ static int conn_exec(lua_State *L) {
   cu->next = lc->cursors; if (lc->cursors) lc->cursors->prev = cu; lc->cursors = cu;
   lc->pending = NULL;                                        /* the cursor owns it now */
   if (st == ATH_DONE) { cu->rowcount = (long long)drv->changes(s->ds); cursor_release(cu); }
+  else if (stream && drv->stream_holds_connection) {         /* busy until read or closed */
+    snprintf(cu->stream_sql, sizeof cu->stream_sql, "%.*s%s", len > 60 ? 60 : (int)len, sql, len > 60 ? "..." : "");
+    lc->stream = cu;
+  }
   return 1;
 }
 
@@ -408,6 +519,7 @@ static int conn_exec_many(lua_State *L) {
   size_t len;
   const char *sql = luaL_checklstring(L, 2, &len);
   luaL_checktype(L, 3, LUA_TTABLE);
+  check_idle(L, lc);
   int nidx = lua_istable(L, 4) ? 4 : 0;
   int n = (int)lua_rawlen(L, 3);
   lua_settop(L, 4);
@@ -470,7 +582,14 @@ static void push_row(lua_State *L, l_cursor *cu, int keys0, int procs, int rowmt
     if (procs) {
       lua_rawgeti(L, procs, i + 1);
       if (lua_isfunction(L, -1)) {
-        push_value(L, &v);
+        if (v.type == ATH_V_INT && !int_fits_number(v.u.i)) {
+          /* a typed column's processor gets the exact digits instead
+           * (BigInteger{ as_string = true } returns them as they are) */
+          char digits[32];
+          lua_pushstring(L, (snprintf(digits, sizeof digits, "%lld", (long long)v.u.i), digits));
+        } else if (!push_value(L, &v)) {
+          raise_inexact(L, cu, i, &v);
+        }
         lua_call(L, 1, 1);                                   /* stack: value */
         if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
         if (named) { lua_pushvalue(L, keys0 + 1 + i); lua_insert(L, -2); lua_rawset(L, row); }
@@ -482,10 +601,10 @@ static void push_row(lua_State *L, l_cursor *cu, int keys0, int procs, int rowmt
     if (v.type == ATH_V_NULL) continue;
     if (named) {                                             /* key first: no stack rotation */
       lua_pushvalue(L, keys0 + 1 + i);
-      push_value(L, &v);
+      if (!push_value(L, &v)) raise_inexact(L, cu, i, &v);
       lua_rawset(L, row);
     } else {
-      push_value(L, &v);
+      if (!push_value(L, &v)) raise_inexact(L, cu, i, &v);
       lua_rawseti(L, row, i + 1);
     }
   }
@@ -526,11 +645,21 @@ static void advance(lua_State *L, l_cursor *cu) {
   ath_l_raise(L, &err, NULL, 0);
 }
 
-/* cursor:fetch([n]) -> array of up to n rows (all when n is nil) */
+/* A detached cursor answers nil (twice for first2) and the reason: pushes
+ * nils then the reason, returns the count. */
+static int push_detached(lua_State *L, l_cursor *cu, int nils) {
+  for (int k = 0; k < nils; k++) lua_pushnil(L);
+  lua_pushstring(L, detach_reason[cu->detached]);
+  return nils + 1;
+}
+
+/* cursor:fetch([n]) -> array of up to n rows (all when n is nil), or
+ * nil, reason when detached */
 static int cursor_fetch(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, 0);
   if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
+  if (cu->detached) return push_detached(L, cu, 1);
   lua_settop(L, 2);
   lua_newtable(L);                                           /* 3: rows */
   if (cu->s == NULL || !cu->has_row) return 1;
@@ -547,10 +676,11 @@ static int cursor_fetch(lua_State *L) {
   return 1;
 }
 
-/* cursor:fetchone() -> row | nil */
+/* cursor:fetchone() -> row | nil, or nil, reason when detached */
 static int cursor_fetchone(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
   if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
+  if (cu->detached) return push_detached(L, cu, 1);
   if (cu->s == NULL || !cu->has_row) { lua_pushnil(L); return 1; }
   lua_settop(L, 1);
   lua_getuservalue(L, 1);                                    /* 2: meta */
@@ -562,10 +692,11 @@ static int cursor_fetchone(lua_State *L) {
 }
 
 /* cursor:first2() -> row1, row2: at most two rows, then the cursor is
- * closed (Result:one/first/scalar in one call). */
+ * closed (Result:one/first/scalar in one call). Detached: nil, nil, reason. */
 static int cursor_first2(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
   if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
+  if (cu->detached) return push_detached(L, cu, 2);
   int want = (int)luaL_optinteger(L, 2, 2);
   lua_settop(L, 1);
   lua_pushnil(L); lua_pushnil(L);                            /* 2, 3: results */
@@ -600,7 +731,14 @@ static int cursor_rowcount(lua_State *L) {
 
 static int cursor_exhausted(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
-  lua_pushboolean(L, cu->s == NULL || !cu->has_row);
+  lua_pushboolean(L, !cu->detached && (cu->s == NULL || !cu->has_row));
+  return 1;
+}
+
+/* cursor:detached() -> the reason its unread rows are gone, or nil */
+static int cursor_detached(lua_State *L) {
+  l_cursor *cu = check_cursor(L, 1);
+  if (cu->detached) lua_pushstring(L, detach_reason[cu->detached]); else lua_pushnil(L);
   return 1;
 }
 
@@ -642,7 +780,7 @@ int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout) {
 static void conn_release(l_conn *lc, int invalidate) {
   if (lc->c == NULL) return;
   release_pending(lc);
-  while (lc->cursors) cursor_release(lc->cursors);
+  while (lc->cursors) cursor_detach(lc->cursors, DETACH_CONN_CLOSED);
   if (invalidate) ath_engine_invalidate(lc->e, lc->c);
   else ath_engine_checkin(lc->e, lc->c);
   lc->c = NULL;
@@ -683,34 +821,45 @@ static int tx_result(lua_State *L, l_conn *lc, ath_status st, ath_error *err, co
 static int conn_begin(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
   ath_isolation iso = (ath_isolation)luaL_optinteger(L, 2, ATH_ISO_DEFAULT);
+  check_idle(L, lc);
   ath_error err;
   return tx_result(L, lc, lc->c->drv->begin(lc->c->dc, iso, &err), &err, "BEGIN");
 }
 static int conn_commit(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
+  check_idle(L, lc);
   ath_error err;
   return tx_result(L, lc, lc->c->drv->commit(lc->c->dc, &err), &err, "COMMIT");
 }
+/* A rollback ends an open stream first (its unread rows are gone: reading
+ * it raises ResourceClosedError), so an error path can always roll back. */
+static void end_stream_for_rollback(l_conn *lc) {
+  if (lc->stream) cursor_detach(lc->stream, DETACH_ROLLED_BACK);
+}
 static int conn_rollback(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
+  end_stream_for_rollback(lc);
   ath_error err;
   return tx_result(L, lc, lc->c->drv->rollback(lc->c->dc, &err), &err, "ROLLBACK");
 }
 static int conn_savepoint(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
   const char *name = luaL_checkstring(L, 2);
+  check_idle(L, lc);
   ath_error err;
   return tx_result(L, lc, lc->c->drv->savepoint(lc->c->dc, name, &err), &err, "SAVEPOINT");
 }
 static int conn_release_savepoint(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
   const char *name = luaL_checkstring(L, 2);
+  check_idle(L, lc);
   ath_error err;
   return tx_result(L, lc, lc->c->drv->release_savepoint(lc->c->dc, name, &err), &err, "RELEASE SAVEPOINT");
 }
 static int conn_rollback_to_savepoint(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
   const char *name = luaL_checkstring(L, 2);
+  end_stream_for_rollback(lc);
   ath_error err;
   return tx_result(L, lc, lc->c->drv->rollback_to_savepoint(lc->c->dc, name, &err), &err, "ROLLBACK TO SAVEPOINT");
 }
@@ -721,6 +870,7 @@ static int conn_in_transaction(lua_State *L) {
 }
 static int conn_ping(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
+  check_idle(L, lc);
   ath_error err;
   ath_status st = lc->c->drv->ping(lc->c->dc, &err);
   if (st != ATH_OK) ath_conn_note_error(lc->c, &err);
@@ -736,12 +886,14 @@ static int conn_cancel(lua_State *L) {
 static int conn_exec_script(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
   const char *sql = luaL_checkstring(L, 2);
+  check_idle(L, lc);
   ath_error err;
   if (lc->c->drv->exec(lc->c->dc, sql, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 0);
   return 0;
 }
 static int conn_clear_cache(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
+  check_idle(L, lc);                                         /* finalizing talks to the server */
   ath_conn_clear_cache(lc->c);
   return 0;
 }
@@ -797,7 +949,7 @@ void ath_l_conn_register(lua_State *L) {
   static const luaL_Reg cursor_methods[] = {
     { "fetch", cursor_fetch }, { "fetchone", cursor_fetchone }, { "first2", cursor_first2 },
     { "names", cursor_names },
-    { "rowcount", cursor_rowcount }, { "exhausted", cursor_exhausted },
+    { "rowcount", cursor_rowcount }, { "exhausted", cursor_exhausted }, { "detached", cursor_detached },
     { "set_processors", cursor_set_processors }, { "close", cursor_close }, { NULL, NULL } };
   new_class(L, ATH_CONN_MT, conn_methods, conn_close);
   new_class(L, ATH_CURSOR_MT, cursor_methods, cursor_close);

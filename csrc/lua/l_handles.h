@@ -14,6 +14,8 @@ typedef struct l_conn {
   ath_conn *c;                   /* NULL once closed (returned to the pool) */
   ath_engine *e;                 /* one engine reference while open */
   l_cursor *cursors;             /* open cursors: closed before the conn is returned */
+  l_cursor *stream;              /* the open stream keeping the server connection busy
+                                    (driver stream_holds_connection), or NULL */
   ath_cstmt *pending;            /* a statement held across a call that may raise;
                                     released on the next call or on close */
   int nmetas;                    /* entries in the uservalue's meta cache */

@@ -12,6 +12,7 @@ local text = require("athanor.text")
 local setmetatable, type, pcall, error, tostring = setmetatable, type, pcall, error, tostring
 local pack, unpack = compat.pack, compat.unpack
 local new_result = result.new
+local drop_lost_batches = result.drop_lost_batches
 local io_stderr = io.stderr
 
 local M = {}
@@ -57,9 +58,13 @@ end
 -- expression language (ath.select, ath.insert, ...).
 -- @param stmt the statement
 -- @param params a table of parameter values, or an array of them (executemany)
--- @param opts { stream = true } to stream a large result
+-- @param opts { stream = true } to stream a large result. On PostgreSQL a
+--   stream keeps the connection busy until it is read to the end or closed:
+--   anything else run on the connection meanwhile raises InvalidRequestError
+--   (a rollback ends the stream instead). SQLite streams interleave freely.
 -- @return Result
--- @raise ArgumentError, DBAPIError kinds, ResourceClosedError
+-- @raise ArgumentError, DBAPIError kinds, ResourceClosedError,
+--   InvalidRequestError (a PostgreSQL stream is open on this connection)
 function Connection:execute(stmt, params, opts)
   check_open(self)
   local exec = type(stmt) == "table" and stmt._ath_execute
@@ -179,6 +184,12 @@ local function pop_to(conn, tx)
   if #stack == 0 then conn._tx = nil; conn._stack = nil end
 end
 
+-- A rollback ends an open stream (PostgreSQL): its batched rows go too, so
+-- reading it raises ResourceClosedError at once.
+local function after_rollback(conn)
+  drop_lost_batches(conn._reading)
+end
+
 --- Commit: COMMIT for the outer transaction, RELEASE SAVEPOINT for a nested one.
 function Transaction:commit()
   if not self.is_active then
@@ -204,9 +215,11 @@ function Transaction:rollback()
   pop_to(conn, self)
   if self.nested then
     c:rollback_to_savepoint(self._name)
+    after_rollback(conn)
     c:release_savepoint(self._name)
   else
     c:rollback()
+    after_rollback(conn)
   end
 end
 
@@ -221,8 +234,20 @@ function Transaction:__tostring()
   return "Transaction(" .. (self.nested and "nested, " or "") .. (self.is_active and "active" or "inactive") .. ")"
 end
 
+-- After the C connection closed: results still being iterated whose rows it
+-- cut off forget their batch, so their next read raises ResourceClosedError.
+local function forget_results(self)
+  local reading = self._reading
+  if reading then
+    self._reading = nil
+    drop_lost_batches(reading)
+  end
+end
+
 --- Return the connection to the pool (rolling back an open transaction).
--- Closing twice is a no-op.
+-- Closing twice is a no-op. A Result of this connection with rows still
+-- unread raises ResourceClosedError when read afterwards (rows it already
+-- returned, and results read to the end, stay valid).
 function Connection:close()
   local c = self._c
   if c == nil then return end
@@ -236,6 +261,7 @@ function Connection:close()
   end
   self._c = nil
   c:close()
+  forget_results(self)
 end
 Connection.__close = Connection.close
 
@@ -248,6 +274,7 @@ function Connection:invalidate()
   self._tx, self._stack = nil, nil
   self._c = nil
   c:invalidate()
+  forget_results(self)
 end
 
 --- Ask the server to stop the statement running on this connection

@@ -1,6 +1,10 @@
 --- Result, Row, and the mapping/scalar views (API.md §2).
 -- A Result wraps the C cursor of one execution. Rows are plain tables built
 -- in C: values by position (`row[1]`) and by name (`row.name`); NULL is nil.
+-- A Result never ends early without an error: once closed (result:close(),
+-- first(), one(), all()), or once its Connection was closed or invalidated
+-- (or rolled back under a PostgreSQL stream) before every row was read, the
+-- next read raises ResourceClosedError. Rows already returned stay valid.
 local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 
@@ -56,9 +60,10 @@ M.Result = Result
 --- Wrap what the C layer returned for one execution.
 -- @param cur cursor userdata or nil (statement returned no rows)
 -- @param meta optional { processors =, inserted_primary_key =, pk_is_autoinc = }
+-- @param conn the Connection: kept so the cursor's connection outlives the
+--   Result, and told when an iteration starts (see watch below)
 function M.new(cur, rowcount, lastrowid, meta, conn)
-  -- every field set in the constructor (no rehash); the Connection is kept
-  -- so the cursor's connection outlives it
+  -- every field set in the constructor (no rehash)
   if cur then
     if meta and meta.processors then cur:set_processors(meta.processors) end
     return setmetatable({ _cur = cur, lastrowid = lastrowid, _meta = meta, _conn = conn,
@@ -68,31 +73,44 @@ function M.new(cur, rowcount, lastrowid, meta, conn)
                         returns_rows = false, rowcount = rowcount or -1 }, Result)
 end
 
+-- A Result and its views (mappings(), scalars()) read one cursor through one
+-- state: the cursor, the closed flag and the batch of rows an iteration has
+-- fetched live on the Result the views came from (its `_src`, or itself).
+
 local function closed_error()
   errors.raise("ResourceClosedError", 3, "This result object does not return rows or has been closed.")
 end
 
+-- The cursor said its connection cut off the rows it had not read yet.
+local function lost_error(reason)
+  errors.raise("ResourceClosedError", 3, "%s", reason)
+end
+
 local next_row                              -- defined with the iterators below
 
-local function cursor_of(self)
-  local cur = self._cur
-  if cur == nil or self._closed then closed_error() end
+local function cursor_of(src)
+  local cur = src._cur
+  if cur == nil or src._closed then closed_error() end
   return cur
 end
 
--- The row transform of a view: nil (rows), or a function(row) -> value.
-local function fetch_one(self)
-  return cursor_of(self):fetchone()
-end
-
--- Rows an iteration has buffered but not handed out yet, moved into out.
-local function drain_buffer(self, out, max)
-  local buf, i = self._buf, self._bufi
+-- Rows an iteration has batched but not handed out yet, moved into out.
+local function drain_buffer(src, out, max)
+  local buf, i = src._buf, src._bufi
   if buf == nil then return out end
   while i <= #buf and (max == nil or #out < max) do out[#out + 1] = buf[i]; i = i + 1 end
-  self._bufi = i
-  if i > #buf then self._buf = nil end
+  src._bufi = i
+  if i > #buf then src._buf = nil end
   return out
+end
+
+-- cursor:fetch(n) appended to rows; raises when the cursor was cut off.
+local function fetch_into(cur, rows, n)
+  local more, lost = cur:fetch(n)
+  if more == nil then lost_error(lost) end
+  if rows == nil then return more end
+  for i = 1, #more do rows[#rows + 1] = more[i] end
+  return rows
 end
 
 local function transform_all(self, rows)
@@ -102,50 +120,70 @@ local function transform_all(self, rows)
 end
 
 --- Every remaining row, as an array.
+-- @raise ResourceClosedError when the result was closed, or its Connection
+--   was closed (or rolled back under a stream) before every row was read
 function Result:all()
-  local cur = cursor_of(self)
+  local src = self._src or self
+  local cur = cursor_of(src)
   local rows
-  if self._buf then
-    rows = drain_buffer(self, {})
-    for _, r in ipairs(cur:fetch()) do rows[#rows + 1] = r end
+  if src._buf then
+    rows = fetch_into(cur, drain_buffer(src, {}))
   else
-    rows = cur:fetch()
+    rows = fetch_into(cur, nil)
   end
-  self:_finish()
+  src._closed = true                        -- consumed; keys() still works
   return transform_all(self, rows)
 end
 
 --- Up to n rows (default 100) as an array; empty when exhausted.
 function Result:fetchmany(n)
   n = n or 100
-  local cur = cursor_of(self)
-  local rows = drain_buffer(self, {}, n)
-  if #rows < n then
-    for _, r in ipairs(cur:fetch(n - #rows)) do rows[#rows + 1] = r end
-  end
+  local src = self._src or self
+  local cur = cursor_of(src)
+  local rows = drain_buffer(src, {}, n)
+  if #rows < n then fetch_into(cur, rows, n - #rows) end
   return transform_all(self, rows)
 end
 
 --- The next row, or nil when there are no more.
 function Result:fetchone()
-  if self._buf then return next_row(self) end
-  local row = fetch_one(self)
+  local src = self._src or self
+  if src._buf then return next_row(self) end
+  local row, lost = cursor_of(src):fetchone()
+  if lost ~= nil then lost_error(lost) end
   if row ~= nil and self._transform then return self._transform(row) end
   return row
 end
 
+-- Up to two rows (want = 1 or 2) for first()/one()/scalar(), batched rows
+-- first; the result is consumed (closed) afterwards.
+local function first_rows(self, want)
+  local src = self._src or self
+  local cur = cursor_of(src)
+  local a, b, lost
+  if src._buf then
+    local rows = drain_buffer(src, {}, want)
+    if #rows < want then fetch_into(cur, rows, want - #rows) end
+    a, b = rows[1], rows[2]
+    cur:close()
+  else
+    a, b, lost = cur:first2(want)
+    if lost ~= nil then lost_error(lost) end
+  end
+  src._closed = true
+  return a, b
+end
+
 --- The first row (or nil) and closes the result.
 function Result:first()
-  local row = cursor_of(self):first2(1)
-  self._closed = true
+  local row = first_rows(self, 1)
   if row ~= nil and self._transform then return self._transform(row) end
   return row
 end
 
 --- Exactly one row: raises NoResultFound or MultipleResultsFound otherwise.
 function Result:one()
-  local row, extra = cursor_of(self):first2()
-  self._closed = true
+  local row, extra = first_rows(self, 2)
   if row == nil then
     errors.raise("NoResultFound", 2, "No row was found when one was required")
   end
@@ -158,8 +196,7 @@ end
 
 --- One row or nil: raises MultipleResultsFound if there are more.
 function Result:one_or_none()
-  local row, extra = cursor_of(self):first2()
-  self._closed = true
+  local row, extra = first_rows(self, 2)
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when one or none was required")
   end
@@ -169,8 +206,7 @@ end
 
 --- The first column of the first row (nil when no rows), closing the result.
 function Result:scalar()
-  local row = cursor_of(self):first2(1)
-  self._closed = true
+  local row = first_rows(self, 1)
   if row == nil then return nil end
   return row[self._scalar_index or 1]
 end
@@ -187,7 +223,7 @@ end
 
 --- The column names, in order (every column, even those that are NULL).
 function Result:keys()
-  local cur = self._cur
+  local cur = (self._src or self)._cur
   if cur == nil then return {} end
   local names = cur:names()
   local copy = {}
@@ -197,15 +233,34 @@ end
 
 -- Rows are read in batches so iteration costs one C call per BATCH rows.
 local BATCH = 64
+local WEAK_KEYS = { __mode = "k" }
+
+-- An iteration holds a batch of rows its cursor may outlive: the Connection
+-- keeps a weak set of such results, so closing it can drop the batch of every
+-- cursor it cut off (M.drop_lost_batches) and the next step raises at once,
+-- however many rows were batched.
+local function watch(src)
+  src._watched = true
+  local conn = src._conn
+  if conn == nil then return end
+  local reading = conn._reading
+  if reading == nil then reading = setmetatable({}, WEAK_KEYS); conn._reading = reading end
+  reading[src] = true
+end
 
 function next_row(self)
-  local buf, i = self._buf, self._bufi
+  local src = self._src or self
+  local buf, i = src._buf, src._bufi
   if buf == nil or i > #buf then
-    buf = cursor_of(self):fetch(BATCH)
-    if buf[1] == nil then self._buf = nil return nil end
-    self._buf, i = buf, 1
+    local lost
+    buf, lost = cursor_of(src):fetch(BATCH)
+    if buf == nil then lost_error(lost) end
+    if buf[1] == nil then src._buf = nil return nil end
+    i = 1
+    src._buf = buf
+    if buf[BATCH] ~= nil and not src._watched then watch(src) end
   end
-  self._bufi = i + 1
+  src._bufi = i + 1
   local row = buf[i]
   if self._transform then return self._transform(row) end
   return row
@@ -221,16 +276,24 @@ function Result:__call()
   return next_row(self)
 end
 
---- Releases the cursor (idempotent). The connection stays open.
+--- Releases the cursor (idempotent). The connection stays open. Reading a
+-- closed result, or a view of it, raises ResourceClosedError.
 function Result:close()
-  if self._cur and not self._closed then self._cur:close() end
-  self._closed = true
+  local src = self._src or self
+  if src._cur and not src._closed then src._cur:close() end
+  src._closed = true
+  src._buf = nil                            -- batched rows are not handed out after close
 end
 
-function Result:_finish()
-  -- a fully fetched cursor already gave its statement back; keep it readable
-  -- for keys() but mark the result as consumed
-  self._closed = true
+--- For the Connection (internal): after it closed or rolled back, forget the
+-- batched rows of each result in `reading` whose cursor it cut off, so the
+-- next read raises ResourceClosedError instead of handing out a few more.
+function M.drop_lost_batches(reading)
+  if reading == nil then return end
+  for src in pairs(reading) do
+    local cur = src._cur
+    if src._buf and cur and cur:detached() then src._buf = nil end
+  end
 end
 
 --- The primary key of the row a single-row INSERT created, as an array.
@@ -249,13 +312,14 @@ function Result:inserted_primary_key()
   return { self.lastrowid }
 end
 
--- A view (mappings / scalars) shares the cursor and transforms each row.
+-- A view (mappings / scalars) reads through its source's state and
+-- transforms each row.
 local function view(self, transform, scalar_index)
-  local v = setmetatable({ _cur = self._cur, _closed = self._closed, rowcount = self.rowcount, _conn = self._conn,
-                           lastrowid = self.lastrowid, _meta = self._meta,
-                           returns_rows = self.returns_rows,
-                           _transform = transform, _scalar_index = scalar_index }, Result)
-  return v
+  local src = self._src or self
+  return setmetatable({ _src = src, _cur = src._cur, rowcount = self.rowcount, _conn = self._conn,
+                        lastrowid = self.lastrowid, _meta = self._meta,
+                        returns_rows = self.returns_rows,
+                        _transform = transform, _scalar_index = scalar_index }, Result)
 end
 
 --- A result of plain name -> value tables.
