@@ -191,16 +191,29 @@ local function after_rollback(conn)
 end
 
 --- Commit: COMMIT for the outer transaction, RELEASE SAVEPOINT for a nested one.
+-- When the database refuses the commit, the transaction is rolled back and
+-- becomes inactive before the error is raised.
+-- @raise OperationalError and the other DBAPIError kinds from the database
 function Transaction:commit()
   if not self.is_active then
     errors.raise("InvalidRequestError", 2, "This transaction is inactive")
   end
   local conn = self.conn
   local c = check_open(conn)
+  local ok, err
   if self.nested then
-    c:release_savepoint(self._name)
+    ok, err = pcall(c.release_savepoint, c, self._name)
   else
-    c:commit()
+    ok, err = pcall(c.commit, c)
+  end
+  if not ok then
+    -- A COMMIT that failed (SQLite's "database is locked") leaves the
+    -- database's transaction open, and the next statement would silently
+    -- join it. Roll it back so the Connection is clean and its writes are
+    -- undone as a whole, then report why the commit failed.
+    pcall(self.rollback, self)
+    self.is_active = false
+    error(err, 0)
   end
   pop_to(conn, self)
 end
