@@ -14,7 +14,9 @@
  * since `make test` runs this executable outside the throwaway server too.
  * Every index is swept. ATHANOR_ALLOC_SWEEP_STRIDE=k visits every kth index
  * only (a quick look); under valgrind ATHANOR_ALLOC_SWEEP_VALGRIND_STRIDE
- * does the same for valgrind runs alone. */
+ * does the same for valgrind runs alone. ATHANOR_ALLOC_SWEEP_TESTS=pattern
+ * runs the matching tests only (cmocka's filter, e.g. "*postgresql*": what
+ * tools/test_pg.sh adds to the sweep make test runs without a server). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -616,5 +618,7 @@ int main(void) {
     cmocka_unit_test(test_alloc_faults_engine),
     cmocka_unit_test(test_alloc_faults_compiler),
   };
+  const char *only = getenv("ATHANOR_ALLOC_SWEEP_TESTS");
+  if (only && *only) cmocka_set_test_filter(only);
   return cmocka_run_group_tests_name("alloc_faults", tests, NULL, NULL);
 }
