@@ -34,6 +34,23 @@ elif [ -f csrc/test/test_pg_driver.c ]; then
   record "cmocka test_pg_driver" 0 1
 fi
 
+# The allocation-failure sweep's PostgreSQL tests (make test's cmocka suite
+# runs the executable without a server, where they skip): every allocation
+# plainly, every third under valgrind (all of them take ~30 s there).
+if [ -x "$BUILD/test/test_alloc_faults" ]; then
+  CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
+  ATHANOR_ALLOC_SWEEP_TESTS='*postgresql*' run_cmocka "$BUILD/test/test_alloc_faults"
+  record "cmocka test_alloc_faults postgresql" "$CM_PASSED" "$CM_FAILED"
+  CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
+  ATHANOR_ALLOC_SWEEP_TESTS='*postgresql*' ATHANOR_ALLOC_SWEEP_VALGRIND_STRIDE=3 \
+    run_cmocka "$BUILD/test/test_alloc_faults" valgrind -q --leak-check=full \
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+  record "cmocka valgrind test_alloc_faults postgresql" "$CM_PASSED" "$CM_FAILED" "every 3rd allocation"
+elif [ -f csrc/test/test_alloc_faults.c ]; then
+  echo "cmocka test_alloc_faults: csrc/test/test_alloc_faults.c did not build"
+  record "cmocka test_alloc_faults postgresql" 0 1
+fi
+
 run_busted "lua5.4 postgresql" lua5.4 lua54 "$url" sqlite
 run_busted "luajit postgresql" luajit luajit "$url" sqlite
 

@@ -100,7 +100,9 @@ typedef struct ath_driver {
   int (*column_count)(ath_dstmt *s);
   void (*column_info)(ath_dstmt *s, int col, ath_column_info *out);  /* col 0-based */
   /* Read column col (0-based) of the current row. Text/blob pointers stay
-   * valid until the next step/reset/finalize. */
+   * valid until the next step/reset/finalize. Cannot report a failure (a
+   * value that could not be decoded reads as NULL): callers use
+   * ath_driver_column, which prefers column_value (version 2). */
   void (*column)(ath_dstmt *s, int col, ath_value *out);
   /* Rows changed by the last completed statement (INSERT/UPDATE/DELETE). */
   int64_t (*changes)(ath_dstmt *s);
@@ -147,15 +149,24 @@ typedef struct ath_driver {
    * (SQLite). */
   int stream_holds_connection;
   /* --- fields above: version 1 --- */
+  /* column, reporting failure: ATH_OK, or an error status with err filled
+   * (ATH_E_NOMEM when decoding the value ran out of memory) and out NULL.
+   * A decoded value is never silently empty or truncated. */
+  ath_status (*column_value)(ath_dstmt *s, int col, ath_value *out, ath_error *err);
+  /* --- fields above: version 2 --- */
 } ath_driver;
 
-#define ATH_DRIVER_VERSION 1
+#define ATH_DRIVER_VERSION 2
 
 /* The built-in drivers (NULL-safe lookups by dialect name). */
 ATH_HIDDEN extern const ath_driver ath_driver_sqlite;
 ATH_HIDDEN extern const ath_driver ath_driver_postgresql;
 /* Driver for a dialect name ("sqlite", "postgresql"), or NULL. */
 ATH_HIDDEN const ath_driver *ath_driver_find(const char *dialect);
+/* Read column col of s's current row through column_value when the driver
+ * has it (version >= 2), else through column (which cannot fail). */
+ATH_HIDDEN ath_status ath_driver_column(const ath_driver *d, ath_dstmt *s, int col, ath_value *out,
+                                        ath_error *err);
 /* ATH_OK when sql (len bytes) can be sent as statement text; an ArgumentError
  * naming the offset when it holds a NUL byte, which libpq (a C string) would
  * silently cut the statement at. Every prepare path calls this first. */

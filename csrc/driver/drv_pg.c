@@ -478,11 +478,13 @@ static void pg_column_info(ath_dstmt *s, int col, ath_column_info *out) {
   out->type_oid = (uint32_t)PQftype(s->desc, col);
 }
 
-static void pg_column(ath_dstmt *s, int col, ath_value *out) {
-  if (s->res == NULL || PQgetisnull(s->res, s->row, col)) { out->type = ATH_V_NULL; return; }
-  ath_drv_pg_convert(s, PQftype(s->res, col), PQgetvalue(s->res, s->row, col),
-                     (size_t)PQgetlength(s->res, s->row, col), out);
+static ath_status pg_column_value(ath_dstmt *s, int col, ath_value *out, ath_error *err) {
+  if (s->res == NULL || PQgetisnull(s->res, s->row, col)) { out->type = ATH_V_NULL; return ATH_OK; }
+  return ath_drv_pg_convert(s, PQftype(s->res, col), PQgetvalue(s->res, s->row, col),
+                            (size_t)PQgetlength(s->res, s->row, col), out, err);
 }
+
+static void pg_column(ath_dstmt *s, int col, ath_value *out) { pg_column_value(s, col, out, NULL); }
 
 static int64_t pg_changes(ath_dstmt *s) { return s->changes; }
 
@@ -640,4 +642,5 @@ const ath_driver ath_driver_postgresql = {
   pg_in_transaction, pg_ping, pg_is_disconnect, pg_cancel, pg_set_streaming,
   pg_execute_batch,
   1,                            /* stream_holds_connection: single-row mode */
+  pg_column_value,
 };

@@ -35,7 +35,10 @@ struct ath_dstmt {
 /* Value conversion (drv_pg_types.c). */
 ATH_HIDDEN ath_status ath_drv_pg_bind_value(ath_dstmt *s, int i, const ath_value *v, ath_error *err);
 ATH_HIDDEN void ath_drv_pg_clear_params(ath_dstmt *s);
-ATH_HIDDEN void ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t len, ath_value *out);
+/* Decode one result text into out (arena memory until the next step):
+ * ATH_OK, or ATH_E_NOMEM with out NULL. */
+ATH_HIDDEN ath_status ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t len, ath_value *out,
+                                         ath_error *err);
 ATH_HIDDEN void ath_drv_pg_arena_reset(ath_dstmt *s);
 /* Frees s (DEALLOCATE first when deallocate and the connection is alive). */
 ATH_HIDDEN void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate);

@@ -24,7 +24,8 @@ static Oid array_elem(Oid t) {
     case 1022: return FLOAT8OID;    case 1231: return NUMERICOID; case 1009: return 25;
     case 1015: return 1043;         case 1014: return 1042;       case 2951: return 2950;
     case 1182: return DATEOID;      case 1115: return TIMESTAMPOID; case 1185: return TIMESTAMPTZOID;
-    case 1183: return TIMEOID;      case 199: return JSONOID;     case 3807: return JSONBOID;
+    case 1183: return TIMEOID;      case 1270: return TIMETZOID;  case 199: return JSONOID;
+    case 3807: return JSONBOID;
     default: return 0;
   }
 }
@@ -127,60 +128,67 @@ static int hexval(char c) {
   return 0;
 }
 
+/* Result decoders return 0, or -1 when the arena ran out of memory: the
+ * caller reports ATH_E_NOMEM rather than hand back a value that is not the
+ * one stored (an empty bytea, a "+00" offset, an array as its literal). */
+
 /* "+00" at the end of a time becomes "+00:00" (API.md: +hh:mm). */
-static void datetime(ath_dstmt *s, const char *t, size_t n, ath_value *out) {
+static int datetime(ath_dstmt *s, const char *t, size_t n, ath_value *out) {
   out->type = ATH_V_DATETIME;
   out->u.s.p = t; out->u.s.n = n;
   if (n >= 3 && (t[n - 3] == '+' || t[n - 3] == '-') && memchr(t, ':', n) &&
       t[n - 2] >= '0' && t[n - 2] <= '9' && t[n - 1] >= '0' && t[n - 1] <= '9') {
     char *p = arena_alloc(s, n + 3);
-    if (p == NULL) return;
+    if (p == NULL) return -1;
     memcpy(p, t, n);
     memcpy(p + n, ":00", 4);
     out->u.s.p = p; out->u.s.n = n + 3;
   }
+  return 0;
 }
 
-static void scalar(ath_dstmt *s, Oid type, const char *t, size_t n, ath_value *out) {
+static int scalar(ath_dstmt *s, Oid type, const char *t, size_t n, ath_value *out) {
   switch (type) {
     case INT2OID: case INT4OID: case INT8OID: case OIDOID:
-      out->type = ATH_V_INT; out->u.i = strtoll(t, NULL, 10); return;
+      out->type = ATH_V_INT; out->u.i = strtoll(t, NULL, 10); return 0;
     case FLOAT4OID: case FLOAT8OID:
-      out->type = ATH_V_FLOAT; out->u.f = strtod(t, NULL); return;
-    case BOOLOID: out->type = ATH_V_BOOL; out->u.i = t[0] == 't'; return;
+      out->type = ATH_V_FLOAT; out->u.f = strtod(t, NULL); return 0;
+    case BOOLOID: out->type = ATH_V_BOOL; out->u.i = t[0] == 't'; return 0;
     case NUMERICOID: out->type = ATH_V_NUMERIC; break;
     case JSONOID: case JSONBOID: out->type = ATH_V_JSON; break;
     case DATEOID: case TIMEOID: case TIMETZOID: case TIMESTAMPOID: case TIMESTAMPTZOID:
-      datetime(s, t, n, out); return;
+      return datetime(s, t, n, out);
     case BYTEAOID:
       out->type = ATH_V_BLOB;
       if (n >= 2 && t[0] == '\\' && t[1] == 'x') {
         size_t m = (n - 2) / 2;
         char *p = arena_alloc(s, m);
-        if (p == NULL) { out->u.s.p = ""; out->u.s.n = 0; return; }
+        if (p == NULL) return -1;
         for (size_t i = 0; i < m; i++) p[i] = (char)(hexval(t[2 + 2 * i]) * 16 + hexval(t[3 + 2 * i]));
         out->u.s.p = p; out->u.s.n = m;
-        return;
+        return 0;
       }
       break;                                  /* escape format: pass through */
     default: out->type = ATH_V_TEXT; break;
   }
   out->u.s.p = t; out->u.s.n = n;
+  return 0;
 }
 
 /* Parse a one-dimensional array literal into arena memory. */
-static void array(ath_dstmt *s, Oid elem, const char *t, size_t n, ath_value *out) {
+static int array(ath_dstmt *s, Oid elem, const char *t, size_t n, ath_value *out) {
+  if (n < 2 || t[0] != '{') { out->type = ATH_V_TEXT; out->u.s.p = t; out->u.s.n = n; return 0; }
   size_t cap = 1;
   for (size_t i = 0; i < n; i++) if (t[i] == ',') cap++;
   ath_value *items = arena_alloc(s, cap * sizeof *items);
   char *buf = arena_alloc(s, n);              /* unescaped element texts, NUL-separated */
-  if (items == NULL || buf == NULL || n < 2 || t[0] != '{') { out->type = ATH_V_TEXT; out->u.s.p = t; out->u.s.n = n; return; }
+  if (items == NULL || buf == NULL) return -1;
   size_t count = 0, i = 1, w = 0;
-  if (t[1] == '}') { out->type = ATH_V_ARRAY; out->u.arr.items = items; out->u.arr.n = 0; return; }
+  if (t[1] == '}') { out->type = ATH_V_ARRAY; out->u.arr.items = items; out->u.arr.n = 0; return 0; }
   while (i < n && count < cap) {
     char *start = buf + w;
     int quoted = t[i] == '"';
-    if (t[i] == '{') { out->type = ATH_V_TEXT; out->u.s.p = t; out->u.s.n = n; return; }  /* nested: leave as text */
+    if (t[i] == '{') { out->type = ATH_V_TEXT; out->u.s.p = t; out->u.s.n = n; return 0; }  /* nested: leave as text */
     if (quoted) {
       i++;
       while (i < n && t[i] != '"') { if (t[i] == '\\' && i + 1 < n) i++; buf[w++] = t[i++]; }
@@ -191,18 +199,20 @@ static void array(ath_dstmt *s, Oid elem, const char *t, size_t n, ath_value *ou
     size_t len = (size_t)(buf + w - start);
     buf[w++] = '\0';
     if (!quoted && len == 4 && !strncmp(start, "NULL", 4)) items[count].type = ATH_V_NULL;
-    else scalar(s, elem, start, len, &items[count]);
+    else if (scalar(s, elem, start, len, &items[count]) != 0) return -1;
     count++;
     if (i < n && t[i] == ',') i++;
     else break;
   }
   out->type = ATH_V_ARRAY; out->u.arr.items = items; out->u.arr.n = count;
+  return 0;
 }
 
-void ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t len, ath_value *out) {
+ath_status ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t len, ath_value *out, ath_error *err) {
   Oid elem = array_elem(type);
-  if (elem) array(s, elem, text, len, out);
-  else scalar(s, type, text, len, out);
+  if ((elem ? array(s, elem, text, len, out) : scalar(s, type, text, len, out)) == 0) return ATH_OK;
+  out->type = ATH_V_NULL;
+  return ath_error_nomem(err);
 }
 
 void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate) {

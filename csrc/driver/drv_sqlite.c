@@ -4,6 +4,7 @@
  * extended result code (kept in err->code). */
 #include "ath_driver.h"
 #include <sqlite3.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -167,6 +168,73 @@ static int only_space_or_comments(const char *p, const char *end) {
   return 1;
 }
 
+/* Parameter placeholders in statement text, as SQLite's tokenizer sees them
+ * (not inside strings, quoted names or comments): how many there are, and
+ * the highest ?NNN (its text at num_at, num_len bytes). Read only when
+ * SQLite refused the statement for having too many. */
+typedef struct sq_params {
+  long count;
+  unsigned long max_number;
+  const char *num_at;
+  size_t num_len;
+} sq_params;
+
+static int sq_ident_char(unsigned char ch) { return isalnum(ch) || ch == '_' || ch == '$' || ch >= 0x80; }
+
+static void scan_params(const char *p, const char *end, sq_params *out) {
+  memset(out, 0, sizeof *out);
+  while (p < end) {
+    char ch = *p;
+    if (ch == '\'' || ch == '"' || ch == '`' || ch == '[') {        /* '' "" `` doubled; [...] not */
+      char close = ch == '[' ? ']' : ch;
+      for (p++; p < end; p++) {
+        if (*p != close) continue;
+        if (close != ']' && p + 1 < end && p[1] == close) { p++; continue; }
+        break;
+      }
+      p = p < end ? p + 1 : end;
+    } else if (ch == '-' && p + 1 < end && p[1] == '-') {
+      while (p < end && *p != '\n') p++;
+    } else if (ch == '/' && p + 1 < end && p[1] == '*') {
+      for (p += 2; p < end && !(p + 1 < end && p[0] == '*' && p[1] == '/'); p++) {}
+      p = p + 2 < end ? p + 2 : end;
+    } else if (ch == '?') {
+      const char *q = p + 1;
+      unsigned long n = 0;
+      while (q < end && isdigit((unsigned char)*q)) { if (n < 1000000000UL) n = n * 10 + (unsigned long)(*q - '0'); q++; }
+      if (n > out->max_number) { out->max_number = n; out->num_at = p; out->num_len = (size_t)(q - p); }
+      out->count++;
+      p = q;
+    } else if ((ch == ':' || ch == '@' || ch == '$') && p + 1 < end && sq_ident_char((unsigned char)p[1])) {
+      for (p++; p < end && sq_ident_char((unsigned char)*p); p++) {}
+      out->count++;
+    } else if (sq_ident_char((unsigned char)ch)) {
+      while (p < end && sq_ident_char((unsigned char)*p)) p++;     /* a word: "a$b" is one name */
+    } else {
+      p++;
+    }
+  }
+}
+
+/* SQLite refused sql for more parameters than its limit allows: say which
+ * limit (SQLITE_LIMIT_VARIABLE_NUMBER, set when the library was built) and
+ * how many the statement has, as an OperationalError like PostgreSQL's. */
+static ath_status too_many_params(sqlite3 *db, const char *sql, size_t len, ath_error *err) {
+  int limit = sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+  int code = sqlite3_extended_errcode(db);
+  sq_params sp;
+  scan_params(sql, sql + len, &sp);
+  if (sp.max_number > (unsigned long)limit)
+    ath_error_set(err, ATH_E_OPERATIONAL, "too many SQL variables: placeholder %.*s is beyond SQLite's limit of %d "
+                  "parameters per statement", (int)(sp.num_len > 24 ? 24 : sp.num_len), sp.num_at, limit);
+  else
+    ath_error_set(err, ATH_E_OPERATIONAL, "too many SQL variables: the statement has %ld parameter placeholders, "
+                  "but SQLite accepts at most %d per statement (split it, e.g. a long in_ list, or use executemany)",
+                  sp.count, limit);
+  if (err) err->code = code;
+  return ATH_E_OPERATIONAL;
+}
+
 static ath_status sq_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstmt **out, ath_error *err) {
   *out = NULL;
   if (len == 0 || only_space_or_comments(sql, sql + len))
@@ -176,7 +244,10 @@ static ath_status sq_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstm
   const char *tail = NULL;
   int rc = sqlite3_prepare_v3(c->db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, &s->st, &tail);
   if (rc != SQLITE_OK) {
-    ath_status st = map_error(c->db, rc, err);
+    const char *msg = sqlite3_errmsg(c->db);
+    ath_status st = (rc & 0xff) == SQLITE_ERROR && (strstr(msg, "too many SQL variables") ||
+                                                    strstr(msg, "variable number must be between"))
+                      ? too_many_params(c->db, sql, len, err) : map_error(c->db, rc, err);
     ath_free(s);
     return st;
   }
@@ -240,24 +311,36 @@ static void sq_column_info(ath_dstmt *s, int col, ath_column_info *out) {
   out->type_oid = 0;
 }
 
-static void sq_column(ath_dstmt *s, int col, ath_value *out) {
-  switch (sqlite3_column_type(s->st, col)) {
-    case SQLITE_INTEGER: out->type = ATH_V_INT; out->u.i = sqlite3_column_int64(s->st, col); return;
-    case SQLITE_FLOAT: out->type = ATH_V_FLOAT; out->u.f = sqlite3_column_double(s->st, col); return;
-    case SQLITE_TEXT:
-      out->type = ATH_V_TEXT;
-      out->u.s.p = (const char *)sqlite3_column_text(s->st, col);
-      out->u.s.n = (size_t)sqlite3_column_bytes(s->st, col);
-      return;
-    case SQLITE_BLOB:
-      out->type = ATH_V_BLOB;
-      out->u.s.p = sqlite3_column_blob(s->st, col);
-      out->u.s.n = (size_t)sqlite3_column_bytes(s->st, col);
-      if (out->u.s.p == NULL) out->u.s.p = "";
-      return;
-    default: out->type = ATH_V_NULL; return;
+/* Text and blob values may need memory to be read: a zeroblob() is
+ * expanded, text that is not NUL-terminated (a borrowed parameter, a cast
+ * blob) is copied. When that fails SQLite returns NULL, and the value turns
+ * NULL too, so the size is read first: NULL for a non-empty value, or for a
+ * value that is NULL now, is SQLITE_NOMEM, not an empty string. */
+static ath_status sq_column_value(ath_dstmt *s, int col, ath_value *out, ath_error *err) {
+  int type = sqlite3_column_type(s->st, col);
+  switch (type) {
+    case SQLITE_INTEGER: out->type = ATH_V_INT; out->u.i = sqlite3_column_int64(s->st, col); return ATH_OK;
+    case SQLITE_FLOAT: out->type = ATH_V_FLOAT; out->u.f = sqlite3_column_double(s->st, col); return ATH_OK;
+    case SQLITE_TEXT: case SQLITE_BLOB: {
+      size_t n = (size_t)sqlite3_column_bytes(s->st, col);   /* no conversion: UTF-8 text, or a blob */
+      const void *p = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(s->st, col)
+                                          : sqlite3_column_blob(s->st, col);
+      if (p == NULL && (n > 0 || sqlite3_column_type(s->st, col) == SQLITE_NULL)) {
+        out->type = ATH_V_NULL;
+        ath_error_nomem(err);
+        if (err) err->code = SQLITE_NOMEM;
+        return ATH_E_NOMEM;
+      }
+      out->type = type == SQLITE_TEXT ? ATH_V_TEXT : ATH_V_BLOB;
+      out->u.s.p = p ? p : "";
+      out->u.s.n = n;
+      return ATH_OK;
+    }
+    default: out->type = ATH_V_NULL; return ATH_OK;
   }
 }
+
+static void sq_column(ath_dstmt *s, int col, ath_value *out) { sq_column_value(s, col, out, NULL); }
 
 static int64_t sq_changes(ath_dstmt *s) { return s->changes; }
 
@@ -318,4 +401,5 @@ const ath_driver ath_driver_sqlite = {
   sq_in_transaction, sq_ping, sq_is_disconnect, sq_cancel, sq_set_streaming,
   NULL,                         /* execute_batch: stepping in a loop is already optimal */
   0,                            /* stream_holds_connection: statements interleave */
+  sq_column_value,
 };

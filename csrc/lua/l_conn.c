@@ -577,7 +577,8 @@ static void push_row(lua_State *L, l_cursor *cu, int keys0, int procs, int rowmt
   int row = lua_gettop(L);
   for (int i = 0; i < n; i++) {
     ath_value v;
-    drv->column(ds, i, &v);
+    ath_error err;                                           /* out of memory decoding it */
+    if (ath_driver_column(drv, ds, i, &v, &err) != ATH_OK) ath_l_raise(L, &err, NULL, 0);
     int named = lua_type(L, keys0 + 1 + i) == LUA_TSTRING;   /* else a repeated name: by position */
     if (procs) {
       lua_rawgeti(L, procs, i + 1);

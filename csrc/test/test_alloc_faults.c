@@ -14,7 +14,9 @@
  * since `make test` runs this executable outside the throwaway server too.
  * Every index is swept. ATHANOR_ALLOC_SWEEP_STRIDE=k visits every kth index
  * only (a quick look); under valgrind ATHANOR_ALLOC_SWEEP_VALGRIND_STRIDE
- * does the same for valgrind runs alone. */
+ * does the same for valgrind runs alone. ATHANOR_ALLOC_SWEEP_TESTS=pattern
+ * runs the matching tests only (cmocka's filter, e.g. "*postgresql*": what
+ * tools/test_pg.sh adds to the sweep make test runs without a server). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,19 +174,24 @@ static ath_status bind_next(void *ud, ath_dstmt *s, ath_error *err) {
   return ATH_ROW;
 }
 
-/* Checks one row of the select (i, f, t, b, n) against row_values(i). */
+/* Read column k into v through the checked read, returning its failure. */
+#define COLUMN(k) do { st = ath_driver_column(D, s, (k), &v, err); if (st != ATH_OK) return st; } while (0)
+
+/* Checks one row of the select (i, f, t, b, n) against row_values(i). A
+ * value that could not be decoded is ATH_E_NOMEM, never a wrong value. */
 static ath_status check_row(const ath_driver *D, ath_dstmt *s, int64_t i, ath_error *err) {
   ath_value v;
-  D->column(s, 0, &v);
+  ath_status st;
+  COLUMN(0);
   if (v.type != ATH_V_INT || v.u.i != i) return WRONG(err, "row %lld: i differs", (long long)i);
-  D->column(s, 1, &v);
+  COLUMN(1);
   if (v.type != ATH_V_FLOAT || v.u.f != 0.5 + (double)i) return WRONG(err, "row %lld: f differs", (long long)i);
-  D->column(s, 2, &v);
+  COLUMN(2);
   if (v.u.s.n != 6 || memcmp(v.u.s.p, "h\xc3\xa9llo", 6) != 0) return WRONG(err, "row %lld: t differs", (long long)i);
-  D->column(s, 3, &v);
+  COLUMN(3);
   if (v.type != ATH_V_BLOB || v.u.s.n != sizeof BLOB || memcmp(v.u.s.p, BLOB, sizeof BLOB) != 0)
     return WRONG(err, "row %lld: the blob differs (%zu bytes)", (long long)i, v.u.s.n);
-  D->column(s, 4, &v);
+  COLUMN(4);
   if (v.u.s.n < 4 || memcmp(v.u.s.p, "12.5", 4) != 0) return WRONG(err, "row %lld: n differs", (long long)i);
   return ATH_OK;
 }
@@ -291,6 +298,57 @@ static void test_alloc_faults_postgresql_driver(void **state) {
     NULL, NULL, 0,
   };
   sweep("postgresql driver", driver_scenario, &dc);
+}
+
+/* Every PostgreSQL result decoder that allocates: bytea (hex), a time's
+ * "+00" offset widened to "+00:00", arrays (their items and element texts,
+ * bytea elements decoded again). */
+static ath_status pg_decoders_scenario(void *ctx, ath_error *err) {
+  static const char SQL[] = "SELECT '\\x00ff41'::bytea, '13:05:09+00'::timetz, ARRAY['a', 'b\"c', NULL]::text[], "
+                            "ARRAY['\\x0001'::bytea, '\\x'::bytea], ARRAY['13:05:09+02'::timetz]";
+  const ath_driver *D = &ath_driver_postgresql;
+  ath_url *u = NULL;
+  ath_dconn *c = NULL;
+  ath_dstmt *s = NULL;
+  ath_value v;
+  ath_status st;
+  TRY(ath_url_parse(ctx, &u, err));
+  TRY(D->connect(u, NULL, &c, err));
+  TRY(D->prepare(c, SQL, strlen(SQL), &s, err));
+  STEP(s, ATH_ROW);
+#define CHECK(cond, what) do { if (!(cond)) { st = WRONG(err, "%s differs", what); goto out; } } while (0)
+  TRY(ath_driver_column(D, s, 0, &v, err));
+  CHECK(v.type == ATH_V_BLOB && v.u.s.n == 3 && memcmp(v.u.s.p, "\0\xff" "A", 3) == 0, "the bytea");
+  TRY(ath_driver_column(D, s, 1, &v, err));
+  CHECK(v.type == ATH_V_DATETIME && v.u.s.n == 14 && memcmp(v.u.s.p, "13:05:09+00:00", 14) == 0, "the timetz");
+  TRY(ath_driver_column(D, s, 2, &v, err));
+  CHECK(v.type == ATH_V_ARRAY && v.u.arr.n == 3 && v.u.arr.items[0].type == ATH_V_TEXT &&
+        v.u.arr.items[1].u.s.n == 3 && memcmp(v.u.arr.items[1].u.s.p, "b\"c", 3) == 0 &&
+        v.u.arr.items[2].type == ATH_V_NULL, "the text[]");
+  TRY(ath_driver_column(D, s, 3, &v, err));
+  CHECK(v.type == ATH_V_ARRAY && v.u.arr.n == 2 && v.u.arr.items[0].type == ATH_V_BLOB &&
+        v.u.arr.items[0].u.s.n == 2 && memcmp(v.u.arr.items[0].u.s.p, "\0\1", 2) == 0 &&
+        v.u.arr.items[1].type == ATH_V_BLOB && v.u.arr.items[1].u.s.n == 0, "the bytea[]");
+  TRY(ath_driver_column(D, s, 4, &v, err));
+  CHECK(v.type == ATH_V_ARRAY && v.u.arr.n == 1 && v.u.arr.items[0].u.s.n == 14 &&
+        memcmp(v.u.arr.items[0].u.s.p, "13:05:09+02:00", 14) == 0, "the timetz[]");
+#undef CHECK
+  STEP(s, ATH_DONE);
+out:
+  D->finalize(s);
+  D->close(c);
+  ath_url_free(u);
+  return st;
+}
+
+static void test_alloc_faults_postgresql_decoders(void **state) {
+  (void)state;
+  const char *url = getenv("ATHANOR_TEST_PG_URL");
+  if (url == NULL || *url == '\0') {
+    print_message("postgresql decoders: SKIPPED, ATHANOR_TEST_PG_URL is not set (tools/test_pg.sh sets it)\n");
+    skip();
+  }
+  sweep("postgresql decoders", pg_decoders_scenario, (void *)url);
 }
 
 /* ------------------------------------------------------------------ pool */
@@ -555,9 +613,12 @@ int main(void) {
     cmocka_unit_test(test_alloc_faults_url_parser),
     cmocka_unit_test(test_alloc_faults_sqlite_driver),
     cmocka_unit_test(test_alloc_faults_postgresql_driver),
+    cmocka_unit_test(test_alloc_faults_postgresql_decoders),
     cmocka_unit_test(test_alloc_faults_pool),
     cmocka_unit_test(test_alloc_faults_engine),
     cmocka_unit_test(test_alloc_faults_compiler),
   };
+  const char *only = getenv("ATHANOR_ALLOC_SWEEP_TESTS");
+  if (only && *only) cmocka_set_test_filter(only);
   return cmocka_run_group_tests_name("alloc_faults", tests, NULL, NULL);
 }

@@ -309,6 +309,35 @@ static void test_pg_driver_ends_a_copy_it_cannot_serve_and_stays_usable(void **s
   D->close(c);
 }
 
+static void test_pg_driver_a_value_it_cannot_decode_is_out_of_memory_not_empty(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_dstmt *s = prep(c, "SELECT '\\x00ff'::bytea, ARRAY['13:05:09+02'::timetz, NULL]");
+  ath_error err;
+  ath_value v;
+  assert_int_equal(D->step(s, &err), ATH_ROW);
+  for (int col = 0; col < 2; col++) {
+    ath_alloc_fail_after(0);
+    ath_status st = ath_driver_column(D, s, col, &v, &err);
+    ath_alloc_fail_after(-1);
+    assert_int_equal(st, ATH_E_NOMEM);
+    assert_non_null(strstr(err.message, "out of memory"));
+    assert_int_equal(v.type, ATH_V_NULL);
+  }
+  /* with memory: the bytes, and the array with the offset as +hh:mm */
+  assert_int_equal(ath_driver_column(D, s, 0, &v, &err), ATH_OK);
+  assert_int_equal(v.type, ATH_V_BLOB); assert_int_equal(v.u.s.n, 2);
+  assert_memory_equal(v.u.s.p, "\0\xff", 2);
+  assert_int_equal(ath_driver_column(D, s, 1, &v, &err), ATH_OK);
+  assert_int_equal(v.type, ATH_V_ARRAY); assert_int_equal(v.u.arr.n, 2);
+  assert_int_equal(v.u.arr.items[0].type, ATH_V_DATETIME);
+  assert_int_equal(v.u.arr.items[0].u.s.n, 14);
+  assert_memory_equal(v.u.arr.items[0].u.s.p, "13:05:09+02:00", 14);
+  assert_int_equal(v.u.arr.items[1].type, ATH_V_NULL);
+  D->finalize(s);
+  D->close(c);
+}
+
 static void test_pg_driver_transactions_and_savepoints(void **state) {
   (void)state;
   ath_dconn *c = connect_ok();
@@ -340,6 +369,7 @@ int main(void) {
     cmocka_unit_test(test_pg_driver_cancel_from_another_thread_stops_a_statement),
     cmocka_unit_test(test_pg_driver_flags_a_terminated_backend_as_disconnected),
     cmocka_unit_test(test_pg_driver_transactions_and_savepoints),
+    cmocka_unit_test(test_pg_driver_a_value_it_cannot_decode_is_out_of_memory_not_empty),
     cmocka_unit_test(test_pg_driver_refuses_sql_with_a_nul_byte_before_sending),
     cmocka_unit_test(test_pg_driver_refuses_an_empty_statement_and_stays_usable),
     cmocka_unit_test(test_pg_driver_refuses_placeholders_beyond_65535_by_name),

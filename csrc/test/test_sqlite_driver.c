@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include "driver/ath_driver.h"
 #include "engine/ath_conn.h"
 
@@ -288,7 +289,111 @@ static void test_sqlite_driver_fault_injection_leaves_no_leak(void **state) {
   assert_int_equal(ath_alloc_live(), base);
 }
 
+/* SQLite's own allocator, wrapped so a test can make it fail (installed in
+ * main, before SQLite initializes). */
+static sqlite3_mem_methods sqlite_mem;
+static int sqlite_fail;
+static void *failing_malloc(int n) { return sqlite_fail ? NULL : sqlite_mem.xMalloc(n); }
+static void *failing_realloc(void *p, int n) { return sqlite_fail ? NULL : sqlite_mem.xRealloc(p, n); }
+
+static void install_failing_sqlite_allocator(void) {
+  assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_mem), SQLITE_OK);
+  sqlite3_mem_methods m = sqlite_mem;
+  m.xMalloc = failing_malloc;
+  m.xRealloc = failing_realloc;
+  assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &m), SQLITE_OK);
+}
+
+/* Read column 0 of sql's first row with SQLite's allocator failing. */
+static ath_status read_failing(ath_dconn *c, const char *sql, const ath_value *param, ath_value *v, ath_error *err) {
+  ath_dstmt *s = prep(c, sql);
+  if (param) assert_int_equal(D->bind(s, 1, param, err), ATH_OK);
+  assert_int_equal(D->step(s, err), ATH_ROW);
+  sqlite_fail = 1;
+  ath_status st = ath_driver_column(D, s, 0, v, err);
+  sqlite_fail = 0;
+  D->finalize(s);
+  return st;
+}
+
+static void test_sqlite_driver_reading_a_value_out_of_memory_is_nomem_not_empty(void **state) {
+  ath_dconn *c = *state;
+  ath_error err;
+  ath_value v;
+  /* text cast from a blob is not NUL-terminated: SQLite copies it to read it */
+  assert_int_equal(read_failing(c, "SELECT CAST(zeroblob(100000) AS TEXT)", NULL, &v, &err), ATH_E_NOMEM);
+  assert_non_null(strstr(err.message, "out of memory"));
+  assert_int_equal(v.type, ATH_V_NULL);
+  /* nor is borrowed text */
+  size_t n = 100000;
+  char *text = malloc(n + 1);
+  assert_non_null(text);
+  memset(text, 'x', n + 1);
+  ath_value p = { .type = ATH_V_TEXT, .borrowed = 1, .u.s = { text, n } };
+  assert_int_equal(read_failing(c, "SELECT ?", &p, &v, &err), ATH_E_NOMEM);
+  assert_non_null(strstr(err.message, "out of memory"));
+  free(text);
+  /* an empty blob or text needs no memory and is no error */
+  assert_int_equal(read_failing(c, "SELECT x''", NULL, &v, &err), ATH_OK);
+  assert_int_equal(v.type, ATH_V_BLOB); assert_int_equal(v.u.s.n, 0); assert_non_null(v.u.s.p);
+  assert_int_equal(read_failing(c, "SELECT ''", NULL, &v, &err), ATH_OK);
+  assert_int_equal(v.type, ATH_V_TEXT); assert_int_equal(v.u.s.n, 0); assert_non_null(v.u.s.p);
+  /* with memory, the same reads give the values */
+  ath_dstmt *s = prep(c, "SELECT CAST(zeroblob(100000) AS TEXT), zeroblob(100000)");
+  assert_int_equal(D->step(s, &err), ATH_ROW);
+  assert_int_equal(ath_driver_column(D, s, 0, &v, &err), ATH_OK);
+  assert_int_equal(v.type, ATH_V_TEXT); assert_int_equal(v.u.s.n, 100000);
+  assert_int_equal(ath_driver_column(D, s, 1, &v, &err), ATH_OK);
+  assert_int_equal(v.type, ATH_V_BLOB); assert_int_equal(v.u.s.n, 100000);
+  assert_int_equal(v.u.s.p[0], 0); assert_int_equal(v.u.s.p[99999], 0);
+  D->finalize(s);
+}
+
+/* SQLITE_LIMIT_VARIABLE_NUMBER of this library (a compile-time setting). */
+static int variable_limit(void) {
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+  int limit = sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+  sqlite3_close(db);
+  return limit;
+}
+
+static void test_sqlite_driver_too_many_parameters_is_operational_naming_the_limit(void **state) {
+  ath_dconn *c = *state;
+  int limit = variable_limit();
+  /* placeholders in strings, quoted names and comments do not count */
+  static const char HEAD[] = "SELECT '?' AS \"?\", ':a' AS [?], 1 AS `?` -- ?\n /* ? :a */ WHERE 1 IN (";
+  size_t cap = sizeof HEAD + 2 * (size_t)limit + 8, len = sizeof HEAD - 1;
+  char *sql = malloc(cap);
+  assert_non_null(sql);
+  memcpy(sql, HEAD, len);
+  for (int i = 0; i <= limit; i++) { sql[len++] = i ? ',' : ' '; sql[len++] = '?'; }
+  sql[len++] = ')';
+  ath_dstmt *s = NULL;
+  ath_error err;
+  assert_int_equal(D->prepare(c, sql, len, &s, &err), ATH_E_OPERATIONAL);
+  assert_null(s);
+  char want[128];
+  snprintf(want, sizeof want, "the statement has %d parameter placeholders, but SQLite accepts at most %d",
+           limit + 1, limit);
+  if (strstr(err.message, want) == NULL) fail_msg("'%s' does not say '%s'", err.message, want);
+  assert_non_null(strstr(err.message, "too many SQL variables"));
+  /* exactly the limit is accepted */
+  sql[len - 3] = ')';
+  assert_int_equal(D->prepare(c, sql, len - 2, &s, &err), ATH_OK);
+  assert_int_equal(D->param_count(s), limit);
+  D->finalize(s);
+  /* a numbered placeholder beyond the limit */
+  snprintf(sql, cap, "SELECT ?1, ?%d", limit + 1);
+  assert_int_equal(D->prepare(c, sql, strlen(sql), &s, &err), ATH_E_OPERATIONAL);
+  snprintf(want, sizeof want, "placeholder ?%d is beyond SQLite's limit of %d parameters", limit + 1, limit);
+  if (strstr(err.message, want) == NULL) fail_msg("'%s' does not say '%s'", err.message, want);
+  free(sql);
+  assert_int_equal(run1(c, "SELECT 1", &err), ATH_OK);
+}
+
 int main(void) {
+  install_failing_sqlite_allocator();
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_sqlite_driver_round_trips_every_value_type, setup_memory, teardown_conn),
     cmocka_unit_test_setup_teardown(test_sqlite_driver_rejects_arrays_and_bad_indexes, setup_memory, teardown_conn),
@@ -301,6 +406,8 @@ int main(void) {
     cmocka_unit_test(test_sqlite_driver_busy_is_operational),
     cmocka_unit_test(test_sqlite_driver_fault_injection_leaves_no_leak),
     cmocka_unit_test(test_sqlite_driver_conn_refuses_sql_with_a_nul_byte_for_every_driver),
+    cmocka_unit_test_setup_teardown(test_sqlite_driver_reading_a_value_out_of_memory_is_nomem_not_empty, setup_memory, teardown_conn),
+    cmocka_unit_test_setup_teardown(test_sqlite_driver_too_many_parameters_is_operational_naming_the_limit, setup_memory, teardown_conn),
   };
   return cmocka_run_group_tests_name("sqlite_driver", tests, NULL, NULL);
 }

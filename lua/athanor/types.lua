@@ -20,8 +20,13 @@ function TypeEngine:__tostring() return self._name end
 
 --- Function(value, colname) -> driver value, or nil when values pass as they are.
 function TypeEngine:bind_processor(dialect) return self._bind end
---- Function(raw) -> Lua value, or nil.
-function TypeEngine:result_processor(dialect) return self._result end
+--- Function(raw) -> Lua value, or nil. A type whose values a dialect's driver
+-- already converts says so in _driver_converts[dialect] (then nil there).
+function TypeEngine:result_processor(dialect)
+  local native = self._driver_converts
+  if native and native[dialect] then return nil end
+  return self._result
+end
 
 local function expect(what)
   return function(value, colname)
@@ -174,7 +179,11 @@ M.DateTime = define("DateTime", { timezone = false,
   function(self, opts) return copy(self, { timezone = opts and opts.timezone or false }) end)
 
 -- JSON via lua-cjson -----------------------------------------------------------
+-- The PostgreSQL driver decodes json/jsonb columns itself (untyped queries
+-- get Lua values too), so there the result is already decoded: decoding
+-- again would read a document that is a string ("[1]") as JSON text.
 M.JSON = define("JSON", {
+  _driver_converts = { postgresql = true },
   _bind = function(value, colname)
     local cjson = compat.cjson
     if cjson == nil then errors.raise("InvalidRequestError", 3, "the JSON type needs lua-cjson") end

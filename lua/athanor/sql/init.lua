@@ -33,20 +33,23 @@ end
 
 ------------------------------------------------------------ result types
 
--- Result processors of a column list (position -> function), cached on the
--- list: select(t) reuses the table's list, so this runs once per table.
-local function result_meta(cols)
+-- Result processors of a column list (position -> function) for a dialect
+-- (a driver may convert some types itself), cached on the list per dialect:
+-- select(t) reuses the table's list, so this runs once per table.
+local function result_meta(cols, dialect)
   if not cols then return nil end
-  local meta = cols._meta
+  local cache = cols._meta
+  if cache == nil then cache = {}; cols._meta = cache end
+  local meta = cache[dialect]
   if meta == nil then
     local procs, any = {}, false
     for i, c in ipairs(cols) do
       local ty = c.type
-      local p = ty and ty._result
+      local p = type(ty) == "table" and ty.result_processor and ty:result_processor(dialect)
       if p then procs[i] = p; any = true end
     end
     meta = any and { processors = procs } or false
-    cols._meta = meta
+    cache[dialect] = meta
   end
   return meta or nil
 end
@@ -65,7 +68,7 @@ local function select_execute(self, conn, params, opts)
     errors.raise("ArgumentError", 3, "a select cannot be executed with a list of parameter sets")
   end
   local sql, values = compile(self, conn.dialect_name, params, true)
-  return conn:_execute_sql(sql, values, opts, result_meta(first_columns(self)))
+  return conn:_execute_sql(sql, values, opts, result_meta(first_columns(self), conn.dialect_name))
 end
 
 local function select_compile(self, opts)
@@ -132,7 +135,7 @@ local function dml_execute(self, conn, params, opts)
     meta = { inserted_primary_key = pk.values, autoinc_index = pk.autoinc_index, pk_count = pk.count }
   end
   if returning then
-    local rm = result_meta(returning)
+    local rm = result_meta(returning, dialect)
     if rm then meta = meta or {}; meta.processors = rm.processors end
   end
   local res = conn:_execute_sql(sql, values, opts, meta)
@@ -201,7 +204,7 @@ function TextClause:_ath_execute_compiled(conn, params, opts)
     errors.raise("ArgumentError", 3, "text with bindparams/columns cannot be executed with a list of parameter sets")
   end
   local sql, values = compile(self:_as_node(), conn.dialect_name, params, true)
-  return conn:_execute_sql(sql, values, opts, result_meta(self._columns))
+  return conn:_execute_sql(sql, values, opts, result_meta(self._columns, conn.dialect_name))
 end
 
 function M.compile_stats() return core.compile_stats() end
