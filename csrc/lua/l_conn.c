@@ -886,9 +886,12 @@ static int conn_cancel(lua_State *L) {
 /* conn:exec_script(sql): no parameters, no rows; several statements allowed on SQLite. */
 static int conn_exec_script(lua_State *L) {
   l_conn *lc = check_conn(L, 1);
-  const char *sql = luaL_checkstring(L, 2);
+  size_t len;
+  const char *sql = luaL_checklstring(L, 2, &len);
   check_idle(L, lc);
   ath_error err;
+  /* drv->exec takes a C string: text after a NUL would be dropped unseen */
+  if (ath_driver_check_sql(sql, len, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 0);
   if (lc->c->drv->exec(lc->c->dc, sql, &err) != ATH_OK) return raise_db(L, lc, &err, sql, 0);
   return 0;
 }

@@ -192,7 +192,8 @@ end
 
 --- Commit: COMMIT for the outer transaction, RELEASE SAVEPOINT for a nested one.
 -- When the database refuses the commit, the transaction is rolled back and
--- becomes inactive before the error is raised.
+-- becomes inactive before the error is raised; a commit refused before it
+-- reached the database (InvalidRequestError) leaves the transaction open.
 -- @raise OperationalError and the other DBAPIError kinds from the database
 function Transaction:commit()
   if not self.is_active then
@@ -207,10 +208,13 @@ function Transaction:commit()
     ok, err = pcall(c.commit, c)
   end
   if not ok then
-    -- A COMMIT that failed (SQLite's "database is locked") leaves the
-    -- database's transaction open, and the next statement would silently
-    -- join it. Roll it back so the Connection is clean and its writes are
-    -- undone as a whole, then report why the commit failed.
+    -- Refused before reaching the database (a stream still open): nothing
+    -- happened, the transaction stays as it was.
+    if not errors.is(err, "DBAPIError") then error(err, 0) end
+    -- A COMMIT the database refused (SQLite's "database is locked") leaves
+    -- its transaction open, and the next statement would silently join it.
+    -- Roll it back so the Connection is clean and its writes are undone as
+    -- a whole, then report why the commit failed.
     pcall(self.rollback, self)
     self.is_active = false
     error(err, 0)
