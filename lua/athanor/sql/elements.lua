@@ -13,7 +13,7 @@ local core = require("athanor.core")
 local errors = require("athanor.errors")
 local types = require("athanor.types")
 local schema = require("athanor.schema")
-local text = require("athanor.text")
+local text_construct = require("athanor.text")
 
 local K = core.node_kinds
 local type, setmetatable, getmetatable, select, tostring, ipairs =
@@ -26,7 +26,7 @@ Expr.__index = Expr
 M.Expr = Expr
 
 local Column = schema._Column
-local TextClause = text.TextClause
+local TextClause = text_construct.TextClause
 
 local NODE_CLASSES = {}          -- metatable -> true
 

@@ -8,7 +8,7 @@ local schema = require("athanor.schema")
 local el = require("athanor.sql.elements")
 local unpack = require("athanor.compat").unpack
 
-local K, Expr, coerce, node = el.K, el.Expr, el.coerce, el.node
+local K, Expr, node = el.K, el.Expr, el.node
 local type, setmetatable, select, ipairs, pairs, tostring = type, setmetatable, select, ipairs, pairs, tostring
 local Column, Table = schema._Column, schema._Table
 
