@@ -729,7 +729,7 @@ static void with_clause(render *r, const ath_node *root) {
       r->colmode = saved;
     }
     PUTS(" AS (");
-    const ath_node *body = c->kids[0];
+    const ath_node *body = c->nkids > 0 ? c->kids[0] : NULL;   /* none: expr() fails "missing expression" */
     if (body && body->kind == ATH_N_SELECT) select_stmt(r, body, NULL, 0);
     else expr(r, body, NULL);
     PUTC(')');
@@ -871,7 +871,7 @@ typedef struct shape {
 
 static const shape SHAPES[ATH_N__COUNT] = {
   [ATH_N_COLUMN] = { 1, 0, 0 },       [ATH_N_TABLE] = { 1, 0, 0 },
-  [ATH_N_ALIAS] = { 1, 1, 1 },        [ATH_N_CTE] = { 1, 1, 1 },
+  [ATH_N_ALIAS] = { 1, 1, 1 },        [ATH_N_CTE] = { 1, 0, 0 },   /* no body: a reference by name */
   [ATH_N_BIND] = { 0, 0, 0 },         [ATH_N_NULL] = { 0, 0, 0 },
   [ATH_N_TRUE] = { 0, 0, 0 },         [ATH_N_FALSE] = { 0, 0, 0 },
   [ATH_N_STAR] = { 0, 0, 0 },         [ATH_N_BINARY] = { 1, 2, 0 },
