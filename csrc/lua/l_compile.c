@@ -43,6 +43,7 @@
  * identifies it. `memo` are the FROM elements inside it, so the rest of a
  * statement shares their nodes. */
 #define FROZEN_MAX 128
+#define NODE_MT_FAST 16
 #define FROZEN_MEMO 8
 typedef struct frozen {
   const void *addr;
@@ -67,6 +68,11 @@ typedef struct l_compiler {
   long renders, hits;
   frozen *frozen[FROZEN_MAX];
   int nfrozen;
+  /* The registered node metatables' addresses, to check a node's class
+   * without a table lookup (they stay alive: the registered set holds them).
+   * Beyond NODE_MT_FAST the set itself is asked. */
+  const void *node_mts[NODE_MT_FAST];
+  int n_node_mts;
 } l_compiler;
 
 /* A frozen entry whose conversion raised has no address: drop it. */
@@ -197,8 +203,14 @@ static const char *describe_object(lua_State *L, int idx) {
 static int node_kind(conv *cv, int idx) {
   lua_State *L = cv->L;
   if (lua_getmetatable(L, idx)) {
-    int registered = rawget_type(L, lua_upvalueindex(UP_NODE_MTS)) == LUA_TBOOLEAN;  /* pops the metatable */
-    lua_pop(L, 1);
+    const void *mt = lua_topointer(L, -1);
+    int registered = 0;
+    for (int i = 0; i < cv->cc->n_node_mts && !registered; i++) registered = cv->cc->node_mts[i] == mt;
+    if (registered) lua_pop(L, 1);
+    else {
+      registered = rawget_type(L, lua_upvalueindex(UP_NODE_MTS)) == LUA_TBOOLEAN;  /* pops the metatable */
+      lua_pop(L, 1);
+    }
     if (!registered)
       ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression, got an object of type %s that is not one "
                    "(wrap a value with ath.literal())", describe_object(L, idx));
@@ -362,6 +374,20 @@ static ath_node *convert_junction(conv *cv, int idx, int kind) {
   return n;
 }
 
+/* 1 when a child of the AND/OR node at idx is a node of the same kind (to
+ * flatten); most are not, and convert as any node does. */
+static int has_nested_junction(lua_State *L, int idx, int kind) {
+  size_t n = lua_rawlen(L, idx);
+  for (size_t i = 1; i <= n; i++) {
+    if (ath_rawgeti(L, idx, (lua_Integer)i) != LUA_TTABLE) { lua_pop(L, 1); continue; }
+    lua_pushvalue(L, lua_upvalueindex(KEY_K));
+    int nested = rawget_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -1) == (lua_Number)kind;
+    lua_pop(L, 2);
+    if (nested) return 1;
+  }
+  return 0;
+}
+
 static ath_node *convert(conv *cv, int idx) {
   lua_State *L = cv->L;
   int kind = node_kind(cv, idx);
@@ -401,7 +427,7 @@ static ath_node *convert(conv *cv, int idx) {
   if (++cv->depth > MAX_TREE_DEPTH)
     ath_l_raisef(L, ATH_E_COMPILE, "statement nested too deeply (over %d levels)", MAX_TREE_DEPTH);
   if ((cv->depth & 15) == 0 && !lua_checkstack(L, 64)) ath_l_raisef(L, ATH_E_COMPILE, "statement nested too deeply");
-  if (kind == ATH_N_AND || kind == ATH_N_OR) {
+  if ((kind == ATH_N_AND || kind == ATH_N_OR) && has_nested_junction(L, idx, kind)) {
     ath_node *n = convert_junction(cv, idx, kind);
     cv->depth--;
     return n;
@@ -607,8 +633,13 @@ static int l_quote_identifier(lua_State *L) {
 
 /* core.register_node_metatable(mt): mt's tables are nodes (see the header). */
 static int l_register_node_metatable(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
+  const void *mt = lua_topointer(L, 1);
+  int known = 0;
+  for (int i = 0; i < cc->n_node_mts; i++) known |= cc->node_mts[i] == mt;
+  if (!known && cc->n_node_mts < NODE_MT_FAST) cc->node_mts[cc->n_node_mts++] = mt;
   lua_pushboolean(L, 1);
   lua_rawset(L, lua_upvalueindex(UP_NODE_MTS));
   return 0;

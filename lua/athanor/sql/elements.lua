@@ -306,27 +306,40 @@ function Expr:concat(other) return Expr.__concat(self, other) end
 
 -------------------------------------------------------------- boolean logic
 
--- and_(a, b, ...) / or_(...). A child of the same kind is kept as it is,
--- not copied: or_(c, x) is { OR, c, x }, and the C compiler flattens nested
--- nodes of one kind into one list (l_compile.c convert_junction). So a chain
--- built one term at a time, or and_(unpack(parts)), costs O(n), not O(n^2);
--- the rendering is the same flat "a OR b OR c".
+-- and_(a, b, ...) / or_(...). A child of the same kind with many terms is
+-- kept as it is, not copied: or_(c, x) is { OR, c, x }, and the C compiler
+-- flattens nested nodes of one kind into one list (l_compile.c
+-- convert_junction). So a chain built one term at a time costs O(n), not
+-- O(n^2); a small child (at most INLINE terms) is copied, which costs a
+-- constant and keeps everyday trees flat. The rendering is the same flat
+-- "a OR b OR c" either way.
+local INLINE = 8
 local function conjunction(k, role)
-  local empty_or_same = function(c) return c.k == k and c[1] == nil end
+  local function add(n, count, c)
+    c = criterion(c, role, 3)
+    if c.k == k and getmetatable(c) == Expr then
+      local m = #c
+      if m <= INLINE then                                  -- and_() inside and_() adds nothing
+        for j = 1, m do n[count + j] = c[j] end
+        return count + m
+      end
+    end
+    n[count + 1] = c
+    return count + 1
+  end
   return function(...)
     local n = setmetatable({ k = k, type = BOOL }, Expr)
     local count = 0
     local nargs = select("#", ...)
-    local args = nargs > 2 and { ... } or nil          -- select(i, ...) in a loop is O(n^2)
-    for i = 1, nargs do
-      local c
-      if args then c = args[i] elseif i == 1 then c = (...) else c = (select(2, ...)) end
-      if c ~= nil then
-        c = criterion(c, role, 2)
-        if not empty_or_same(c) then                    -- and_() inside and_() adds nothing
-          count = count + 1
-          n[count] = c
-        end
+    if nargs <= 2 then
+      local a, b = ...
+      if a ~= nil then count = add(n, count, a) end
+      if b ~= nil then count = add(n, count, b) end
+    else
+      local args = { ... }                                 -- select(i, ...) in a loop is O(n^2)
+      for i = 1, nargs do
+        local c = args[i]
+        if c ~= nil then count = add(n, count, c) end
       end
     end
     if count == 1 then return n[1] end

@@ -220,9 +220,11 @@ end
 -- @param role the clause, for messages ("where()")
 local function add_criteria(existing, role, level, ...)
   local parts = { existing or nil }
-  local args = { ... }
-  for i = 1, select("#", ...) do
-    local crit = args[i]
+  local n = select("#", ...)
+  local args = n > 2 and { ... } or nil                -- select(i, ...) in a loop is O(n^2)
+  for i = 1, n do
+    local crit
+    if args then crit = args[i] else crit = (select(i, ...)) end
     if crit ~= nil then
       crit = el.criterion(crit, role, level + 1)
       if not (crit.k == K.AND and crit[1] == nil) then parts[#parts + 1] = crit end   -- where(and_()) adds nothing
