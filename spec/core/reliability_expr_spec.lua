@@ -186,6 +186,17 @@ describe("core.compile given a malformed node tree (issue 22, item 4)", function
     assert.is_true(errors.is(err, "CompileError"), tostring(err))
   end)
 
+  it("raises CompileError for a node that contains itself", function()
+    local loop = { k = K.AND, { k = K.TRUE } }
+    loop[2] = loop
+    local err = h.catch(core.compile, loop, "sqlite", nil, false)
+    assert.is_true(errors.is(err, "CompileError"), tostring(err))
+    local not_loop = { k = K.UNARY, s = "NOT" }
+    not_loop[1] = not_loop
+    err = h.catch(core.compile, not_loop, "postgresql", nil, false)
+    assert.is_true(errors.is(err, "CompileError"), tostring(err))
+  end)
+
   it("refuses a kind that is not an integer of the node kinds", function()
     for _, k in ipairs({ 0, -1, 2 ^ 32 + 10, 1.5, 1e300, 0 / 0, "10" }) do
       local err = h.catch(core.compile, { k = k }, "sqlite", nil, false)
