@@ -420,6 +420,10 @@ describe("ath.text() placeholders in quoted strings (issue 22, item 15)", functi
     assert.same({ "SELECT $$ ? $$", { "x" } }, { conv("SELECT $$ :x $$", "sqlite") })
   end)
 
+  it("scans MySQL text by MySQL's rules: backslash escapes and backquoted names", function()
+    assert.same({ "SELECT 'it\\'s :x', `a:b`, ?", { "y" } }, { conv("SELECT 'it\\'s :x', `a:b`, :y", "mysql") })
+  end)
+
   if h.is_postgresql then
     describe("executed #postgresql", function()
       it("returns the dollar-quoted and E'' text unchanged and binds the real parameter", function()
