@@ -248,7 +248,7 @@ local function one_row(plan, src, level)
       local p = pkplan[i]
       local given = src[p.col.name]
       local v = p.pos and row[p.pos]
-      if type(v) == "table" and v.k == K.BIND then v = v.v end
+      if has_expr and el.is_node(v) and v.k == K.BIND then v = v.v end   -- (a user's value may hold a field k)
       if given ~= nil and given ~= null and not el.is_node(given) then pk.values[i] = given
       elseif given == nil and v ~= nil and v ~= null and not el.is_node(v) then pk.values[i] = v  -- a Lua default
       elseif p.autoinc and pk.autoinc_index == nil then pk.autoinc_index = i; pk.column = p.col end
