@@ -855,140 +855,6 @@ static void delete_stmt(render *r, const ath_node *n) {
   returning(r, n->kids[2], &sc);
 }
 
-/* ------------------------------------------------------------ validation */
-
-/* What each kind needs before the renderer may read it: a name (s), a
- * minimum number of child slots, and which fixed slots must be filled.
- * The renderer indexes kids[] by these conventions (ath_sql.h); a tree
- * from the Lua builders always has them, a hostile or corrupt one (fuzzing,
- * core.compile on hand-made tables) gets a CompileError instead of a read
- * past the end. */
-typedef struct shape {
-  unsigned char needs_s;
-  unsigned char min_kids;
-  unsigned char filled;          /* bit i: kids[i] must not be NULL */
-} shape;
-
-static const shape SHAPES[ATH_N__COUNT] = {
-  [ATH_N_COLUMN] = { 1, 0, 0 },       [ATH_N_TABLE] = { 1, 0, 0 },
-  [ATH_N_ALIAS] = { 1, 1, 1 },        [ATH_N_CTE] = { 1, 0, 0 },   /* no body: a reference by name */
-  [ATH_N_BIND] = { 0, 0, 0 },         [ATH_N_NULL] = { 0, 0, 0 },
-  [ATH_N_TRUE] = { 0, 0, 0 },         [ATH_N_FALSE] = { 0, 0, 0 },
-  [ATH_N_STAR] = { 0, 0, 0 },         [ATH_N_BINARY] = { 1, 2, 0 },
-  [ATH_N_UNARY] = { 1, 1, 0 },        [ATH_N_POSTFIX] = { 1, 1, 0 },
-  [ATH_N_AND] = { 0, 0, 0 },          [ATH_N_OR] = { 0, 0, 0 },
-  [ATH_N_IN] = { 0, 1, 0 },           [ATH_N_BETWEEN] = { 0, 3, 0 },
-  [ATH_N_FUNC] = { 0, 0, 0 },         [ATH_N_LABEL] = { 1, 1, 0 },
-  [ATH_N_CAST] = { 1, 1, 0 },         [ATH_N_COLLATE] = { 1, 1, 0 },
-  [ATH_N_CASE] = { 0, 0, 0 },         [ATH_N_TEXT] = { 1, 0, 0 },
-  [ATH_N_SCALAR] = { 0, 1, 0 },       [ATH_N_LIST] = { 0, 0, 0 },
-  [ATH_N_SELECT] = { 0, ATH_SEL__N, 0 },
-  [ATH_N_COMPOUND] = { 1, 1, 0 },     [ATH_N_JOIN] = { 0, 3, 3 },
-  [ATH_N_INSERT] = { 0, ATH_INS__N, 1 },
-  [ATH_N_UPDATE] = { 0, 4, 1 },       [ATH_N_DELETE] = { 0, 3, 1 },
-  [ATH_N_SET] = { 0, 2, 0 },          [ATH_N_ONCONFLICT] = { 0, 3, 0 },
-  [ATH_N_GROUPING] = { 0, 1, 0 },     [ATH_N_VALUES] = { 0, 0, 0 },
-};
-
-static const char *const KIND_NAMES[ATH_N__COUNT] = {
-  "(none)", "COLUMN", "TABLE", "ALIAS", "CTE", "BIND", "NULL", "TRUE", "FALSE", "STAR", "BINARY", "UNARY",
-  "POSTFIX", "AND", "OR", "IN", "BETWEEN", "FUNC", "LABEL", "CAST", "COLLATE", "CASE", "TEXT", "SCALAR",
-  "LIST", "SELECT", "COMPOUND", "JOIN", "INSERT", "UPDATE", "DELETE", "SET", "ONCONFLICT", "GROUPING", "VALUES",
-};
-
-/* Deeper than the converter and the renderer allow: only a hand-made tree
- * gets here, and the bound keeps the walk's recursion small. */
-#define MAX_CHECK_DEPTH 1000
-
-static int is_from_kind(int kind) { return kind == ATH_N_TABLE || kind == ATH_N_ALIAS || kind == ATH_N_CTE; }
-
-/* FROM elements already checked (shared by many columns; a recursive CTE
- * reaches itself through its own columns). */
-typedef struct check_state {
-  render *r;
-  ptrset seen;
-} check_state;
-
-static void check_node(check_state *cs, const ath_node *n, int depth);
-
-static void check_slot_kind(check_state *cs, const ath_node *parent, int slot, int kind) {
-  const ath_node *k = parent->kids[slot];
-  if (k && k->kind != kind)
-    fail(cs->r, ATH_E_COMPILE, "malformed %s node: child %d must be %s", KIND_NAMES[parent->kind], slot + 1,
-         KIND_NAMES[kind]);
-}
-
-static void check_node(check_state *cs, const ath_node *n, int depth) {
-  render *r = cs->r;
-  if (!n || r->st != ATH_OK) return;
-  if (depth > MAX_CHECK_DEPTH) {
-    fail(r, ATH_E_COMPILE, "statement nested too deeply (over %d levels)", MAX_CHECK_DEPTH);
-    return;
-  }
-  if (n->kind <= 0 || n->kind >= ATH_N__COUNT) {
-    fail(r, ATH_E_COMPILE, "malformed statement tree: unknown node kind %d", n->kind);
-    return;
-  }
-  if (is_from_kind(n->kind)) {
-    if (ptrset_has(&cs->seen, n)) return;
-    ptrset_add(r, &cs->seen, n);
-  }
-  const shape *sh = &SHAPES[n->kind];
-  const char *what = KIND_NAMES[n->kind];
-  if (n->nkids < 0 || (n->nkids > 0 && !n->kids)) { fail(r, ATH_E_COMPILE, "malformed %s node", what); return; }
-  if (sh->needs_s && !n->s) { fail(r, ATH_E_COMPILE, "malformed %s node: it has no name or operator", what); return; }
-  if (n->nkids < sh->min_kids) {
-    fail(r, ATH_E_COMPILE, "malformed %s node: %d children, at least %d expected", what, n->nkids, sh->min_kids);
-    return;
-  }
-  for (int i = 0; i < 8 && i < n->nkids; i++) {
-    if ((sh->filled & (1u << i)) && !n->kids[i]) {
-      fail(r, ATH_E_COMPILE, "malformed %s node: child %d is missing", what, i + 1);
-      return;
-    }
-  }
-  switch (n->kind) {
-    case ATH_N_BIND:
-      if ((n->flags & ATH_F_NAMED) ? !n->s : n->slot <= 0)
-        fail(r, ATH_E_COMPILE, "malformed bound parameter: %s", (n->flags & ATH_F_NAMED) ? "a named parameter without a name"
-                                                                                           : "no value slot");
-      break;
-    case ATH_N_COLUMN: case ATH_N_STAR:
-      if (n->from && !is_from_kind(n->from->kind))
-        fail(r, ATH_E_COMPILE, "malformed %s node: it belongs to a %s, not a table", what,
-             n->from->kind > 0 && n->from->kind < ATH_N__COUNT ? KIND_NAMES[n->from->kind] : "(unknown)");
-      else check_node(cs, n->from, depth + 1);
-      break;
-    case ATH_N_CASE:
-      if ((n->flags & ATH_F_ELSE) && n->nkids < 1) fail(r, ATH_E_COMPILE, "malformed CASE node: ELSE without a value");
-      break;
-    case ATH_N_INSERT:
-      check_slot_kind(cs, n, ATH_INS_TABLE, ATH_N_TABLE);
-      check_slot_kind(cs, n, ATH_INS_CONFLICT, ATH_N_ONCONFLICT);
-      break;
-    case ATH_N_UPDATE: case ATH_N_ONCONFLICT: {
-      const ath_node *sets = n->kids[1];
-      for (int i = 0; sets && i < sets->nkids; i++)
-        if (!sets->kids[i] || sets->kids[i]->kind != ATH_N_SET) {
-          fail(r, ATH_E_COMPILE, "malformed %s node: its SET list holds something that is not a SET", what);
-          break;
-        }
-      break;
-    }
-    default: break;
-  }
-  for (int i = 0; i < n->nkids && r->st == ATH_OK; i++) check_node(cs, n->kids[i], depth + 1);
-}
-
-/* CompileError (in r) when the tree is not one the renderer can read. */
-static void check_tree(render *r, const ath_node *root) {
-  check_state cs;
-  cs.r = r;
-  memset(&cs.seen, 0, sizeof cs.seen);
-  check_node(&cs, root, 0);
-  ath_free((void *)cs.seen.v);
-}
-
 /* --------------------------------------------------------------- entry */
 
 void ath_compiled_free(ath_compiled *c) {
@@ -1008,7 +874,7 @@ ath_status ath_compile(const ath_node *root, ath_dialect_id d, ath_compiled **ou
   if ((unsigned)d >= ATH_D__COUNT) return ath_error_set(err, ATH_E_ARGUMENT, "unknown dialect id %d", (int)d);
   if (!root) return ath_error_set(err, ATH_E_COMPILE, "nothing to compile");
   int returns_rows = 0;
-  check_tree(&r, root);
+  r.st = ath_check_tree(root, err);                  /* a malformed tree: CompileError, nothing read past a node */
   switch (r.st != ATH_OK ? 0 : root->kind) {
     case ATH_N_SELECT: case ATH_N_COMPOUND:
       with_clause(&r, root);
