@@ -177,6 +177,15 @@ static int get_int_field(lua_State *L, int idx, int key, int lo, int hi, int *ou
   *out = 0;
   if (t == LUA_TNIL) rc = 0;
   else if (t == LUA_TNUMBER) {
+#if LUA_VERSION_NUM >= 503
+    if (lua_isinteger(L, -1)) {                       /* the usual case: no float conversion */
+      lua_Integer v = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      if (v < lo || v > hi) return -1;
+      *out = (int)v;
+      return 1;
+    }
+#endif
     lua_Number d = lua_tonumber(L, -1);
     if (d >= (lua_Number)lo && d <= (lua_Number)hi && d == (lua_Number)(int)d) {  /* NaN fails d >= lo */
       *out = (int)d;
