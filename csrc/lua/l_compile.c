@@ -10,19 +10,31 @@
  * core.compile_stats() -> { renders =, hits =, size = }; core.compile_cache_clear();
  * core.set_compile_cache_size(n); core.quote_identifier(dialect, name);
  * core.node_kinds: name -> number, and the flag bits.
+ * core.register_node_metatable(mt): the Lua layer's node classes (Expr,
+ *   Column, Table, Select, ...). A table in the tree that has a metatable
+ *   must have one of these: anything else (a user's object that happens to
+ *   hold a field `k`) is refused with ArgumentError, never read as a node.
  *
  * A Lua node is a table: k (kind number), s/s2/s3 (strings), f (flags),
  * v (BIND value), t (COLUMN/STAR: its FROM element), children at 1..n
  * (false for an empty slot). Strings are borrowed from the Lua tree, which
- * stays on the stack while the nodes are in use. */
+ * stays on the stack while the nodes are in use. AND/OR children of the
+ * same kind are flattened here (ath.or_(c, x) nests c without copying it, so
+ * building a chain term by term stays linear).
+ * The converter checks only what it reads (kind, flag and string types); the
+ * shape of each kind (arity, required names) is checked by ath_compile. */
 #include "l_internal.h"
 #include "../sql/ath_sql.h"
 #include "../base/ath_lru.h"
+#include <limits.h>
 #include <string.h>
 
 #define COMPILER_MT "athanor.Compiler"
 #define DEFAULT_CACHE_SIZE 500
 #define MAX_TREE_DEPTH 200
+/* Nested AND/OR nodes flattened into one: a bound on the walk, so a cyclic
+ * table (only core.compile can be handed one) ends with an error. */
+#define MAX_JUNCTION_NESTING (1 << 21)
 
 /* A frozen subtree: a LIST the Lua layer marks `_frozen` (a table's column
  * list: select(t) uses it in every statement) converted once into nodes
@@ -31,6 +43,7 @@
  * identifies it. `memo` are the FROM elements inside it, so the rest of a
  * statement shares their nodes. */
 #define FROZEN_MAX 128
+#define NODE_MT_FAST 16
 #define FROZEN_MEMO 8
 typedef struct frozen {
   const void *addr;
@@ -55,6 +68,11 @@ typedef struct l_compiler {
   long renders, hits;
   frozen *frozen[FROZEN_MAX];
   int nfrozen;
+  /* The registered node metatables' addresses, to check a node's class
+   * without a table lookup (they stay alive: the registered set holds them).
+   * Beyond NODE_MT_FAST the set itself is asked. */
+  const void *node_mts[NODE_MT_FAST];
+  int n_node_mts;
 } l_compiler;
 
 /* A frozen entry whose conversion raised has no address: drop it. */
@@ -108,9 +126,10 @@ static int compiler_gc(lua_State *L) {
 
 /* Field names, interned once: upvalues 2.. of the compile function. */
 enum { KEY_K = 2, KEY_S, KEY_S2, KEY_S3, KEY_F, KEY_V, KEY_T, KEY_FROZEN, KEY__END };
-/* Upvalue after the keys: the slot table (slot -> value), reused by every
- * compilation and emptied after each. */
+/* Upvalues after the keys: the slot table (slot -> value), reused by every
+ * compilation and emptied after each; the set of node metatables. */
 #define UP_SLOTS KEY__END
+#define UP_NODE_MTS (KEY__END + 1)
 static const char *const KEY_NAMES[] = { "k", "s", "s2", "s3", "f", "v", "t", "_frozen" };
 
 #define MEMO_MAX 64
@@ -148,11 +167,67 @@ static const char *get_string(lua_State *L, int idx, int key, size_t *len) {
   return s;
 }
 
-static int get_int(lua_State *L, int idx, int key) {
+/* An int field: 1 with *out set; 0 when absent (*out = 0); -1 when present
+ * but not an integer in [lo, hi] (a float, NaN, a string, 2^32 + 10 ...:
+ * never truncated into range). */
+static int get_int_field(lua_State *L, int idx, int key, int lo, int hi, int *out) {
   lua_pushvalue(L, lua_upvalueindex(key));
-  int v = rawget_type(L, idx) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : 0;
+  int t = rawget_type(L, idx);
+  int rc = -1;
+  *out = 0;
+  if (t == LUA_TNIL) rc = 0;
+  else if (t == LUA_TNUMBER) {
+#if LUA_VERSION_NUM >= 503
+    if (lua_isinteger(L, -1)) {                       /* the usual case: no float conversion */
+      lua_Integer v = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      if (v < lo || v > hi) return -1;
+      *out = (int)v;
+      return 1;
+    }
+#endif
+    lua_Number d = lua_tonumber(L, -1);
+    if (d >= (lua_Number)lo && d <= (lua_Number)hi && d == (lua_Number)(int)d) {  /* NaN fails d >= lo */
+      *out = (int)d;
+      rc = 1;
+    }
+  }
   lua_pop(L, 1);
-  return v;
+  return rc;
+}
+
+/* The __name of the metatable of the value at idx, or its type name. */
+static const char *describe_object(lua_State *L, int idx) {
+  const char *name = lua_typename(L, lua_type(L, idx));
+  if (lua_getmetatable(L, idx)) {
+    lua_pushliteral(L, "__name");
+    if (rawget_type(L, -2) == LUA_TSTRING) name = lua_tostring(L, -1);   /* kept alive by the metatable */
+    lua_pop(L, 2);
+  }
+  return name;
+}
+
+/* The kind of the table at idx, after checking it is a node: no metatable
+ * (the Lua layer's internal lists and clauses) or a registered node class. */
+static int node_kind(conv *cv, int idx) {
+  lua_State *L = cv->L;
+  if (lua_getmetatable(L, idx)) {
+    const void *mt = lua_topointer(L, -1);
+    int registered = 0;
+    for (int i = 0; i < cv->cc->n_node_mts && !registered; i++) registered = cv->cc->node_mts[i] == mt;
+    if (registered) lua_pop(L, 1);
+    else {
+      registered = rawget_type(L, lua_upvalueindex(UP_NODE_MTS)) == LUA_TBOOLEAN;  /* pops the metatable */
+      lua_pop(L, 1);
+    }
+    if (!registered)
+      ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression, got an object of type %s that is not one "
+                   "(wrap a value with ath.literal())", describe_object(L, idx));
+  }
+  int kind;
+  if (get_int_field(L, idx, KEY_K, 1, ATH_N__COUNT - 1, &kind) != 1)
+    ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");
+  return kind;
 }
 
 static ath_node *convert_child(conv *cv, int t) {     /* value (of type t) on top of the stack; pops it */
@@ -246,11 +321,85 @@ static ath_node *convert_frozen(conv *cv, int idx) {
   return memo_merge(cv, fz) ? root : NULL;
 }
 
+/* The children of the AND/OR node at idx, with nested nodes of the same
+ * kind flattened in order: a walk with an explicit stack (a Lua table of
+ * the nested nodes, their next positions in the arena), not recursion, so a
+ * chain of 200,000 or_() calls neither overflows the C stack nor copies. */
+static ath_node *convert_junction(conv *cv, int idx, int kind) {
+  lua_State *L = cv->L;
+  int cap = 16, count = 0;
+  ath_node **leaves = ath_arena_alloc(cv->arena, (size_t)cap * sizeof *leaves);
+  int pcap = 16, depth = 1;
+  int *pos = ath_arena_alloc(cv->arena, (size_t)pcap * sizeof *pos);
+  if (!leaves || !pos) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  lua_createtable(L, 4, 0);                           /* the stack of nested nodes */
+  int stack = lua_gettop(L);
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, stack, 1);
+  pos[0] = 1;
+  while (depth > 0) {
+    lua_rawgeti(L, stack, depth);                     /* stack: ..., node */
+    int node = lua_gettop(L);
+    int i = pos[depth - 1];
+    if ((size_t)i > lua_rawlen(L, node)) {
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      lua_rawseti(L, stack, depth--);
+      continue;
+    }
+    pos[depth - 1] = i + 1;
+    int t = ath_rawgeti(L, node, i);                  /* stack: ..., node, child */
+    if (t == LUA_TBOOLEAN) { lua_pop(L, 2); continue; }   /* an empty slot */
+    if (t == LUA_TTABLE && node_kind(cv, lua_gettop(L)) == kind) {
+      if (depth == MAX_JUNCTION_NESTING)
+        ath_l_raisef(L, ATH_E_COMPILE, "and_()/or_() nested too deeply (over %d levels)", MAX_JUNCTION_NESTING);
+      if (depth == pcap) {
+        int *grown = ath_arena_alloc(cv->arena, (size_t)pcap * 2 * sizeof *grown);
+        if (!grown) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+        memcpy(grown, pos, (size_t)pcap * sizeof *pos);
+        pos = grown;
+        pcap *= 2;
+      }
+      lua_rawseti(L, stack, ++depth);                 /* pops the child */
+      pos[depth - 1] = 1;
+      lua_pop(L, 1);
+      continue;
+    }
+    ath_node *leaf = convert_child(cv, t);            /* pops the child */
+    lua_pop(L, 1);
+    if (count == cap) {
+      ath_node **grown = ath_arena_alloc(cv->arena, (size_t)cap * 2 * sizeof *grown);
+      if (!grown) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+      memcpy(grown, leaves, (size_t)cap * sizeof *leaves);
+      leaves = grown;
+      cap *= 2;
+    }
+    leaves[count++] = leaf;
+  }
+  lua_pop(L, 1);                                      /* the stack table */
+  ath_node *n = ath_node_new(cv->arena, kind, count);
+  if (!n) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  memcpy(n->kids, leaves, (size_t)count * sizeof *leaves);
+  return n;
+}
+
+/* 1 when a child of the AND/OR node at idx is a node of the same kind (to
+ * flatten); most are not, and convert as any node does. */
+static int has_nested_junction(lua_State *L, int idx, int kind) {
+  size_t n = lua_rawlen(L, idx);
+  for (size_t i = 1; i <= n; i++) {
+    if (ath_rawgeti(L, idx, (lua_Integer)i) != LUA_TTABLE) { lua_pop(L, 1); continue; }
+    lua_pushvalue(L, lua_upvalueindex(KEY_K));
+    int nested = rawget_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -1) == (lua_Number)kind;
+    lua_pop(L, 2);
+    if (nested) return 1;
+  }
+  return 0;
+}
+
 static ath_node *convert(conv *cv, int idx) {
   lua_State *L = cv->L;
-  int kind = get_int(L, idx, KEY_K);
-  if (kind <= 0 || kind >= ATH_N__COUNT)
-    ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");
+  int kind = node_kind(cv, idx);
   if (kind == ATH_N_VALUES) {                         /* { v1, v2, ... }: a LIST of bound values */
     if (cv->freezing) { cv->unfreezable = 1; }
     int nvals = (int)lua_rawlen(L, idx);
@@ -287,7 +436,14 @@ static ath_node *convert(conv *cv, int idx) {
   if (++cv->depth > MAX_TREE_DEPTH)
     ath_l_raisef(L, ATH_E_COMPILE, "statement nested too deeply (over %d levels)", MAX_TREE_DEPTH);
   if ((cv->depth & 15) == 0 && !lua_checkstack(L, 64)) ath_l_raisef(L, ATH_E_COMPILE, "statement nested too deeply");
-  int nkids = (int)lua_rawlen(L, idx);
+  if ((kind == ATH_N_AND || kind == ATH_N_OR) && has_nested_junction(L, idx, kind)) {
+    ath_node *n = convert_junction(cv, idx, kind);
+    cv->depth--;
+    return n;
+  }
+  size_t rawlen = lua_rawlen(L, idx);
+  if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(L, ATH_E_COMPILE, "a node with too many children");
+  int nkids = (int)rawlen;
   ath_node *n = ath_node_new(cv->arena, kind, nkids);
   if (!n) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   if (HAS_S(kind)) n->s = get_string(L, idx, KEY_S, &n->slen);
@@ -298,7 +454,8 @@ static ath_node *convert(conv *cv, int idx) {
     n->s2 = arena_strdup(cv, n->s2, n->s2 ? strlen(n->s2) : 0);
     n->s3 = arena_strdup(cv, n->s3, n->s3 ? strlen(n->s3) : 0);
   }
-  if (HAS_F(kind)) n->flags = get_int(L, idx, KEY_F);
+  if (HAS_F(kind) && get_int_field(L, idx, KEY_F, 0, INT_MAX, &n->flags) < 0)
+    ath_l_raisef(L, ATH_E_ARGUMENT, "a node's flags must be a non-negative integer");
   if (memoized && cv->nmemo < MEMO_MAX) {             /* before the children: a CTE may refer to itself */
     cv->memo_key[cv->nmemo] = addr;
     cv->memo_node[cv->nmemo++] = n;
@@ -483,6 +640,20 @@ static int l_quote_identifier(lua_State *L) {
   return 1;
 }
 
+/* core.register_node_metatable(mt): mt's tables are nodes (see the header). */
+static int l_register_node_metatable(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  const void *mt = lua_topointer(L, 1);
+  int known = 0;
+  for (int i = 0; i < cc->n_node_mts; i++) known |= cc->node_mts[i] == mt;
+  if (!known && cc->n_node_mts < NODE_MT_FAST) cc->node_mts[cc->n_node_mts++] = mt;
+  lua_pushboolean(L, 1);
+  lua_rawset(L, lua_upvalueindex(UP_NODE_MTS));
+  return 0;
+}
+
 static void push_kinds(lua_State *L) {
   static const struct { const char *name; int value; } kinds[] = {
     { "COLUMN", ATH_N_COLUMN }, { "TABLE", ATH_N_TABLE }, { "ALIAS", ATH_N_ALIAS }, { "CTE", ATH_N_CTE },
@@ -515,6 +686,7 @@ void ath_l_compile_register(lua_State *L) {
     { "compile_cache_clear", l_compile_cache_clear },
     { "set_compile_cache_size", l_set_compile_cache_size },
     { "quote_identifier", l_quote_identifier },
+    { "register_node_metatable", l_register_node_metatable },
     { NULL, NULL },
   };
   l_compiler *cc = ath_newudata(L, sizeof *cc);
@@ -529,10 +701,11 @@ void ath_l_compile_register(lua_State *L) {
   cc->cache = ath_lru_new(DEFAULT_CACHE_SIZE, evict_compiled, cc);
   cc->arena = ath_arena_new();
   if (!cc->cache || !cc->arena) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
-  /* upvalues: the compiler, the interned field names, the slot table */
+  /* upvalues: the compiler, the interned field names, the slot table, the node metatables */
   for (size_t i = 0; i < sizeof KEY_NAMES / sizeof KEY_NAMES[0]; i++) lua_pushstring(L, KEY_NAMES[i]);
   lua_newtable(L);
-  int nup = 1 + (int)(sizeof KEY_NAMES / sizeof KEY_NAMES[0]) + 1;
+  lua_newtable(L);
+  int nup = 1 + (int)(sizeof KEY_NAMES / sizeof KEY_NAMES[0]) + 2;
   for (const luaL_Reg *f = fns; f->name; f++) {
     for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);
     lua_pushcclosure(L, f->func, nup);

@@ -167,19 +167,69 @@ static void column(render *r, const ath_node *n) {
   ident(r, n->s, n->slen);
 }
 
-/* :name placeholders of a text fragment; quoted strings, ::casts and \:
- * are left alone (the same rules as lua/athanor/text.lua). */
+/* :name placeholders of a text fragment. What is quoted by the dialect's
+ * own rules is left alone, so a `:x` inside it stays text:
+ *   every dialect   '...' strings, "..." identifiers, `::` casts, `\:` (a literal colon)
+ *   PostgreSQL      E'...' strings with backslash escapes; $$...$$ and $tag$...$tag$
+ *   SQLite          `...` and [...] identifiers (a backslash is an ordinary character)
+ *   MySQL           backslash escapes inside '...' and "..."; `...` identifiers
+ * (a $ is no quote on SQLite or MySQL, nor is E'' special there). */
 static int is_name_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static int is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
+/* Identifier characters as PostgreSQL's lexer sees them (any byte >= 0x80 too). */
+static int is_pg_ident_start(char c) { return is_name_start(c) || (unsigned char)c >= 0x80; }
+static int is_pg_ident_char(char c) { return is_pg_ident_start(c) || (c >= '0' && c <= '9') || c == '$'; }
+
+/* The end (one past the closing quote) of a string starting at s[i] == q;
+ * with backslashes escaping the next byte when `backslash`. Unterminated:
+ * len. A doubled quote ends the string and starts the next one, which
+ * comes to the same end. */
+static size_t quoted_end(const char *s, size_t len, size_t i, char q, int backslash) {
+  for (size_t j = i + 1; j < len; j++) {
+    if (backslash && s[j] == '\\') { j++; continue; }
+    if (s[j] == q) return j + 1;
+  }
+  return len;
+}
+
+/* PostgreSQL: the length of the dollar-quote delimiter ($$ or $tag$) at
+ * s[i], or 0 when this $ opens none ($1 is a parameter; a $ inside an
+ * identifier such as a$b belongs to it). */
+static size_t dollar_tag(const char *s, size_t len, size_t i) {
+  if (i > 0 && is_pg_ident_char(s[i - 1])) return 0;
+  size_t j = i + 1;
+  if (j < len && is_pg_ident_start(s[j])) {
+    while (j < len && is_pg_ident_char(s[j]) && s[j] != '$') j++;
+  }
+  return j < len && s[j] == '$' ? j - i + 1 : 0;
+}
+
+/* The end of the dollar-quoted string opened by the tag at s[i]. */
+static size_t dollar_end(const char *s, size_t len, size_t i, size_t taglen) {
+  for (size_t j = i + taglen; j + taglen <= len; j++)
+    if (s[j] == '$' && !memcmp(s + j, s + i, taglen)) return j + taglen;
+  return len;
+}
 
 static void text_fragment(render *r, const ath_node *n) {
   const char *s = n->s;
   size_t len = n->slen, i = 0, last = 0;
+  int pg = r->d == ATH_D_POSTGRESQL, mysql = r->d == ATH_D_MYSQL, sqlite = r->d == ATH_D_SQLITE;
+  size_t tag;
   while (i < len) {
     char c = s[i];
     if (c == '\'' || c == '"') {
-      const char *close = memchr(s + i + 1, c, len - i - 1);
+      /* PostgreSQL's E'...' (e'...'): the E stands alone, not ending a name */
+      int escape_string = pg && c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+                          (i == 1 || !is_pg_ident_char(s[i - 2]));
+      i = quoted_end(s, len, i, c, mysql || escape_string);
+    } else if (c == '`' && (mysql || sqlite)) {
+      i = quoted_end(s, len, i, c, 0);
+    } else if (c == '[' && sqlite) {
+      const char *close = memchr(s + i + 1, ']', len - i - 1);
       i = close ? (size_t)(close - s) + 1 : len;
+    } else if (c == '$' && pg && (tag = dollar_tag(s, len, i)) > 0) {
+      i = dollar_end(s, len, i, tag);
     } else if (c == '\\' && i + 1 < len && s[i + 1] == ':') {
       ath_buf_append(&r->sql, s + last, i - last);
       last = i + 1;
@@ -437,6 +487,7 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
 
 static void from_element(render *r, const ath_node *n, const scope *sc) {
   if (r->st != ATH_OK) return;
+  if (!n) { fail(r, ATH_E_COMPILE, "missing FROM element"); return; }
   switch (n->kind) {
     case ATH_N_TABLE:
       ident(r, n->s, n->slen);
@@ -678,7 +729,7 @@ static void with_clause(render *r, const ath_node *root) {
       r->colmode = saved;
     }
     PUTS(" AS (");
-    const ath_node *body = c->kids[0];
+    const ath_node *body = c->nkids > 0 ? c->kids[0] : NULL;   /* none: expr() fails "missing expression" */
     if (body && body->kind == ATH_N_SELECT) select_stmt(r, body, NULL, 0);
     else expr(r, body, NULL);
     PUTC(')');
@@ -701,6 +752,7 @@ static void returning(render *r, const ath_node *cols, const scope *sc) {
 static void set_list(render *r, const ath_node *sets, const scope *sc) {
   for (int i = 0; sets && i < sets->nkids; i++) {
     const ath_node *s = sets->kids[i];
+    if (!s || s->nkids < 2) { fail(r, ATH_E_COMPILE, "malformed SET node"); return; }
     if (i) PUTS(", ");
     int saved = r->colmode;
     r->colmode = COL_BARE;
@@ -822,7 +874,8 @@ ath_status ath_compile(const ath_node *root, ath_dialect_id d, ath_compiled **ou
   if ((unsigned)d >= ATH_D__COUNT) return ath_error_set(err, ATH_E_ARGUMENT, "unknown dialect id %d", (int)d);
   if (!root) return ath_error_set(err, ATH_E_COMPILE, "nothing to compile");
   int returns_rows = 0;
-  switch (root->kind) {
+  r.st = ath_check_tree(root, err);                  /* a malformed tree: CompileError, nothing read past a node */
+  switch (r.st != ATH_OK ? 0 : root->kind) {
     case ATH_N_SELECT: case ATH_N_COMPOUND:
       with_clause(&r, root);
       if (root->kind == ATH_N_SELECT) select_stmt(&r, root, NULL, 0);

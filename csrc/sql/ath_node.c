@@ -180,11 +180,16 @@ void ath_quote_ident(ath_buf *b, ath_dialect_id d, const char *name, size_t len)
  * in for them, so the key also records which references are shared. */
 #define KEY_MEMO 64
 
+/* Deeper than any tree the converter builds: a hand-made tree (fuzzing)
+ * deeper than this, or a cyclic one, is simply not cacheable. */
+#define KEY_MAX_DEPTH 1000
+
 typedef struct key_state {
   ath_buf *b;
   const ath_node *seen[KEY_MEMO];
   int nseen;
-  int overflow;                 /* more FROM elements than KEY_MEMO: not cacheable */
+  int depth;
+  int overflow;                 /* more FROM elements than KEY_MEMO, or too deep: not cacheable */
 } key_state;
 
 /* Writers into space reserved beforehand (one reserve per node). */
@@ -203,6 +208,7 @@ static unsigned char *put_str(unsigned char *p, const char *s, size_t len) {
 
 static void key_node(key_state *k, const ath_node *n) {
   ath_buf *b = k->b;
+  if (k->overflow || b->oom) return;                  /* the key is unusable already: stop walking */
   if (!n) { ath_buf_putc(b, 0); return; }
   if (n->kind == ATH_N_TABLE || n->kind == ATH_N_ALIAS || n->kind == ATH_N_CTE) {
     for (int i = 0; i < k->nseen; i++) {
@@ -215,8 +221,9 @@ static void key_node(key_state *k, const ath_node *n) {
       }
     }
     if (k->nseen < KEY_MEMO) k->seen[k->nseen++] = n;
-    else k->overflow = 1;
+    else { k->overflow = 1; return; }
   }
+  if (n->nkids < 0 || (n->nkids > 0 && !n->kids) || k->depth >= KEY_MAX_DEPTH) { k->overflow = 1; return; }
   size_t l2 = n->s2 ? strlen(n->s2) : 0, l3 = n->s3 ? strlen(n->s3) : 0;
   if (ath_buf_reserve(b, 6 * 10 + n->slen + l2 + l3) != 0) return;
   unsigned char *start = (unsigned char *)b->data + b->len, *p = start;
@@ -228,14 +235,17 @@ static void key_node(key_state *k, const ath_node *n) {
   p = put_varint(p, (size_t)n->nkids);
   b->len += (size_t)(p - start);
   b->data[b->len] = '\0';
+  k->depth++;
   if (n->kind == ATH_N_COLUMN || n->kind == ATH_N_STAR) key_node(k, n->from);
   for (int i = 0; i < n->nkids; i++) key_node(k, n->kids[i]);
+  k->depth--;
 }
 
 int ath_node_key(ath_buf *key, const ath_node *root, ath_dialect_id d) {
   key_state k;
   k.b = key;
   k.nseen = 0;
+  k.depth = 0;
   k.overflow = 0;
   ath_buf_putc(key, (char)('0' + d));
   key_node(&k, root);

@@ -132,6 +132,10 @@ typedef struct ath_compiled {
 /* Render root for dialect d. On success *out is a new ath_compiled (free with
  * ath_compiled_free). CompileError names the construct and the dialect. */
 ATH_HIDDEN ath_status ath_compile(const ath_node *root, ath_dialect_id d, ath_compiled **out, ath_error *err);
+/* ATH_OK when root is a tree the renderer can read (each kind's name, arity
+ * and fixed slots; see ath_check.c); else a CompileError naming the node.
+ * ath_compile calls it first; nothing is allocated on return. */
+ATH_HIDDEN ath_status ath_check_tree(const ath_node *root, ath_error *err);
 ATH_HIDDEN void ath_compiled_free(ath_compiled *c);
 
 /* Cache keys: the structure of a tree, without bound values. Two trees with

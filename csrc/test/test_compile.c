@@ -1456,6 +1456,100 @@ static void test_out_of_memory_arena(void **state) {
   ath_arena_free(NULL);
 }
 
+
+/* ------------------------------------------------- malformed trees */
+
+/* Every kind with every small arity, children NULL or not, names present or
+ * not: the compiler returns OK or a CompileError, never reads past a node
+ * (ASan/valgrind run this), and leaks nothing. */
+static void test_malformed_trees_are_compile_errors(void **state) {
+  (void)state;
+  for (int kind = -2; kind < ATH_N__COUNT + 3; kind++) {
+    for (int nkids = 0; nkids < 12; nkids++) {
+      for (int variant = 0; variant < 4; variant++) {
+        ath_node *n = ath_node_new(A, kind, nkids);
+        assert_non_null(n);
+        if (variant & 1) { n->s = "x"; n->slen = 1; }
+        if (variant & 2) for (int i = 0; i < nkids; i++) n->kids[i] = bind(1);
+        n->flags = variant == 3 ? ~0 : 0;
+        for (int d = 0; d < ATH_D__COUNT; d++) {
+          ath_compiled *c = NULL;
+          ath_error err;
+          ath_error_clear(&err);
+          ath_status st = ath_compile(n, (ath_dialect_id)d, &c, &err);
+          if (st == ATH_OK) ath_compiled_free(c);
+          else assert_int_equal(st, ATH_E_COMPILE);
+          ath_buf key = ATH_BUF_INIT;
+          (void)ath_node_key(&key, n, (ath_dialect_id)d);
+          ath_buf_free(&key);
+        }
+      }
+    }
+  }
+}
+
+static void test_malformed_nodes_are_named(void **state) {
+  (void)state;
+  ath_node *users = table("users");
+  expect_error(mk(ATH_N_BINARY, "=", 1, NODES(bind(1))), SQLITE, ATH_E_COMPILE, "malformed BINARY", "at least 2");
+  expect_error(mk(ATH_N_BINARY, NULL, 2, NODES(bind(1), bind(2))), SQLITE, ATH_E_COMPILE, "malformed BINARY", "name");
+  expect_error(mk(ATH_N_UNARY, NULL, 1, NODES(bind(1))), PG, ATH_E_COMPILE, "malformed UNARY", NULL);
+  expect_error(select_(LIST(col(users, "id")), mk(ATH_N_BETWEEN, NULL, 2, NODES(bind(1), bind(2)))), PG,
+               ATH_E_COMPILE, "malformed BETWEEN", NULL);
+  expect_error(mk(ATH_N_SELECT, NULL, 3, NULL), SQLITE, ATH_E_COMPILE, "malformed SELECT", NULL);
+  expect_error(mk(ATH_N_JOIN, NULL, 3, NODES(users, NULL, NULL)), SQLITE, ATH_E_COMPILE, "child 2 is missing", NULL);
+  expect_error(mk(ATH_N_COLUMN, NULL, 0, NULL), SQLITE, ATH_E_COMPILE, "malformed COLUMN", NULL);
+  expect_error(col(LIST(bind(1)), "id"), SQLITE, ATH_E_COMPILE, "belongs to a LIST", NULL);
+  expect_error(mk(ATH_N_BIND, NULL, 0, NULL), PG, ATH_E_COMPILE, "no value slot", NULL);
+  expect_error(with_flags(mk(ATH_N_BIND, NULL, 0, NULL), ATH_F_NAMED), PG, ATH_E_COMPILE, "without a name", NULL);
+  expect_error(with_flags(mk(ATH_N_CASE, NULL, 0, NULL), ATH_F_ELSE), SQLITE, ATH_E_COMPILE, "ELSE", NULL);
+  ath_node *ins = insert(LIST(bind(1)), NULL, NULL, NULL, NULL, NULL);
+  expect_error(ins, SQLITE, ATH_E_COMPILE, "malformed INSERT", "TABLE");
+  ath_node *upd = mk(ATH_N_UPDATE, NULL, 4, NODES(users, LIST(bind(1)), NULL, NULL));
+  expect_error(upd, SQLITE, ATH_E_COMPILE, "not a SET", NULL);
+  ath_node *cte_ref = mk(ATH_N_CTE, "t", 0, NULL);      /* a reference by name with no body anywhere */
+  expect_error(select_(LIST(col(cte_ref, "id")), NULL), PG, ATH_E_COMPILE, "missing", NULL);
+}
+
+/* A chain far deeper than the converter builds, and a node that is its own
+ * child: a CompileError and an uncacheable key, not a stack overflow. */
+static void test_deep_and_cyclic_trees(void **state) {
+  (void)state;
+  ath_node *e = bind(1);
+  for (int i = 0; i < 100000; i++) e = mk(ATH_N_GROUPING, NULL, 1, NODES(e));
+  expect_error(e, SQLITE, ATH_E_COMPILE, "nested too deeply", NULL);
+  ath_buf key = ATH_BUF_INIT;
+  assert_int_equal(ath_node_key(&key, e, SQLITE), -1);
+  ath_buf_free(&key);
+  ath_node *loop = mk(ATH_N_UNARY, "NOT", 1, NULL);
+  loop->kids[0] = loop;
+  expect_error(loop, PG, ATH_E_COMPILE, "nested too deeply", NULL);
+  assert_int_equal(ath_node_key(&key, loop, PG), -1);
+  ath_buf_free(&key);
+}
+
+/* Quotes by the dialect's rules: PostgreSQL dollar quotes and E'' strings,
+ * SQLite's `` and [] identifiers, MySQL's backslash escapes. */
+static void test_text_quotes_per_dialect(void **state) {
+  (void)state;
+  expect_sql(TEXT("SELECT $$ :x $$, :y"), PG, "SELECT $$ :x $$, $1", ":y");
+  expect_sql(TEXT("SELECT $tag$ it's :x $tag$, :y"), PG, "SELECT $tag$ it's :x $tag$, $1", ":y");
+  expect_sql(TEXT("SELECT $a$ $b$ :x $b$ $a$ || :y"), PG, "SELECT $a$ $b$ :x $b$ $a$ || $1", ":y");
+  expect_sql(TEXT("SELECT $$ :x"), PG, "SELECT $$ :x", "");                 /* unterminated: all text */
+  expect_sql(TEXT("SELECT a$b, $1, :y"), PG, "SELECT a$b, $1, $1", ":y");    /* no tags */
+  expect_sql(TEXT("SELECT E'it\\'s', :y"), PG, "SELECT E'it\\'s', $1", ":y");
+  expect_sql(TEXT("SELECT e'\\\\', :y"), PG, "SELECT e'\\\\', $1", ":y");
+  expect_sql(TEXT("SELECT name'x', :y"), PG, "SELECT name'x', $1", ":y");  /* not an E string */
+  expect_sql(TEXT("SELECT 'a\\', :y"), PG, "SELECT 'a\\', $1", ":y");      /* standard strings */
+  /* SQLite: no dollar quotes, no E strings, backslash is ordinary */
+  expect_sql(TEXT("SELECT $$ :x $$"), SQLITE, "SELECT $$ ? $$", ":x");
+  expect_sql(TEXT("SELECT 'a\\', :y"), SQLITE, "SELECT 'a\\', ?", ":y");
+  expect_sql(TEXT("SELECT `a:b`, [c:d], :y"), SQLITE, "SELECT `a:b`, [c:d], ?", ":y");
+  /* MySQL: backslash escapes in strings, backtick identifiers */
+  expect_sql(TEXT("SELECT 'it\\'s :x', `a:b`, :y"), MYSQL, "SELECT 'it\\'s :x', `a:b`, ?", ":y");
+  expect_sql(TEXT("SELECT $$ :x $$"), MYSQL, "SELECT $$ ? $$", ":x");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -1510,6 +1604,10 @@ int main(void) {
     T(test_out_of_memory_compile),
     T(test_out_of_memory_key),
     T(test_out_of_memory_arena),
+    T(test_malformed_trees_are_compile_errors),
+    T(test_malformed_nodes_are_named),
+    T(test_deep_and_cyclic_trees),
+    T(test_text_quotes_per_dialect),
   };
   return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }

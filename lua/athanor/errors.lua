@@ -37,31 +37,64 @@ Error.__index = Error
 M.Error = Error
 
 -- Render a parameter value for messages: short, one line, never huge.
-local function show(v)
+-- Tables are shown to a bounded depth and width, a table already being
+-- shown (a cycle) as "{...}", and the whole text stops at MAX_SHOW bytes:
+-- printing or logging an error must work whatever the parameters hold
+-- (a 100,000-deep table used to overflow the C stack).
+local MAX_SHOW, MAX_DEPTH, MAX_ITEMS, MAX_STRING = 1000, 4, 20, 60
+
+local show
+
+local function show_table(v, depth, seen, budget)
+  if depth >= MAX_DEPTH or seen[v] then return "{...}" end
+  seen[v] = true
+  local parts, n, used = {}, 0, 2
+  for k, x in pairs(v) do
+    n = n + 1
+    if n > MAX_ITEMS or used > budget then parts[#parts + 1] = "..." break end
+    local part = show(x, depth + 1, seen, budget - used)
+    if type(k) == "string" then
+      part = (#k > MAX_STRING and k:sub(1, MAX_STRING - 3) .. "..." or k) .. "=" .. part
+    elseif type(k) ~= "number" then
+      part = tostring(k) .. "=" .. part
+    end
+    parts[#parts + 1] = part
+    used = used + #part + 2
+  end
+  seen[v] = nil
+  sort(parts)
+  return "{" .. concat(parts, ", ") .. "}"
+end
+
+function show(v, depth, seen, budget)
   local t = type(v)
   if t == "string" then
-    if #v > 60 then v = v:sub(1, 57) .. "..." end
-    return format("%q", v):gsub("\\\n", "\\n")
+    if #v > MAX_STRING then v = v:sub(1, MAX_STRING - 3) .. "..." end
+    return (format("%q", v):gsub("\\\n", "\\n"))
   elseif t == "userdata" and v == M.null then
     return "NULL"
   elseif t == "table" then
-    local parts, n = {}, 0
-    for k, x in pairs(v) do
-      n = n + 1
-      if n > 20 then parts[#parts + 1] = "..." break end
-      if type(k) == "number" then parts[#parts + 1] = show(x)
-      else parts[#parts + 1] = tostring(k) .. "=" .. show(x) end
-    end
-    sort(parts)
-    return "{" .. concat(parts, ", ") .. "}"
+    local s = show_table(v, depth or 0, seen or {}, budget or MAX_SHOW)
+    if #s > MAX_SHOW then s = s:sub(1, MAX_SHOW - 4) .. "...}" end
+    return s
   end
   return tostring(v)
 end
-M.show_value = show
+M.show_value = function(v) return show(v) end
+
+-- The SQL in a message: whitespace folded, at most MAX_SQL bytes.
+local MAX_SQL = 2000
+local function show_sql(sql)
+  local s = tostring(sql)
+  if #s > MAX_SQL * 2 then s = s:sub(1, MAX_SQL * 2) end   -- folding a huge statement costs time too
+  s = s:gsub("%s+", " ")
+  if #s > MAX_SQL then s = s:sub(1, MAX_SQL) .. format("... (%d bytes)", #tostring(sql)) end
+  return s
+end
 
 function Error:__tostring()
   local s = self.kind .. ": " .. tostring(self.message)
-  if self.sql then s = s .. " [SQL: " .. tostring(self.sql):gsub("%s+", " ") .. "]" end
+  if self.sql then s = s .. " [SQL: " .. show_sql(self.sql) .. "]" end
   if self.params ~= nil then s = s .. " [parameters: " .. show(self.params) .. "]" end
   return s
 end

@@ -1,7 +1,8 @@
 --- ath.text(): literal SQL with `:name` bound parameters (API.md §4).
--- The SQL is converted once per placeholder style ("?" or "$n") and the
--- conversion is cached, so a text construct built afresh in a loop costs a
--- table lookup. Values never enter the SQL: each `:name` becomes a placeholder.
+-- The SQL is converted once per dialect (its placeholders, "?" or "$n", and
+-- its quoting rules) and the conversion is cached, so a text construct built
+-- afresh in a loop costs a table lookup. Values never enter the SQL: each
+-- `:name` becomes a placeholder.
 local errors = require("athanor.errors")
 
 local type, setmetatable = type, setmetatable
@@ -14,25 +15,27 @@ local TextClause = { __name = "athanor.TextClause" }
 TextClause.__index = TextClause
 M.TextClause = TextClause
 
--- Module-wide conversion cache: sql -> { [style] = { sql, names } }.
+-- Module-wide conversion cache: sql -> { [dialect] = { sql, names } }.
 local cache, cache_count, CACHE_MAX = {}, 0, 2000
 
 local K_TEXT = require("athanor.core").node_kinds.TEXT
 local compile = require("athanor.core").compile
 local DIALECT_OF_STYLE = { qmark = "sqlite", numeric_dollar = "postgresql" }
 
---- Convert `:name` placeholders of sql to the style's placeholders, with the
--- C compiler's rules for a text fragment (csrc/sql/ath_compile.c): quoted
--- strings and identifiers, `::` casts and `\:` escapes (a literal colon)
--- are left alone. Returns the new SQL and the array of names in
--- placeholder order.
--- @param style "qmark" or "numeric_dollar"
-function M.convert(sql, style)
-  local converted_sql, _, meta = compile({ k = K_TEXT, s = sql }, DIALECT_OF_STYLE[style] or "sqlite", nil, false)
+--- Convert `:name` placeholders of sql to the dialect's placeholders, with
+-- the C compiler's rules for a text fragment (csrc/sql/ath_compile.c): what
+-- the dialect quotes (strings, identifiers, PostgreSQL's E'' and dollar
+-- quotes), `::` casts and `\:` escapes (a literal colon) are left alone.
+-- Returns the new SQL and the array of names in placeholder order.
+-- @param dialect "sqlite", "postgresql" or "mysql"; or a placeholder style
+--   ("qmark" = sqlite, "numeric_dollar" = postgresql)
+function M.convert(sql, dialect)
+  dialect = DIALECT_OF_STYLE[dialect] or dialect or "sqlite"
+  local converted_sql, _, meta = compile({ k = K_TEXT, s = sql }, dialect, nil, false)
   return converted_sql, meta.names
 end
 
-local function converted(sql, style)
+local function converted(sql, dialect)
   local entry = cache[sql]
   if entry == nil then
     if cache_count >= CACHE_MAX then cache, cache_count = {}, 0 end
@@ -40,11 +43,11 @@ local function converted(sql, style)
     cache[sql] = entry
     cache_count = cache_count + 1
   end
-  local c = entry[style]
+  local c = entry[dialect]
   if c == nil then
-    local s, names = M.convert(sql, style)
+    local s, names = M.convert(sql, dialect)
     c = { s, names }
-    entry[style] = c
+    entry[dialect] = c
   end
   return c
 end
@@ -61,11 +64,10 @@ end
 
 function TextClause:__tostring() return self.text end
 
---- The converted SQL and parameter names for a placeholder style.
+--- The converted SQL and parameter names for a dialect (or a placeholder style).
 function TextClause:compile(opts)
-  local style = opts and opts.paramstyle or "qmark"
-  if opts and opts.dialect == "postgresql" then style = "numeric_dollar" end
-  local c = converted(self.text, style)
+  local dialect = opts and opts.dialect or DIALECT_OF_STYLE[opts and opts.paramstyle or "qmark"] or "sqlite"
+  local c = converted(self.text, dialect)
   return c[1], c[2]
 end
 
@@ -79,11 +81,11 @@ M.is_many = is_many
 --- Execution hook called by Connection:execute.
 function TextClause:_ath_execute(conn, params, opts)
   if self._binds or self._columns then return self:_ath_execute_compiled(conn, params, opts) end
-  local style = conn._paramstyle
-  local c = self[style]                      -- converted SQL cached on the object
+  local dialect = conn.dialect_name
+  local c = self[dialect]                    -- converted SQL cached on the object
   if c == nil then
-    c = converted(self.text, style)
-    self[style] = c
+    c = converted(self.text, dialect)
+    self[dialect] = c
   end
   if params ~= nil then
     if type(params) ~= "table" then

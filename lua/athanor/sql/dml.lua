@@ -46,7 +46,7 @@ local function returning_list(level, ...)
   local out = { k = K.LIST }
   for i = 1, select("#", ...) do
     local c = select(i, ...)
-    if type(c) == "table" and c._from then
+    if el.is_from(c) then
       for _, col in ipairs(c.columns) do out[#out + 1] = col end
     elseif el.is_node(c) then
       out[#out + 1] = c
@@ -106,7 +106,7 @@ end
 
 --- :from_select({ cols... }, select)
 function Insert:from_select(cols, select_stmt)
-  if type(cols) ~= "table" or type(select_stmt) ~= "table" or not select_stmt._selectable then
+  if type(cols) ~= "table" or not el.is_selectable(select_stmt) then
     errors.raise("ArgumentError", 2, "from_select() expects a list of columns and a select")
   end
   local c = copy_insert(self)
@@ -160,7 +160,7 @@ function Insert:on_conflict_do_update(opts)
   end
   local c = copy_insert(self)
   c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts.index_elements, 2), sets,
-                  opts.where and coerce(opts.where, nil, 2) or false }
+                  opts.where ~= nil and el.criterion(opts.where, "on_conflict_do_update() where", 2) or false }
   return c
 end
 
@@ -248,7 +248,7 @@ local function one_row(plan, src, level)
       local p = pkplan[i]
       local given = src[p.col.name]
       local v = p.pos and row[p.pos]
-      if type(v) == "table" and v.k == K.BIND then v = v.v end
+      if has_expr and el.is_node(v) and v.k == K.BIND then v = v.v end   -- (a user's value may hold a field k)
       if given ~= nil and given ~= null and not el.is_node(given) then pk.values[i] = given
       elseif given == nil and v ~= nil and v ~= null and not el.is_node(v) then pk.values[i] = v  -- a Lua default
       elseif p.autoinc and pk.autoinc_index == nil then pk.autoinc_index = i; pk.column = p.col end
@@ -357,9 +357,10 @@ local Update = statement_class("Update", "update")
 function Update:where(...)
   local c = copy(self, getmetatable(self))
   local parts = { self._where }
+  local args = { ... }
   for i = 1, select("#", ...) do
-    local x = select(i, ...)
-    if x ~= nil then parts[#parts + 1] = coerce(x, nil, 2) end
+    local x = args[i]
+    if x ~= nil then parts[#parts + 1] = el.criterion(x, "where()", 2) end
   end
   c._where = el.and_(unpack(parts))
   return c

@@ -5,10 +5,15 @@
 -- f, v, t and children at 1..n; see csrc/sql/ath_sql.h); `type` is the SQL
 -- type of its value, used to convert bound values and results. Nodes are
 -- never modified once built.
+-- What the user hands in is a node only when its metatable is one of the
+-- node classes registered below (Expr, Column, Table, Select, ...): a
+-- user's object or JSON document holding a field `k` is a value, never
+-- compiled as a node. The C compiler refuses unregistered metatables too.
 local core = require("athanor.core")
 local errors = require("athanor.errors")
 local types = require("athanor.types")
 local schema = require("athanor.schema")
+local text_construct = require("athanor.text")
 
 local K = core.node_kinds
 local type, setmetatable, getmetatable, select, tostring, ipairs =
@@ -21,14 +26,35 @@ Expr.__index = Expr
 M.Expr = Expr
 
 local Column = schema._Column
+local TextClause = text_construct.TextClause
 
---- True for anything the compiler can render as an expression.
--- (Built nodes all have a metatable; a user's plain table such as a JSON
--- document { k = 1 } is a value, never a node.)
+local NODE_CLASSES = {}          -- metatable -> true
+
+--- Make mt's tables nodes (a class of athanor's own: Expr, Table, Select...).
+function M.register_node_class(mt)
+  NODE_CLASSES[mt] = true
+  core.register_node_metatable(mt)
+end
+M.register_node_class(Expr)
+M.register_node_class(Column)
+M.register_node_class(schema._Table)
+
+--- True for anything the compiler can render (expressions, columns, tables,
+-- selects): a table whose metatable is a registered node class.
 local function is_node(x)
-  return type(x) == "table" and getmetatable(x) ~= nil and type(x.k) == "number"
+  return type(x) == "table" and NODE_CLASSES[getmetatable(x)] == true
 end
 M.is_node = is_node
+
+--- True for an ath.text() construct.
+local function is_text(x)
+  return type(x) == "table" and getmetatable(x) == TextClause
+end
+M.is_text = is_text
+
+--- True for a FROM element (table, alias, join, subquery, CTE) / a select.
+function M.is_from(x) return is_node(x) and x._from == true end
+function M.is_selectable(x) return is_node(x) and x._selectable == true end
 
 local function node(k, fields)
   fields.k = k
@@ -58,10 +84,33 @@ M.bind = bind
 --- The node for an operand: nodes stay, values are bound (typed like `like`).
 local function coerce(x, like, level)
   if is_node(x) then return x end
-  if type(x) == "table" and x._ath_text then return x:_as_node() end
+  if is_text(x) then return x:_as_node() end
   return bind(x, like, (level or 2) + 1)
 end
 M.coerce = coerce
+
+--- The node for a criterion (WHERE, HAVING, ON, and_/or_/not_, CASE WHEN):
+-- an expression, ath.text(), a boolean, or ath.null. A plain string is
+-- refused (SQLAlchemy: "Textual SQL expression ... should be explicitly
+-- declared as text()"); binding it as a value would make the predicate a
+-- constant string, true on SQLite for every row.
+-- @param role what takes the criterion, for the message ("where()")
+local function criterion(x, role, level)
+  if is_node(x) then return x end
+  if is_text(x) then return x:_as_node() end
+  local tx = type(x)
+  if tx == "boolean" then return x and M.true_ or M.false_ end
+  if x == errors.null then return M.null_node end
+  if tx == "string" then
+    local shown = errors.show_value(x)
+    errors.raise("ArgumentError", (level or 2) + 1,
+      "%s: textual SQL %s must be declared as ath.text(%s); a Lua string is never SQL", role, shown, shown)
+  end
+  errors.raise("ArgumentError", (level or 2) + 1,
+    "%s expects a SQL expression (a column comparison, ath.text(), true or false), got %s", role,
+    tx == "table" and "a table" or errors.show_value(x))
+end
+M.criterion = criterion
 
 ------------------------------------------------------------------- operators
 
@@ -143,7 +192,7 @@ end
 local function in_op(negate)
   return function(self, values)
     local n = setmetatable({ k = K.IN, f = negate and K.F_NEGATE or nil, self, type = BOOL }, Expr)
-    if type(values) == "table" and values._selectable then
+    if M.is_selectable(values) then
       n[2] = values:_as_select()
       return n
     end
@@ -257,28 +306,50 @@ function Expr:concat(other) return Expr.__concat(self, other) end
 
 -------------------------------------------------------------- boolean logic
 
-local function conjunction(k)
-  return function(...)
-    local n = setmetatable({ k = k, type = BOOL }, Expr)
-    for i = 1, select("#", ...) do
-      local c = select(i, ...)
-      if c ~= nil then
-        c = coerce(c, nil, 2)
-        if c.k == k then
-          for j = 1, #c do n[#n + 1] = c[j] end        -- and_(and_(a, b), c) is a AND b AND c
-        else
-          n[#n + 1] = c
-        end
+-- and_(a, b, ...) / or_(...). A child of the same kind with many terms is
+-- kept as it is, not copied: or_(c, x) is { OR, c, x }, and the C compiler
+-- flattens nested nodes of one kind into one list (l_compile.c
+-- convert_junction). So a chain built one term at a time costs O(n), not
+-- O(n^2); a small child (at most INLINE terms) is copied, which costs a
+-- constant and keeps everyday trees flat. The rendering is the same flat
+-- "a OR b OR c" either way.
+local INLINE = 8
+local function conjunction(k, role)
+  local function add(n, count, c)
+    c = criterion(c, role, 3)
+    if c.k == k and getmetatable(c) == Expr then
+      local m = #c
+      if m <= INLINE then                                  -- and_() inside and_() adds nothing
+        for j = 1, m do n[count + j] = c[j] end
+        return count + m
       end
     end
-    if #n == 1 then return n[1] end
+    n[count + 1] = c
+    return count + 1
+  end
+  return function(...)
+    local n = setmetatable({ k = k, type = BOOL }, Expr)
+    local count = 0
+    local nargs = select("#", ...)
+    if nargs <= 2 then
+      local a, b = ...
+      if a ~= nil then count = add(n, count, a) end
+      if b ~= nil then count = add(n, count, b) end
+    else
+      local args = { ... }                                 -- select(i, ...) in a loop is O(n^2)
+      for i = 1, nargs do
+        local c = args[i]
+        if c ~= nil then count = add(n, count, c) end
+      end
+    end
+    if count == 1 then return n[1] end
     return n
   end
 end
-M.and_ = conjunction(K.AND)
-M.or_ = conjunction(K.OR)
+M.and_ = conjunction(K.AND, "and_()")
+M.or_ = conjunction(K.OR, "or_()")
 function M.not_(x)
-  x = coerce(x, nil, 2)
+  x = criterion(x, "not_()", 2)
   return setmetatable({ k = K.UNARY, s = "NOT", x, type = BOOL }, Expr)
 end
 Expr.__band = function(a, b) return M.and_(a, b) end
@@ -350,7 +421,7 @@ function M.case(whens, opts)
     if type(w) ~= "table" or w[1] == nil or w[2] == nil then
       errors.raise("ArgumentError", 2, "case(): when #%d must be {condition, value}", i)
     end
-    n[#n + 1] = coerce(w[1], nil, 2)
+    n[#n + 1] = criterion(w[1], "case() condition", 2)
     local v = coerce(w[2], nil, 2)
     n[#n + 1] = v
     n.type = n.type or v.type
@@ -364,7 +435,7 @@ end
 
 --- ath.exists(select)
 function M.exists(sel)
-  if type(sel) ~= "table" or not sel._selectable then
+  if not M.is_selectable(sel) then
     errors.raise("ArgumentError", 2, "exists() expects a select, got %s", type(sel))
   end
   return setmetatable({ k = K.UNARY, s = "EXISTS", sel:_as_select(), type = BOOL }, Expr)

@@ -165,7 +165,6 @@ end
 -- ath.text() used inside a statement: a TEXT node (its :names bound from
 -- execution parameters, or from :bindparams{}).
 local TextClause = text.TextClause
-TextClause._ath_text = true
 function TextClause:_as_node()
   local n = self._node
   if n == nil then

@@ -8,7 +8,7 @@ local schema = require("athanor.schema")
 local el = require("athanor.sql.elements")
 local unpack = require("athanor.compat").unpack
 
-local K, Expr, coerce, node = el.K, el.Expr, el.coerce, el.node
+local K, Expr, node = el.K, el.Expr, el.node
 local type, setmetatable, select, ipairs, pairs, tostring = type, setmetatable, select, ipairs, pairs, tostring
 local Column, Table = schema._Column, schema._Table
 
@@ -71,6 +71,7 @@ end
 
 M.TableAlias = { __name = "athanor.TableAlias" }
 M.TableAlias.__index = function(t, k) return M.TableAlias[k] or FromElement[k] or Table[k] end
+el.register_node_class(M.TableAlias)
 function M.TableAlias:__tostring() return self.s .. " AS " .. self.s2 end
 
 -- The schema table behind a FROM element (for foreign keys).
@@ -125,15 +126,16 @@ end
 local Join = { __name = "athanor.Join" }
 Join.__index = function(t, k) return Join[k] or FromElement[k] end
 M.Join = Join
+el.register_node_class(Join)
 
 local function make_join(left, right, on, opts, level)
-  if type(right) ~= "table" or not right._from then
+  if not el.is_from(right) then
     errors.raise("ArgumentError", level + 1, "join() expects a table, alias or subquery, got %s", type(right))
   end
   if on == nil then on = infer_on(left, right, level + 1)
-  elseif type(on) == "table" and on._from and opts == nil then
+  elseif el.is_from(on) and opts == nil then
     errors.raise("ArgumentError", level + 1, "join(): the second argument is the ON clause, got a table")
-  else on = coerce(on, nil, level + 1) end
+  else on = el.criterion(on, "join() ON clause", level + 1) end
   local f = 0
   if opts and opts.full then f = K.F_FULL elseif opts and opts.isouter then f = K.F_OUTER end
   return setmetatable({ k = K.JOIN, f = f, left, right, on, _from = true }, Join)
@@ -153,6 +155,7 @@ Table._from = true
 local Select = { __name = "athanor.Select", _selectable = true }
 Select.__index = Select
 M.Select = Select
+el.register_node_class(Select)
 
 local SELECT = K.SELECT
 local function copy(sel)
@@ -164,9 +167,9 @@ end
 local function column_items(out, level, ...)
   for i = 1, select("#", ...) do
     local c = select(i, ...)
-    if type(c) == "table" and c._from and c.k ~= K.JOIN then
+    if el.is_from(c) and c.k ~= K.JOIN then
       for _, col in ipairs(c.columns) do out[#out + 1] = col end
-    elseif type(c) == "table" and c._ath_text then
+    elseif el.is_text(c) then
       out[#out + 1] = c:_as_node()
     elseif el.is_node(c) then
       out[#out + 1] = c
@@ -185,13 +188,13 @@ function M.select(...)
                              k = SELECT }, Select)
   local n = select("#", ...)
   local first = ...
-  if n == 1 and type(first) == "table" and first._from and first.columns then
+  if n == 1 and el.is_from(first) and first.columns then
     sel[COLS] = columns_list(first)                    -- select(t): the table's shared list
   else
     sel[COLS] = column_items({ k = K.LIST }, 2, ...)
     for i = 1, n do
       local c = select(i, ...)
-      if type(c) == "table" then
+      if el.is_node(c) then
         local e = (c._from and c) or (c.k == K.COLUMN and c.t) or nil
         if e then sel._filter_entity = e break end
       end
@@ -214,27 +217,31 @@ function Select:with_only_columns(...)
 end
 
 -- Combine criteria with what is already there (several = AND).
-local function add_criteria(existing, level, ...)
+-- @param role the clause, for messages ("where()")
+local function add_criteria(existing, role, level, ...)
   local parts = { existing or nil }
-  for i = 1, select("#", ...) do
-    local crit = select(i, ...)
+  local n = select("#", ...)
+  local args = n > 2 and { ... } or nil                -- select(i, ...) in a loop is O(n^2)
+  for i = 1, n do
+    local crit
+    if args then crit = args[i] else crit = (select(i, ...)) end
     if crit ~= nil then
-      crit = coerce(crit, nil, level + 1)
-      if not (crit.k == K.AND and #crit == 0) then parts[#parts + 1] = crit end   -- where(and_()) adds nothing
+      crit = el.criterion(crit, role, level + 1)
+      if not (crit.k == K.AND and crit[1] == nil) then parts[#parts + 1] = crit end   -- where(and_()) adds nothing
     end
   end
   if #parts == 0 then return existing end
   return el.and_(unpack(parts))
 end
+M.add_criteria = add_criteria
 
 function Select:where(crit, ...)
   local c = copy(self)
-  if ... == nil and self[WHERE] == false and type(crit) == "table" and getmetatable(crit) ~= nil
-     and crit.k ~= nil and crit.k ~= K.AND then
+  if ... == nil and self[WHERE] == false and el.is_node(crit) and crit.k ~= K.AND then
     c[WHERE] = crit                                  -- the common case: one criterion, nothing yet
     return c
   end
-  c[WHERE] = add_criteria(self[WHERE] or nil, 2, crit, ...) or false
+  c[WHERE] = add_criteria(self[WHERE] or nil, "where()", 2, crit, ...) or false
   return c
 end
 Select.filter = Select.where
@@ -265,7 +272,7 @@ end
 
 function Select:having(...)
   local c = copy(self)
-  c[HAVING] = add_criteria(self[HAVING] or nil, 2, ...) or false
+  c[HAVING] = add_criteria(self[HAVING] or nil, "having()", 2, ...) or false
   return c
 end
 
@@ -338,7 +345,7 @@ function Select:select_from(...)
   local froms = append(self[FROM])
   for i = 1, select("#", ...) do
     local f = select(i, ...)
-    if type(f) ~= "table" or not f._from then
+    if not el.is_from(f) then
       errors.raise("ArgumentError", 2, "select_from() expects a table, alias, join or subquery, got %s", type(f))
     end
     froms[#froms + 1] = f
@@ -412,6 +419,7 @@ end
 local Subquery = { __name = "athanor.Subquery" }
 Subquery.__index = function(t, k) return Subquery[k] or FromElement[k] end
 M.Subquery = Subquery
+el.register_node_class(Subquery)
 
 local anon = 0
 --- sel:subquery(name) / sel:alias(name): the select as a FROM element.
@@ -437,6 +445,7 @@ function Select:exists() return el.exists(self) end
 local CTE = { __name = "athanor.CTE" }
 CTE.__index = function(t, k) return CTE[k] or FromElement[k] end
 M.CTE = CTE
+el.register_node_class(CTE)
 
 --- sel:cte(name, { recursive = true }): a common table expression, used
 -- like a table; WITH is rendered at the top of the statement using it.
@@ -464,12 +473,13 @@ function CTE:_as_select() return self[1] end
 local Compound = { __name = "athanor.CompoundSelect", _selectable = true }
 Compound.__index = Compound
 M.Compound = Compound
+el.register_node_class(Compound)
 
 function M.compound(op, level, ...)
   local sels = { k = K.LIST }
   for i = 1, select("#", ...) do
     local s = select(i, ...)
-    if type(s) ~= "table" or not s._selectable then
+    if not el.is_selectable(s) then
       errors.raise("ArgumentError", level + 1, "%s expects selects, got %s", op, type(s))
     end
     sels[#sels + 1] = s
