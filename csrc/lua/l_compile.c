@@ -160,10 +160,19 @@ static inline int rawget_type(lua_State *L, int idx) {
 #endif
 }
 
+/* A node's name or SQL text. Raises ArgumentError when it holds a NUL byte:
+ * the renderer and the drivers read some of these as C strings, so
+ * `alias("x\0y")` would silently become `x` (a table qualifier, a CAST's
+ * type) and SQL text would be cut short. */
 static const char *get_string(lua_State *L, int idx, int key, size_t *len) {
   lua_pushvalue(L, lua_upvalueindex(key));
-  const char *s = rawget_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
+  size_t n = 0;
+  const char *s = rawget_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
   lua_pop(L, 1);                 /* the tree still holds the string */
+  if (s && memchr(s, 0, n))
+    ath_l_raisef(L, ATH_E_ARGUMENT, "the name or SQL text '%.60s' is followed by a NUL byte: identifiers and SQL "
+                 "cannot hold one (send binary data as a bound parameter)", s);
+  if (len) *len = n;
   return s;
 }
 
@@ -614,10 +623,12 @@ static int l_compile_cache_clear(lua_State *L) {
   return 0;
 }
 
+#define COMPILE_CACHE_MAX 1000000  /* statements; the same bound as statement_cache_size */
 static int l_set_compile_cache_size(lua_State *L) {
   l_compiler *cc = get_compiler(L);
   lua_Integer n = luaL_checkinteger(L, 1);
-  if (n < 0) return ath_l_raisef(L, ATH_E_ARGUMENT, "compile cache size must be >= 0, got %d", (int)n);
+  if (n < 0 || n > COMPILE_CACHE_MAX)
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "compile cache size must be in 0..%d, got %lld", COMPILE_CACHE_MAX, (long long)n);
   ath_lru *fresh = ath_lru_new((size_t)n, evict_compiled, cc);
   if (!fresh) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   ath_lru_free(cc->cache);

@@ -17,3 +17,46 @@ describe("Connection script execution (the binding's exec_script)", function()
     conn:close(); engine:dispose(); h.cleanup()
   end)
 end)
+
+describe("Names holding a NUL byte", function()
+  local md = ath.MetaData()
+  local nt = ath.Table("rm_nul", md, ath.Column("id", ath.Integer, { primary_key = true }))
+  local engine, conn
+  setup(function()
+    engine = h.engine()
+    conn = engine:connect()
+    md:drop_all(conn); md:create_all(conn)
+    conn:execute(nt:insert():values({ id = 1 }))
+  end)
+  teardown(function() md:drop_all(conn); conn:close(); engine:dispose(); h.cleanup() end)
+
+  local cases = {
+    { "a table alias", function() return ath.select(nt:alias("x\0y").c.id) end },
+    { "a label", function() return ath.select(nt.c.id:label("a\0b")) end },
+    { "a subquery name", function() return ath.select(ath.select(nt):subquery("s\0q").c.id) end },
+    { "a CTE name", function() return ath.select(ath.select(nt):cte("c\0d").c.id) end },
+    { "a table name", function()
+        return ath.delete(ath.Table("rm_nul\0junk", ath.MetaData(), ath.Column("id", ath.Integer)))
+      end },
+  }
+  for _, case in ipairs(cases) do
+    it("are refused in " .. case[1] .. " with ArgumentError instead of being cut short", function()
+      local err = h.catch(function() return conn:execute(case[2]()) end)
+      assert.is_true(errors.is(err, "ArgumentError"), tostring(err))
+      assert.matches("NUL byte", err.message)
+      assert.equal(1, h.count(engine, "rm_nul"))
+    end)
+  end
+end)
+
+describe("core.set_compile_cache_size()", function()
+  local core = require("athanor.core")
+  it("refuses sizes outside 0..1000000 with ArgumentError naming the value", function()
+    for _, n in ipairs({ -1, 1000001, 2 ^ 40 }) do
+      local err = h.catch(core.set_compile_cache_size, n)
+      assert.is_true(errors.is(err, "ArgumentError"), tostring(err))
+      assert.matches("0..1000000", err.message)
+    end
+    core.set_compile_cache_size(500)
+  end)
+end)
