@@ -211,6 +211,39 @@ static size_t dollar_end(const char *s, size_t len, size_t i, size_t taglen) {
   return len;
 }
 
+/* The index just past the comment at s[i] ("--" or "#" to the end of the
+ * line, or a block comment, nested on PostgreSQL), or len when unclosed. */
+static size_t comment_end(const char *s, size_t len, size_t i, int nested) {
+  if (s[i] != '/') {
+    const char *nl = memchr(s + i, '\n', len - i);
+    return nl ? (size_t)(nl - s) + 1 : len;
+  }
+  int depth = 1;
+  size_t j = i + 2;
+  while (j + 1 < len) {
+    if (nested && s[j] == '/' && s[j + 1] == '*') { depth++; j += 2; }
+    else if (s[j] == '*' && s[j + 1] == '/') { j += 2; if (--depth == 0) return j; }
+    else j++;
+  }
+  return len;
+}
+
+/* Does a comment start at s[i]? "--" everywhere (MySQL wants a space or a
+ * control character after it), "#" on MySQL, and block comments except
+ * MySQL's executable ones (slash, star, bang), whose text MySQL runs. */
+static int comment_start(const char *s, size_t len, size_t i, int mysql) {
+  char c = s[i], next = i + 1 < len ? s[i + 1] : 0;
+  if (c == '-' && next == '-')
+    return !mysql || i + 2 >= len || (unsigned char)s[i + 2] <= ' ';
+  if (c == '#') return mysql;
+  if (c == '/' && next == '*') return !(mysql && i + 2 < len && s[i + 2] == '!');
+  return 0;
+}
+
+/* text(): copies the SQL, turning each :name into the dialect's placeholder.
+ * Quoted strings and identifiers, comments and (PostgreSQL) dollar-quoted
+ * bodies are copied untouched, by each dialect's own lexical rules: a :name
+ * there is text, not a parameter. */
 static void text_fragment(render *r, const ath_node *n) {
   const char *s = n->s;
   size_t len = n->slen, i = 0, last = 0;
@@ -230,6 +263,8 @@ static void text_fragment(render *r, const ath_node *n) {
       i = close ? (size_t)(close - s) + 1 : len;
     } else if (c == '$' && pg && (tag = dollar_tag(s, len, i)) > 0) {
       i = dollar_end(s, len, i, tag);
+    } else if ((c == '-' || c == '#' || c == '/') && comment_start(s, len, i, mysql)) {
+      i = comment_end(s, len, i, pg);
     } else if (c == '\\' && i + 1 < len && s[i + 1] == ':') {
       ath_buf_append(&r->sql, s + last, i - last);
       last = i + 1;

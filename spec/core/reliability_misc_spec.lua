@@ -60,3 +60,21 @@ describe("core.set_compile_cache_size()", function()
     core.set_compile_cache_size(500)
   end)
 end)
+
+describe("ath.text() and comments", function()
+  it("leaves :name inside -- and /* */ comments alone, per dialect", function()
+    local sql = "SELECT :a -- :b\n, /* :c /* :d */ :e */ :f"
+    assert.equal("SELECT ? -- :b\n, /* :c /* :d */ ? */ ?", (ath.text(sql):compile({ dialect = "sqlite" })))
+    -- PostgreSQL nests block comments
+    assert.equal("SELECT $1 -- :b\n, /* :c /* :d */ :e */ $2", (ath.text(sql):compile({ dialect = "postgresql" })))
+    assert.equal("SELECT ? # :x\n", (ath.text("SELECT :a # :x\n"):compile({ dialect = "mysql" })))
+  end)
+
+  it("runs a statement whose comment mentions a :name without asking for its value", function()
+    local engine = h.engine()
+    local conn = engine:connect()
+    local got = conn:execute(ath.text("SELECT :v AS v -- was :old\n /* and :older */"), { v = 7 }):scalar()
+    assert.equal(7, tonumber(got))
+    conn:close(); engine:dispose(); h.cleanup()
+  end)
+end)
