@@ -40,7 +40,8 @@ LIBA      := $(BUILD)/libathanor.a
 LIBSO     := $(BUILD)/libathanor.so
 HOST      := $(BUILD)/athanor
 
-.PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers
+.PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers \
+        fuzz fuzz-build fuzz-replay-build
 
 all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(HOST)
 
@@ -127,6 +128,61 @@ bench: all
 bench-smoke: all
 	@bash bench/run.sh --smoke
 
+# Fuzzing (csrc/fuzz/, docs/fuzzing.md). Each csrc/fuzz/fuzz_X.c is one
+# libFuzzer target. `make fuzz` builds them with clang's libFuzzer, ASan and
+# UBSan (the core compiled with coverage instrumentation into $(FUZZ_BUILD))
+# and runs each for FUZZ_TIME seconds on csrc/fuzz/corpus/X/, keeping what it
+# finds in $(FUZZ_BUILD)/found/X/ (crashes: $(FUZZ_BUILD)/crash-X-*).
+# `make fuzz-replay-build` links the same targets with replay_main.c (ASan +
+# UBSan, no libFuzzer): tools/test.sh replays the corpora with them.
+FUZZ_TIME    ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_ARGS    ?=
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=gnu11 -g -O1 -Wall -Wextra $(WERROR) -Icsrc -Icsrc/include $(PG_INC) -D_GNU_SOURCE
+FUZZ_SRC     := $(sort $(wildcard csrc/fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(FUZZ_SRC:csrc/fuzz/%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
+FUZZ_REPLAY  := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/replay/%)
+FUZZ_LIB     := $(FUZZ_BUILD)/libathanor_core_fuzz.a
+FUZZ_RLIB    := $(FUZZ_BUILD)/replay/libathanor_core_replay.a
+
+$(FUZZ_BUILD)/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/replay/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(CORE_SRC:%.c=$(FUZZ_BUILD)/core/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_RLIB): $(CORE_SRC:%.c=$(FUZZ_BUILD)/replay/core/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(LDLIBS_CORE)
+
+$(FUZZ_BUILD)/replay/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h csrc/fuzz/replay_main.c $(FUZZ_RLIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< csrc/fuzz/replay_main.c $(FUZZ_RLIB) $(LDLIBS_CORE)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz-replay-build: $(FUZZ_REPLAY)
+
+# One target after another, FUZZ_TIME seconds each, starting from the
+# committed corpus (read-only: new inputs go to $(FUZZ_BUILD)/found/X).
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/found/$$t csrc/fuzz/corpus/$$t; \
+	  echo "== $$t: $(FUZZ_TIME) s"; \
+	  $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_ARGS) \
+	    $(FUZZ_BUILD)/found/$$t csrc/fuzz/corpus/$$t; \
+	done
+
 check-layers:
 	@bash tools/check_layers.sh
 
@@ -146,3 +202,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
