@@ -41,7 +41,7 @@ LIBSO     := $(BUILD)/libathanor.so
 HOST      := $(BUILD)/athanor
 
 .PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers \
-        fuzz fuzz-build fuzz-replay-build
+        fuzz fuzz-build fuzz-replay-build fuzz-replay
 
 all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(HOST)
 
@@ -171,6 +171,10 @@ $(FUZZ_BUILD)/replay/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h csrc/fuz
 fuzz-build: $(FUZZ_BIN)
 
 fuzz-replay-build: $(FUZZ_REPLAY)
+
+# The corpus replay alone (make test runs it too).
+fuzz-replay:
+	@bash tools/test.sh --fuzz-replay
 
 # One target after another, FUZZ_TIME seconds each, starting from the
 # committed corpus (read-only: new inputs go to $(FUZZ_BUILD)/found/X).

@@ -8,12 +8,14 @@
  *  - the rendering parses again to the same parts (dialect, driver, user,
  *    host, port, database, parameters), the password shown as "***";
  *  - with ATHANOR_FUZZ_STRICT=1 also (issue 22 item 10): a parse error's
- *    message does not contain the password written in the URL, and the
- *    round trip holds for URLs with "%00" too (refusing them is fine).
+ *    message does not contain the password written in the URL, "%00" in a
+ *    SQLite path, a user name or a password is refused, and the round trip
+ *    holds for URLs with "%00" elsewhere too.
  * One input byte in four also fails the Nth allocation to walk the
  * out-of-memory paths. */
 #include "fuzz_common.h"
 #include "base/ath_url.h"
+#include <strings.h>
 
 static int strict;
 static int has_pct00;                 /* the URL text contains "%00" */
@@ -67,6 +69,25 @@ static void check_error_message(const char *text, const ath_error *err) {
   free(rest);
   if (elsewhere) return;
   FUZZ_CHECK(!contains(err->message, pw, n), "the error message shows the password: %s", err->message);
+}
+
+/* Issue 22 item 10: "%00" in a SQLite path or in a user name or password
+ * would cut the decoded C string short: such a URL must be refused. 1 when
+ * text has one there. */
+static int pct00_must_be_refused(const char *text) {
+  const char *sep = strstr(text, "://");
+  if (sep == NULL) return 0;
+  const char *a = sep + 3;
+  size_t path_end = strcspn(a, "?");
+  if (strncasecmp(text, "sqlite", (size_t)(sep - text)) == 0 && sep - text == 6) {
+    for (size_t i = 0; i + 3 <= path_end; i++) if (!strncmp(a + i, "%00", 3)) return 1;
+    return 0;
+  }
+  size_t alen = strcspn(a, "/?");
+  const char *at = NULL;
+  for (size_t i = 0; i < alen; i++) if (a[i] == '@') at = a + i;
+  for (const char *p = a; at && p + 3 <= at; p++) if (!strncmp(p, "%00", 3)) return 1;
+  return 0;
 }
 
 static void check_round_trip(const ath_url *u, const char *masked) {
@@ -139,6 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ath_alloc_fail_after(-1);
   if (st == ATH_OK) {
     FUZZ_CHECK(u != NULL && u->dialect != NULL, "ATH_OK without a URL");
+    if (strict) FUZZ_CHECK(!pct00_must_be_refused(text), "a %%00 in the path, user or password was accepted");
     if (mode < 192) check_parsed(u);
     ath_url_free(u);
   } else {
