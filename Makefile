@@ -132,7 +132,8 @@ bench-smoke: all
 # libFuzzer target. `make fuzz` builds them with clang's libFuzzer, ASan and
 # UBSan (the core compiled with coverage instrumentation into $(FUZZ_BUILD))
 # and runs each for FUZZ_TIME seconds on csrc/fuzz/corpus/X/, keeping what it
-# finds in $(FUZZ_BUILD)/found/X/ (crashes: $(FUZZ_BUILD)/crash-X-*).
+# finds in $(FUZZ_BUILD)/found/X/ (crashes: $(FUZZ_BUILD)/crash-X-*), with
+# csrc/fuzz/X.dict as its dictionary when there is one.
 # `make fuzz-replay-build` links the same targets with replay_main.c (ASan +
 # UBSan, no libFuzzer): tools/test.sh replays the corpora with them.
 FUZZ_TIME    ?= 60
@@ -179,13 +180,14 @@ fuzz-replay:
 # One target after another, FUZZ_TIME seconds each, starting from the
 # committed corpus (read-only: new inputs go to $(FUZZ_BUILD)/found/X).
 fuzz: fuzz-build
-	@set -e; for t in $(FUZZ_NAMES); do \
+	@rc=0; for t in $(FUZZ_NAMES); do \
 	  mkdir -p $(FUZZ_BUILD)/found/$$t csrc/fuzz/corpus/$$t; \
 	  echo "== $$t: $(FUZZ_TIME) s"; \
-	  $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	  dict=; [ -f csrc/fuzz/$$t.dict ] && dict=-dict=csrc/fuzz/$$t.dict; \
+	  $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$dict \
 	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_ARGS) \
-	    $(FUZZ_BUILD)/found/$$t csrc/fuzz/corpus/$$t; \
-	done
+	    $(FUZZ_BUILD)/found/$$t csrc/fuzz/corpus/$$t || { echo "== $$t: FAILED (see above)"; rc=1; }; \
+	done; exit $$rc
 
 check-layers:
 	@bash tools/check_layers.sh

@@ -8,7 +8,9 @@
  * booleans as INT, text-like as TEXT, blobs as BLOB, NaN as NULL — SQLite
  * stores NaN as NULL, arrays refused with ATH_E_NOT_SUPPORTED); the
  * statement is reset and run again; the values are also inserted into a
- * table and read back in order; an out-of-range index is a clean error.
+ * table and read back in order; an out-of-range index is a clean error;
+ * text values are also prepared as SQL (a statement or a clean error, and
+ * never a statement when the text has a zero byte).
  * PostgreSQL (no server: the text encoders and decoders of drv_pg_types.c):
  * each value is encoded as a text parameter (ath_drv_pg_bind_value, text
  * with a zero byte refused with ATH_E_DATA), then decoded as a result of
@@ -118,7 +120,26 @@ static void bind_all(ath_dstmt *st, const fuzz_value *vals, int n, int flip_borr
   }
 }
 
+/* Text values double as SQL: prepared (never stepped, so no side effect)
+ * it is a statement or a clean error; with a zero byte always an error
+ * (issue 22 item 2: the statement must never be cut short at the NUL). */
+static void sqlite_prepare_text(const ath_value *v) {
+  if (v->type != ATH_V_TEXT) return;
+  ath_dstmt *st = (ath_dstmt *)1;
+  ath_error err;
+  ath_error_clear(&err);
+  ath_status s = sq->prepare(conn, v->u.s.n ? v->u.s.p : "", v->u.s.n, &st, &err);
+  if (s == ATH_OK) {
+    FUZZ_CHECK(st != NULL, "prepare succeeded without a statement");
+    FUZZ_CHECK(memchr(v->u.s.p, '\0', v->u.s.n) == NULL, "SQL with a zero byte was prepared");
+    sq->finalize(st);
+  } else {
+    FUZZ_CHECK(st == NULL && err.kind == s && err.message[0], "a failed prepare: status %d, no message or a statement", (int)s);
+  }
+}
+
 static void sqlite_round_trip(const fuzz_value *vals, int n) {
+  for (int i = 0; i < n; i++) sqlite_prepare_text(&vals[i].v);
   char sql[128];
   int len = snprintf(sql, sizeof sql, "SELECT ?1");
   for (int i = 2; i <= n; i++) len += snprintf(sql + len, sizeof sql - (size_t)len, ", ?%d", i);
