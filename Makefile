@@ -41,7 +41,7 @@ LIBSO     := $(BUILD)/libathanor.so
 HOST      := $(BUILD)/athanor
 
 .PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers \
-        fuzz fuzz-build fuzz-replay-build fuzz-replay
+        fuzz fuzz-build fuzz-replay-build fuzz-replay fuzz-reduce
 
 all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(HOST)
 
@@ -148,6 +148,8 @@ FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
 FUZZ_REPLAY  := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/replay/%)
 FUZZ_LIB     := $(FUZZ_BUILD)/libathanor_core_fuzz.a
 FUZZ_RLIB    := $(FUZZ_BUILD)/replay/libathanor_core_replay.a
+FUZZ_CLIB    := $(FUZZ_BUILD)/cover/libathanor_core_cover.a
+FUZZ_REDUCE_MAX ?= 20
 
 $(FUZZ_BUILD)/core/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -156,6 +158,16 @@ $(FUZZ_BUILD)/core/%.o: %.c
 $(FUZZ_BUILD)/replay/core/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/cover/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize-coverage=trace-pc-guard -MMD -MP -c $< -o $@
+
+$(FUZZ_CLIB): $(CORE_SRC:%.c=$(FUZZ_BUILD)/cover/core/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/cover/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h csrc/fuzz/edge_cover.c $(FUZZ_CLIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< csrc/fuzz/edge_cover.c $(FUZZ_CLIB) $(LDLIBS_CORE)
 
 $(FUZZ_LIB): $(CORE_SRC:%.c=$(FUZZ_BUILD)/core/%.o)
 	rm -f $@ && ar rcs $@ $^
@@ -172,6 +184,15 @@ $(FUZZ_BUILD)/replay/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h csrc/fuz
 fuzz-build: $(FUZZ_BIN)
 
 fuzz-replay-build: $(FUZZ_REPLAY)
+
+# Adds to each committed corpus the few inputs make fuzz found that reach
+# code it does not (at most FUZZ_REDUCE_MAX per target; edge_cover.c).
+fuzz-reduce: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/cover/%)
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/found/$$t; \
+	  $(FUZZ_BUILD)/cover/$$t $(FUZZ_REDUCE_MAX) csrc/fuzz/corpus/$$t $(FUZZ_BUILD)/found/$$t \
+	    | while read -r f; do cp "$$f" csrc/fuzz/corpus/$$t/; done; \
+	done
 
 # The corpus replay alone (make test runs it too).
 fuzz-replay:
