@@ -15,6 +15,13 @@
  * each value is encoded as a text parameter (ath_drv_pg_bind_value, text
  * with a zero byte refused with ATH_E_DATA), then decoded as a result of
  * the matching type OID (ath_drv_pg_convert), and must equal the value.
+ * With ATHANOR_FUZZ_PG_URL set (make fuzz only; never in the replay), the
+ * same values also make the trip through a live server with the driver:
+ * "SELECT $1::int8" (float8, bool, text, bytea, and the arrays of the
+ * first four), and what the server sends back must decode to the value
+ * (text that is not ASCII may instead be refused by the server, cleanly);
+ * text values are also prepared as SQL there (with ATHANOR_FUZZ_STRICT=1:
+ * never a statement when the text has a zero byte).
  * Nothing may leak (ath_alloc_live). */
 #include "fuzz_common.h"
 #include "driver/ath_driver.h"
@@ -32,6 +39,31 @@ typedef struct fuzz_value {
 static const ath_driver *sq;
 static ath_dconn *conn;
 
+/* The live PostgreSQL round trip (ATHANOR_FUZZ_PG_URL): one prepared
+ * "SELECT $1::type" per type. */
+enum { PG_INT8, PG_FLOAT8, PG_BOOL, PG_TEXT, PG_BYTEA, PG_INT8_ARRAY, PG_FLOAT8_ARRAY, PG_BOOL_ARRAY,
+       PG_TEXT_ARRAY, PG__N };
+static const char *const PG_CASTS[PG__N] = { "int8", "float8", "bool", "text", "bytea", "int8[]", "float8[]",
+                                             "bool[]", "text[]" };
+static int strict;                     /* ATHANOR_FUZZ_STRICT=1: fixes not everywhere yet */
+static const ath_driver *pgd;
+static ath_dconn *pgconn;
+static ath_dstmt *pgstmt[PG__N];
+
+static void pg_live_open(const char *url_text) {
+  pgd = &ath_driver_postgresql;
+  ath_url *url = NULL;
+  ath_error err;
+  FUZZ_CHECK(ath_url_parse(url_text, &url, &err) == ATH_OK, "ATHANOR_FUZZ_PG_URL: %s", err.message);
+  FUZZ_CHECK(pgd->connect(url, NULL, &pgconn, &err) == ATH_OK, "ATHANOR_FUZZ_PG_URL: %s", err.message);
+  ath_url_free(url);
+  for (int i = 0; i < PG__N; i++) {
+    char sql[64];
+    int n = snprintf(sql, sizeof sql, "SELECT $1::%s", PG_CASTS[i]);
+    FUZZ_CHECK(pgd->prepare(pgconn, sql, (size_t)n, &pgstmt[i], &err) == ATH_OK, "%s: %s", sql, err.message);
+  }
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc; (void)argv;
   sq = &ath_driver_sqlite;
@@ -41,6 +73,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   FUZZ_CHECK(sq->connect(url, NULL, &conn, &err) == ATH_OK, "%s", err.message);
   ath_url_free(url);
   FUZZ_CHECK(sq->exec(conn, "CREATE TABLE v (i INTEGER PRIMARY KEY, a)", &err) == ATH_OK, "%s", err.message);
+  const char *strict_env = getenv("ATHANOR_FUZZ_STRICT");
+  strict = strict_env && *strict_env == '1';
+  const char *pg_url = getenv("ATHANOR_FUZZ_PG_URL");
+  if (pg_url && *pg_url) pg_live_open(pg_url);
   return 0;
 }
 
@@ -294,6 +330,95 @@ static void pg_round_trip(const fuzz_value *vals, int n) {
   ath_drv_pg_free_stmt(s, 0);
 }
 
+static int ascii_only(const ath_value *v) {
+  if (v->type == ATH_V_ARRAY) {
+    for (size_t i = 0; i < v->u.arr.n; i++) if (!ascii_only(&v->u.arr.items[i])) return 0;
+    return 1;
+  }
+  if (!text_like(v->type)) return 1;
+  for (size_t i = 0; i < v->u.s.n; i++) if ((unsigned char)v->u.s.p[i] >= 0x80) return 0;
+  return 1;
+}
+
+/* The statement a value goes through, or -1 (NUMERIC, JSON and DATETIME
+ * come back in the server's canonical spelling: not compared here). */
+static int pg_live_stmt(const ath_value *v) {
+  switch (v->type) {
+    case ATH_V_NULL: return PG_TEXT;
+    case ATH_V_INT: return PG_INT8;
+    case ATH_V_FLOAT: return PG_FLOAT8;
+    case ATH_V_BOOL: return PG_BOOL;
+    case ATH_V_TEXT: return PG_TEXT;
+    case ATH_V_BLOB: return PG_BYTEA;
+    case ATH_V_ARRAY:
+      switch (oid_of(v)) {
+        case INT8ARRAY: return PG_INT8_ARRAY;
+        case FLOAT8ARRAY: return PG_FLOAT8_ARRAY;
+        case BOOLARRAY: return PG_BOOL_ARRAY;
+        default: return PG_TEXT_ARRAY;
+      }
+    default: return -1;
+  }
+}
+
+/* Text values as SQL on the server: prepared only (a Parse message runs
+ * nothing), a statement or a clean error; strict: never a statement when
+ * the text has a zero byte (issue 22 item 2). */
+static void pg_live_prepare_text(const ath_value *v) {
+  if (v->type != ATH_V_TEXT) return;
+  ath_dstmt *st = NULL;
+  ath_error err;
+  ath_error_clear(&err);
+  ath_status s = pgd->prepare(pgconn, v->u.s.n ? v->u.s.p : "", v->u.s.n, &st, &err);
+  if (s == ATH_OK) {
+    FUZZ_CHECK(st != NULL, "prepare succeeded without a statement");
+    if (strict) FUZZ_CHECK(memchr(v->u.s.p, '\0', v->u.s.n) == NULL, "SQL with a zero byte was prepared on PostgreSQL");
+    pgd->finalize(st);
+  } else {
+    FUZZ_CHECK(st == NULL && err.kind == s && err.message[0], "a failed prepare: status %d, no message or a statement", (int)s);
+  }
+}
+
+static void pg_live_round_trip(const fuzz_value *vals, int n) {
+  for (int i = 0; i < n; i++) {
+    const ath_value *v = &vals[i].v;
+    pg_live_prepare_text(v);
+    int which = pg_live_stmt(v);
+    if (which < 0) continue;
+    ath_dstmt *st = pgstmt[which];
+    ath_error err;
+    ath_error_clear(&err);
+    ath_status s = pgd->bind(st, 1, v, &err);
+    if (v->type != ATH_V_BLOB && has_zero_byte(v)) {
+      FUZZ_CHECK(s == ATH_E_DATA, "text with a zero byte: status %d", (int)s);
+      pgd->reset(st);
+      continue;
+    }
+    FUZZ_CHECK(s == ATH_OK, "binding type %d: %s", v->type, err.message);
+    s = pgd->step(st, &err);
+    if (s != ATH_ROW) {
+      FUZZ_CHECK(s != ATH_DONE && err.kind == s && err.message[0], "no row and no clean error: status %d", (int)s);
+      FUZZ_CHECK(!ascii_only(v), "the server refused %s (type %d): %s", PG_CASTS[which], v->type, err.message);
+      pgd->reset(st);
+      continue;
+    }
+    ath_value out;
+    memset(&out, 0, sizeof out);
+    pgd->column(st, 0, &out);
+    if (v->type == ATH_V_ARRAY) {
+      FUZZ_CHECK(out.type == ATH_V_ARRAY && out.u.arr.n == v->u.arr.n, "server: an array of %zu came back as type %d with %zu items",
+                 v->u.arr.n, out.type, out.type == ATH_V_ARRAY ? out.u.arr.n : 0);
+      for (size_t j = 0; j < v->u.arr.n; j++) check_pg_scalar(&v->u.arr.items[j], &out.u.arr.items[j], "server: array item");
+    } else if (v->type == ATH_V_BLOB) {
+      FUZZ_CHECK(out.type == ATH_V_BLOB && same_bytes(v, &out), "server: a %zu-byte blob came back changed", v->u.s.n);
+    } else {
+      check_pg_scalar(v, &out, "server");
+    }
+    FUZZ_CHECK(pgd->step(st, &err) == ATH_DONE, "server: a second row");
+    pgd->reset(st);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_reader r = { data, size };
   fuzz_value vals[MAX_VALUES];
@@ -302,6 +427,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   long live = ath_alloc_live();
   sqlite_round_trip(vals, n);
   pg_round_trip(vals, n);
+  if (pgconn) pg_live_round_trip(vals, n);
   FUZZ_CHECK(ath_alloc_live() == live, "%ld blocks leaked", ath_alloc_live() - live);
   return 0;
 }
