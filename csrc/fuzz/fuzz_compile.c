@@ -15,7 +15,10 @@
  *  - never a crash, UB or leak (ath_alloc_live is back where it was);
  *  - the bind list names only slots the tree has, or names for named binds;
  *  - compiling the same tree again gives the same SQL and binds, and the
- *    cache key (ath_node_key) of the tree can be computed. */
+ *    cache key (ath_node_key) of the tree can be computed.
+ * ATHANOR_FUZZ_LOOSE=1 breaks the shape contract on purpose (a slot of any
+ * kind, or empty, one time in eight): a probe of where the compiler trusts
+ * its caller, for reports only (expect crashes; never in the replay). */
 #include "fuzz_common.h"
 #include "sql/ath_sql.h"
 
@@ -36,6 +39,14 @@ typedef struct gen {
 enum role { R_EXPR, R_FROM, R_SELECT, R_TABLE, R_SET, R_BIND, R_ONCONFLICT };
 
 static ath_node *gen_node(gen *g, enum role role);
+static int loose;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc; (void)argv;
+  const char *s = getenv("ATHANOR_FUZZ_LOOSE");
+  loose = s && *s == '1';
+  return 0;
+}
 
 static ath_node *node(gen *g, int kind, int nkids) {
   ath_node *n = ath_node_new(g->arena, kind, nkids);
@@ -326,6 +337,10 @@ static ath_node *gen_node(gen *g, enum role role) {
   g->depth++;
   ath_node *n;
   unsigned b = fz_byte(&g->r);
+  if (loose && role != R_EXPR && b % 8 == 7) {       /* off-contract: anything, or nothing */
+    g->depth--;
+    return b & 8 ? NULL : gen_node(g, R_EXPR);
+  }
   switch (role) {
     case R_EXPR: n = gen_kind(g, EXPR_KINDS[b % N(EXPR_KINDS)]); break;
     case R_FROM:
