@@ -36,7 +36,9 @@ typedef struct gen {
   int nopen;
 } gen;
 
-enum role { R_EXPR, R_FROM, R_SELECT, R_TABLE, R_SET, R_BIND, R_ONCONFLICT };
+/* What a slot holds: R_EXPR anything; the others the kind the contract
+ * names (R_SELECT mostly a SELECT or COMPOUND: the compiler checks it). */
+enum role { R_EXPR, R_FROM, R_SELECT, R_TABLE, R_SET, R_ONCONFLICT };
 
 static ath_node *gen_node(gen *g, enum role role);
 static int loose;
@@ -131,7 +133,6 @@ static const int EXPR_KINDS[] = {
 
 static ath_node *gen_kind(gen *g, int kind) {
   ath_node *n;
-  size_t len;
   switch (kind) {
     case ATH_N_COLUMN:
       n = node(g, kind, 0);
@@ -161,11 +162,11 @@ static ath_node *gen_kind(gen *g, int kind) {
       n->s = gen_str(g, &n->slen);
       n->flags = fz_pick(&g->r, 2) ? ATH_F_RECURSIVE : 0;
       remember_from(g, n);
-      if (g->nopen < (int)N(g->open_cte)) g->open_cte[g->nopen++] = n;
-      else cols = 0, n->nkids = 1;
+      int open = g->nopen < (int)N(g->open_cte);     /* its body may name it */
+      if (open) g->open_cte[g->nopen++] = n;
       n->kids[0] = gen_node(g, R_SELECT);
       if (cols) n->kids[1] = gen_list(g, R_EXPR, 0);
-      if (g->nopen && g->open_cte[g->nopen - 1] == n) g->nopen--;
+      if (open) g->nopen--;
       return n;
     }
     case ATH_N_BIND:
@@ -320,7 +321,6 @@ static ath_node *gen_kind(gen *g, int kind) {
       n->kids[2] = fz_pick(&g->r, 3) == 0 ? opt_expr(g) : NULL;
       return n;
     default:
-      (void)len;
       return node(g, ATH_N_NULL, 0);
   }
 }
@@ -350,7 +350,6 @@ static ath_node *gen_node(gen *g, enum role role) {
     case R_SELECT: n = gen_kind(g, b % 4 == 3 ? ATH_N_COMPOUND : b % 16 == 2 ? EXPR_KINDS[fz_byte(&g->r) % N(EXPR_KINDS)] : ATH_N_SELECT); break;
     case R_TABLE: n = gen_kind(g, ATH_N_TABLE); break;
     case R_SET: n = gen_kind(g, ATH_N_SET); break;
-    case R_BIND: n = gen_kind(g, ATH_N_BIND); break;
     case R_ONCONFLICT: n = gen_kind(g, ATH_N_ONCONFLICT); break;
     default: n = node(g, ATH_N_NULL, 0); break;
   }
