@@ -16,7 +16,8 @@
  *  - with ATHANOR_FUZZ_STRICT=1, per dialect SQL lexing: nothing inside
  *    comments (-- and slash-star, and # on mysql), E'...' strings and
  *    $tag$...$tag$ bodies (postgresql), backslash escapes (mysql),
- *    `identifiers`, is touched, and every :name outside them is converted. */
+ *    `identifiers` (and [identifiers] on sqlite), is touched, and every
+ *    :name outside them is converted. */
 #include "fuzz_common.h"
 #include "sql/ath_sql.h"
 
@@ -53,7 +54,11 @@ static void lex(const char *s, size_t n, int d, int strict_rules, unsigned char 
     } else if (c == '#' && d == ATH_D_MYSQL) {
       const char *nl = memchr(s + i, '\n', n - i);
       end = nl ? (size_t)(nl - s) : n;
-    } else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
+    } else if (c == '[' && d == ATH_D_SQLITE) {            /* [identifier] */
+      const char *close = memchr(s + i + 1, ']', n - i - 1);
+      end = close ? (size_t)(close - s) + 1 : n;
+    } else if (c == '/' && i + 1 < n && s[i + 1] == '*' &&
+               !(d == ATH_D_MYSQL && i + 2 < n && s[i + 2] == '!')) {   /* MySQL runs what is in slash-star-bang */
       int depth = 1;
       size_t j = i + 2;
       while (j < n && depth > 0) {
