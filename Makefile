@@ -40,7 +40,8 @@ LIBA      := $(BUILD)/libathanor.a
 LIBSO     := $(BUILD)/libathanor.so
 HOST      := $(BUILD)/athanor
 
-.PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers
+.PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers \
+        fuzz fuzz-build fuzz-replay-build fuzz-replay fuzz-reduce
 
 all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(HOST)
 
@@ -127,6 +128,88 @@ bench: all
 bench-smoke: all
 	@bash bench/run.sh --smoke
 
+# Fuzzing (csrc/fuzz/, docs/fuzzing.md). Each csrc/fuzz/fuzz_X.c is one
+# libFuzzer target. `make fuzz` builds them with clang's libFuzzer, ASan and
+# UBSan (the core compiled with coverage instrumentation into $(FUZZ_BUILD))
+# and runs each for FUZZ_TIME seconds on csrc/fuzz/corpus/X/, keeping what it
+# finds in $(FUZZ_BUILD)/found/X/ (crashes: $(FUZZ_BUILD)/crash-X-*), with
+# csrc/fuzz/X.dict as its dictionary when there is one.
+# `make fuzz-replay-build` links the same targets with replay_main.c (ASan +
+# UBSan, no libFuzzer): tools/test.sh replays the corpora with them.
+FUZZ_TIME    ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_ARGS    ?=
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=gnu11 -g -O1 -Wall -Wextra $(WERROR) -Icsrc -Icsrc/include $(PG_INC) -D_GNU_SOURCE
+FUZZ_SRC     := $(sort $(wildcard csrc/fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(FUZZ_SRC:csrc/fuzz/%.c=%)
+FUZZ_BIN     := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
+FUZZ_REPLAY  := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/replay/%)
+FUZZ_LIB     := $(FUZZ_BUILD)/libathanor_core_fuzz.a
+FUZZ_RLIB    := $(FUZZ_BUILD)/replay/libathanor_core_replay.a
+FUZZ_CLIB    := $(FUZZ_BUILD)/cover/libathanor_core_cover.a
+FUZZ_REDUCE_MAX ?= 20
+
+$(FUZZ_BUILD)/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/replay/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/cover/core/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize-coverage=trace-pc-guard -MMD -MP -c $< -o $@
+
+$(FUZZ_CLIB): $(CORE_SRC:%.c=$(FUZZ_BUILD)/cover/core/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/cover/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h csrc/fuzz/edge_cover.c $(FUZZ_CLIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< csrc/fuzz/edge_cover.c $(FUZZ_CLIB) $(LDLIBS_CORE)
+
+$(FUZZ_LIB): $(CORE_SRC:%.c=$(FUZZ_BUILD)/core/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_RLIB): $(CORE_SRC:%.c=$(FUZZ_BUILD)/replay/core/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(LDLIBS_CORE)
+
+$(FUZZ_BUILD)/replay/fuzz_%: csrc/fuzz/fuzz_%.c csrc/fuzz/fuzz_common.h csrc/fuzz/replay_main.c $(FUZZ_RLIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< csrc/fuzz/replay_main.c $(FUZZ_RLIB) $(LDLIBS_CORE)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz-replay-build: $(FUZZ_REPLAY)
+
+# Adds to each committed corpus the few inputs make fuzz found that reach
+# code it does not (at most FUZZ_REDUCE_MAX per target; edge_cover.c).
+fuzz-reduce: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/cover/%)
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/found/$$t; \
+	  $(FUZZ_BUILD)/cover/$$t $(FUZZ_REDUCE_MAX) csrc/fuzz/corpus/$$t $(FUZZ_BUILD)/found/$$t \
+	    | while read -r f; do cp "$$f" csrc/fuzz/corpus/$$t/; done; \
+	done
+
+# The corpus replay alone (make test runs it too).
+fuzz-replay:
+	@bash tools/test.sh --fuzz-replay
+
+# One target after another, FUZZ_TIME seconds each, starting from the
+# committed corpus (read-only: new inputs go to $(FUZZ_BUILD)/found/X).
+fuzz: fuzz-build
+	@rc=0; for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/found/$$t csrc/fuzz/corpus/$$t; \
+	  echo "== $$t: $(FUZZ_TIME) s"; \
+	  dict=; [ -f csrc/fuzz/$$t.dict ] && dict=-dict=csrc/fuzz/$$t.dict; \
+	  $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$dict \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- $(FUZZ_ARGS) \
+	    $(FUZZ_BUILD)/found/$$t csrc/fuzz/corpus/$$t || { echo "== $$t: FAILED (see above)"; rc=1; }; \
+	done; exit $$rc
+
 check-layers:
 	@bash tools/check_layers.sh
 
@@ -146,3 +229,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -14,7 +14,7 @@ PKGS=(
   libsqlite3-dev libpq-dev postgresql postgresql-common   # pg_virtualenv for the throwaway test server
   lua-busted lua-cjson lua-check libcmocka-dev luarocks
   valgrind libc6-dbg                       # valgrind needs libc's symbols for its redirections
-  clang libclang-rt-14-dev                 # ThreadSanitizer runtime for `make tsan`
+  clang libclang-rt-14-dev                 # ThreadSanitizer and libFuzzer runtimes: make tsan, make fuzz, the corpus replay
   lua-sql-sqlite3 lua-sql-postgres python3-sqlalchemy python3-psycopg2   # bench/: LuaSQL and SQLAlchemy
 )
 

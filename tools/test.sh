@@ -6,12 +6,14 @@
 #   PostgreSQL C tests (plain and under valgrind), busted on both
 #   interpreters, the bench smoke run -> `luarocks make` into a temporary tree
 #   -> `make install` into a temporary prefix -> layer check -> ASan+UBSan
-#   (C tests and busted on lua5.4) and TSan (pool test) runs.
+#   (C tests and busted on lua5.4) and TSan (pool test) runs -> the fuzz
+#   corpora replayed under ASan+UBSan.
 # Prints one line per suite, then exactly "N passed, N failed" as the last
 # line; exits non-zero on any failure or when no test ran at all.
 #   --asan           only the sanitizer run (make asan)
 #   --tsan           only the ThreadSanitizer pool test (make tsan)
 #   --valgrind-only  only the C tests under valgrind (make valgrind)
+#   --fuzz-replay    only the fuzz corpus replay (make fuzz-replay)
 # ATHANOR_SKIP_PG=1 (make test-sqlite) leaves PostgreSQL out, and says so.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,6 +88,41 @@ tsan_run() {
   fi
 }
 
+# Every libFuzzer target (csrc/fuzz/fuzz_*.c) linked with replay_main.c
+# under ASan+UBSan and run once over its committed corpus
+# (csrc/fuzz/corpus/<target>/): one pass per target. A crash, a sanitizer
+# report, a leak or a broken invariant fails the target. Seconds, not
+# minutes: `make fuzz` is the one that searches.
+fuzz_replay_run() {
+  local fb=${FUZZ_BUILD:-build-fuzz}
+  local out; out=$(logname "fuzz replay build")
+  if ! make -k -s -j2 FUZZ_BUILD="$fb" fuzz-replay-build >"$out" 2>&1; then
+    show_failure "fuzz replay build" "$out"
+    record "fuzz corpus replay" 0 1 "build failed (needs clang: tools/deps.sh)"
+    return
+  fi
+  local p=0 f=0 inputs=0 failing="" src name dir tout n
+  for src in csrc/fuzz/fuzz_*.c; do
+    [ -f "$src" ] || continue
+    name=$(basename "$src" .c)
+    dir=csrc/fuzz/corpus/$name
+    tout=$(logname "fuzz replay $name")
+    if [ ! -d "$dir" ] || [ -z "$(ls -A "$dir")" ]; then
+      echo "fuzz corpus replay: $name has no corpus in $dir"; f=$((f + 1)); failing+=" $name"; continue
+    fi
+    # The loose probe and the live server are for make fuzz, never here;
+    # ATHANOR_FUZZ_STRICT=1 passes through (docs/fuzzing.md).
+    if env -u ATHANOR_FUZZ_LOOSE -u ATHANOR_FUZZ_PG_URL ASAN_OPTIONS=detect_leaks=1 \
+         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$fb/replay/$name" "$dir" >"$tout" 2>&1; then
+      n=$(sed -n 's/^replayed \([0-9]*\) inputs$/\1/p' "$tout")
+      p=$((p + 1)); inputs=$((inputs + ${n:-0}))
+    else
+      show_failure "fuzz replay $name" "$tout"; f=$((f + 1)); failing+=" $name"
+    fi
+  done
+  record "fuzz corpus replay" "$p" "$f" "$inputs inputs${failing:+; failing:$failing}"
+}
+
 pg_run() {
   if [ -n "${ATHANOR_SKIP_PG:-}" ]; then
     echo "PostgreSQL: NOT RUN (ATHANOR_SKIP_PG is set: make test-sqlite is a partial run)"
@@ -133,12 +170,13 @@ case "$MODE" in
   full) ;;
   --asan) asan_run; finish ;;
   --tsan) tsan_run; finish ;;
+  --fuzz-replay) fuzz_replay_run; finish ;;
   --valgrind-only)
     build "$BUILD"
     cmocka_suite "cmocka valgrind" "$BUILD" "${VALGRIND[@]}"
     echo "(test_pg_driver needs a server: make test runs it under valgrind inside pg_virtualenv)"
     finish ;;
-  *) echo "usage: tools/test.sh [--asan|--tsan|--valgrind-only]" >&2; exit 2 ;;
+  *) echo "usage: tools/test.sh [--asan|--tsan|--valgrind-only|--fuzz-replay]" >&2; exit 2 ;;
 esac
 
 build "$BUILD"
@@ -154,4 +192,5 @@ run_check "layer check" bash tools/check_layers.sh
 run_check "luacheck (lua/, spec/, bench/)" luacheck --no-color -q lua spec bench
 asan_run
 tsan_run
+fuzz_replay_run
 finish

@@ -283,13 +283,13 @@ const char *ath_url_param_get(const ath_url *u, const char *key) {
 }
 
 /* Append s percent-encoding everything outside the unreserved set (and '/'
- * when keep_slash). */
+ * and ':' when keep_slash is 1, ':' alone when it is 2: a bracketed host). */
 static void put_enc(ath_buf *b, const char *s, int keep_slash) {
   static const char hex[] = "0123456789ABCDEF";
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-        c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/') || (keep_slash && c == ':')) {
+        c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash == 1 && c == '/') || (keep_slash && c == ':')) {
       ath_buf_putc(b, (char)c);
     } else {
       char e[3] = { '%', hex[c >> 4], hex[c & 15] };
@@ -312,7 +312,7 @@ char *ath_url_render_masked(const ath_url *u) {
       ath_buf_putc(&b, '@');
     }
     if (u->host) {
-      if (strchr(u->host, ':')) { ath_buf_putc(&b, '['); ath_buf_puts(&b, u->host); ath_buf_putc(&b, ']'); }
+      if (strchr(u->host, ':')) { ath_buf_putc(&b, '['); put_enc(&b, u->host, 2); ath_buf_putc(&b, ']'); }
       else put_enc(&b, u->host, 0);
     }
     if (u->port) ath_buf_printf(&b, ":%d", u->port);

@@ -208,7 +208,7 @@ static unsigned char *put_str(unsigned char *p, const char *s, size_t len) {
 
 static void key_node(key_state *k, const ath_node *n) {
   ath_buf *b = k->b;
-  if (k->overflow || b->oom) return;                  /* the key is unusable already: stop walking */
+  if (k->overflow || b->oom) return;   /* no usable key; and a recursive CTE past the memo would loop */
   if (!n) { ath_buf_putc(b, 0); return; }
   if (n->kind == ATH_N_TABLE || n->kind == ATH_N_ALIAS || n->kind == ATH_N_CTE) {
     for (int i = 0; i < k->nseen; i++) {

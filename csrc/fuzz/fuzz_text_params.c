@@ -1,0 +1,234 @@
+/* fuzz_text_params.c — the text() placeholder scanner: a TEXT node (what
+ * ath.text() and text inside a statement compile through) rendered by the
+ * C compiler for sqlite, postgresql and mysql.
+ * Input: byte 0 = mode (bits 0-1: how many bound names, bit 7: fail an
+ * allocation, bits 2-6 which), then that many length-prefixed bound names,
+ * then the SQL text (the rest; NUL bytes included).
+ * Invariants, for every dialect:
+ *  - it compiles (or, under an injected allocation failure, fails with
+ *    ATH_E_NOMEM), leaking nothing;
+ *  - the three renderings agree: the same bind list; sqlite and mysql the
+ *    same text; postgresql the same text with $1..$n where they have "?";
+ *  - putting ":name" back in place of each placeholder gives the input
+ *    again (up to the "\:" escapes the scanner removes), every name is a
+ *    whole identifier, a name bound by the node takes its slot;
+ *  - no placeholder and no removed "\" lies inside a '...' or "..." string;
+ *  - with ATHANOR_FUZZ_STRICT=1, per dialect SQL lexing: nothing inside
+ *    comments (-- and slash-star, and # on mysql), E'...' strings and
+ *    $tag$...$tag$ bodies (postgresql), backslash escapes (mysql),
+ *    `identifiers` (and [identifiers] on sqlite), is touched, and every
+ *    :name outside them is converted. */
+#include "fuzz_common.h"
+#include "sql/ath_sql.h"
+
+static int strict;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc; (void)argv;
+  const char *s = getenv("ATHANOR_FUZZ_STRICT");
+  strict = s && *s == '1';
+  return 0;
+}
+
+static int name_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+
+/* Marks in[i] = 1 for every byte inside a quoted string or (strict) a
+ * comment or dollar-quoted body of dialect d, quotes included. Non-strict:
+ * only '...' and "..." closed by the next same quote (the scanner's rule). */
+static void lex(const char *s, size_t n, int d, int strict_rules, unsigned char *in) {
+  memset(in, 0, n);
+  size_t i = 0;
+  while (i < n) {
+    char c = s[i];
+    size_t start = i, end;
+    if (!strict_rules) {
+      if (c == '\'' || c == '"') {
+        const char *close = memchr(s + i + 1, c, n - i - 1);
+        end = close ? (size_t)(close - s) + 1 : n;
+      } else { i++; continue; }
+    } else if (c == '-' && i + 1 < n && s[i + 1] == '-' &&
+               (d != ATH_D_MYSQL || i + 2 >= n || s[i + 2] == ' ' || s[i + 2] == '\t' || s[i + 2] == '\n')) {
+      const char *nl = memchr(s + i, '\n', n - i);
+      end = nl ? (size_t)(nl - s) : n;
+    } else if (c == '#' && d == ATH_D_MYSQL) {
+      const char *nl = memchr(s + i, '\n', n - i);
+      end = nl ? (size_t)(nl - s) : n;
+    } else if (c == '[' && d == ATH_D_SQLITE) {            /* [identifier] */
+      const char *close = memchr(s + i + 1, ']', n - i - 1);
+      end = close ? (size_t)(close - s) + 1 : n;
+    } else if (c == '/' && i + 1 < n && s[i + 1] == '*' &&
+               !(d == ATH_D_MYSQL && i + 2 < n && s[i + 2] == '!')) {   /* MySQL runs what is in slash-star-bang */
+      int depth = 1;
+      size_t j = i + 2;
+      while (j < n && depth > 0) {
+        if (s[j] == '*' && j + 1 < n && s[j + 1] == '/') { depth--; j += 2; }
+        else if (d == ATH_D_POSTGRESQL && s[j] == '/' && j + 1 < n && s[j + 1] == '*') { depth++; j += 2; }
+        else j++;
+      }
+      end = j;
+    } else if (c == '\'' || c == '"' || c == '`') {
+      /* backslash escapes: every MySQL string, PostgreSQL E'...' */
+      int esc = d == ATH_D_MYSQL && c != '`';
+      if (d == ATH_D_POSTGRESQL && c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+          (i == 1 || !name_char(s[i - 2])))
+        esc = 1;
+      size_t j = i + 1;
+      for (;;) {
+        if (j >= n) { end = n; break; }
+        if (esc && s[j] == '\\') { j += 2; continue; }
+        if (s[j] == c) {
+          if (j + 1 < n && s[j + 1] == c) { j += 2; continue; }   /* doubled quote */
+          end = j + 1;
+          break;
+        }
+        j++;
+      }
+      if (end > n) end = n;
+    } else if (c == '$' && d == ATH_D_POSTGRESQL && (i == 0 || !name_char(s[i - 1]))) {
+      size_t j = i + 1;
+      if (j < n && name_start(s[j])) while (j < n && name_char(s[j])) j++;
+      if (j >= n || s[j] != '$') { i++; continue; }
+      size_t taglen = j + 1 - i;                     /* "$tag$" */
+      size_t k = j + 1;
+      end = n;
+      for (; k + taglen <= n; k++)
+        if (memcmp(s + k, s + i, taglen) == 0) { end = k + taglen; break; }
+    } else {
+      i++;
+      continue;
+    }
+    memset(in + start, 1, end - start);
+    i = end > start ? end : start + 1;
+  }
+}
+
+typedef struct placeholder { size_t in_pos; size_t name_len; } placeholder;
+
+static void check(const char *sql, size_t len, ath_node *text, ath_compiled *const c[ATH_D__COUNT]) {
+  const ath_compiled *sq = c[ATH_D_SQLITE], *pg = c[ATH_D_POSTGRESQL], *my = c[ATH_D_MYSQL];
+  /* the same bind list everywhere */
+  for (int d = 1; d < ATH_D__COUNT; d++) {
+    FUZZ_CHECK(c[d]->nbinds == sq->nbinds, "%s has %d placeholders, sqlite %d", ath_dialect_name(d), c[d]->nbinds, sq->nbinds);
+    for (int i = 0; i < sq->nbinds; i++) {
+      FUZZ_CHECK(c[d]->binds[i].slot == sq->binds[i].slot, "bind %d differs", i);
+      FUZZ_CHECK((c[d]->binds[i].name == NULL) == (sq->binds[i].name == NULL) &&
+                 (!sq->binds[i].name || !strcmp(c[d]->binds[i].name, sq->binds[i].name)), "bind %d's name differs", i);
+    }
+  }
+  FUZZ_CHECK(my->sqllen == sq->sqllen && memcmp(my->sql, sq->sql, sq->sqllen) == 0, "mysql and sqlite render differently");
+  /* Placeholders: where sqlite and postgresql differ ("?" vs "$k"). */
+  size_t *qpos = malloc(((size_t)sq->nbinds + 1) * sizeof *qpos);
+  size_t i = 0, j = 0;
+  int k = 0;
+  while (i < sq->sqllen || j < pg->sqllen) {
+    if (i < sq->sqllen && j < pg->sqllen && sq->sql[i] == pg->sql[j]) { i++; j++; continue; }
+    FUZZ_CHECK(i < sq->sqllen && sq->sql[i] == '?' && k < sq->nbinds,
+               "sqlite and postgresql renderings diverge at %zu/%zu", i, j);
+    char want[16];
+    int wl = snprintf(want, sizeof want, "$%d", k + 1);
+    FUZZ_CHECK(j + (size_t)wl <= pg->sqllen && memcmp(pg->sql + j, want, (size_t)wl) == 0,
+               "postgresql placeholder %d is not %s", k + 1, want);
+    qpos[k++] = i;
+    i++;
+    j += (size_t)wl;
+  }
+  FUZZ_CHECK(k == sq->nbinds, "%d placeholders in the text, %d binds", k, sq->nbinds);
+  /* Put ":name" back and walk the input alongside: the only other change
+   * allowed is a removed "\" before ':'. */
+  unsigned char *converted = calloc(len + 1, 1), *unescaped = calloc(len + 1, 1);
+  size_t a = 0;                                   /* input position */
+  size_t b = 0;                                   /* sqlite output position */
+  k = 0;
+  while (b < sq->sqllen || a < len) {
+    if (k < sq->nbinds && b == qpos[k]) {
+      const ath_bindref *br = &sq->binds[k];
+      const char *name;
+      size_t nl;
+      if (br->name) { name = br->name; nl = strlen(name); }
+      else {
+        FUZZ_CHECK(br->slot >= 1 && br->slot <= text->nkids, "slot %d was not bound by the node", br->slot);
+        name = text->kids[br->slot - 1]->s;
+        nl = text->kids[br->slot - 1]->slen;
+      }
+      FUZZ_CHECK(a + 1 + nl <= len && sql[a] == ':' && memcmp(sql + a + 1, name, nl) == 0,
+                 "placeholder %d is not ':%.*s' in the input", k + 1, (int)nl, name);
+      FUZZ_CHECK(nl > 0 && name_start(name[0]), "placeholder %d has a bad name", k + 1);
+      for (size_t x = 0; x < nl; x++) FUZZ_CHECK(name_char(name[x]), "placeholder %d has a bad name", k + 1);
+      FUZZ_CHECK(a + 1 + nl == len || !name_char(sql[a + 1 + nl]), "placeholder %d ends inside a name", k + 1);
+      if (br->name)                               /* a name the node binds is never left to the caller */
+        for (int x = 0; x < text->nkids; x++)
+          FUZZ_CHECK(!(text->kids[x]->slen == nl && !memcmp(text->kids[x]->s, name, nl)),
+                     "':%s' is bound by the node but left named", br->name);
+      converted[a] = 1;
+      a += 1 + nl;
+      b++;
+      k++;
+      continue;
+    }
+    if (a < len && b < sq->sqllen && sql[a] == sq->sql[b]) { a++; b++; continue; }
+    FUZZ_CHECK(a + 1 < len && sql[a] == '\\' && sql[a + 1] == ':' && b < sq->sqllen && sq->sql[b] == ':',
+               "the rendering differs from the input at %zu (output %zu)", a, b);
+    unescaped[a] = 1;
+    a++;
+  }
+  /* Nothing converted inside strings (and, strict, comments and others). */
+  unsigned char *inside = malloc(len + 1);
+  for (int d = 0; d < (strict ? ATH_D__COUNT : 1); d++) {
+    lex(sql, len, d, strict, inside);
+    for (size_t x = 0; x < len; x++) {
+      FUZZ_CHECK(!(inside[x] && converted[x]), "%s: ':' at %zu inside a string or comment became a placeholder",
+                 ath_dialect_name(d), x);
+      FUZZ_CHECK(!(inside[x] && unescaped[x]), "%s: '\\' at %zu inside a string or comment was removed",
+                 ath_dialect_name(d), x);
+      if (strict && !inside[x] && sql[x] == ':' && x + 1 < len && name_start(sql[x + 1]) &&
+          (x == 0 || (sql[x - 1] != ':' && sql[x - 1] != '\\')))
+        FUZZ_CHECK(converted[x], "%s: ':%c...' at %zu was not converted", ath_dialect_name(d), sql[x + 1], x);
+    }
+  }
+  free(inside);
+  free(converted);
+  free(unescaped);
+  free(qpos);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_reader r = { data, size };
+  uint8_t mode = fz_byte(&r);
+  int nkids = mode & 3;
+  long live = ath_alloc_live();
+  ath_arena *arena = ath_arena_new();
+  FUZZ_CHECK(arena != NULL, "out of memory");
+  ath_node *text = ath_node_new(arena, ATH_N_TEXT, nkids);
+  for (int i = 0; i < nkids; i++) {           /* text:bindparams{ name = value }: BINDs named by s */
+    ath_node *b = ath_node_new(arena, ATH_N_BIND, 0);
+    size_t nl;
+    b->s = fz_bytes(&r, &nl);
+    b->slen = nl;
+    b->slot = i + 1;
+    text->kids[i] = b;
+  }
+  size_t len;
+  const char *sql = fz_rest(&r, &len);
+  text->s = sql;
+  text->slen = len;
+  ath_compiled *c[ATH_D__COUNT] = { 0 };
+  int failed = 0;
+  for (int d = 0; d < ATH_D__COUNT; d++) {
+    ath_error err;
+    ath_error_clear(&err);
+    if (mode & 0x80) ath_alloc_fail_after((mode >> 2) & 31);
+    ath_status st = ath_compile(text, (ath_dialect_id)d, &c[d], &err);
+    ath_alloc_fail_after(-1);
+    if (st != ATH_OK) {
+      FUZZ_CHECK(st == ATH_E_NOMEM && (mode & 0x80), "%s: status %d: %s", ath_dialect_name(d), (int)st, err.message);
+      FUZZ_CHECK(c[d] == NULL, "a failed compile returned a statement");
+      failed = 1;
+    }
+  }
+  if (!failed) check(sql, len, text, c);
+  for (int d = 0; d < ATH_D__COUNT; d++) ath_compiled_free(c[d]);
+  ath_arena_free(arena);
+  FUZZ_CHECK(ath_alloc_live() == live, "%ld blocks leaked", ath_alloc_live() - live);
+  return 0;
+}
