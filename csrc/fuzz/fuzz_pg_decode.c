@@ -106,7 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(s != NULL, "out of memory");
   ath_value out;
   memset(&out, 0, sizeof out);
-  ath_drv_pg_convert(s, oid, text, len, &out);
+  ath_error err;
+  ath_error_clear(&err);
+  ath_status st = ath_drv_pg_convert(s, oid, text, len, &out, &err);
+  FUZZ_CHECK(st == ATH_OK, "decoding OID %u failed with memory to spare: %s", (unsigned)oid, err.message);
   touch(&out);
   Oid elem = elem_of(oid);
   if (elem) {

@@ -317,7 +317,8 @@ static void pg_round_trip(const fuzz_value *vals, int n) {
     FUZZ_CHECK(text[len] == '\0' && strlen(text) == len, "parameter text is not one C string");
     ath_value out;
     memset(&out, 0, sizeof out);
-    ath_drv_pg_convert(s, oid_of(v), text, len, &out);
+    st = ath_drv_pg_convert(s, oid_of(v), text, len, &out, &err);
+    FUZZ_CHECK(st == ATH_OK, "decoding what type %d encoded failed: %s", v->type, err.message);
     if (v->type == ATH_V_ARRAY) {
       FUZZ_CHECK(out.type == ATH_V_ARRAY && out.u.arr.n == v->u.arr.n, "an array of %zu came back as type %d with %zu items ('%s')",
                  v->u.arr.n, out.type, out.type == ATH_V_ARRAY ? out.u.arr.n : 0, text);
