@@ -12,7 +12,10 @@
 --              statement; its rows are compared after the statement's own
 --   dml        run inside a transaction that is rolled back (both sides)
 --   unordered  the statement has no total order: compare sorted rows
+--   params     (Lua) the parameters to execute with; the Python snippet
+--              assigns `params` (a list of tables is an executemany)
 --   only       "sqlite" or "postgresql": the construct exists on one backend
+--   lua53      uses 5.3+ syntax (&, |, ~, //): skipped on LuaJIT
 --   pending    a known defect (string, or { sqlite =, postgresql = }): the
 --              case is reported pending while it differs, and fails once it
 --              agrees, so the mark gets removed with the fix
@@ -545,5 +548,115 @@ case { name = "delete without returning gives the rowcount, then what is left", 
   lua = function(_, _, o) return ath.delete(o):where(o.c.total_cents:lt(1000)) end,
   after = function(_, _, o) return ath.select(o.c.id):order_by(o.c.id) end,
   py = "stmt = delete(o).where(o.c.total_cents < 1000)\nafter = select(o.c.id).order_by(o.c.id)" }
+
+---------------------------------------------------------------- added after the first run
+case { name = "a named bindparam given at execution",
+  lua = function(_, e) return ath.select(e.c.id):where(e.c.name:eq(ath.bindparam("who"))) end,
+  params = { who = "Bob" },
+  py = "stmt = select(e.c.id).where(e.c.name == bindparam('who'))\nparams = {'who': 'Bob'}" }
+case { name = "is_not with a boolean value",
+  lua = function(_, e) return ath.select(e.c.id):where(e.c.active:is_not(true)):order_by(e.c.id) end,
+  py = "select(e.c.id).where(e.c.active.is_not(True)).order_by(e.c.id)",
+  pending = { postgresql = "finding (not in issue 14): is_not(true) binds the boolean, and PostgreSQL refuses 'IS NOT $1' (SQLAlchemy renders IS NOT true)" } }
+case { name = "&, | and ~ on Lua 5.3+", lua53 = true,
+  lua = function(_, e) local f = load("local e = ...; return (e.c.dept_id:eq(1) & e.c.active:eq(true)) | ~(e.c.id:lt(5))")
+    return ath.select(e.c.id):where(f(e)):order_by(e.c.id) end,
+  py = "select(e.c.id).where(((e.c.dept_id == 1) & (e.c.active == True)) | ~(e.c.id < 5)).order_by(e.c.id)" }
+case { name = "// floor division on Lua 5.3+", lua53 = true,
+  lua = function(_, _, o) local f = load("local o = ...; return o.c.total_cents // 7")
+    return ath.select(o.c.id, f(o):label("q")):where(o.c.total_cents:ne(null)):order_by(o.c.id) end,
+  py = "select(o.c.id, type_coerce(func.floor(o.c.total_cents / cast(7, Float)), Integer).label('q')).where(o.c.total_cents != None).order_by(o.c.id)" }
+case { name = "a function of any name (replace)",
+  lua = function(_, e) return ath.select(ath.func.replace(e.c.name, "e", "E")):order_by(e.c.id) end,
+  py = "select(func.replace(e.c.name, 'e', 'E')).order_by(e.c.id)" }
+case { name = "with_for_update (omitted on SQLite)",
+  lua = function(_, e) return ath.select(e.c.id):where(e.c.id:eq(2)):with_for_update() end,
+  py = "select(e.c.id).where(e.c.id == 2).with_for_update()" }
+case { name = "with_for_update nowait and read", only = "postgresql",
+  lua = function(_, e) return ath.select(e.c.id):where(e.c.id:eq(2)):with_for_update({ read = true, nowait = true }) end,
+  py = "select(e.c.id).where(e.c.id == 2).with_for_update(read=True, nowait=True)" }
+case { name = "a text statement with :columns() types",
+  lua = function(_, e) return ath.text("SELECT id, bonus, active, prefs FROM diff_employees ORDER BY id"):columns(e.c.id, e.c.bonus, e.c.active, e.c.prefs) end,
+  py = "text('SELECT id, bonus, active, prefs FROM diff_employees ORDER BY id').columns(e.c.id, e.c.bonus, e.c.active, e.c.prefs)",
+  pending = { sqlite = "issue 14 item 4: Numeric(10, 2) loses its scale on SQLite" } }
+case { name = "JSON containment through op('@>')", only = "postgresql",
+  lua = function(_, e) return ath.select(e.c.id):where(e.c.prefs:op("@>")({ theme = "dark" })):order_by(e.c.id) end,
+  py = "from sqlalchemy.dialects.postgresql import JSONB as _J\nstmt = select(e.c.id).where(type_coerce(e.c.prefs, _J).op('@>')(cast(literal('{\"theme\": \"dark\"}'), _J))).order_by(e.c.id)" }
+case { name = "typed literals of Time and BigInteger in the select list",
+  lua = function() return ath.select(ath.literal("13:05:09", ath.Time):label("t"), ath.literal(9007199254740993, ath.BigInteger):label("b")) end,
+  py = "select(literal(datetime.time(13, 5, 9), Time).label('t'), literal(9007199254740993, BigInteger).label('b'))",
+  lua53 = true,
+  pending = { postgresql = "issue 14 item 1: typed binds in the select list lose their type on PostgreSQL" } }
+case { name = "t:insert() executemany, then a select", dml = true,
+  lua = function(_, _, o) return o:insert() end,
+  params = { { id = 30, employee_id = 1, total_cents = 1, status = "a" }, { id = 31, employee_id = 2, total_cents = 2 } },
+  after = function(_, _, o) return ath.select(o):where(o.c.id:ge(30)):order_by(o.c.id) end,
+  py = "stmt = o.insert()\nparams = [dict(id=30, employee_id=1, total_cents=1, status='a'), dict(id=31, employee_id=2, total_cents=2, status=None)]\nafter = select(o).where(o.c.id >= 30).order_by(o.c.id)" }
+case { name = "an update executemany through a bindparam key", dml = true,
+  lua = function(_, _, o) return ath.update(o):where(o.c.id:eq(ath.bindparam("k"))) end,
+  params = { { k = 1, total_cents = 11 }, { k = 3, total_cents = 33 } },
+  after = function(_, _, o) return ath.select(o.c.id, o.c.total_cents):order_by(o.c.id) end,
+  py = "stmt = update(o).where(o.c.id == bindparam('k'))\nparams = [dict(k=1, total_cents=11), dict(k=3, total_cents=33)]\nafter = select(o.c.id, o.c.total_cents).order_by(o.c.id)" }
+case { name = "on_conflict_do_update from ins.excluded", dml = true,
+  lua = function(_, _, o) local ins = ath.insert(o):values({ id = 3, total_cents = 1, status = "new" })
+    return ins:on_conflict_do_update({ index_elements = { "id" }, set = { status = ins.excluded.status } }):returning(o.c.id, o.c.total_cents, o.c.status) end,
+  py = [[
+from sqlalchemy.dialects import postgresql as _pg, sqlite as _sl
+ins = (_pg.insert if conn.dialect.name == 'postgresql' else _sl.insert)(o).values(id=3, total_cents=1, status='new')
+stmt = ins.on_conflict_do_update(index_elements=['id'], set_=dict(status=ins.excluded.status)).returning(o.c.id, o.c.total_cents, o.c.status)
+]] }
+
+---------------------------------------------------------------- issue 14 item 5 (API.md §4), not yet in the library
+local item5 = "issue 14 item 5: not in the library yet"
+case { name = "window function row_number over a partition",
+  lua = function(_, e) return ath.select(e.c.id, ath.func.row_number():over({ partition_by = e.c.dept_id, order_by = e.c.salary:desc() }):label("rn"))
+      :order_by(e.c.id) end,
+  py = "select(e.c.id, func.row_number().over(partition_by=e.c.dept_id, order_by=e.c.salary.desc()).label('rn')).order_by(e.c.id)",
+  pending = item5 }
+case { name = "window function sum over a rows frame",
+  lua = function(_, _, o) return ath.select(o.c.id, ath.func.sum(o.c.total_cents):over({ order_by = o.c.id, rows = { -1, 0 } }):label("s"))
+      :order_by(o.c.id) end,
+  py = "select(o.c.id, func.sum(o.c.total_cents).over(order_by=o.c.id, rows=(-1, 0)).label('s')).order_by(o.c.id)",
+  pending = item5 }
+case { name = "an aggregate with filter",
+  lua = function(_, _, o) return ath.select(ath.func.count():filter(o.c.status:eq("paid"))) end,
+  py = "select(func.count().filter(o.c.status == 'paid'))",
+  pending = item5 }
+case { name = "count of distinct values",
+  lua = function(_, _, o) return ath.select(ath.func.count(ath.distinct(o.c.employee_id)), ath.func.count(o.c.status:distinct())) end,
+  py = "select(func.count(distinct(o.c.employee_id)), func.count(o.c.status.distinct()))",
+  pending = item5 }
+case { name = "extract the year of a DateTime",
+  lua = function(_, _, o) return ath.select(o.c.id, ath.extract("year", o.c.placed)):order_by(o.c.id) end,
+  py = "select(o.c.id, extract('year', o.c.placed)).order_by(o.c.id)",
+  pending = item5 }
+case { name = "tuple IN",
+  lua = function(_, _, o) return ath.select(o.c.id):where(ath.tuple_(o.c.employee_id, o.c.status):in_({ { 1, "paid" }, { 2, "paid" } })):order_by(o.c.id) end,
+  py = "select(o.c.id).where(tuple_(o.c.employee_id, o.c.status).in_([(1, 'paid'), (2, 'paid')])).order_by(o.c.id)",
+  pending = item5 }
+case { name = "like with an escape character",
+  lua = function(_, e) return ath.select(e.c.id):where(e.c.notes:like("%0/%%", { escape = "/" })):order_by(e.c.id) end,
+  py = "select(e.c.id).where(e.c.notes.like('%0/%%', escape='/')).order_by(e.c.id)",
+  pending = item5 }
+case { name = "correlate_except",
+  lua = function(_, e, o) local n = ath.select(ath.func.count()):where(o.c.employee_id:eq(e.c.id)):correlate_except(o):scalar_subquery()
+    return ath.select(e.c.id, n):order_by(e.c.id) end,
+  py = "n = select(func.count()).where(o.c.employee_id == e.c.id).correlate_except(o).scalar_subquery()\nstmt = select(e.c.id, n).order_by(e.c.id)",
+  pending = item5 }
+case { name = "DISTINCT ON", only = "postgresql",
+  lua = function(_, _, o) return ath.select(o.c.employee_id, o.c.id):distinct(o.c.employee_id):order_by(o.c.employee_id, o.c.id:desc()) end,
+  py = "select(o.c.employee_id, o.c.id).distinct(o.c.employee_id).order_by(o.c.employee_id, o.c.id.desc())",
+  pending = item5 }
+case { name = "a CTE used twice through cte:alias",
+  lua = function(_, e) local c = ath.select(e.c.id, e.c.mentor_id):cte("m")
+    local c2 = c:alias("m2")
+    return ath.select(c.c.id, c2.c.id):join(c2, c.c.mentor_id:eq(c2.c.id)):order_by(c.c.id) end,
+  py = "c = select(e.c.id, e.c.mentor_id).cte('m')\nc2 = c.alias('m2')\nstmt = select(c.c.id, c2.c.id).join(c2, c.c.mentor_id == c2.c.id).order_by(c.c.id)",
+  pending = item5 }
+case { name = "a LATERAL subquery", only = "postgresql",
+  lua = function(_, e, o) local l = ath.select(o.c.total_cents):where(o.c.employee_id:eq(e.c.id)):order_by(o.c.total_cents:desc()):limit(1):lateral("top")
+    return ath.select(e.c.id, l.c.total_cents):join(l, ath.true_):order_by(e.c.id) end,
+  py = "l = select(o.c.total_cents).where(o.c.employee_id == e.c.id).order_by(o.c.total_cents.desc()).limit(1).lateral('top')\nstmt = select(e.c.id, l.c.total_cents).join(l, true()).order_by(e.c.id)",
+  pending = item5 }
 
 return cases

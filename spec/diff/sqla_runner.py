@@ -7,7 +7,9 @@ URL is an athanor URL (sqlite:////abs/file.db, postgresql://user:pass@host:port/
 a percent-encoded socket directory as the host, or ?host=/dir). The input is a
 JSON array of {"name", "py", "dml"}: "py" is a SQLAlchemy 1.4 Core statement,
 written as one Python expression, or as statements that assign `stmt` (and
-optionally `after`, a select run after a DML statement in the same transaction).
+optionally `params`, the parameters to execute it with (a list of dicts is an
+executemany), and `after`, a select run after a DML statement in the same
+transaction).
 The names in scope are the schema below (d, e, o: the same tables as
 spec/diff/schema.lua) and the usual sqlalchemy names.
 
@@ -151,7 +153,9 @@ def run_case(conn, case):
         scope["stmt"] = eval(src, scope)  # noqa: S307
     trans = conn.begin()
     try:
-        rows = rows_of(conn.execute(scope["stmt"]))
+        params = scope.get("params")
+        result = conn.execute(scope["stmt"], params) if params is not None else conn.execute(scope["stmt"])
+        rows = rows_of(result)
         if scope.get("after") is not None:
             rows += rows_of(conn.execute(scope["after"]))
         return {"rows": rows}
