@@ -606,6 +606,19 @@ ins = (_pg.insert if conn.dialect.name == 'postgresql' else _sl.insert)(o).value
 stmt = ins.on_conflict_do_update(index_elements=['id'], set_=dict(status=ins.excluded.status)).returning(o.c.id, o.c.total_cents, o.c.status)
 ]] }
 
+case { name = "an or_ chain built one term at a time",
+  lua = function(_, e) local c = ath.false_
+    for i = 1, 40 do c = ath.or_(c, e.c.id:eq(i * 2)) end
+    return ath.select(e.c.id):where(c):order_by(e.c.id) end,
+  py = "c = false()\nfor i in range(1, 41):\n    c = or_(c, e.c.id == i * 2)\nstmt = select(e.c.id).where(c).order_by(e.c.id)" }
+case { name = "a DateTime with fractional seconds and a Float with many digits", dml = true,
+  lua = function(_, e) return ath.update(e):where(e.c.id:eq(1)):values({ last_login = "2026-01-02 03:04:05.123456", salary = 1 / 3 })
+    :returning(e.c.last_login, e.c.salary) end,
+  py = "update(e).where(e.c.id == 1).values(last_login=datetime.datetime(2026, 1, 2, 3, 4, 5, 123456), salary=1 / 3).returning(e.c.last_login, e.c.salary)" }
+case { name = "a compound select with limit and offset",
+  lua = function(_, e, o) return ath.union(ath.select(e.c.id), ath.select(o.c.id)):order_by(ath.literal_column("id")):limit(3):offset(2) end,
+  py = "union(select(e.c.id), select(o.c.id)).order_by(literal_column('id')).limit(3).offset(2)" }
+
 ---------------------------------------------------------------- issue 14 item 5 (API.md §4), not yet in the library
 local item5 = "issue 14 item 5: not in the library yet"
 case { name = "window function row_number over a partition",
