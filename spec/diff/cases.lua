@@ -619,6 +619,29 @@ case { name = "a compound select with limit and offset",
   lua = function(_, e, o) return ath.union(ath.select(e.c.id), ath.select(o.c.id)):order_by(ath.literal_column("id")):limit(3):offset(2) end,
   py = "union(select(e.c.id), select(o.c.id)).order_by(literal_column('id')).limit(3).offset(2)" }
 
+case { name = "offset without limit",
+  lua = function(_, e) return ath.select(e.c.id):order_by(e.c.id):offset(3) end,
+  py = "select(e.c.id).order_by(e.c.id).offset(3)" }
+case { name = "limit 0",
+  lua = function(_, e) return ath.select(e.c.id):order_by(e.c.id):limit(0) end,
+  py = "select(e.c.id).order_by(e.c.id).limit(0)" }
+case { name = "a Lua value on the left of an operator",
+  lua = function(_, e) return ath.select(10 - e.c.id, 2 * e.c.salary, "Mr " .. e.c.name):order_by(e.c.id) end,
+  py = "select(10 - e.c.id, 2 * e.c.salary, 'Mr ' + e.c.name).order_by(e.c.id)" }
+case { name = "Numeric divided by an integer",
+  lua = function(_, e) return ath.select(e.c.id, e.c.bonus / 4):where(e.c.bonus:ne(null)):order_by(e.c.id) end,
+  py = "select(e.c.id, e.c.bonus / 4).where(e.c.bonus != None).order_by(e.c.id)",
+  pending = { sqlite = "issue 14 item 4: Numeric / Integer loses the Numeric type on SQLite (75 and 37.625 for \"75.00\" and \"37.62\")" } }
+case { name = "Float divided by an integer column",
+  lua = function(_, e) return ath.select(e.c.id, e.c.salary / e.c.id):order_by(e.c.id) end,
+  py = "select(e.c.id, e.c.salary / e.c.id).order_by(e.c.id)" }
+case { name = "an uncorrelated scalar subquery over another table",
+  lua = function(_, e, o) return ath.select(e.c.name):where(e.c.id:eq(ath.select(ath.func.max(o.c.employee_id)):scalar_subquery())) end,
+  py = "select(e.c.name).where(e.c.id == select(func.max(o.c.employee_id)).scalar_subquery())" }
+case { name = "distinct over a join",
+  lua = function(_, e, o) return ath.select(e.c.name):join(o, o.c.employee_id:eq(e.c.id)):distinct():order_by(e.c.name) end,
+  py = "select(e.c.name).join(o, o.c.employee_id == e.c.id).distinct().order_by(e.c.name)" }
+
 ---------------------------------------------------------------- issue 14 item 5 (API.md §4), not yet in the library
 local item5 = "issue 14 item 5: not in the library yet"
 case { name = "window function row_number over a partition",
