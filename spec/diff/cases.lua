@@ -556,8 +556,10 @@ case { name = "a named bindparam given at execution",
   py = "stmt = select(e.c.id).where(e.c.name == bindparam('who'))\nparams = {'who': 'Bob'}" }
 case { name = "is_not with a boolean value",
   lua = function(_, e) return ath.select(e.c.id):where(e.c.active:is_not(true)):order_by(e.c.id) end,
-  py = "select(e.c.id).where(e.c.active.is_not(True)).order_by(e.c.id)",
-  pending = { postgresql = "finding (not in issue 14): is_not(true) binds the boolean, and PostgreSQL refuses 'IS NOT $1' (SQLAlchemy renders IS NOT true)" } }
+  py = "select(e.c.id).where(e.c.active.is_not(True)).order_by(e.c.id)" }
+case { name = "is_ with a boolean value",
+  lua = function(_, e) return ath.select(e.c.id):where(e.c.active:is_(false)):order_by(e.c.id) end,
+  py = "select(e.c.id).where(e.c.active.is_(False)).order_by(e.c.id)" }
 case { name = "&, | and ~ on Lua 5.3+", lua53 = true,
   lua = function(_, e) local f = load("local e = ...; return (e.c.dept_id:eq(1) & e.c.active:eq(true)) | ~(e.c.id:lt(5))")
     return ath.select(e.c.id):where(f(e)):order_by(e.c.id) end,

@@ -180,12 +180,16 @@ function Expr:is_(other)
   if other == errors.null or other == nil then
     return setmetatable({ k = K.POSTFIX, s = "IS NULL", self, type = BOOL }, Expr)
   end
+  -- IS TRUE / IS FALSE take the keyword, as SQLAlchemy renders them: a
+  -- bound boolean after IS is a syntax error on PostgreSQL
+  if type(other) == "boolean" then other = other and M.true_ or M.false_ end
   return binary("IS", self, coerce(other, self, 2), BOOL)
 end
 function Expr:is_not(other)
   if other == errors.null or other == nil then
     return setmetatable({ k = K.POSTFIX, s = "IS NOT NULL", self, type = BOOL }, Expr)
   end
+  if type(other) == "boolean" then other = other and M.true_ or M.false_ end
   return binary("IS NOT", self, coerce(other, self, 2), BOOL)
 end
 
