@@ -483,11 +483,12 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
         PUTC(')');
       } else if (!strcmp(n->s, "ANY") || !strcmp(n->s, "ALL")) {
         if (r->d == ATH_D_SQLITE) { unsupported(r, n->s); break; }
+        const ath_node *q = n->kids[0];
+        if (q && q->kind == ATH_N_SCALAR) q = q->kids[0];   /* any_(sel:scalar_subquery()): one pair of parentheses */
         PUTS(n->s);
         PUTS(" (");
-        if (n->kids[0] && n->kids[0]->kind == ATH_N_SELECT) select_stmt(r, n->kids[0], sc, 1);
-        else if (n->kids[0] && n->kids[0]->kind == ATH_N_SCALAR) expr(r, n->kids[0]->kids[0], sc);
-        else expr(r, n->kids[0], sc);
+        if (q && q->kind == ATH_N_SELECT) select_stmt(r, q, sc, 1);
+        else expr(r, q, sc);
         PUTC(')');
       } else if (!strcmp(n->s, "NOT")) {
         PUTS("NOT ");
