@@ -84,6 +84,13 @@ describe("SQL constructs: golden SQL per dialect", function()
       same("SELECT count(*) OVER (PARTITION BY cx_emps.dept, cx_emps.name) FROM cx_emps"))
   end)
 
+  it("refuses over() on something that is not a function call", function()
+    local err = h.catch(function() return e.salary:over{ order_by = e.id } end)
+    assert.is_true(ath.errors.is(err, "ArgumentError"))
+    assert.truthy(tostring(err):find("over() applies to a function", 1, true))
+    assert.truthy(tostring(err):find("'salary'", 1, true))
+  end)
+
   it("refuses a frame that is not a pair of integers, or both rows and range", function()
     for _, bad in ipairs({ { rows = { 1.5, 0 } }, { rows = "2" }, { rows = { "a", 0 } }, { rows = { -1, 0 }, range = { nil, 0 } },
                            { partiton_by = e.dept }, { order_by = "id" } }) do

@@ -312,6 +312,10 @@ local OVER_KEYS = { partition_by = true, order_by = true, rows = true, range = t
 -- a window function call, f OVER (PARTITION BY ... ORDER BY ... frame).
 -- @raise ArgumentError for an unknown option, both rows and range, or a non-integer bound
 function Expr:over(opts)
+  if self.k ~= K.FUNC and self.k ~= K.FILTER and self.k ~= K.WITHIN_GROUP then
+    errors.raise("ArgumentError", 2, "over() applies to a function such as ath.func.row_number(), not to %s",
+      self.name and ("'" .. tostring(self.name) .. "'") or "this expression")
+  end
   opts = opts or {}
   if type(opts) ~= "table" then errors.raise("ArgumentError", 2, "over() expects a table of options, got %s", type(opts)) end
   for key in pairs(opts) do
