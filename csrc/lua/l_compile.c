@@ -254,10 +254,10 @@ static ath_node *convert_child(conv *cv, int t) {     /* value (of type t) on to
 #define HAS_S(k)  ((k) == ATH_N_COLUMN || (k) == ATH_N_TABLE || (k) == ATH_N_ALIAS || (k) == ATH_N_CTE || \
                    (k) == ATH_N_BIND || (k) == ATH_N_BINARY || (k) == ATH_N_UNARY || (k) == ATH_N_POSTFIX || \
                    (k) == ATH_N_FUNC || (k) == ATH_N_LABEL || (k) == ATH_N_CAST || (k) == ATH_N_COLLATE || \
-                   (k) == ATH_N_TEXT || (k) == ATH_N_COMPOUND)
+                   (k) == ATH_N_TEXT || (k) == ATH_N_COMPOUND || (k) == ATH_N_OVER || (k) == ATH_N_EXTRACT)
 #define HAS_F(k)  ((k) == ATH_N_TABLE || (k) == ATH_N_CTE || (k) == ATH_N_BIND || (k) == ATH_N_IN || \
                    (k) == ATH_N_BETWEEN || (k) == ATH_N_FUNC || (k) == ATH_N_CASE || (k) == ATH_N_JOIN || \
-                   (k) == ATH_N_SELECT)
+                   (k) == ATH_N_SELECT || (k) == ATH_N_ALIAS)
 
 static const char *arena_strdup(conv *cv, const char *s, size_t len) {
   if (!s) return NULL;
@@ -456,7 +456,7 @@ static ath_node *convert(conv *cv, int idx) {
   ath_node *n = ath_node_new(cv->arena, kind, nkids);
   if (!n) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   if (HAS_S(kind)) n->s = get_string(L, idx, KEY_S, &n->slen);
-  if (kind == ATH_N_TABLE || kind == ATH_N_CAST) n->s2 = get_string(L, idx, KEY_S2, NULL);
+  if (kind == ATH_N_TABLE || kind == ATH_N_CAST || kind == ATH_N_CTE) n->s2 = get_string(L, idx, KEY_S2, NULL);
   if (kind == ATH_N_CAST) n->s3 = get_string(L, idx, KEY_S3, NULL);
   if (cv->freezing) {                                 /* the node outlives the Lua strings it saw */
     n->s = arena_strdup(cv, n->s, n->slen);
@@ -676,6 +676,8 @@ static void push_kinds(lua_State *L) {
     { "SELECT", ATH_N_SELECT }, { "COMPOUND", ATH_N_COMPOUND }, { "JOIN", ATH_N_JOIN },
     { "INSERT", ATH_N_INSERT }, { "UPDATE", ATH_N_UPDATE }, { "DELETE", ATH_N_DELETE }, { "SET", ATH_N_SET },
     { "ONCONFLICT", ATH_N_ONCONFLICT }, { "GROUPING", ATH_N_GROUPING }, { "VALUES", ATH_N_VALUES },
+    { "OVER", ATH_N_OVER }, { "FILTER", ATH_N_FILTER }, { "WITHIN_GROUP", ATH_N_WITHIN_GROUP },
+    { "EXTRACT", ATH_N_EXTRACT }, { "F_CORRELATE_EXCEPT", ATH_F_CORRELATE_EXCEPT }, { "F_LATERAL", ATH_F_LATERAL },
     { "F_NAMED", ATH_F_NAMED }, { "F_NEGATE", ATH_F_NEGATE }, { "F_NOPARENS", ATH_F_NOPARENS },
     { "F_ELSE", ATH_F_ELSE }, { "F_OUTER", ATH_F_OUTER }, { "F_FULL", ATH_F_FULL },
     { "F_RECURSIVE", ATH_F_RECURSIVE }, { "F_PSEUDO", ATH_F_PSEUDO }, { "F_DISTINCT", ATH_F_DISTINCT },

@@ -36,12 +36,15 @@ static const shape SHAPES[ATH_N__COUNT] = {
   [ATH_N_UPDATE] = { 0, 4, 1 },       [ATH_N_DELETE] = { 0, 3, 1 },
   [ATH_N_SET] = { 0, 2, 0 },          [ATH_N_ONCONFLICT] = { 0, 3, 0 },
   [ATH_N_GROUPING] = { 0, 1, 0 },     [ATH_N_VALUES] = { 0, 0, 0 },
+  [ATH_N_OVER] = { 0, 3, 1 },         [ATH_N_FILTER] = { 0, 2, 3 },
+  [ATH_N_WITHIN_GROUP] = { 0, 2, 3 }, [ATH_N_EXTRACT] = { 1, 1, 1 },
 };
 
 static const char *const KIND_NAMES[ATH_N__COUNT] = {
   "(none)", "COLUMN", "TABLE", "ALIAS", "CTE", "BIND", "NULL", "TRUE", "FALSE", "STAR", "BINARY", "UNARY",
   "POSTFIX", "AND", "OR", "IN", "BETWEEN", "FUNC", "LABEL", "CAST", "COLLATE", "CASE", "TEXT", "SCALAR",
   "LIST", "SELECT", "COMPOUND", "JOIN", "INSERT", "UPDATE", "DELETE", "SET", "ONCONFLICT", "GROUPING", "VALUES",
+  "OVER", "FILTER", "WITHIN_GROUP", "EXTRACT",
 };
 
 /* Deeper than the converter and the renderer allow: only a hand-made tree
@@ -132,6 +135,19 @@ static void check_node(check_state *cs, const ath_node *n, int depth) {
       break;
     case ATH_N_CASE:
       if ((n->flags & ATH_F_ELSE) && n->nkids < 1) fail(cs, "malformed CASE node: ELSE without a value");
+      break;
+    case ATH_N_OVER:
+      check_slot_kind(cs, n, 1, ATH_N_LIST);
+      check_slot_kind(cs, n, 2, ATH_N_LIST);
+      break;
+    case ATH_N_FILTER:
+      check_slot_kind(cs, n, 0, ATH_N_FUNC);
+      break;
+    case ATH_N_WITHIN_GROUP:
+      check_slot_kind(cs, n, 1, ATH_N_LIST);
+      break;
+    case ATH_N_SELECT:
+      if (n->nkids > ATH_SEL_DISTINCT_ON) check_slot_kind(cs, n, ATH_SEL_DISTINCT_ON, ATH_N_LIST);
       break;
     case ATH_N_INSERT:
       check_slot_kind(cs, n, ATH_INS_TABLE, ATH_N_TABLE);

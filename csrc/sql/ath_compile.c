@@ -143,7 +143,7 @@ static void list(render *r, const ath_node *n, const scope *sc) {
 
 /* The name a FROM element is referred to by in column qualifiers. */
 static const char *from_name(const ath_node *f) {
-  if (f->kind == ATH_N_TABLE) return f->s2 ? f->s2 : f->s;
+  if (f->kind == ATH_N_TABLE || f->kind == ATH_N_CTE) return f->s2 ? f->s2 : f->s;
   return f->s;
 }
 
@@ -308,11 +308,18 @@ static void binary(render *r, const ath_node *n, const scope *sc) {
   int p = binary_prec(op, r->d);
   int ilike = !strcmp(op, "ILIKE"), notilike = !strcmp(op, "NOT ILIKE");
   if ((ilike || notilike) && r->d != ATH_D_POSTGRESQL) {
+    /* pattern ESCAPE 'c': lower() takes the pattern, the ESCAPE stays outside */
+    const ath_node *pattern = n->kids[1], *escape = NULL;
+    if (pattern && pattern->kind == ATH_N_BINARY && !strcmp(pattern->s, "ESCAPE")) {
+      escape = pattern->kids[1];
+      pattern = pattern->kids[0];
+    }
     PUTS("lower(");
     expr(r, n->kids[0], sc);
     PUTS(ilike ? ") LIKE lower(" : ") NOT LIKE lower(");
-    expr(r, n->kids[1], sc);
+    expr(r, pattern, sc);
     PUTC(')');
+    if (escape) { PUTS(" ESCAPE "); expr(r, escape, sc); }
     return;
   }
   if (!strcmp(op, "||") && r->d == ATH_D_MYSQL) {
@@ -343,11 +350,107 @@ static void in_clause(render *r, const ath_node *n, const scope *sc) {
     if (first->kind == ATH_N_SELECT) select_stmt(r, first, sc, 1);
     else expr(r, first, sc);
   } else {
+    /* SQLite compares row values only with a subquery: (a, b) IN (VALUES (?, ?), ...) */
+    const ath_node *lhs = n->kids[0];
+    if (r->d == ATH_D_SQLITE && lhs && lhs->kind == ATH_N_LIST && first && first->kind == ATH_N_LIST)
+      PUTS("VALUES ");
     for (int i = 1; i < n->nkids; i++) {
       if (i > 1) PUTS(", ");
       expr(r, n->kids[i], sc);
     }
   }
+  PUTC(')');
+}
+
+/* ------------------------------------------------ window functions, FILTER */
+
+/* A window frame is text the Lua builder spells from integers
+ * ("ROWS BETWEEN 2 PRECEDING AND CURRENT ROW"): only upper-case words,
+ * digits and spaces may reach the SQL. */
+static int valid_frame(const char *s) {
+  if (!s || !*s) return 0;
+  for (const char *p = s; *p; p++)
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == ' ')) return 0;
+  return 1;
+}
+
+/* f OVER (PARTITION BY ... ORDER BY ... frame) */
+static void over_clause(render *r, const ath_node *n, const scope *sc) {
+  const ath_node *partition = n->kids[1], *order = n->kids[2];
+  if (n->s && !valid_frame(n->s)) { fail(r, ATH_E_COMPILE, "malformed window frame '%s'", n->s); return; }
+  expr(r, n->kids[0], sc);
+  PUTS(" OVER (");
+  const char *sep = "";
+  if (partition && partition->nkids) { PUTS("PARTITION BY "); list(r, partition, sc); sep = " "; }
+  if (order && order->nkids) { PUTS(sep); PUTS("ORDER BY "); list(r, order, sc); sep = " "; }
+  if (n->s) { PUTS(sep); PUTS(n->s); }
+  PUTC(')');
+}
+
+/* agg(...) FILTER (WHERE cond). MySQL has no FILTER: every argument x of
+ * the aggregate becomes CASE WHEN cond THEN x END (count(*): THEN 1), which
+ * aggregates ignore as NULL where cond does not hold. */
+static void filter_clause(render *r, const ath_node *n, const scope *sc) {
+  const ath_node *f = n->kids[0], *cond = n->kids[1];
+  if (r->d != ATH_D_MYSQL) {
+    expr(r, f, sc);
+    PUTS(" FILTER (WHERE ");
+    expr(r, cond, sc);
+    PUTC(')');
+    return;
+  }
+  if (!valid_function_name(f->s) || (f->flags & ATH_F_NOPARENS) || f->nkids == 0) {
+    fail(r, ATH_E_COMPILE, "FILTER needs an aggregate function with arguments on the mysql dialect");
+    return;
+  }
+  PUTS(f->s);
+  PUTC('(');
+  for (int i = 0; i < f->nkids; i++) {
+    const ath_node *arg = f->kids[i];
+    if (i) PUTS(", ");
+    if (arg && arg->kind == ATH_N_UNARY && !strcmp(arg->s, "DISTINCT")) {   /* count(DISTINCT CASE ...) */
+      PUTS("DISTINCT ");
+      arg = arg->kids[0];
+    }
+    PUTS("CASE WHEN ");
+    expr(r, cond, sc);
+    PUTS(" THEN ");
+    if (arg && arg->kind == ATH_N_STAR && !arg->from) PUTC('1');
+    else expr(r, arg, sc);
+    PUTS(" END");
+  }
+  PUTC(')');
+}
+
+/* EXTRACT(field FROM x); SQLite has none and reads the field with strftime,
+ * as SQLAlchemy's SQLite dialect renders it. */
+static void extract_expr(render *r, const ath_node *n, const scope *sc) {
+  static const struct { const char *field, *strftime; } FIELDS[] = {
+    { "year", "%Y" }, { "month", "%m" }, { "day", "%d" }, { "hour", "%H" }, { "minute", "%M" },
+    { "second", "%S" }, { "doy", "%j" }, { "dow", "%w" }, { "week", "%W" }, { "epoch", "%s" },
+    { "quarter", NULL }, { "microsecond", NULL }, { "millisecond", NULL },
+  };
+  const char *fmt = NULL;
+  int known = 0;
+  for (size_t i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++)
+    if (!strcmp(n->s, FIELDS[i].field)) { known = 1; fmt = FIELDS[i].strftime; break; }
+  if (!known) { fail(r, ATH_E_COMPILE, "extract(): unknown field '%s'", n->s); return; }
+  if (r->d == ATH_D_SQLITE) {
+    if (!fmt) {
+      fail(r, ATH_E_COMPILE, "extract('%s') is not supported by the sqlite dialect", n->s);
+      return;
+    }
+    PUTS("CAST(STRFTIME('");
+    PUTS(fmt);
+    PUTS("', ");
+    expr(r, n->kids[0], sc);
+    PUTS(") AS INTEGER)");
+    return;
+  }
+  PUTS("EXTRACT(");
+  PUTS(n->s);
+  PUTS(" FROM ");
+  expr(r, n->kids[0], sc);
   PUTC(')');
 }
 
@@ -377,6 +480,15 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
         PUTS("EXISTS (");
         if (n->kids[0] && n->kids[0]->kind == ATH_N_SELECT) select_stmt(r, n->kids[0], sc, 1);
         else expr(r, n->kids[0], sc);
+        PUTC(')');
+      } else if (!strcmp(n->s, "ANY") || !strcmp(n->s, "ALL")) {
+        if (r->d == ATH_D_SQLITE) { unsupported(r, n->s); break; }
+        const ath_node *q = n->kids[0];
+        if (q && q->kind == ATH_N_SCALAR) q = q->kids[0];   /* any_(sel:scalar_subquery()): one pair of parentheses */
+        PUTS(n->s);
+        PUTS(" (");
+        if (q && q->kind == ATH_N_SELECT) select_stmt(r, q, sc, 1);
+        else expr(r, q, sc);
         PUTC(')');
       } else if (!strcmp(n->s, "NOT")) {
         PUTS("NOT ");
@@ -509,6 +621,15 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
     case ATH_N_TABLE: case ATH_N_ALIAS: case ATH_N_CTE: case ATH_N_JOIN:
       from_element(r, n, sc);
       break;
+    case ATH_N_OVER: over_clause(r, n, sc); break;
+    case ATH_N_FILTER: filter_clause(r, n, sc); break;
+    case ATH_N_WITHIN_GROUP:
+      expr(r, n->kids[0], sc);
+      PUTS(" WITHIN GROUP (ORDER BY ");
+      list(r, n->kids[1], sc);
+      PUTC(')');
+      break;
+    case ATH_N_EXTRACT: extract_expr(r, n, sc); break;
     default:
       fail(r, ATH_E_COMPILE, "node kind %s cannot be rendered as an expression",
            n->kind == ATH_N_INSERT ? "INSERT" : n->kind == ATH_N_UPDATE ? "UPDATE" :
@@ -530,11 +651,16 @@ static void from_element(render *r, const ath_node *n, const scope *sc) {
       break;
     case ATH_N_CTE:
       ident(r, n->s, n->slen);
+      if (n->s2) { PUTS(" AS "); ident_z(r, n->s2); }   /* cte:alias(name) */
       break;
     case ATH_N_ALIAS: {
+      /* LATERAL: the subquery sees the FROM items of the select around it */
+      int lateral = (n->flags & ATH_F_LATERAL) != 0;
+      if (lateral && r->d == ATH_D_SQLITE) { unsupported(r, "LATERAL"); return; }
+      if (lateral) PUTS("LATERAL ");
       PUTC('(');
       const ath_node *q = n->kids[0];
-      if (q && q->kind == ATH_N_SELECT) select_stmt(r, q, NULL, 0);
+      if (q && q->kind == ATH_N_SELECT) select_stmt(r, q, lateral ? sc : NULL, lateral);
       else expr(r, q, NULL);
       PUTS(") AS ");
       ident(r, n->s, n->slen);
@@ -609,6 +735,15 @@ static int in_scope(const scope *sc, const ath_node *f) {
   return 0;
 }
 
+/* DISTINCT ON (exprs): PostgreSQL's; elsewhere a CompileError (SQLAlchemy
+ * 1.4 dropped it silently there, which changes the rows). */
+static void distinct_on(render *r, const ath_node *exprs, const scope *sc) {
+  if (r->d != ATH_D_POSTGRESQL) { unsupported(r, "DISTINCT ON"); return; }
+  PUTS("DISTINCT ON (");
+  list(r, exprs, sc);
+  PUTS(") ");
+}
+
 static void select_stmt(render *r, const ath_node *n, const scope *outer, int correlate) {
   if (r->st != ATH_OK) return;
   if (!n || n->kind != ATH_N_SELECT) {
@@ -630,6 +765,7 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
         slot == ATH_SEL_LIMIT || slot == ATH_SEL_OFFSET) continue;
     referenced(r, &inferred, k[slot]);
   }
+  if (n->nkids > ATH_SEL_DISTINCT_ON) referenced(r, &inferred, k[ATH_SEL_DISTINCT_ON]);
   /* keep only what no explicit item covers and no enclosing query provides */
   int kept = 0;
   for (int i = 0; i < inferred.n; i++) {
@@ -637,8 +773,9 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
     if (ptrset_has(&covered, f)) continue;
     int correlated = correlate && in_scope(outer, f);
     if (k[ATH_SEL_CORRELATE]) {
+      int except = (n->flags & ATH_F_CORRELATE_EXCEPT) != 0;   /* correlate_except(): the list stays inside */
       for (int j = 0; j < k[ATH_SEL_CORRELATE]->nkids; j++)
-        if (k[ATH_SEL_CORRELATE]->kids[j] == f) correlated = 1;
+        if (k[ATH_SEL_CORRELATE]->kids[j] == f) correlated = !except;
     }
     if (correlated) continue;
     inferred.v[kept++] = f;
@@ -649,7 +786,9 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
   scope sc = { visible.v, visible.n, correlate ? outer : NULL };
 
   PUTS("SELECT ");
-  if (n->flags & ATH_F_DISTINCT) PUTS("DISTINCT ");
+  if (n->nkids > ATH_SEL_DISTINCT_ON && k[ATH_SEL_DISTINCT_ON] && k[ATH_SEL_DISTINCT_ON]->nkids)
+    distinct_on(r, k[ATH_SEL_DISTINCT_ON], &sc);
+  else if (n->flags & ATH_F_DISTINCT) PUTS("DISTINCT ");
   list(r, k[ATH_SEL_COLUMNS], &sc);
   if (inferred.n || (explicit_from && explicit_from->nkids)) {
     PUTS(" FROM ");

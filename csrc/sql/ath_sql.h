@@ -21,19 +21,22 @@
 typedef enum ath_node_kind {
   ATH_N_COLUMN = 1,  /* s = column name; from = its FROM element (TABLE/ALIAS/CTE) or NULL */
   ATH_N_TABLE,       /* s = table name; s2 = alias or NULL; flags ATH_F_PSEUDO: "excluded" */
-  ATH_N_ALIAS,       /* s = name; kids[0] = SELECT or COMPOUND (a subquery in FROM) */
-  ATH_N_CTE,         /* s = name; kids[0] = SELECT/COMPOUND; flags ATH_F_RECURSIVE */
+  ATH_N_ALIAS,       /* s = name; kids[0] = SELECT or COMPOUND (a subquery in FROM);
+                        ATH_F_LATERAL: LATERAL (...), correlated to the FROM items before it */
+  ATH_N_CTE,         /* s = name; kids[0] = SELECT/COMPOUND; flags ATH_F_RECURSIVE; s2 = alias
+                        (cte:alias(): the same CTE referred to as `name AS s2`) or NULL */
   ATH_N_BIND,        /* a value in slot `slot`; with ATH_F_NAMED: s names an execution parameter */
   ATH_N_NULL,        /* NULL */
   ATH_N_TRUE,
   ATH_N_FALSE,
   ATH_N_STAR,        /* `*`, or `from.*` when from is set */
   ATH_N_BINARY,      /* kids[0] s kids[1]; s is the operator ("=", "LIKE", "ILIKE", "||", ...) */
-  ATH_N_UNARY,       /* s kids[0]: "NOT", "-", "EXISTS", "DISTINCT" */
+  ATH_N_UNARY,       /* s kids[0]: "NOT", "-", "EXISTS", "DISTINCT", "ANY", "ALL" */
   ATH_N_POSTFIX,     /* kids[0] s: "IS NULL", "IS NOT NULL", "ASC", "DESC", "NULLS FIRST", "NULLS LAST" */
   ATH_N_AND,         /* kids joined by AND; none renders a true predicate */
   ATH_N_OR,          /* kids joined by OR; none renders a false predicate */
-  ATH_N_IN,          /* kids[0] IN (kids[1..]) or kids[1] a SELECT; ATH_F_NEGATE: NOT IN */
+  ATH_N_IN,          /* kids[0] IN (kids[1..]) or kids[1] a SELECT; ATH_F_NEGATE: NOT IN;
+                        kids[0] and kids[1..] LISTs: tuple IN (SQLite: IN (VALUES ...)) */
   ATH_N_BETWEEN,     /* kids[0] BETWEEN kids[1] AND kids[2]; ATH_F_NEGATE */
   ATH_N_FUNC,        /* s(kids...); ATH_F_NOPARENS: bare name (CURRENT_TIMESTAMP) */
   ATH_N_LABEL,       /* kids[0] AS s */
@@ -54,6 +57,14 @@ typedef enum ath_node_kind {
   ATH_N_GROUPING,    /* (kids[0]) — explicit parentheses */
   ATH_N_VALUES,      /* binding shorthand: its Lua children are values, converted to a LIST of
                         BINDs (never reaches the renderer) */
+  ATH_N_OVER,        /* kids[0] OVER (PARTITION BY kids[1] ORDER BY kids[2] s): kids[1], kids[2]
+                        LISTs or NULL; s = the frame ("ROWS BETWEEN 2 PRECEDING AND CURRENT ROW")
+                        or NULL: only upper-case words, digits and spaces */
+  ATH_N_FILTER,      /* kids[0] FILTER (WHERE kids[1]); kids[0] a FUNC (an aggregate). MySQL has
+                        no FILTER: each argument x becomes CASE WHEN kids[1] THEN x END */
+  ATH_N_WITHIN_GROUP,/* kids[0] WITHIN GROUP (ORDER BY kids[1]); kids[1] a LIST */
+  ATH_N_EXTRACT,     /* EXTRACT(s FROM kids[0]); s a field name (year, month, ...). SQLite:
+                        CAST(STRFTIME('%Y', kids[0]) AS INTEGER) */
   ATH_N__COUNT
 } ath_node_kind;
 
@@ -71,10 +82,14 @@ typedef enum ath_node_kind {
 #define ATH_F_FOR_SHARE  0x400  /* SELECT ... FOR SHARE */
 #define ATH_F_NOWAIT     0x800
 #define ATH_F_SKIP_LOCKED 0x1000
+#define ATH_F_CORRELATE_EXCEPT 0x2000  /* SELECT: correlate every enclosing FROM but the CORRELATE list */
+#define ATH_F_LATERAL    0x4000  /* ALIAS */
 
 /* SELECT slots */
 enum { ATH_SEL_COLUMNS, ATH_SEL_FROM, ATH_SEL_WHERE, ATH_SEL_GROUP, ATH_SEL_HAVING, ATH_SEL_ORDER,
-       ATH_SEL_LIMIT, ATH_SEL_OFFSET, ATH_SEL_CTES, ATH_SEL_CORRELATE, ATH_SEL__N };
+       ATH_SEL_LIMIT, ATH_SEL_OFFSET, ATH_SEL_CTES, ATH_SEL_CORRELATE, ATH_SEL__N,
+       /* an optional slot after the fixed ones: a LIST of DISTINCT ON expressions (PostgreSQL) */
+       ATH_SEL_DISTINCT_ON = ATH_SEL__N };
 /* INSERT slots: table, columns LIST, rows LIST of LIST, from-select, returning LIST, ONCONFLICT */
 enum { ATH_INS_TABLE, ATH_INS_COLUMNS, ATH_INS_ROWS, ATH_INS_SELECT, ATH_INS_RETURNING, ATH_INS_CONFLICT,
        ATH_INS__N };

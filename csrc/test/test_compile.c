@@ -1550,6 +1550,176 @@ static void test_text_quotes_per_dialect(void **state) {
   expect_sql(TEXT("SELECT $$ :x $$"), MYSQL, "SELECT $$ ? $$", ":x");
 }
 
+/* ------------------------------------- window functions, FILTER, EXTRACT ...
+ * (API.md §4 "Also"; the SQL is SQLAlchemy 1.4's, spec/core/constructs_spec.lua) */
+
+static ath_node *over(ath_node *f, ath_node *partition, ath_node *order, const char *frame) {
+  return mk(ATH_N_OVER, frame, 3, NODES(f, partition, order));
+}
+
+static void test_window_functions(void **state) {
+  (void)state;
+  ath_node *emps = table("emps");
+  ath_node *rn = over(mk(ATH_N_FUNC, "row_number", 0, NULL), LIST(col(emps, "dept")),
+                      LIST(postfix(col(emps, "salary"), "DESC")), NULL);
+  const char *sql = "SELECT row_number() OVER (PARTITION BY emps.dept ORDER BY emps.salary DESC) FROM emps";
+  expect_all(select_(LIST(rn), NULL), sql, sql, sql, "");
+  ath_node *moving = over(FUNC("sum", col(emps, "salary")), NULL, LIST(col(emps, "id")),
+                          "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW");
+  sql = "SELECT sum(emps.salary) OVER (ORDER BY emps.id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM emps";
+  expect_all(select_(LIST(moving), NULL), sql, sql, sql, "");
+  ath_node *all = FUNC("count", leaf(ATH_N_STAR));
+  expect_sql(over(all, NULL, NULL, NULL), PG, "count(*) OVER ()", "");
+  expect_sql(over(all, EMPTY_LIST(), EMPTY_LIST(), "RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"), SQLITE,
+             "count(*) OVER (RANGE BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)", "");
+  /* the frame is SQL text: only upper-case words, digits and spaces pass */
+  expect_error(over(all, NULL, NULL, "ROWS 1); DROP TABLE emps; --"), PG, ATH_E_COMPILE, "malformed window frame", NULL);
+  expect_error(over(all, NULL, NULL, ""), PG, ATH_E_COMPILE, "malformed window frame", NULL);
+  /* malformed shapes */
+  expect_error(mk(ATH_N_OVER, NULL, 2, NODES(all, NULL)), SQLITE, ATH_E_COMPILE, "malformed OVER", "at least 3");
+  expect_error(over(NULL, NULL, NULL, NULL), SQLITE, ATH_E_COMPILE, "malformed OVER", "child 1 is missing");
+  expect_error(over(all, bind(1), NULL, NULL), SQLITE, ATH_E_COMPILE, "malformed OVER", "child 2 must be LIST");
+  expect_error(over(all, NULL, col(emps, "id"), NULL), SQLITE, ATH_E_COMPILE, "child 3 must be LIST", NULL);
+}
+
+static void test_aggregate_filter(void **state) {
+  (void)state;
+  ath_node *emps = table("emps");
+  ath_node *cond = bin(col(emps, "salary"), ">", bind(1));
+  ath_node *n = mk(ATH_N_FILTER, NULL, 2, NODES(FUNC("count", leaf(ATH_N_STAR)), cond));
+  expect_all(n, "count(*) FILTER (WHERE emps.salary > ?)", "count(*) FILTER (WHERE emps.salary > $1)",
+             "count(CASE WHEN emps.salary > ? THEN 1 END)", "1");
+  ath_node *cd = mk(ATH_N_FILTER, NULL, 2, NODES(FUNC("count", unary("DISTINCT", col(emps, "dept"))), cond));
+  expect_sql(cd, MYSQL, "count(DISTINCT CASE WHEN emps.salary > ? THEN emps.dept END)", "1");
+  ath_node *two = mk(ATH_N_FILTER, NULL, 2, NODES(FUNC("f", col(emps, "a"), col(emps, "b")), cond));
+  expect_sql(two, MYSQL, "f(CASE WHEN emps.salary > ? THEN emps.a END, CASE WHEN emps.salary > ? THEN emps.b END)",
+             "1,1");
+  ath_node *windowed = over(n, LIST(col(emps, "dept")), NULL, NULL);
+  expect_sql(windowed, PG, "count(*) FILTER (WHERE emps.salary > $1) OVER (PARTITION BY emps.dept)", "1");
+  /* MySQL's CASE needs an argument to wrap */
+  ath_node *noargs = mk(ATH_N_FILTER, NULL, 2, NODES(mk(ATH_N_FUNC, "now", 0, NULL), cond));
+  expect_sql(noargs, SQLITE, "now() FILTER (WHERE emps.salary > ?)", "1");
+  expect_error(noargs, MYSQL, ATH_E_COMPILE, "FILTER needs an aggregate", "mysql");
+  /* malformed shapes */
+  expect_error(mk(ATH_N_FILTER, NULL, 2, NODES(col(emps, "a"), cond)), PG, ATH_E_COMPILE, "malformed FILTER",
+               "child 1 must be FUNC");
+  expect_error(mk(ATH_N_FILTER, NULL, 2, NODES(FUNC("count", leaf(ATH_N_STAR)), NULL)), PG, ATH_E_COMPILE,
+               "malformed FILTER", "child 2 is missing");
+  expect_error(mk(ATH_N_FILTER, NULL, 1, NODES(FUNC("count", leaf(ATH_N_STAR)))), PG, ATH_E_COMPILE,
+               "malformed FILTER", "at least 2");
+}
+
+static void test_within_group(void **state) {
+  (void)state;
+  ath_node *emps = table("emps");
+  ath_node *n = mk(ATH_N_WITHIN_GROUP, NULL, 2, NODES(FUNC("percentile_cont", bind(1)),
+                                                       LIST(postfix(col(emps, "salary"), "DESC"))));
+  expect_all(n, "percentile_cont(?) WITHIN GROUP (ORDER BY emps.salary DESC)",
+             "percentile_cont($1) WITHIN GROUP (ORDER BY emps.salary DESC)",
+             "percentile_cont(?) WITHIN GROUP (ORDER BY emps.salary DESC)", "1");
+  expect_error(mk(ATH_N_WITHIN_GROUP, NULL, 2, NODES(mk(ATH_N_FUNC, "mode", 0, NULL), col(emps, "a"))), PG, ATH_E_COMPILE,
+               "malformed WITHIN_GROUP", "child 2 must be LIST");
+  expect_error(mk(ATH_N_WITHIN_GROUP, NULL, 2, NODES(NULL, EMPTY_LIST())), PG, ATH_E_COMPILE,
+               "malformed WITHIN_GROUP", "child 1 is missing");
+}
+
+static void test_extract(void **state) {
+  (void)state;
+  ath_node *hired = col(table("emps"), "hired");
+  ath_node *year = mk(ATH_N_EXTRACT, "year", 1, NODES(hired));
+  expect_all(year, "CAST(STRFTIME('%Y', emps.hired) AS INTEGER)", "EXTRACT(year FROM emps.hired)",
+             "EXTRACT(year FROM emps.hired)", "");
+  expect_sql(mk(ATH_N_EXTRACT, "dow", 1, NODES(hired)), SQLITE, "CAST(STRFTIME('%w', emps.hired) AS INTEGER)", "");
+  expect_sql(mk(ATH_N_EXTRACT, "quarter", 1, NODES(hired)), PG, "EXTRACT(quarter FROM emps.hired)", "");
+  expect_error(mk(ATH_N_EXTRACT, "quarter", 1, NODES(hired)), SQLITE, ATH_E_COMPILE, "extract('quarter')", "sqlite");
+  /* the field is SQL text: only the known names */
+  expect_error(mk(ATH_N_EXTRACT, "year FROM x); --", 1, NODES(hired)), PG, ATH_E_COMPILE, "unknown field", NULL);
+  expect_error(mk(ATH_N_EXTRACT, NULL, 1, NODES(hired)), PG, ATH_E_COMPILE, "malformed EXTRACT", "name");
+  expect_error(mk(ATH_N_EXTRACT, "year", 1, NODES(NULL)), PG, ATH_E_COMPILE, "malformed EXTRACT", "missing");
+  expect_error(mk(ATH_N_EXTRACT, "year", 0, NULL), PG, ATH_E_COMPILE, "malformed EXTRACT", "at least 1");
+}
+
+static void test_tuple_in_and_like_escape(void **state) {
+  (void)state;
+  ath_node *emps = table("emps");
+  ath_node *in = IN(LIST(col(emps, "a"), col(emps, "b")), LIST(bind(1), bind(2)), LIST(bind(3), bind(4)));
+  expect_all(in, "(emps.a, emps.b) IN (VALUES (?, ?), (?, ?))", "(emps.a, emps.b) IN (($1, $2), ($3, $4))",
+             "(emps.a, emps.b) IN ((?, ?), (?, ?))", "1,2,3,4");
+  ath_node *esc = TEXT("'/'");
+  ath_node *like = bin(col(emps, "name"), "LIKE", bin(bind(1), "ESCAPE", esc));
+  expect_all(like, "emps.name LIKE ? ESCAPE '/'", "emps.name LIKE $1 ESCAPE '/'", "emps.name LIKE ? ESCAPE '/'", "1");
+  ath_node *ilike = bin(col(emps, "name"), "NOT ILIKE", bin(bind(1), "ESCAPE", esc));
+  expect_all(ilike, "lower(emps.name) NOT LIKE lower(?) ESCAPE '/'", "emps.name NOT ILIKE $1 ESCAPE '/'",
+             "lower(emps.name) NOT LIKE lower(?) ESCAPE '/'", "1");
+}
+
+static void test_distinct_on_and_correlate_except(void **state) {
+  (void)state;
+  ath_node *emps = table("emps");
+  ath_node *q = mk(ATH_N_SELECT, NULL, ATH_SEL_DISTINCT_ON + 1, NULL);
+  q->kids[ATH_SEL_COLUMNS] = LIST(col(emps, "dept"), col(emps, "name"));
+  q->kids[ATH_SEL_DISTINCT_ON] = LIST(col(emps, "dept"));
+  q->flags = ATH_F_DISTINCT;
+  expect_sql(q, PG, "SELECT DISTINCT ON (emps.dept) emps.dept, emps.name FROM emps", "");
+  expect_error(q, SQLITE, ATH_E_COMPILE, "DISTINCT ON is not supported", "sqlite");
+  expect_error(q, MYSQL, ATH_E_COMPILE, "DISTINCT ON is not supported", "mysql");
+  q->kids[ATH_SEL_DISTINCT_ON] = EMPTY_LIST();                /* an empty list: plain DISTINCT */
+  expect_sql(q, SQLITE, "SELECT DISTINCT emps.dept, emps.name FROM emps", "");
+  q->kids[ATH_SEL_DISTINCT_ON] = col(emps, "dept");
+  expect_error(q, PG, ATH_E_COMPILE, "malformed SELECT", "must be LIST");
+  /* correlate_except: e2 stays in the subquery's FROM, emps comes from outside */
+  ath_node *e2 = table_as("emps", "e2");
+  ath_node *inner = select_(LIST(FUNC("count", leaf(ATH_N_STAR))), bin(col(e2, "dept"), "=", col(emps, "dept")));
+  inner->kids[ATH_SEL_CORRELATE] = LIST(e2);
+  inner->flags = ATH_F_CORRELATE_EXCEPT;
+  ath_node *outer = select_(LIST(col(emps, "name"), scalar(inner)), bin(col(e2, "id"), "=", col(emps, "id")));
+  const char *sql = "SELECT emps.name, (SELECT count(*) FROM emps AS e2 WHERE e2.dept = emps.dept) FROM emps, emps AS e2 "
+                    "WHERE e2.id = emps.id";
+  expect_all(outer, sql, sql, sql, "");
+}
+
+static void test_cte_alias_and_lateral(void **state) {
+  (void)state;
+  ath_node *emps = table("emps");
+  ath_node *body = select_(LIST(col(emps, "id"), col(emps, "dept")), NULL);
+  ath_node *c = cte("c", body), *c2 = cte("c", body);
+  c2->s2 = "c2";
+  ath_node *q = select_(LIST(col(c, "id"), col(c2, "id")), bin(col(c, "dept"), "=", col(c2, "dept")));
+  const char *sql = "WITH c AS (SELECT emps.id, emps.dept FROM emps) SELECT c.id, c2.id FROM c, c AS c2 WHERE c.dept = c2.dept";
+  expect_all(q, sql, sql, sql, "");
+  ath_node *e2 = table_as("emps", "e2");
+  ath_node *sub = select_(LIST(col(e2, "name")), bin(col(e2, "dept"), "=", col(emps, "dept")));
+  sub->kids[ATH_SEL_LIMIT] = bind(1);
+  ath_node *top = with_flags(alias("top", sub), ATH_F_LATERAL);
+  ath_node *outer = select_(LIST(col(emps, "id"), col(top, "name")), NULL);
+  outer->kids[ATH_SEL_FROM] = LIST(join(emps, top, leaf(ATH_N_TRUE), 0));
+  expect_sql(outer, PG, "SELECT emps.id, top.name FROM emps JOIN LATERAL (SELECT e2.name FROM emps AS e2 "
+             "WHERE e2.dept = emps.dept LIMIT $1) AS top ON true", "1");
+  expect_error(outer, SQLITE, ATH_E_COMPILE, "LATERAL is not supported", "sqlite");
+  /* the flags and the alias name are part of the cache key */
+  ath_buf k1 = ATH_BUF_INIT, k2 = ATH_BUF_INIT;
+  assert_int_equal(ath_node_key(&k1, outer, PG), 0);
+  top->flags = 0;
+  assert_int_equal(ath_node_key(&k2, outer, PG), 0);
+  assert_false(k1.len == k2.len && !memcmp(k1.data, k2.data, k1.len));
+  ath_buf_free(&k1);
+  ath_buf_free(&k2);
+}
+
+static void test_any_all(void **state) {
+  (void)state;
+  ath_node *emps = table("emps"), *e2 = table_as("emps", "e2");
+  ath_node *arr = TEXT("ARRAY[1, 2]");
+  ath_node *n = bin(bind(1), "=", unary("ANY", arr));
+  expect_sql(n, PG, "$1 = ANY (ARRAY[1, 2])", "1");
+  expect_error(n, SQLITE, ATH_E_COMPILE, "ANY is not supported", "sqlite");
+  ath_node *sub = select_(LIST(col(e2, "salary")), NULL);
+  ath_node *q = select_(LIST(col(emps, "id")), bin(col(emps, "salary"), ">=", unary("ALL", scalar(sub))));
+  const char *sql = "SELECT emps.id FROM emps WHERE emps.salary >= ALL (SELECT e2.salary FROM emps AS e2)";
+  expect_sql(q, PG, sql, "");
+  expect_sql(q, MYSQL, sql, "");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -1608,6 +1778,14 @@ int main(void) {
     T(test_malformed_nodes_are_named),
     T(test_deep_and_cyclic_trees),
     T(test_text_quotes_per_dialect),
+    T(test_window_functions),
+    T(test_aggregate_filter),
+    T(test_within_group),
+    T(test_extract),
+    T(test_tuple_in_and_like_escape),
+    T(test_distinct_on_and_correlate_except),
+    T(test_cte_alias_and_lateral),
+    T(test_any_all),
   };
   return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }

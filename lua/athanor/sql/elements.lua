@@ -16,8 +16,8 @@ local schema = require("athanor.schema")
 local text_construct = require("athanor.text")
 
 local K = core.node_kinds
-local type, setmetatable, getmetatable, select, tostring, ipairs =
-  type, setmetatable, getmetatable, select, tostring, ipairs
+local type, setmetatable, getmetatable, select, tostring, ipairs, tonumber =
+  type, setmetatable, getmetatable, select, tostring, ipairs, tonumber
 
 local M = { K = K }
 
@@ -146,10 +146,28 @@ Expr.le = comparison("<=")
 Expr.gt = comparison(">")
 Expr.ge = comparison(">=")
 
+-- The ESCAPE clause of like(pattern, { escape = c }): one character, spelled
+-- as a SQL string literal (quotes doubled), as SQLAlchemy renders it.
+local function escape_clause(opts, level)
+  if type(opts) ~= "table" then
+    errors.raise("ArgumentError", level + 1, "like(): the options must be a table such as { escape = '/' }, got %s",
+      type(opts))
+  end
+  local c = opts.escape
+  if c == nil then return nil end
+  if type(c) ~= "string" or #c ~= 1 then
+    errors.raise("ArgumentError", level + 1, "like(): escape must be a single character, got %s", errors.show_value(c))
+  end
+  return setmetatable({ k = K.TEXT, s = "'" .. c:gsub("'", "''") .. "'" }, Expr)
+end
+
 -- LIKE patterns are strings whatever the column's type.
 local function like_op(op)
-  return function(self, pattern)
-    return binary(op, self, coerce(pattern, nil, 2), BOOL)
+  return function(self, pattern, opts)
+    local p = coerce(pattern, nil, 2)
+    local esc = opts ~= nil and escape_clause(opts, 2) or nil
+    if esc then p = binary("ESCAPE", p, esc) end
+    return binary(op, self, p, BOOL)
   end
 end
 Expr.like = like_op("LIKE")
@@ -180,13 +198,29 @@ function Expr:is_(other)
   if other == errors.null or other == nil then
     return setmetatable({ k = K.POSTFIX, s = "IS NULL", self, type = BOOL }, Expr)
   end
+  -- IS TRUE / IS FALSE take the keyword, as SQLAlchemy renders them: a
+  -- bound boolean after IS is a syntax error on PostgreSQL
+  if type(other) == "boolean" then other = other and M.true_ or M.false_ end
   return binary("IS", self, coerce(other, self, 2), BOOL)
 end
 function Expr:is_not(other)
   if other == errors.null or other == nil then
     return setmetatable({ k = K.POSTFIX, s = "IS NOT NULL", self, type = BOOL }, Expr)
   end
+  if type(other) == "boolean" then other = other and M.true_ or M.false_ end
   return binary("IS NOT", self, coerce(other, self, 2), BOOL)
+end
+
+-- One row of tuple_(a, b):in_{ {1, 2}, ... }: a LIST of values typed like the tuple's elements.
+local function tuple_row(tuple, row, i, level)
+  local width = #tuple
+  if type(row) ~= "table" or is_node(row) or #row ~= width then
+    errors.raise("ArgumentError", level + 1, "tuple_():in_() expects rows of %d values; row #%d is %s", width, i,
+      type(row) == "table" and (#row .. " values") or type(row))
+  end
+  local l = setmetatable({ k = K.LIST }, Expr)
+  for j = 1, width do l[j] = coerce(row[j], tuple[j], level + 1) end
+  return l
 end
 
 local function in_op(negate)
@@ -198,6 +232,10 @@ local function in_op(negate)
     end
     if type(values) ~= "table" or is_node(values) then
       errors.raise("ArgumentError", 2, "in_() expects an array of values or a select, got %s", type(values))
+    end
+    if self.k == K.LIST then                       -- ath.tuple_(a, b):in_{ {1, 2}, {3, 4} }
+      for i = 1, #values do n[i + 1] = tuple_row(self, values[i], i, 2) end
+      return n
     end
     for i = 1, #values do n[i + 1] = coerce(values[i], self, 2) end
     return n
@@ -230,6 +268,93 @@ Expr.nulls_last = postfix("NULLS LAST")
 
 function Expr:distinct()
   return setmetatable({ k = K.UNARY, s = "DISTINCT", self, type = self.type }, Expr)
+end
+
+------------------------------------------------------ window functions, FILTER
+
+-- One end of a window frame: nil is UNBOUNDED, 0 CURRENT ROW, -n n PRECEDING,
+-- n n FOLLOWING (SQLAlchemy's rows=/range_= tuples). Spelled in the SQL text
+-- as an integer, so the frame is part of the statement's cached shape.
+local function frame_bound(v, unbounded, what, level)
+  if v == nil or v == errors.null then return "UNBOUNDED " .. unbounded end
+  if type(v) ~= "number" or v ~= math.floor(v) or v ~= v or v == math.huge or v == -math.huge then
+    errors.raise("ArgumentError", level + 1, "over(): %s bounds must be integers or nil (unbounded), got %s", what,
+      errors.show_value(v))
+  end
+  if v == 0 then return "CURRENT ROW" end
+  local n = string.format("%d", v < 0 and -v or v)
+  return n .. (v < 0 and " PRECEDING" or " FOLLOWING")
+end
+
+local function frame(spec, what, level)
+  if type(spec) ~= "table" or is_node(spec) then
+    errors.raise("ArgumentError", level + 1, "over(): %s must be a pair {start, end}, got %s", what, type(spec))
+  end
+  return (what == "rows" and "ROWS" or "RANGE") .. " BETWEEN " .. frame_bound(spec[1], "PRECEDING", what, level + 1)
+    .. " AND " .. frame_bound(spec[2], "FOLLOWING", what, level + 1)
+end
+
+-- partition_by / order_by of over() and within_group(): one expression or an array of them.
+local function expr_list(x, what, level)
+  if x == nil then return false end
+  local l = setmetatable({ k = K.LIST }, Expr)
+  local items = (type(x) == "table" and not is_node(x) and not is_text(x)) and x or { x }
+  for i = 1, #items do
+    local e = items[i]
+    if is_text(e) then e = e:_as_node() end
+    if not is_node(e) then
+      errors.raise("ArgumentError", level + 1, "%s expects columns or expressions, got %s", what, type(e))
+    end
+    l[i] = e
+  end
+  return l
+end
+
+local OVER_KEYS = { partition_by = true, order_by = true, rows = true, range = true, range_ = true }
+
+--- f:over{ partition_by = ..., order_by = ..., rows = {-2, 0} | range = {nil, 0} }:
+-- a window function call, f OVER (PARTITION BY ... ORDER BY ... frame).
+-- @raise ArgumentError for an unknown option, both rows and range, or a non-integer bound
+function Expr:over(opts)
+  if self.k ~= K.FUNC and self.k ~= K.FILTER and self.k ~= K.WITHIN_GROUP then
+    errors.raise("ArgumentError", 2, "over() applies to a function such as ath.func.row_number(), not to %s",
+      self.name and ("'" .. tostring(self.name) .. "'") or "this expression")
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then errors.raise("ArgumentError", 2, "over() expects a table of options, got %s", type(opts)) end
+  for key in pairs(opts) do
+    if not OVER_KEYS[key] then
+      errors.raise("ArgumentError", 2, "over(): unknown option '%s' (partition_by, order_by, rows, range)", tostring(key))
+    end
+  end
+  local range = opts.range or opts.range_
+  if opts.rows ~= nil and range ~= nil then
+    errors.raise("ArgumentError", 2, "over(): give rows or range, not both")
+  end
+  local fr = (opts.rows ~= nil and frame(opts.rows, "rows", 2)) or (range ~= nil and frame(range, "range", 2)) or nil
+  return setmetatable({ k = K.OVER, s = fr, self, expr_list(opts.partition_by, "over(): partition_by", 2),
+                        expr_list(opts.order_by, "over(): order_by", 2), type = self.type }, Expr)
+end
+
+--- agg:filter(cond): agg FILTER (WHERE cond) (MySQL: CASE inside the aggregate).
+function Expr:filter(...)
+  if self.k ~= K.FUNC then
+    errors.raise("ArgumentError", 2, "filter() applies to an aggregate function such as ath.func.count()")
+  end
+  local crit = select("#", ...) > 1 and M.and_(...) or criterion((...), "filter()", 2)
+  return setmetatable({ k = K.FILTER, self, crit, type = self.type, name = self.name }, Expr)
+end
+
+--- f:within_group(order_by...): an ordered-set aggregate, f WITHIN GROUP (ORDER BY ...).
+function Expr:within_group(...)
+  if self.k ~= K.FUNC then
+    errors.raise("ArgumentError", 2, "within_group() applies to a function such as ath.func.percentile_cont(0.5)")
+  end
+  if select("#", ...) == 0 then errors.raise("ArgumentError", 2, "within_group() expects at least one ORDER BY expression") end
+  local order = expr_list({ ... }, "within_group()", 2)
+  local first = order[1]
+  local ty = self.type or (first.k == K.POSTFIX and first[1].type or first.type)
+  return setmetatable({ k = K.WITHIN_GROUP, self, order, type = ty, name = self.name }, Expr)
 end
 
 function Expr:label(name)
@@ -388,6 +513,8 @@ end
 local NOPARENS = { current_timestamp = true, current_date = true, current_time = true,
                    localtime = true, localtimestamp = true, current_user = true, session_user = true }
 local RETURN_TYPES = { count = types.Integer, avg = types.Float, length = types.Integer,
+                       row_number = types.Integer, rank = types.Integer, dense_rank = types.Integer,
+                       ntile = types.Integer, percent_rank = types.Float, cume_dist = types.Float,
                        char_length = types.Integer, lower = types.String, upper = types.String,
                        now = types.DateTime, current_timestamp = types.DateTime, current_date = types.Date }
 local SAME_TYPE = { max = true, min = true, sum = true, abs = true, coalesce = true, round = false }
@@ -432,6 +559,77 @@ function M.case(whens, opts)
   end
   return n
 end
+
+--- ath.distinct(x): DISTINCT x, as in count(DISTINCT x).
+function M.distinct(x)
+  local e = coerce(x, nil, 2)
+  return setmetatable({ k = K.UNARY, s = "DISTINCT", e, type = e.type }, Expr)
+end
+
+local EXTRACT_FIELDS = { year = true, month = true, day = true, hour = true, minute = true, second = true,
+                         doy = true, dow = true, week = true, epoch = true, quarter = true,
+                         microsecond = true, millisecond = true }
+
+-- EXTRACT's result: an integer on every backend (PostgreSQL answers numeric,
+-- which its driver hands over as text; an epoch with a fraction stays a float).
+local tointeger = math.tointeger or function(x) return x end
+local ExtractResult = setmetatable({ _name = "Integer", _kind = "type", _bind = types.Integer._bind,
+  _result = function(v)
+    if type(v) ~= "string" then return v end
+    local n = tonumber(v)
+    return n and (tointeger(n) or n) or v
+  end }, types.TypeEngine)
+
+--- ath.extract("year", x): EXTRACT(year FROM x) (SQLite: strftime), an Integer.
+-- @raise ArgumentError for a field not in year, month, day, hour, minute, second, doy, dow, week, epoch,
+-- quarter, microsecond, millisecond
+function M.extract(field, x)
+  local f = type(field) == "string" and field:lower() or nil
+  if not f or not EXTRACT_FIELDS[f] then
+    local names = {}
+    for name in pairs(EXTRACT_FIELDS) do names[#names + 1] = name end
+    table.sort(names)
+    errors.raise("ArgumentError", 2, "extract(): unknown field %s (one of %s)", errors.show_value(field),
+      table.concat(names, ", "))
+  end
+  return setmetatable({ k = K.EXTRACT, s = f, coerce(x, nil, 2), type = ExtractResult, name = f }, Expr)
+end
+
+--- ath.tuple_(a, b, ...): a row value, (a, b), for tuple_(a, b):in_{ {1, 2}, {3, 4} }.
+function M.tuple_(...)
+  local n = select("#", ...)
+  if n == 0 then errors.raise("ArgumentError", 2, "tuple_() expects at least one expression") end
+  local l = setmetatable({ k = K.LIST }, Expr)
+  for i = 1, n do l[i] = coerce((select(i, ...)), nil, 2) end
+  return l
+end
+
+-- ANY (x) / ALL (x): compared with a value, the value goes on the left
+-- (`any_(arr):eq(3)` is `? = ANY (arr)`, as in SQLAlchemy).
+local Quantified = { __name = "athanor.Quantified" }
+Quantified.__index = Quantified
+M.register_node_class(Quantified)
+for k, v in pairs(Expr) do if Quantified[k] == nil then Quantified[k] = v end end
+Quantified.__index = Quantified
+local SWAPPED = { eq = "eq", ne = "ne", lt = "gt", le = "ge", gt = "lt", ge = "le" }
+for name, mirrored in pairs(SWAPPED) do
+  Quantified[name] = function(self, other)
+    local left = coerce(other, self, 2)
+    return Expr[mirrored](left, self)
+  end
+end
+
+local function quantifier(word)
+  return function(x)
+    local e
+    if M.is_selectable(x) then e = x:_as_select()
+    else e = coerce(x, nil, 2) end
+    return setmetatable({ k = K.UNARY, s = word, e }, Quantified)
+  end
+end
+--- ath.any_(x) / ath.all_(x): ANY (x) / ALL (x) of an array or a subquery (PostgreSQL; MySQL: subqueries).
+M.any_ = quantifier("ANY")
+M.all_ = quantifier("ALL")
 
 --- ath.exists(select)
 function M.exists(sel)

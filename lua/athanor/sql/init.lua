@@ -20,6 +20,7 @@ local M = {
   and_ = el.and_, or_ = el.or_, not_ = el.not_, func = el.func, case = el.case, cast = el.cast,
   literal = el.literal, literal_column = el.literal_column, bindparam = el.bindparam, exists = el.exists,
   true_ = el.true_, false_ = el.false_,
+  distinct = el.distinct, extract = el.extract, tuple_ = el.tuple_, any_ = el.any_, all_ = el.all_,
 }
 
 -- Values as users see them in compile()'s parameter list (typed binds unwrapped).

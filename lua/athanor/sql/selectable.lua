@@ -17,6 +17,8 @@ local M = {}
 -- Slot numbers (1-based: Lua arrays) of a SELECT node.
 -- (slot 9, CTEs, stays empty: WITH is gathered from the whole tree by the compiler)
 local COLS, FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, CORRELATE = 1, 2, 3, 4, 5, 6, 7, 8, 10
+-- an optional 11th slot: the DISTINCT ON expressions (ATH_SEL_DISTINCT_ON), absent when not used
+local DISTINCT_ON = 11
 
 local EMPTY_LIST = node(K.LIST, {})
 
@@ -159,7 +161,7 @@ el.register_node_class(Select)
 
 local SELECT = K.SELECT
 local function copy(sel)
-  return setmetatable({ sel[1], sel[2], sel[3], sel[4], sel[5], sel[6], sel[7], sel[8], sel[9], sel[10],
+  return setmetatable({ sel[1], sel[2], sel[3], sel[4], sel[5], sel[6], sel[7], sel[8], sel[9], sel[10], sel[11],
                         k = SELECT, f = sel.f, _filter_entity = sel._filter_entity }, Select)
 end
 
@@ -322,9 +324,12 @@ end
 -- flag bits without bitwise operators (LuaJIT has none in its syntax)
 local function has_flag(f, bit) return f ~= nil and f % (bit * 2) >= bit end
 
-function Select:distinct()
+--- distinct(): SELECT DISTINCT; distinct(exprs...): DISTINCT ON (exprs) on
+-- PostgreSQL (a CompileError on other dialects, which have no DISTINCT ON).
+function Select:distinct(...)
   local c = copy(self)
   if not has_flag(c.f, K.F_DISTINCT) then c.f = (c.f or 0) + K.F_DISTINCT end
+  if select("#", ...) > 0 then c[DISTINCT_ON] = expr_list(self[DISTINCT_ON] or nil, 2, ...) end
   return c
 end
 
@@ -332,6 +337,7 @@ end
 function Select:with_for_update(opts)
   local c = copy(self)
   local f = has_flag(self.f, K.F_DISTINCT) and K.F_DISTINCT or 0
+  if has_flag(self.f, K.F_CORRELATE_EXCEPT) then f = f + K.F_CORRELATE_EXCEPT end
   f = f + ((opts and opts.read) and K.F_FOR_SHARE or K.F_FOR_UPDATE)
   if opts and opts.nowait then f = f + K.F_NOWAIT end
   if opts and opts.skip_locked then f = f + K.F_SKIP_LOCKED end
@@ -390,6 +396,22 @@ function Select:correlate(...)
   return c
 end
 
+--- correlate_except(froms...): correlate every FROM element of the enclosing
+-- query except these, which stay in this select's own FROM.
+function Select:correlate_except(...)
+  local c = copy(self)
+  c[CORRELATE] = expr_list(nil, 2)
+  for i = 1, select("#", ...) do
+    local f = select(i, ...)
+    if not el.is_from(f) then
+      errors.raise("ArgumentError", 2, "correlate_except() expects tables, aliases or subqueries, got %s", type(f))
+    end
+    c[CORRELATE][#c[CORRELATE] + 1] = f
+  end
+  if not has_flag(c.f, K.F_CORRELATE_EXCEPT) then c.f = (c.f or 0) + K.F_CORRELATE_EXCEPT end
+  return c
+end
+
 function Select:_as_select() return self end
 
 -- The names and types of the result columns (for subqueries and results).
@@ -432,6 +454,14 @@ Select.alias = Select.subquery
 
 function Select:_first_select() return self end
 
+--- sel:lateral(name): the select as a LATERAL subquery in FROM (PostgreSQL,
+-- MySQL 8): it may refer to the FROM items before it.
+function Select:lateral(name)
+  if name == nil then anon = anon + 1; name = "anon_" .. anon end
+  if type(name) ~= "string" then errors.raise("ArgumentError", 2, "lateral() expects a name, got %s", type(name)) end
+  return wrap_selectable(K.ALIAS, Subquery, self, name, { f = K.F_LATERAL })
+end
+
 --- sel:scalar_subquery(): (SELECT ...) as a value.
 function Select:scalar_subquery()
   local first = self[COLS][1]
@@ -467,6 +497,18 @@ CTE.union_all = cte_compound("UNION ALL")
 
 function Subquery:_as_select() return self[1] end
 function CTE:_as_select() return self[1] end
+
+--- cte:alias(name): the same CTE referred to under another name
+-- (WITH c AS (...) SELECT ... FROM c, c AS c2), e.g. to join it to itself.
+function CTE:alias(name)
+  if type(name) ~= "string" or name == "" then
+    errors.raise("ArgumentError", 2, "alias() expects a name, got %s", tostring(name))
+  end
+  local a = wrap_selectable(K.CTE, CTE, self[1], self.s, { f = self.f })
+  a.s2, a.name = name, name
+  for _, col in ipairs(a.columns) do col.table = a end
+  return a
+end
 
 ------------------------------------------------------------------ Compound
 
