@@ -7,48 +7,38 @@
  * Invariants, for every dialect:
  *  - it compiles (or, under an injected allocation failure, fails with
  *    ATH_E_NOMEM), leaking nothing;
- *  - the three renderings agree: the same bind list; sqlite and mysql the
- *    same text; postgresql the same text with $1..$n where they have "?";
- *  - putting ":name" back in place of each placeholder gives the input
- *    again (up to the "\:" escapes the scanner removes), every name is a
- *    whole identifier, a name bound by the node takes its slot;
- *  - no placeholder and no removed "\" lies inside a '...' or "..." string;
- *  - with ATHANOR_FUZZ_STRICT=1, per dialect SQL lexing: nothing inside
- *    comments (-- and slash-star, and # on mysql), E'...' strings and
+ *  - putting ":name" back in place of each placeholder ("?", or "$k" on
+ *    postgresql with k counting up) gives the input again (up to the "\:"
+ *    escapes the scanner removes), every name is a whole identifier, a name
+ *    bound by the node takes its slot;
+ *  - by the dialect's own SQL lexing (an independent implementation here):
+ *    nothing inside '...' and "..." strings, comments (-- and slash-star,
+ *    nested on postgresql, and # on mysql), E'...' strings and
  *    $tag$...$tag$ bodies (postgresql), backslash escapes (mysql),
- *    `identifiers` (and [identifiers] on sqlite), is touched, and every
- *    :name outside them is converted. */
+ *    `identifiers` (sqlite, mysql) and [identifiers] (sqlite) is touched,
+ *    and every :name outside them is converted.
+ * The dialects lex differently (a $$ body is text on postgresql only), so
+ * their bind lists may differ. */
 #include "fuzz_common.h"
 #include "sql/ath_sql.h"
 
-static int strict;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-  (void)argc; (void)argv;
-  const char *s = getenv("ATHANOR_FUZZ_STRICT");
-  strict = s && *s == '1';
-  return 0;
-}
-
 static int name_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static int name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
+/* PostgreSQL's identifier bytes: any byte >= 0x80 too, and $ after the first. */
+static int pg_start(char c) { return name_start(c) || (unsigned char)c >= 0x80; }
+static int pg_char(char c) { return pg_start(c) || (c >= '0' && c <= '9') || c == '$'; }
 
-/* Marks in[i] = 1 for every byte inside a quoted string or (strict) a
- * comment or dollar-quoted body of dialect d, quotes included. Non-strict:
- * only '...' and "..." closed by the next same quote (the scanner's rule). */
-static void lex(const char *s, size_t n, int d, int strict_rules, unsigned char *in) {
+/* Marks in[i] = 1 for every byte inside a quoted string, a quoted
+ * identifier, a comment or a dollar-quoted body of dialect d, quotes
+ * included. */
+static void lex(const char *s, size_t n, int d, unsigned char *in) {
   memset(in, 0, n);
   size_t i = 0;
   while (i < n) {
     char c = s[i];
     size_t start = i, end;
-    if (!strict_rules) {
-      if (c == '\'' || c == '"') {
-        const char *close = memchr(s + i + 1, c, n - i - 1);
-        end = close ? (size_t)(close - s) + 1 : n;
-      } else { i++; continue; }
-    } else if (c == '-' && i + 1 < n && s[i + 1] == '-' &&
-               (d != ATH_D_MYSQL || i + 2 >= n || s[i + 2] == ' ' || s[i + 2] == '\t' || s[i + 2] == '\n')) {
+    if (c == '-' && i + 1 < n && s[i + 1] == '-' &&
+        (d != ATH_D_MYSQL || i + 2 >= n || (unsigned char)s[i + 2] <= ' ')) {
       const char *nl = memchr(s + i, '\n', n - i);
       end = nl ? (size_t)(nl - s) : n;
     } else if (c == '#' && d == ATH_D_MYSQL) {
@@ -67,11 +57,11 @@ static void lex(const char *s, size_t n, int d, int strict_rules, unsigned char 
         else j++;
       }
       end = j;
-    } else if (c == '\'' || c == '"' || c == '`') {
+    } else if (c == '\'' || c == '"' || (c == '`' && d != ATH_D_POSTGRESQL)) {
       /* backslash escapes: every MySQL string, PostgreSQL E'...' */
       int esc = d == ATH_D_MYSQL && c != '`';
       if (d == ATH_D_POSTGRESQL && c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
-          (i == 1 || !name_char(s[i - 2])))
+          (i == 1 || !pg_char(s[i - 2])))
         esc = 1;
       size_t j = i + 1;
       for (;;) {
@@ -85,9 +75,9 @@ static void lex(const char *s, size_t n, int d, int strict_rules, unsigned char 
         j++;
       }
       if (end > n) end = n;
-    } else if (c == '$' && d == ATH_D_POSTGRESQL && (i == 0 || !name_char(s[i - 1]))) {
+    } else if (c == '$' && d == ATH_D_POSTGRESQL && (i == 0 || !pg_char(s[i - 1]))) {
       size_t j = i + 1;
-      if (j < n && name_start(s[j])) while (j < n && name_char(s[j])) j++;
+      if (j < n && pg_start(s[j])) while (j < n && pg_char(s[j]) && s[j] != '$') j++;
       if (j >= n || s[j] != '$') { i++; continue; }
       size_t taglen = j + 1 - i;                     /* "$tag$" */
       size_t k = j + 1;
@@ -105,91 +95,72 @@ static void lex(const char *s, size_t n, int d, int strict_rules, unsigned char 
 
 typedef struct placeholder { size_t in_pos; size_t name_len; } placeholder;
 
-static void check(const char *sql, size_t len, ath_node *text, ath_compiled *const c[ATH_D__COUNT]) {
-  const ath_compiled *sq = c[ATH_D_SQLITE], *pg = c[ATH_D_POSTGRESQL], *my = c[ATH_D_MYSQL];
-  /* the same bind list everywhere */
-  for (int d = 1; d < ATH_D__COUNT; d++) {
-    FUZZ_CHECK(c[d]->nbinds == sq->nbinds, "%s has %d placeholders, sqlite %d", ath_dialect_name(d), c[d]->nbinds, sq->nbinds);
-    for (int i = 0; i < sq->nbinds; i++) {
-      FUZZ_CHECK(c[d]->binds[i].slot == sq->binds[i].slot, "bind %d differs", i);
-      FUZZ_CHECK((c[d]->binds[i].name == NULL) == (sq->binds[i].name == NULL) &&
-                 (!sq->binds[i].name || !strcmp(c[d]->binds[i].name, sq->binds[i].name)), "bind %d's name differs", i);
-    }
-  }
-  FUZZ_CHECK(my->sqllen == sq->sqllen && memcmp(my->sql, sq->sql, sq->sqllen) == 0, "mysql and sqlite render differently");
-  /* Placeholders: where sqlite and postgresql differ ("?" vs "$k"). */
-  size_t *qpos = malloc(((size_t)sq->nbinds + 1) * sizeof *qpos);
-  size_t i = 0, j = 0;
-  int k = 0;
-  while (i < sq->sqllen || j < pg->sqllen) {
-    if (i < sq->sqllen && j < pg->sqllen && sq->sql[i] == pg->sql[j]) { i++; j++; continue; }
-    FUZZ_CHECK(i < sq->sqllen && sq->sql[i] == '?' && k < sq->nbinds,
-               "sqlite and postgresql renderings diverge at %zu/%zu", i, j);
-    char want[16];
-    int wl = snprintf(want, sizeof want, "$%d", k + 1);
-    FUZZ_CHECK(j + (size_t)wl <= pg->sqllen && memcmp(pg->sql + j, want, (size_t)wl) == 0,
-               "postgresql placeholder %d is not %s", k + 1, want);
-    qpos[k++] = i;
-    i++;
-    j += (size_t)wl;
-  }
-  FUZZ_CHECK(k == sq->nbinds, "%d placeholders in the text, %d binds", k, sq->nbinds);
-  /* Put ":name" back and walk the input alongside: the only other change
-   * allowed is a removed "\" before ':'. */
+/* The placeholder of dialect d for bind k (0-based) at out[b], its length
+ * or 0. */
+static size_t placeholder_at(const ath_compiled *c, int d, size_t b, int k) {
+  if (k >= c->nbinds || b >= c->sqllen) return 0;
+  if (d != ATH_D_POSTGRESQL) return c->sql[b] == '?';
+  char want[16];
+  int wl = snprintf(want, sizeof want, "$%d", k + 1);
+  return b + (size_t)wl <= c->sqllen && memcmp(c->sql + b, want, (size_t)wl) == 0 ? (size_t)wl : 0;
+}
+
+static void check(const char *sql, size_t len, ath_node *text, const ath_compiled *c, int d) {
+  const char *dn = ath_dialect_name(d);
+  /* Walk the input and the rendering side by side: a ':name' in the input
+   * is the next placeholder, a removed "\" the only other change. */
   unsigned char *converted = calloc(len + 1, 1), *unescaped = calloc(len + 1, 1);
   size_t a = 0;                                   /* input position */
-  size_t b = 0;                                   /* sqlite output position */
-  k = 0;
-  while (b < sq->sqllen || a < len) {
-    if (k < sq->nbinds && b == qpos[k]) {
-      const ath_bindref *br = &sq->binds[k];
+  size_t b = 0;                                   /* output position */
+  int k = 0;
+  while (b < c->sqllen || a < len) {
+    if (a < len && b < c->sqllen && sql[a] == c->sql[b]) { a++; b++; continue; }
+    size_t pl = placeholder_at(c, d, b, k);
+    if (pl && a < len && sql[a] == ':') {
+      const ath_bindref *br = &c->binds[k];
       const char *name;
       size_t nl;
       if (br->name) { name = br->name; nl = strlen(name); }
       else {
-        FUZZ_CHECK(br->slot >= 1 && br->slot <= text->nkids, "slot %d was not bound by the node", br->slot);
+        FUZZ_CHECK(br->slot >= 1 && br->slot <= text->nkids, "%s: slot %d was not bound by the node", dn, br->slot);
         name = text->kids[br->slot - 1]->s;
         nl = text->kids[br->slot - 1]->slen;
       }
-      FUZZ_CHECK(a + 1 + nl <= len && sql[a] == ':' && memcmp(sql + a + 1, name, nl) == 0,
-                 "placeholder %d is not ':%.*s' in the input", k + 1, (int)nl, name);
-      FUZZ_CHECK(nl > 0 && name_start(name[0]), "placeholder %d has a bad name", k + 1);
-      for (size_t x = 0; x < nl; x++) FUZZ_CHECK(name_char(name[x]), "placeholder %d has a bad name", k + 1);
-      FUZZ_CHECK(a + 1 + nl == len || !name_char(sql[a + 1 + nl]), "placeholder %d ends inside a name", k + 1);
+      FUZZ_CHECK(a + 1 + nl <= len && memcmp(sql + a + 1, name, nl) == 0,
+                 "%s: placeholder %d is not ':%.*s' in the input", dn, k + 1, (int)nl, name);
+      FUZZ_CHECK(nl > 0 && name_start(name[0]), "%s: placeholder %d has a bad name", dn, k + 1);
+      for (size_t x = 0; x < nl; x++) FUZZ_CHECK(name_char(name[x]), "%s: placeholder %d has a bad name", dn, k + 1);
+      FUZZ_CHECK(a + 1 + nl == len || !name_char(sql[a + 1 + nl]), "%s: placeholder %d ends inside a name", dn, k + 1);
       if (br->name)                               /* a name the node binds is never left to the caller */
         for (int x = 0; x < text->nkids; x++)
           FUZZ_CHECK(!(text->kids[x]->slen == nl && !memcmp(text->kids[x]->s, name, nl)),
-                     "':%s' is bound by the node but left named", br->name);
+                     "%s: ':%s' is bound by the node but left named", dn, br->name);
       converted[a] = 1;
       a += 1 + nl;
-      b++;
+      b += pl;
       k++;
       continue;
     }
-    if (a < len && b < sq->sqllen && sql[a] == sq->sql[b]) { a++; b++; continue; }
-    FUZZ_CHECK(a + 1 < len && sql[a] == '\\' && sql[a + 1] == ':' && b < sq->sqllen && sq->sql[b] == ':',
-               "the rendering differs from the input at %zu (output %zu)", a, b);
+    FUZZ_CHECK(a + 1 < len && sql[a] == '\\' && sql[a + 1] == ':' && b < c->sqllen && c->sql[b] == ':',
+               "%s: the rendering differs from the input at %zu (output %zu)", dn, a, b);
     unescaped[a] = 1;
     a++;
   }
-  /* Nothing converted inside strings (and, strict, comments and others). */
+  FUZZ_CHECK(k == c->nbinds, "%s: %d placeholders in the text, %d binds", dn, k, c->nbinds);
+  /* Nothing converted inside strings, identifiers and comments; every
+   * :name outside them converted. */
   unsigned char *inside = malloc(len + 1);
-  for (int d = 0; d < (strict ? ATH_D__COUNT : 1); d++) {
-    lex(sql, len, d, strict, inside);
-    for (size_t x = 0; x < len; x++) {
-      FUZZ_CHECK(!(inside[x] && converted[x]), "%s: ':' at %zu inside a string or comment became a placeholder",
-                 ath_dialect_name(d), x);
-      FUZZ_CHECK(!(inside[x] && unescaped[x]), "%s: '\\' at %zu inside a string or comment was removed",
-                 ath_dialect_name(d), x);
-      if (strict && !inside[x] && sql[x] == ':' && x + 1 < len && name_start(sql[x + 1]) &&
-          (x == 0 || (sql[x - 1] != ':' && sql[x - 1] != '\\')))
-        FUZZ_CHECK(converted[x], "%s: ':%c...' at %zu was not converted", ath_dialect_name(d), sql[x + 1], x);
-    }
+  lex(sql, len, d, inside);
+  for (size_t x = 0; x < len; x++) {
+    FUZZ_CHECK(!(inside[x] && converted[x]), "%s: ':' at %zu inside a string or comment became a placeholder", dn, x);
+    FUZZ_CHECK(!(inside[x] && unescaped[x]), "%s: '\\' at %zu inside a string or comment was removed", dn, x);
+    if (!inside[x] && sql[x] == ':' && x + 1 < len && name_start(sql[x + 1]) &&
+        (x == 0 || (sql[x - 1] != ':' && sql[x - 1] != '\\')))
+      FUZZ_CHECK(converted[x], "%s: ':%c...' at %zu was not converted", dn, sql[x + 1], x);
   }
   free(inside);
   free(converted);
   free(unescaped);
-  free(qpos);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -226,7 +197,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       failed = 1;
     }
   }
-  if (!failed) check(sql, len, text, c);
+  if (!failed)
+    for (int d = 0; d < ATH_D__COUNT; d++) check(sql, len, text, c[d], d);
   for (int d = 0; d < ATH_D__COUNT; d++) ath_compiled_free(c[d]);
   ath_arena_free(arena);
   FUZZ_CHECK(ath_alloc_live() == live, "%ld blocks leaked", ath_alloc_live() - live);
