@@ -182,12 +182,16 @@ static int is_pg_ident_char(char c) { return is_pg_ident_start(c) || (c >= '0' &
 
 /* The end (one past the closing quote) of a string starting at s[i] == q;
  * with backslashes escaping the next byte when `backslash`. Unterminated:
- * len. A doubled quote ends the string and starts the next one, which
- * comes to the same end. */
+ * len. A doubled quote is a quote inside the string: skipping it here
+ * keeps the string's mode (PostgreSQL's E'it''s \' :x' is one string,
+ * backslash escapes throughout). */
 static size_t quoted_end(const char *s, size_t len, size_t i, char q, int backslash) {
   for (size_t j = i + 1; j < len; j++) {
     if (backslash && s[j] == '\\') { j++; continue; }
-    if (s[j] == q) return j + 1;
+    if (s[j] == q) {
+      if (j + 1 < len && s[j + 1] == q) { j++; continue; }
+      return j + 1;
+    }
   }
   return len;
 }
