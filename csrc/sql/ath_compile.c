@@ -609,6 +609,12 @@ static void referenced(render *r, ptrset *s, const ath_node *n) {
   for (int i = 0; i < n->nkids; i++) referenced(r, s, n->kids[i]);
 }
 
+/* 1 when f is one of the FROM elements of the query sc itself (not of those enclosing it). */
+static int in_level(const scope *sc, const ath_node *f) {
+  for (int i = 0; i < sc->n; i++) if (sc->items[i] == f) return 1;
+  return 0;
+}
+
 static int in_scope(const scope *sc, const ath_node *f) {
   for (; sc; sc = sc->outer)
     for (int i = 0; i < sc->n; i++) if (sc->items[i] == f) return 1;
@@ -686,22 +692,34 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
   for (int i = 0; i < inferred.n; i++)
     if (!ptrset_has(&covered, inferred.v[i])) ptrset_add(r, &froms, inferred.v[i]);
   /* Correlation, as SQLAlchemy's: correlate(t...) drops the listed elements
-   * an enclosing query has (and no others); without it, a subquery used as
-   * an expression drops those the enclosing queries have only when it has
-   * more than one, so a subquery on one table keeps its FROM. Dropping all
-   * is an InvalidRequestError: the SELECT would have no FROM. */
+   * any enclosing query has (and no others). Without it, a subquery used as
+   * an expression drops those the nearest enclosing query has, only when it
+   * has more than one, so a subquery on one table keeps its FROM. Dropping
+   * all is an InvalidRequestError: the SELECT would have no FROM. Then
+   * (beyond SQLAlchemy, which leaves them in) elements of queries further
+   * out are dropped too when a FROM still remains. */
   const ath_node *corr = k[ATH_SEL_CORRELATE];
   int explicit_correlate = corr && corr->nkids > 0;
-  int auto_correlate = !explicit_correlate && correlate && froms.n > 1;
-  if (outer && (explicit_correlate || auto_correlate)) {
+  if (outer && (explicit_correlate || (correlate && froms.n > 1))) {
     int kept = 0;
     for (int i = 0; i < froms.n; i++) {
       const ath_node *f = froms.v[i];
-      if ((!explicit_correlate || listed(corr, f)) && in_scope(outer, f)) ptrset_add(r, &dropped, f);
+      int drop = explicit_correlate ? listed(corr, f) && in_scope(outer, f) : in_level(outer, f);
+      if (drop) ptrset_add(r, &dropped, f);
       else froms.v[kept++] = f;
     }
     froms.n = kept;
     if (kept == 0 && dropped.n > 0 && r->st == ATH_OK) no_from_left(r, n, &dropped, explicit_correlate);
+    if (!explicit_correlate && outer->outer) {
+      int further = 0;
+      for (int i = 0; i < froms.n; i++) further += in_scope(outer->outer, froms.v[i]);
+      if (further > 0 && further < froms.n) {
+        kept = 0;
+        for (int i = 0; i < froms.n; i++)
+          if (!in_scope(outer->outer, froms.v[i])) froms.v[kept++] = froms.v[i];
+        froms.n = kept;
+      }
+    }
   }
   for (int i = 0; i < froms.n; i++) covered_by(r, &visible, froms.v[i]);
   scope sc = { visible.v, visible.n, correlate ? outer : NULL };

@@ -1696,6 +1696,29 @@ static void test_out_of_memory_correlation_error(void **state) {
   assert_true(invalid);
 }
 
+/* Implicit correlation is to the nearest enclosing query first (as
+ * SQLAlchemy); a table of a query further out is correlated too while the
+ * subquery keeps a FROM, else it stays in the subquery's FROM. */
+static void test_correlation_through_nested_subqueries(void **state) {
+  (void)state;
+  ath_node *emps = table("emps"), *depts = table("depts");
+  /* emps > EXISTS(depts > (max over emps of the dept)): the innermost keeps emps */
+  ath_node *inner = scalar(select_(LIST(FUNC("max", col(emps, "dept_id"))), bin(col(emps, "id"), "=", col(depts, "id"))));
+  ath_node *middle = select_(LIST(col(depts, "id")), bin(col(depts, "id"), "=", inner));
+  expect_sql(select_(LIST(col(emps, "id")), unary("EXISTS", middle)), SQLITE,
+             "SELECT emps.id FROM emps WHERE EXISTS (SELECT depts.id FROM depts WHERE depts.id = "
+             "(SELECT max(emps.dept_id) FROM emps WHERE emps.id = depts.id))", "");
+  /* users > EXISTS(orders > EXISTS(items, orders, users)): orders then users correlated, items kept */
+  ath_node *users = table("users"), *orders = table("orders"), *items = table("items");
+  ath_node *deep = select_(LIST(col(items, "id")), AND(bin(col(items, "order_id"), "=", col(orders, "id")),
+                                                      bin(col(items, "owner"), "=", col(users, "id"))));
+  ath_node *mid = select_(LIST(col(orders, "id")), AND(bin(col(orders, "user_id"), "=", col(users, "id")),
+                                                      unary("EXISTS", deep)));
+  expect_sql(select_(LIST(col(users, "id")), unary("EXISTS", mid)), PG,
+             "SELECT users.id FROM users WHERE EXISTS (SELECT orders.id FROM orders WHERE orders.user_id = users.id "
+             "AND EXISTS (SELECT items.id FROM items WHERE items.order_id = orders.id AND items.owner = users.id))", "");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -1759,6 +1782,7 @@ int main(void) {
     T(test_subquery_on_one_table_keeps_its_from),
     T(test_correlation_leaving_no_from_is_an_invalid_request),
     T(test_out_of_memory_correlation_error),
+    T(test_correlation_through_nested_subqueries),
   };
   return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }

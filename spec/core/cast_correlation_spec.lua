@@ -296,6 +296,13 @@ describe("Correlation of subqueries", function()
       .. ".where(e.dept_id == d.id).correlate(depts).scalar_subquery()).order_by(e.id)",
       "SELECT cc_emps.id, cc_depts.name FROM cc_emps, cc_depts WHERE cc_emps.dept_id = cc_depts.id AND cc_emps.salary = "
       .. "(SELECT max(cc_emps.salary) FROM cc_emps WHERE cc_emps.dept_id = cc_depts.id) ORDER BY cc_emps.id" },
+    { "a subquery inside a subquery (correlated to the nearest enclosing query)",
+      ath.select(e.id):where(ath.exists(ath.select(d.id):where(
+        d.id:eq(ath.select(ath.func.max(e.dept_id)):where(e.id:eq(d.id)):scalar_subquery())))):order_by(e.id),
+      "sa.select(e.id).where(sa.exists(sa.select(d.id).where(d.id == sa.select(sa.func.max(e.dept_id))"
+      .. ".where(e.id == d.id).scalar_subquery()))).order_by(e.id)",
+      "SELECT cc_emps.id FROM cc_emps WHERE EXISTS (SELECT cc_depts.id FROM cc_depts WHERE cc_depts.id = "
+      .. "(SELECT max(cc_emps.dept_id) FROM cc_emps WHERE cc_emps.id = cc_depts.id)) ORDER BY cc_emps.id" },
   }
 
   -- { name, athanor statement, SQLAlchemy statement, phrase of the error }
