@@ -638,9 +638,9 @@ static void no_from_left(render *r, const ath_node *n, const ptrset *dropped, in
   alone.err = &scratch;
   select_stmt(&alone, n, NULL, 0);
   int shown = alone.st == ATH_OK && !alone.sql.oom && alone.sql.data;
-  int len = shown ? (alone.sql.len > 300 ? 300 : (int)alone.sql.len) : 5;
+  int len = shown ? (alone.sql.len > 200 ? 200 : (int)alone.sql.len) : 8;
   const char *sql = shown ? alone.sql.data : "a SELECT";
-  const char *more = shown && alone.sql.len > 300 ? "..." : "";
+  const char *more = shown && alone.sql.len > 200 ? "..." : "";
   if (explicit_correlate) {
     char names[160];
     size_t used = 0;
