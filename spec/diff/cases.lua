@@ -247,8 +247,7 @@ case { name = "cast to a String with a length",
   py = "select(cast(e.c.id, String(10))).order_by(e.c.id)" }
 case { name = "cast to a String without a length",
   lua = function(_, e) return ath.select(ath.cast(e.c.id, ath.String)):order_by(e.c.id) end,
-  py = "select(cast(e.c.id, String)).order_by(e.c.id)",
-  pending = "issue 14 item 2: VARCHAR requires a length on the mysql dialect" }
+  py = "select(cast(e.c.id, String)).order_by(e.c.id)" }
 case { name = "cast of a string to Numeric(10, 2) and to Float",
   lua = function(_, e) return ath.select(ath.cast(ath.cast(e.c.id, ath.String(10)), ath.Numeric(10, 2)), ath.cast(e.c.id, ath.Float)):order_by(e.c.id) end,
   py = "select(cast(cast(e.c.id, String(10)), Numeric(10, 2)), cast(e.c.id, Float)).order_by(e.c.id)",
@@ -373,23 +372,19 @@ stmt = select(e.c.name, n.label('orders')).order_by(e.c.id)
 ]] }
 case { name = "an uncorrelated scalar subquery in WHERE",
   lua = function(_, e) return ath.select(e.c.name):where(e.c.salary:gt(ath.select(ath.func.avg(e.c.salary)):scalar_subquery())):order_by(e.c.id) end,
-  py = "select(e.c.name).where(e.c.salary > select(func.avg(e.c.salary)).scalar_subquery()).order_by(e.c.id)",
-  pending = "issue 14 item 3: the scalar subquery is correlated away to no FROM" }
+  py = "select(e.c.name).where(e.c.salary > select(func.avg(e.c.salary)).scalar_subquery()).order_by(e.c.id)" }
 case { name = "a scalar subquery over the same table keeps its FROM",
   lua = function(_, e) return ath.select(e.c.name):where(e.c.salary:eq(
       ath.select(ath.func.max(e.c.salary)):where(e.c.dept_id:eq(2)):scalar_subquery())) end,
-  py = "select(e.c.name).where(e.c.salary == select(func.max(e.c.salary)).where(e.c.dept_id == 2).scalar_subquery())",
-  pending = "issue 14 item 3: the scalar subquery is correlated away to no FROM" }
+  py = "select(e.c.name).where(e.c.salary == select(func.max(e.c.salary)).where(e.c.dept_id == 2).scalar_subquery())" }
 case { name = "a scalar subquery over the same table in HAVING",
   lua = function(_, e) return ath.select(e.c.dept_id):group_by(e.c.dept_id)
       :having(ath.func.max(e.c.salary):ge(ath.select(ath.func.max(e.c.salary)):where(e.c.dept_id:eq(1)):scalar_subquery())) end,
-  py = "select(e.c.dept_id).group_by(e.c.dept_id).having(func.max(e.c.salary) >= select(func.max(e.c.salary)).where(e.c.dept_id == 1).scalar_subquery())",
-  pending = "issue 14 item 3: the scalar subquery is correlated away to no FROM" }
+  py = "select(e.c.dept_id).group_by(e.c.dept_id).having(func.max(e.c.salary) >= select(func.max(e.c.salary)).where(e.c.dept_id == 1).scalar_subquery())" }
 case { name = "a scalar subquery over the same table in the columns clause",
   lua = function(_, e) return ath.select(e.c.id, ath.select(ath.func.min(e.c.id)):where(e.c.active:eq(true)):scalar_subquery():label("first"))
       :order_by(e.c.id) end,
-  py = "select(e.c.id, select(func.min(e.c.id)).where(e.c.active == True).scalar_subquery().label('first')).order_by(e.c.id)",
-  pending = "issue 14 item 3: the scalar subquery is correlated away to no FROM" }
+  py = "select(e.c.id, select(func.min(e.c.id)).where(e.c.active == True).scalar_subquery().label('first')).order_by(e.c.id)" }
 case { name = "exists, correlated",
   lua = function(_, e, o) return ath.select(e.c.name):where(ath.exists(ath.select(o.c.id):where(o.c.employee_id:eq(e.c.id), o.c.status:eq("paid")))):order_by(e.c.id) end,
   py = "select(e.c.name).where(exists(select(o.c.id).where(o.c.employee_id == e.c.id, o.c.status == 'paid'))).order_by(e.c.id)" }

@@ -371,27 +371,35 @@ function Expr:collate(collation)
   return setmetatable({ k = K.COLLATE, s = collation, self, type = self.type }, Expr)
 end
 
--- The spelling of a type in CAST per dialect (sqlite, postgresql, mysql).
-local dialects = require("athanor.dialects")
+-- A CAST names its target type and the compiler spells it for the dialect
+-- in use (csrc/sql/ath_cast.c: MySQL has CHAR where the others have VARCHAR,
+-- no VARCHAR without a length, ...): s is the type with the arguments it
+-- was configured with, s2 an Enum's type name on PostgreSQL.
+local function cast_target(ty)
+  local name = ty._name
+  if name == "String" and ty.length then return ("String(%d)"):format(ty.length) end
+  if name == "Numeric" and ty.precision then
+    return ty.scale and ("Numeric(%d, %d)"):format(ty.precision, ty.scale) or ("Numeric(%d)"):format(ty.precision)
+  end
+  if name == "DateTime" and ty.timezone then return "DateTime(timezone)" end
+  if name == "Enum" and ty.max_length then return ("Enum(%d)"):format(ty.max_length), ty.enum_name end
+  return name
+end
+
 local function cast(x, ty, level)
   if not types.is_type(ty) then
     errors.raise("ArgumentError", (level or 2) + 1, "cast() expects an athanor type (ath.Integer, ...), got %s", tostring(ty))
   end
   local expr = coerce(x, nil, (level or 2) + 1)
-  local my = dialects.get("mysql"):type_ddl(ty)
-  -- MySQL's CAST accepts only a few target names
-  if ty._name == "Integer" or ty._name == "BigInteger" or ty._name == "SmallInteger" then my = "SIGNED"
-  elseif ty._name == "String" or ty._name == "Text" then my = "CHAR"
-  elseif ty._name == "Float" then my = "DOUBLE" end
-  return setmetatable({ k = K.CAST, s = dialects.get("sqlite"):type_ddl(ty), s2 = dialects.get("postgresql"):type_ddl(ty),
-                        s3 = my, expr, type = ty }, Expr)
+  local target, type_name = cast_target(ty)
+  return setmetatable({ k = K.CAST, s = target, s2 = type_name, expr, type = ty }, Expr)
 end
 function Expr:cast(ty) return cast(self, ty, 2) end
 M.cast = function(x, ty) return cast(x, ty, 2) end
 
 -- Integer types: `/` casts its right operand so that 5/2 is 2.5 as in Lua.
 local INTEGRAL = { Integer = true, SmallInteger = true, BigInteger = true }
-local FLOAT_CAST = { s = "REAL", s2 = "DOUBLE PRECISION", s3 = "DOUBLE" }
+local FLOAT_CAST = { s = "Double" }    -- REAL / DOUBLE PRECISION / DOUBLE (csrc/sql/ath_cast.c)
 
 local function arith(op)
   return function(a, b)
