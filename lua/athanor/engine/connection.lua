@@ -119,6 +119,7 @@ local function execute_with_events(conn, exec, stmt, params, opts)
   dispatch(engine, "before_execute", conn, stmt, multiparams, single, options)
   local outer = conn._invoked
   conn._invoked = stmt
+  conn._handled = nil
   local ok, res = pcall(exec, stmt, conn, params, opts)
   conn._invoked = outer
   if not ok then raise_handled(conn, res, nil, nil, nil) end
@@ -202,6 +203,7 @@ function Connection:_execute_sql(sql, values, opts, meta, names)
     local params = positional(values, names)
     local context = new_context(self, sql, params, false, opts)
     dispatch(engine, "before_cursor_execute", self, nil, sql, params, context, false)
+    self._handled = nil
     local ok, cur, rowcount, lastrowid = pcall(c.exec, c, sql, values, names, opts and opts.stream)
     if not ok then raise_handled(self, cur, sql, params, context) end
     dispatch(engine, "after_cursor_execute", self, nil, sql, params, context, false)
@@ -226,6 +228,7 @@ function Connection:_executemany_sql(sql, list, opts, meta, names)
     end
     local context = new_context(self, sql, rows, true, opts)
     dispatch(engine, "before_cursor_execute", self, nil, sql, rows, context, true)
+    self._handled = nil
     local ok, res = pcall(executemany, c, sql, list, meta, names)
     if not ok then raise_handled(self, res, sql, rows, context) end
     dispatch(engine, "after_cursor_execute", self, nil, sql, rows, context, true)
