@@ -117,7 +117,8 @@ static void pool_event(void *ud, void *call_ud, const char *name, void *conn,
   ev->name = name;
   ev->serial = serial;
   ev->reason_kind = reason ? reason->kind : ATH_OK;
-  snprintf(ev->reason, sizeof ev->reason, "%.*s", (int)sizeof ev->reason - 1, reason ? reason->message : "");
+  ev->reason[0] = '\0';                    /* formatted only when there is one: checkouts stay cheap */
+  if (reason) snprintf(ev->reason, sizeof ev->reason, "%.*s", (int)sizeof ev->reason - 1, reason->message);
   if (name[0] == 'c' && name[1] == 'h') evs->serial = serial;       /* "checkout" */
 }
 

@@ -178,7 +178,7 @@ function Connection:exec_driver_sql(sql, params, opts)
   if type(sql) ~= "string" then
     errors.raise("ArgumentError", 2, "exec_driver_sql() expects a SQL string, got %s", type(sql))
   end
-  self._invoked = nil
+  if self.engine._listeners ~= nil then self._invoked = nil end   -- no statement object here
   if params ~= nil then
     if type(params) ~= "table" then
       errors.raise("ArgumentError", 2, "exec_driver_sql() parameters must be an array, got %s", type(params))
