@@ -216,6 +216,13 @@ describe("handle_error", function()
     assert.is_false(later)                                  -- raising stops the chain
   end)
 
+  it("raises the original unchanged when a listener re-raises it", function()
+    ath.event.listen(e, "handle_error", function(ctx) error(ctx.original_exception, 0) end)
+    local err = h.catch(conn.execute, conn, ath.text(missing), { x = 1 })
+    assert.is_true(errors.is(err, "DBAPIError"))
+    assert.is_nil(err.cause)                                 -- not its own cause
+  end)
+
   it("does not let a listener failing with a plain string hide the original error", function()
     ath.event.listen(e, "handle_error", function(ctx) return ctx.nothing.here end)
     local err = h.catch(conn.execute, conn, ath.text(missing), { x = 1 })

@@ -10,8 +10,8 @@ local result = require("athanor.engine.result")
 local text = require("athanor.text")
 local event = require("athanor.event")
 
-local setmetatable, getmetatable, type, pcall, error, tostring, ipairs =
-  setmetatable, getmetatable, type, pcall, error, tostring, ipairs
+local setmetatable, getmetatable, type, pcall, error, tostring, ipairs, rawget =
+  setmetatable, getmetatable, type, pcall, error, tostring, ipairs, rawget
 local pack, unpack = compat.pack, compat.unpack
 local new_result = result.new
 local drop_lost_batches = result.drop_lost_batches
@@ -71,7 +71,7 @@ function M.handle_error(engine, conn, err, statement, parameters, context)
     local ok, ret = pcall(fn, ctx)
     if not ok then
       if type(ret) == "table" then
-        if ret.cause == nil then pcall(function() ret.cause = err end) end
+        if ret ~= err and rawget(ret, "cause") == nil then pcall(function() ret.cause = err end) end
         final = ret
       elseif type(final) == "table" then
         pcall(function() final.listener_error = ret end)
