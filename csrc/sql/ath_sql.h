@@ -23,7 +23,8 @@ typedef enum ath_node_kind {
   ATH_N_TABLE,       /* s = table name; s2 = alias or NULL; flags ATH_F_PSEUDO: "excluded" */
   ATH_N_ALIAS,       /* s = name; kids[0] = SELECT or COMPOUND (a subquery in FROM) */
   ATH_N_CTE,         /* s = name; kids[0] = SELECT/COMPOUND; flags ATH_F_RECURSIVE */
-  ATH_N_BIND,        /* a value in slot `slot`; with ATH_F_NAMED: s names an execution parameter */
+  ATH_N_BIND,        /* a value in slot `slot`; with ATH_F_NAMED: s names an execution parameter;
+                        s2: PostgreSQL type to cast it to ($1::JSON), or NULL */
   ATH_N_NULL,        /* NULL */
   ATH_N_TRUE,
   ATH_N_FALSE,

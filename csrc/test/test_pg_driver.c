@@ -65,7 +65,7 @@ static void test_pg_driver_round_trips_scalars_by_type(void **state) {
   in[6] = (ath_value){ .type = ATH_V_NULL };
   ath_error err;
   for (int i = 0; i < 7; i++) assert_int_equal(D->bind(s, i + 1, &in[i], &err), ATH_OK);
-  assert_int_equal(D->step(s, &err), ATH_ROW);
+  if (D->step(s, &err) != ATH_ROW) fail_msg("step: %s", err.message);
   ath_value v;
   D->column(s, 0, &v); assert_int_equal(v.type, ATH_V_INT); assert_true(v.u.i == INT64_MIN);
   D->column(s, 1, &v); assert_int_equal(v.type, ATH_V_FLOAT); assert_true(v.u.f == 0.1);
