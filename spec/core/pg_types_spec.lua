@@ -53,7 +53,7 @@ describe("a parameter sent with no context in the SQL", function()
   end)
 
   it("still takes the column's own type where the SQL gives one", function()
-    conn:exec_driver_sql("CREATE TABLE pgt_nums (id INTEGER PRIMARY KEY, big BIGINT, amount NUMERIC(10, 2), "
+    conn:exec_driver_sql("CREATE TEMP TABLE pgt_nums (id INTEGER PRIMARY KEY, big BIGINT, amount NUMERIC(10, 2), "
       .. "ratio FLOAT, name VARCHAR(20))")
     conn:execute(ath.text("INSERT INTO pgt_nums (id, big, amount, ratio, name) VALUES (:id, :big, :amount, :ratio, :name)"),
       { { id = 1, big = 5000000000, amount = 3, ratio = 2, name = "one" },
