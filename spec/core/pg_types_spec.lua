@@ -184,6 +184,24 @@ describe("a literal in the select list", function()
   end)
 end)
 
+describe("the SQL of typed literals", function()
+  it("casts on PostgreSQL the literals whose value travels as text, and nothing elsewhere", function()
+    local stmt = ath.select(ath.literal({ a = 1 }, ath.JSON):label("j"), ath.literal("1.5", ath.Numeric(10, 2)):label("n"),
+      ath.literal("2026-01-01", ath.Date):label("d"), ath.bindparam("u", nil, ath.Uuid):label("u"),
+      ath.literal(1):label("i"), ath.literal(2.5, ath.Float):label("f"), ath.literal("x", ath.String):label("s"))
+    assert.equal("SELECT $1::JSONB AS j, $2::NUMERIC(10, 2) AS n, $3::DATE AS d, $4::UUID AS u, $5 AS i, $6 AS f, $7 AS s",
+      (stmt:compile({ dialect = "postgresql" })))
+    assert.equal("SELECT ? AS j, ? AS n, ? AS d, ? AS u, ? AS i, ? AS f, ? AS s", (stmt:compile({ dialect = "sqlite" })))
+  end)
+
+  it("keeps statements that differ only in a literal's type apart in the compiled cache", function()
+    local a = ath.select(ath.literal("2026-01-01", ath.Date):label("v"))
+    local b = ath.select(ath.literal("2026-01-01", ath.String):label("v"))
+    assert.equal("SELECT $1::DATE AS v", (a:compile({ dialect = "postgresql" })))
+    assert.equal("SELECT $1 AS v", (b:compile({ dialect = "postgresql" })))
+  end)
+end)
+
 describe("a recursive CTE anchored on a literal", function()
   local engine, conn
   before_each(function()
