@@ -2,6 +2,10 @@
  * Owns: the PGconn, named server-side prepared statements ("ath_s<N>"), their
  * parameter buffers, the current PGresult, and a per-statement arena for
  * converted values (valid until the next step/reset/finalize).
+ * Each parameter is parsed with a type taken from its Lua value (int4/int8,
+ * float8, bool, bytea; 0 = the server infers), so a statement with
+ * parameters is parsed at its first step, once per set of types it meets
+ * (pg_variant, select_variant; docs/postgresql.md "Parameter types").
  * Parameters go in text format except bytea (binary, so zero bytes survive);
  * results come back in text format and are converted by type OID here
  * (drv_pg_types.c). Streaming uses single-row mode.
@@ -421,8 +425,8 @@ static ath_status pg_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstm
  * the untyped base when every parameter is left to the server, else the
  * typed variant with exactly these types. Exact, so what a statement does
  * depends on its values only, never on what ran before on the connection.
- * The least recently used typed variant makes room. Never called in
- * pipeline mode (pg_execute_batch leaves it first). */
+ * The least recently used typed variant makes room. It parses only outside
+ * pipeline mode: pg_execute_batch leaves it when has_variant says no. */
 static ath_status select_variant(ath_dstmt *s, ath_error *err) {
   pg_variant *v = NULL;
   ath_status st = ATH_OK;

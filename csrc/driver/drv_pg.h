@@ -33,8 +33,8 @@ typedef struct pg_variant {
 struct ath_dstmt {
   ath_dconn *c;
   char *sql;                     /* owned C string: typed variants are parsed on demand */
-  pg_variant base;               /* parsed untyped by prepare (base.prepared == 0 when the
-                                  * server could not type it without the values) */
+  pg_variant base;               /* untyped (every parameter left to the server): parsed by
+                                  * prepare when there are no parameters, else on first need */
   pg_variant *typed[PG_MAX_VARIANTS];
   int ntyped;
   pg_variant *cur;               /* the variant of the current execution (columns), or NULL */
