@@ -471,6 +471,10 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
     case ATH_N_BIND:
       if (n->flags & ATH_F_NAMED) add_bind(r, 0, n->s, n->slen);
       else add_bind(r, n->slot, NULL, 0);
+      /* a typed literal whose value travels as text (a decimal, a date,
+       * JSON, a UUID) keeps its type where nothing else gives it one, as
+       * SQLAlchemy's render_bind_cast does: $1::JSON */
+      if (n->s2 && r->d == ATH_D_POSTGRESQL) { PUTS("::"); PUTS(n->s2); }
       break;
     case ATH_N_NULL: PUTS("NULL"); break;
     case ATH_N_TRUE: PUTS(r->d == ATH_D_SQLITE ? "1" : "true"); break;

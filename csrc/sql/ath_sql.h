@@ -25,7 +25,8 @@ typedef enum ath_node_kind {
                         ATH_F_LATERAL: LATERAL (...), correlated to the FROM items before it */
   ATH_N_CTE,         /* s = name; kids[0] = SELECT/COMPOUND; flags ATH_F_RECURSIVE; s2 = alias
                         (cte:alias(): the same CTE referred to as `name AS s2`) or NULL */
-  ATH_N_BIND,        /* a value in slot `slot`; with ATH_F_NAMED: s names an execution parameter */
+  ATH_N_BIND,        /* a value in slot `slot`; with ATH_F_NAMED: s names an execution parameter;
+                        s2: PostgreSQL type to cast it to ($1::JSON), or NULL */
   ATH_N_NULL,        /* NULL */
   ATH_N_TRUE,
   ATH_N_FALSE,

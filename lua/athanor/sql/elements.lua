@@ -491,11 +491,26 @@ Expr.__bnot = function(a) return M.not_(a) end
 
 ------------------------------------------------------------- constructors
 
+-- Types whose values travel to the driver as text: PostgreSQL would take
+-- such a literal as text where nothing in the statement types it (a select
+-- list, a CASE result), so it is cast there, as SQLAlchemy's
+-- render_bind_cast does ($1::JSON). Integers, floats, booleans and bytes
+-- need no cast: the driver sends their type with the value.
+local CAST_ON_POSTGRESQL = { Numeric = true, Date = true, DateTime = true, Time = true, JSON = true, Uuid = true }
+
+-- The PostgreSQL spelling n is cast to (s2 of a BIND), for a type ty.
+local function typed_bind(n, ty)
+  if ty and CAST_ON_POSTGRESQL[ty._name] then n.s2 = dialects.get("postgresql"):type_ddl(ty) end
+  return n
+end
+
 --- ath.literal(v [, type]): a value, still bound (never SQL text).
+-- Untyped, a boolean is a Boolean (SQLAlchemy types a literal from its
+-- Python value): SQLite hands the 1/0 it stores back as true/false.
 function M.literal(value, ty)
   local n = bind(value, ty and { type = ty } or nil, 2)
-  n.type = ty
-  return n
+  n.type = ty or (type(value) == "boolean" and types.Boolean or nil)
+  return typed_bind(n, ty)
 end
 
 --- ath.literal_column("text"): SQL text used as a column (the programmer's text).
@@ -511,11 +526,11 @@ function M.bindparam(name, value, ty)
     errors.raise("ArgumentError", 2, "bindparam() expects a name of letters, digits and _, got %s", tostring(name))
   end
   if value == nil then
-    return setmetatable({ k = K.BIND, s = name, f = K.F_NAMED, type = ty, name = name }, Expr)
+    return typed_bind(setmetatable({ k = K.BIND, s = name, f = K.F_NAMED, type = ty, name = name }, Expr), ty)
   end
   local n = bind(value, ty and { type = ty, name = name } or nil, 2)
   n.s = name
-  return n
+  return typed_bind(n, ty)
 end
 
 local NOPARENS = { current_timestamp = true, current_date = true, current_time = true,
