@@ -41,17 +41,13 @@ case { name = "select of chosen columns with integers, datetimes and strings",
 case { name = "literal values of every Lua type in the select list",
   lua = function() return ath.select(ath.literal(5):label("i"), ath.literal(2.5):label("f"),
     ath.literal("text"):label("s"), ath.literal(ath.null):label("n")) end,
-  py = "select(literal(5).label('i'), literal(2.5).label('f'), literal('text').label('s'), null().label('n'))",
-  pending = { postgresql = "issue 14 item 1: untyped PostgreSQL parameters come back as text" } }
+  py = "select(literal(5).label('i'), literal(2.5).label('f'), literal('text').label('s'), null().label('n'))" }
 case { name = "literal booleans in the select list",
   lua = function() return ath.select(ath.literal(true):label("b"), ath.literal(false):label("nb")) end,
-  py = "select(literal(True).label('b'), literal(False).label('nb'))",
-  pending = { sqlite = "issue 14 item 1: literal(true) in the select list comes back as the integer 1 on SQLite (the Boolean type of the value is lost)",
-              postgresql = "issue 14 item 1: untyped PostgreSQL parameters come back as text" } }
+  py = "select(literal(True).label('b'), literal(False).label('nb'))" }
 case { name = "a literal integer alone in the select list",
   lua = function() return ath.select(ath.literal(1)) end,
-  py = "select(literal(1))",
-  pending = { postgresql = "issue 14 item 1: untyped PostgreSQL parameters come back as text" } }
+  py = "select(literal(1))" }
 case { name = "typed literals (Integer, Float, Numeric, Boolean, Date, DateTime) in the select list",
   lua = function() return ath.select(ath.literal(7, ath.Integer):label("i"), ath.literal(1.25, ath.Float):label("f"),
     ath.literal("3.50", ath.Numeric(10, 2)):label("n"), ath.literal(true, ath.Boolean):label("b"),
@@ -61,12 +57,10 @@ import decimal as _d
 stmt = select(literal(7, Integer).label('i'), literal(1.25, Float).label('f'),
   literal(_d.Decimal('3.50'), Numeric(10, 2)).label('n'), literal(True, Boolean).label('b'),
   literal(datetime.date(2026, 11, 24), Date).label('dt'), literal(datetime.datetime(2026, 11, 24, 13, 5, 9), DateTime).label('ts'))
-]],
-  pending = { postgresql = "issue 14 item 1: typed binds in the select list lose their type on PostgreSQL" } }
+]] }
 case { name = "a typed bindparam with a value in the select list",
   lua = function() return ath.select(ath.bindparam("x", 42, ath.Integer):label("x")) end,
-  py = "select(bindparam('x', 42, type_=Integer).label('x'))",
-  pending = { postgresql = "issue 14 item 1: typed binds in the select list lose their type on PostgreSQL" } }
+  py = "select(bindparam('x', 42, type_=Integer).label('x'))" }
 case { name = "the constants true_ and false_ in the select list",
   lua = function() return ath.select(ath.true_:label("t"), ath.false_:label("f")) end,
   py = "select(true().label('t'), false().label('f'))" }
@@ -237,8 +231,7 @@ case { name = "case without an else gives NULL",
   py = "select(e.c.id, case((e.c.active == True, e.c.name))).order_by(e.c.id)" }
 case { name = "case with integer results",
   lua = function(_, e) return ath.select(e.c.id, ath.case({ { e.c.dept_id:eq(1), 10 } }, { else_ = 20 }):label("n")):order_by(e.c.id) end,
-  py = "select(e.c.id, case((e.c.dept_id == 1, 10), else_=20).label('n')).order_by(e.c.id)",
-  pending = { postgresql = "issue 14 item 1: CASE results are untyped parameters on PostgreSQL" } }
+  py = "select(e.c.id, case((e.c.dept_id == 1, 10), else_=20).label('n')).order_by(e.c.id)" }
 case { name = "cast of a Float to Integer",
   lua = function(_, e) return ath.select(e.c.id, ath.cast(e.c.salary, ath.Integer)):order_by(e.c.id) end,
   py = "select(e.c.id, cast(e.c.salary, Integer)).order_by(e.c.id)" }
@@ -427,8 +420,7 @@ case { name = "a recursive CTE with a depth counter",
 tree = select(d.c.id, literal(0).label('depth')).where(d.c.parent_id == None).cte('tree', recursive=True)
 tree = tree.union_all(select(d.c.id, tree.c.depth + 1).join(tree, d.c.parent_id == tree.c.id))
 stmt = select(tree.c.id, tree.c.depth).order_by(tree.c.id)
-]],
-  pending = { postgresql = "issue 14 item 1: untyped literal anchor: operator does not exist: text + integer" } }
+]] }
 case { name = "a recursive CTE counting from a literal anchor",
   lua = function() local n = ath.select(ath.literal(1):label("n")):cte("cnt", { recursive = true })
     n = n:union_all(ath.select(n.c.n + 1):where(n.c.n:lt(5)))
@@ -437,8 +429,7 @@ case { name = "a recursive CTE counting from a literal anchor",
 n = select(literal(1).label('n')).cte('cnt', recursive=True)
 n = n.union_all(select(n.c.n + 1).where(n.c.n < 5))
 stmt = select(n.c.n).order_by(n.c.n)
-]],
-  pending = { postgresql = "issue 14 item 1: operator does not exist: text + unknown" } }
+]] }
 case { name = "union removes duplicates",
   lua = function(_, e, o) return ath.union(ath.select(e.c.id):where(e.c.dept_id:eq(1)), ath.select(o.c.employee_id)):order_by(ath.literal_column("id")) end,
   py = "union(select(e.c.id).where(e.c.dept_id == 1), select(o.c.employee_id)).order_by(literal_column('id'))",
@@ -582,8 +573,7 @@ case { name = "JSON containment through op('@>')", only = "postgresql",
 case { name = "typed literals of Time and BigInteger in the select list",
   lua = function() return ath.select(ath.literal("13:05:09", ath.Time):label("t"), ath.literal(9007199254740993, ath.BigInteger):label("b")) end,
   py = "select(literal(datetime.time(13, 5, 9), Time).label('t'), literal(9007199254740993, BigInteger).label('b'))",
-  lua53 = true,
-  pending = { postgresql = "issue 14 item 1: typed binds in the select list lose their type on PostgreSQL" } }
+  lua53 = true }
 case { name = "t:insert() executemany, then a select", dml = true,
   lua = function(_, _, o) return o:insert() end,
   params = { { id = 30, employee_id = 1, total_cents = 1, status = "a" }, { id = 31, employee_id = 2, total_cents = 2 } },

@@ -497,6 +497,7 @@ Expr.__bnot = function(a) return M.not_(a) end
 -- render_bind_cast does ($1::JSON). Integers, floats, booleans and bytes
 -- need no cast: the driver sends their type with the value.
 local CAST_ON_POSTGRESQL = { Numeric = true, Date = true, DateTime = true, Time = true, JSON = true, Uuid = true }
+local dialects = require("athanor.dialects")
 
 -- The PostgreSQL spelling n is cast to (s2 of a BIND), for a type ty.
 local function typed_bind(n, ty)
