@@ -40,6 +40,9 @@ local function define(name, fields, configure)
   t._kind = "type"
   t._class = t                 -- configured copies keep their bare type as class
   t._affinity = t              -- the general class in SQLAlchemy's sense (Float -> Numeric)
+  -- (set here, not inherited, so the operators' lookups hit the table itself)
+  t._int_type, t._float_type = false, false   -- a number compared with this type binds as itself
+  t._concatenable = false
   if configure then
     -- calling the bare type makes a configured copy
     local mt = { __index = TypeEngine, __tostring = TypeEngine.__tostring, __name = "athanor.Type",
@@ -82,7 +85,7 @@ int_bind = int_bind or int_bind_portable
 -- hold keeps its own type, as SQLAlchemy's coerce_compared_value does:
 -- `col:gt(2.5)` binds 2.5 as a Float; anything else is checked as the column's.
 local function int_compare_bind(value, colname)
-  if type(value) == "number" and not is_integer(value) then return value end
+  if type(value) == "number" then return value end
   return int_bind(value, colname)
 end
 M.Integer = define("Integer", { _bind = int_bind, _compare_bind = int_compare_bind })
@@ -105,7 +108,7 @@ M.BigInteger = define("BigInteger", { _bind = int_bind, _compare_bind = int_comp
     end
     t._result = function(v) return type(v) == "number" and string.format("%d", v) or v end
     t._compare_bind = function(value, colname)
-      if type(value) == "number" and not is_integer(value) then return value end
+      if type(value) == "number" then return value end
       return t._bind(value, colname)
     end
   end
@@ -286,9 +289,13 @@ M.String._concatenable, M.Text._concatenable, M.Enum._concatenable = true, true,
 -- Operators whose operands may swap, so an untyped left side takes the right's type.
 local COMMUTES = { ["+"] = true, ["*"] = true }
 
--- Date and time columns take numbers in arithmetic (`day + 1`); their own
--- check stays for everything else.
+-- The type of a number compared or computed with a type that cannot hold
+-- it (_int_type for integral numbers, _float_type for others; false: the
+-- type holds it). Date and time columns take numbers in arithmetic
+-- (`day + 1`); their own check stays for everything else.
+for _, t in ipairs({ M.Integer, M.SmallInteger, M.BigInteger }) do t._float_type = M.Float end
 for _, t in ipairs({ M.Date, M.DateTime, M.Time }) do
+  t._int_type, t._float_type = M.Integer, M.Float
   local own = t._bind
   t._compare_bind = function(value, colname)
     if type(value) == "number" then return value end
@@ -299,15 +306,13 @@ end
 --- The type a value compared or computed with an expression of this type is
 -- bound as (SQLAlchemy's coerce_compared_value): this type when it can hold
 -- the value, else the value's own (a float against an Integer is a Float, a
--- number against a Date an Integer or Float).
+-- number against a Date an Integer or Float). Other mismatches keep this
+-- type, whose bind check then names the column.
 function TypeEngine:coerce_compared_value(value)
-  if type(value) ~= "number" or self._compare_bind == nil then return self end
-  local aff = self._affinity
-  if aff == M.Integer and is_integer(value) then return self end
-  if aff == M.Integer or aff == M.Date or aff == M.DateTime or aff == M.Time then
-    return is_integer(value) and M.Integer or M.Float
-  end
-  return self
+  if type(value) ~= "number" then return self end
+  local as
+  if is_integer(value) then as = self._int_type else as = self._float_type end
+  return as or self
 end
 
 --- The SQL operator and result type of `left op right` for operands of types

@@ -14,13 +14,14 @@ local orders = ath.Table("xt_orders", md,
   ath.Column("total_cents", ath.Integer),
   ath.Column("price", ath.Numeric(10, 2)),
   ath.Column("ratio", ath.Float),
-  ath.Column("day", ath.Date))
+  ath.Column("day", ath.Date),
+  ath.Column("code", ath.String(10)))
 local o = orders.c
 
 local ROWS = {
-  { id = 1, user_id = 1, total_cents = 500, price = "5.00", ratio = 0.5, day = "2026-01-01" },
-  { id = 2, user_id = 1, total_cents = 250, price = "2.50", ratio = 1.5, day = "2026-01-02" },
-  { id = 3, user_id = 2, total_cents = 3, price = "1", ratio = 2.0, day = "2026-01-03" },
+  { id = 1, user_id = 1, total_cents = 500, price = "5.00", ratio = 0.5, day = "2026-01-01", code = "a" },
+  { id = 2, user_id = 1, total_cents = 250, price = "2.50", ratio = 1.5, day = "2026-01-02", code = "b" },
+  { id = 3, user_id = 2, total_cents = 3, price = "1", ratio = 2.0, day = "2026-01-03", code = "c" },
 }
 
 -- The rows of a result as arrays of values (row[i]).
@@ -83,6 +84,14 @@ describe("Expression result types follow SQLAlchemy's rules", function()
     assert.equal(ath.Integer, (o.day - o.day).type)
   end)
 
+  it("turns + between strings into || as SQLAlchemy does, keeping the string type", function()
+    local e = o.code + "-x"
+    assert.equal(o.code.type, e.type)
+    assert.equal("xt_orders.code || ?", tostring(e))
+    assert.equal("'p-' || xt_orders.code", tostring(ath.literal_column("'p-'") + o.code))
+    assert.equal("xt_orders.total_cents + ?", tostring(o.total_cents + 1))
+  end)
+
   it("gives an untyped operand the other operand's type when the operator commutes", function()
     local x = ath.literal_column("x")
     assert.equal(o.total_cents.type, (x + o.total_cents).type)
@@ -130,6 +139,12 @@ describe("Expression types executed", function()
     for _, r in ipairs(rows) do
       for i = 2, 5 do assert_float(r[i]) end
     end
+  end)
+
+  it("concatenates strings joined by +", function()
+    -- SQLAlchemy: [('a-x', 'p-a'), ...]
+    assert.same({ { "a-x", "p-a" }, { "b-x", "p-b" }, { "c-x", "p-c" } },
+      values(conn:execute(ath.select(o.code + "-x", ath.literal_column("'p-'") + o.code):order_by(o.id))))
   end)
 
   it("filters an Integer column by floats in gt, between and in_", function()

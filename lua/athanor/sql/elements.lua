@@ -93,17 +93,23 @@ M.coerce = coerce
 -- arithmetic): nodes stay; a value is bound as the type like's type gives
 -- it (types coerce_compared_value), so a float compared with an Integer
 -- column is bound as a Float instead of refused.
+local mtype, is_integer = math.type, require("athanor.compat").is_integer
 local function compared(x, like, level)
-  if is_node(x) then return x end
-  if is_text(x) then return x:_as_node() end
-  local ty = like and like.type
-  if ty == nil or x == nil or x == errors.null or not ty.coerce_compared_value then
+  if type(x) == "number" then
+    local ty = like and like.type
+    if ty then                                        -- inline types coerce_compared_value (a hot path)
+      local as
+      if mtype and mtype(x) == "integer" or not mtype and is_integer(x) then as = ty._int_type
+      else as = ty._float_type end
+      if as then
+        local n = bind(x, { type = as, name = like.name }, (level or 2) + 1)
+        n.type = as
+        return n
+      end
+    end
     return bind(x, like, (level or 2) + 1)
   end
-  local as = ty:coerce_compared_value(x)
-  local n = bind(x, as == ty and like or { type = as, name = like.name }, (level or 2) + 1)
-  n.type = as
-  return n
+  return coerce(x, like, (level or 2) + 1)
 end
 M.compared = compared
 
@@ -293,7 +299,11 @@ local function arith(op)
     local left, right
     if is_node(a) then left = a; right = compared(b, a, 2)
     else right = b; left = compared(a, b, 2) end
-    local sql_op, ty = types.operate(op, left.type, right.type)
+    local lt, rt = left.type, right.type
+    if rt == nil and lt ~= nil and not lt._concatenable then   -- the common case: col + 1
+      return binary(op, left, right, lt)
+    end
+    local sql_op, ty = types.operate(op, lt, rt)
     return binary(sql_op, left, right, ty)
   end
 end
