@@ -141,15 +141,34 @@ end
 -- to_decimal_processor does ("5.00" for 5 in a Numeric(10, 2)). Text from
 -- the server (PostgreSQL) is exact already and passes unchanged.
 local function decimal_result(scale)
-  if scale == nil then
+  if scale ~= nil and scale < 0 then scale = 0 end   -- PostgreSQL's numeric(5, -2) holds integers
+  if scale == nil or scale > 99 then                  -- beyond what string.format can spell
     return function(v) return type(v) == "number" and tostring(v) or v end
   end
   local float_format = "%." .. scale .. "f"
   local fraction = scale > 0 and ("." .. string.rep("0", scale)) or ""
+  if mtype then                                       -- 5.3+: C's printf rounds a tie to even, as Python
+    return function(v)
+      if type(v) ~= "number" then return v end
+      if mtype(v) == "integer" then return string.format("%d", v) .. fraction end  -- exact beyond 2^53
+      return string.format(float_format, v)
+    end
+  end
+  -- LuaJIT's own formatter rounds an exact tie (2.125 at scale 2) away from
+  -- zero; SQLAlchemy (Python's "%.2f") and Lua 5.4 round it to even. Enough
+  -- digits show whether the value is a tie: a double that is not one
+  -- differs from it within about 16 + 1.7 * scale digits.
+  local wide_format = "%." .. math.min(99, 2 * scale + 20) .. "f"
   return function(v)
     if type(v) ~= "number" then return v end
-    if mtype and mtype(v) == "integer" then return string.format("%d", v) .. fraction end  -- exact beyond 2^53
-    return string.format(float_format, v)
+    local text = string.format(float_format, v)
+    local wide = string.format(wide_format, v)
+    local point = wide:find(".", 1, true)
+    if point and wide:find("^50*$", point + scale + 1) then
+      local kept = wide:sub(1, scale > 0 and point + scale or point - 1)
+      if kept:byte(-1) % 2 == 0 then return kept end  -- the even neighbour is the truncation
+    end
+    return text
   end
 end
 
@@ -157,9 +176,8 @@ M.Numeric = define("Numeric", { _bind = numeric_bind, asdecimal = true, _result 
   function(self, p, s, opts)
   if type(p) == "table" then p, s, opts = nil, nil, p end
   if type(s) == "table" then s, opts = nil, s end
-  if s ~= nil and not (is_integer(s) and s >= 0 and s <= 100) then
-    errors.raise("ArgumentError", 2, "Numeric(precision, scale): scale must be an integer from 0 to 100, got %s",
-      tostring(s))
+  if s ~= nil and not is_integer(s) then
+    errors.raise("ArgumentError", 2, "Numeric(precision, scale): scale must be an integer, got %s", tostring(s))
   end
   local t = copy(self, { precision = p, scale = s, asdecimal = not (opts and opts.asdecimal == false) })
   t._result = t.asdecimal and decimal_result(s) or function(v) return tonumber(v) end

@@ -191,6 +191,16 @@ describe("Expression types executed", function()
     assert.same({ "8.50", "5.00", 376.5 }, row)
   end)
 
+  it("formats a driver's number with the type's scale, and refuses a scale that is not an integer", function()
+    assert.equal("5.00", ath.Numeric(10, 2):result_processor()(5))
+    assert.equal("2.12", ath.Numeric(10, 2):result_processor()(2.125))   -- Python's "%.2f" too
+    assert.equal("7", ath.Numeric(10, 0):result_processor()(7.0))
+    assert.equal("12.50", ath.Numeric(10, 2):result_processor()("12.50"))
+    local err = h.catch(function() return ath.Numeric(10, 2.5) end)
+    assert.is_true(errors.is(err, "ArgumentError"))
+    assert.truthy(tostring(err):find("scale must be an integer", 1, true))
+  end)
+
   it("returns numbers for Numeric(p, s, { asdecimal = false })", function()
     local approx = ath.Numeric(10, 2, { asdecimal = false })
     local rows = values(conn:execute(ath.select(ath.cast(o.price, approx)):order_by(o.id)))
