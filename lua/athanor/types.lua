@@ -116,10 +116,23 @@ M.BigInteger = define("BigInteger", { _bind = int_bind, _compare_bind = int_comp
 end)
 
 -- Numbers ----------------------------------------------------------------
-M.Float = define("Float", { _bind = function(value, colname)
-  if type(value) == "number" or value == errors.null then return value end
-  return expect("a number")(value, colname)
-end })
+-- A Float expression the server computes as an exact decimal (PostgreSQL's
+-- avg(integer), numeric * float) arrives as text: read as a number, as
+-- SQLAlchemy's Float does there. SQLite returns REALs as numbers already.
+local SPECIAL_FLOATS = { NaN = 0 / 0, Infinity = math.huge, ["-Infinity"] = -math.huge }
+M.Float = define("Float", {
+  _bind = function(value, colname)
+    if type(value) == "number" or value == errors.null then return value end
+    return expect("a number")(value, colname)
+  end,
+  _result = function(v)
+    if type(v) ~= "string" then return v end
+    local n = tonumber(v)
+    if n == nil then n = SPECIAL_FLOATS[v] end
+    return n == nil and v or n
+  end,
+  _driver_converts = { sqlite = true },
+})
 
 -- "12", "-1.50", ".5", "1e-3": a mantissa with a digit, then an optional exponent.
 local function is_decimal_text(v)

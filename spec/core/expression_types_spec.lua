@@ -201,6 +201,14 @@ describe("Expression types executed", function()
     assert.truthy(tostring(err):find("scale must be an integer", 1, true))
   end)
 
+  it("reads a Float expression the server computes as a decimal as a number", function()
+    -- avg() is a Float (API.md); PostgreSQL computes avg(integer) as numeric
+    local row = values(conn:execute(ath.select(ath.func.avg(o.total_cents), ath.func.avg(o.ratio))))[1]
+    assert.equal(251, row[1])
+    assert_float(row[1])
+    assert.is_true(math.abs(row[2] - 4 / 3) < 1e-12)
+  end)
+
   it("returns numbers for Numeric(p, s, { asdecimal = false })", function()
     local approx = ath.Numeric(10, 2, { asdecimal = false })
     local rows = values(conn:execute(ath.select(ath.cast(o.price, approx)):order_by(o.id)))
