@@ -27,7 +27,8 @@ typedef struct render {
   ath_error *err;
   ath_status st;
   int colmode;                  /* COL_QUALIFIED / COL_BARE */
-  int in_order;                 /* rendering ORDER BY / GROUP BY: labels by name */
+  int in_order;                 /* rendering a compound's ORDER BY: every label by name */
+  const ath_node *label_ref;    /* the ORDER BY / GROUP BY label being rendered by name, or NULL */
   int depth;
   const ath_node **ctes;        /* CTEs hoisted to the top-level WITH */
   int nctes, capctes;
@@ -140,6 +141,62 @@ static void list(render *r, const ath_node *n, const scope *sc) {
     if (i) PUTS(", ");
     expr(r, n->kids[i], sc);
   }
+}
+
+/* A columns clause (SELECT list, RETURNING): a label item is `x AS name`. */
+static void column_list(render *r, const ath_node *n, const scope *sc) {
+  if (!n) return;
+  for (int i = 0; i < n->nkids && r->st == ATH_OK; i++) {
+    const ath_node *c = n->kids[i];
+    if (i) PUTS(", ");
+    if (c && c->kind == ATH_N_LABEL && c->nkids == 1) {
+      expr(r, c->kids[0], sc);
+      PUTS(" AS ");
+      ident(r, c->s, c->slen);
+    } else {
+      expr(r, c, sc);
+    }
+  }
+}
+
+static int same_text(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+/* Do two subtrees render the same SQL? (bound values aside, as the
+ * statement cache keys them: a label's lineage in SQLAlchemy's sense) */
+static int same_shape(const ath_node *a, const ath_node *b) {
+  if (a == b) return 1;
+  if (!a || !b || a->kind != b->kind || a->flags != b->flags || a->nkids != b->nkids || a->from != b->from ||
+      a->slen != b->slen || (a->s == NULL) != (b->s == NULL) || (a->s && memcmp(a->s, b->s, a->slen)) ||
+      !same_text(a->s2, b->s2) || !same_text(a->s3, b->s3))
+    return 0;
+  for (int i = 0; i < a->nkids; i++)
+    if (!same_shape(a->kids[i], b->kids[i])) return 0;
+  return 1;
+}
+
+/* ORDER BY / GROUP BY terms. A term that is a label (under ASC, DESC, NULLS
+ * ... in ORDER BY) of the columns clause `cols` renders as its name, as
+ * SQLAlchemy does; one the columns clause lacks renders its expression. */
+static void order_terms(render *r, const ath_node *terms, const ath_node *cols, int modifiers, const scope *sc) {
+  const ath_node *saved = r->label_ref;
+  for (int i = 0; i < terms->nkids && r->st == ATH_OK; i++) {
+    const ath_node *t = terms->kids[i];
+    while (modifiers && t && t->kind == ATH_N_POSTFIX && t->nkids == 1 && strncmp(t->s, "IS", 2)) t = t->kids[0];
+    r->label_ref = NULL;
+    if (t && t->kind == ATH_N_LABEL && t->nkids == 1) {
+      for (int j = 0; cols && j < cols->nkids; j++) {
+        const ath_node *c = cols->kids[j];
+        if (c && c->kind == ATH_N_LABEL && c->nkids == 1 && c->slen == t->slen && !memcmp(c->s, t->s, t->slen) &&
+            same_shape(c->kids[0], t->kids[0])) {
+          r->label_ref = t;
+          break;
+        }
+      }
+    }
+    if (i) PUTS(", ");
+    expr(r, terms->kids[i], sc);
+  }
+  r->label_ref = saved;
 }
 
 /* The name a FROM element is referred to by in column qualifiers. */
@@ -552,10 +609,12 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
       }
       break;
     case ATH_N_LABEL:
-      if (r->in_order) { ident(r, n->s, n->slen); break; }
+      /* as SQLAlchemy: `x AS name` only as an item of a columns clause
+       * (column_list), the name where ORDER BY / GROUP BY refer to a label
+       * of the columns clause, the expression everywhere else (WHERE,
+       * HAVING, inside a function) */
+      if (r->in_order || n == r->label_ref) { ident(r, n->s, n->slen); break; }
       expr(r, n->kids[0], sc);
-      PUTS(" AS ");
-      ident(r, n->s, n->slen);
       break;
     case ATH_N_CAST:                                 /* the type is spelled by the dialect (ath_cast.c) */
       if (!ath_cast_has_target(n, r->d)) {           /* MySQL FLOAT/BOOLEAN/ENUM: uncast, as SQLAlchemy */
@@ -818,8 +877,10 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
   /* a nested SELECT renders its own clauses: qualified columns, labels as
    * definitions, whatever context (ORDER BY, RETURNING...) it sits in */
   int saved_colmode = r->colmode, saved_in_order = r->in_order;
+  const ath_node *saved_label_ref = r->label_ref;
   r->colmode = COL_QUALIFIED;
   r->in_order = 0;
+  r->label_ref = NULL;
   const ath_node *explicit_from = k[ATH_SEL_FROM];
   /* The FROM list: explicit items (select_from, joins) in order, then the
    * elements the clauses' columns reference that no explicit item covers. */
@@ -874,7 +935,7 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
   if (n->nkids > ATH_SEL_DISTINCT_ON && k[ATH_SEL_DISTINCT_ON] && k[ATH_SEL_DISTINCT_ON]->nkids)
     distinct_on(r, k[ATH_SEL_DISTINCT_ON], &sc);
   else if (n->flags & ATH_F_DISTINCT) PUTS("DISTINCT ");
-  list(r, k[ATH_SEL_COLUMNS], &sc);
+  column_list(r, k[ATH_SEL_COLUMNS], &sc);
   if (froms.n) {
     PUTS(" FROM ");
     for (int i = 0; i < froms.n; i++) {
@@ -883,19 +944,14 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
     }
   }
   if (k[ATH_SEL_WHERE]) { PUTS(" WHERE "); expr(r, k[ATH_SEL_WHERE], &sc); }
-  int saved_order = r->in_order;
   if (k[ATH_SEL_GROUP] && k[ATH_SEL_GROUP]->nkids) {
-    r->in_order = 1;
     PUTS(" GROUP BY ");
-    list(r, k[ATH_SEL_GROUP], &sc);
-    r->in_order = saved_order;
+    order_terms(r, k[ATH_SEL_GROUP], k[ATH_SEL_COLUMNS], 0, &sc);
   }
   if (k[ATH_SEL_HAVING]) { PUTS(" HAVING "); expr(r, k[ATH_SEL_HAVING], &sc); }
   if (k[ATH_SEL_ORDER] && k[ATH_SEL_ORDER]->nkids) {
-    r->in_order = 1;
     PUTS(" ORDER BY ");
-    list(r, k[ATH_SEL_ORDER], &sc);
-    r->in_order = saved_order;
+    order_terms(r, k[ATH_SEL_ORDER], k[ATH_SEL_COLUMNS], 1, &sc);
   }
   if (k[ATH_SEL_LIMIT]) { PUTS(" LIMIT "); expr(r, k[ATH_SEL_LIMIT], &sc); }
   else if (k[ATH_SEL_OFFSET]) {
@@ -921,6 +977,7 @@ done:
   ath_free((void *)visible.v);
   r->colmode = saved_colmode;
   r->in_order = saved_in_order;
+  r->label_ref = saved_label_ref;
 }
 
 /* ------------------------------------------------------------------- CTEs */
@@ -1000,7 +1057,7 @@ static void returning(render *r, const ath_node *cols, const scope *sc) {
   int saved = r->colmode;
   r->colmode = COL_BARE;
   PUTS(" RETURNING ");
-  list(r, cols, sc);
+  column_list(r, cols, sc);
   r->colmode = saved;
 }
 

@@ -577,6 +577,47 @@ static void test_label_and_order_by_label(void **state) {
              "SELECT users.age + $1 AS next FROM users", "1");
 }
 
+/* A label is `x AS name` only as an item of a columns clause; ORDER BY and
+ * GROUP BY name it when the columns clause has it (same name, same
+ * expression); everywhere else it is its expression (SQLAlchemy 1.4). */
+static void test_label_renders_by_where_it_stands(void **state) {
+  (void)state;
+  ath_node *users = table("users");
+  ath_node *n = label(FUNC("count", star(NULL)), "n");
+  ath_node *n_again = label(FUNC("count", star(NULL)), "n");        /* built twice, as Lua does */
+  ath_node *q = slot(select_(LIST(col(users, "team_id"), n), NULL), ATH_SEL_GROUP, LIST(col(users, "team_id")));
+  slot(q, ATH_SEL_HAVING, bin(n_again, ">", bind(1)));
+  slot(q, ATH_SEL_ORDER, LIST(postfix(postfix(label(FUNC("count", star(NULL)), "n"), "DESC"), "NULLS LAST")));
+  expect_sql(q, PG, "SELECT users.team_id, count(*) AS n FROM users GROUP BY users.team_id HAVING count(*) > $1 "
+             "ORDER BY n DESC NULLS LAST", "1");
+  /* WHERE: the expression */
+  ath_node *u = label(bin(col(users, "id"), "*", bind(1)), "u");
+  expect_sql(select_(LIST(u), bin(label(bin(col(users, "id"), "*", bind(2)), "u"), ">", bind(3))), SQLITE,
+             "SELECT users.id * ? AS u FROM users WHERE users.id * ? > ?", "1,2,3");
+  /* GROUP BY a label of the columns clause: its name */
+  q = slot(select_(LIST(label(bin(col(users, "id"), "*", bind(1)), "u"), n), NULL), ATH_SEL_GROUP,
+           LIST(label(bin(col(users, "id"), "*", bind(2)), "u")));
+  expect_sql(q, SQLITE, "SELECT users.id * ? AS u, count(*) AS n FROM users GROUP BY u", "1");
+  /* ORDER BY a label the columns clause lacks, or one of the same name over
+   * another expression: the expression */
+  q = slot(select_(LIST(col(users, "id"), n), NULL), ATH_SEL_ORDER,
+           LIST(label(FUNC("max", col(users, "id")), "n"), label(col(users, "age"), "a")));
+  expect_sql(q, SQLITE, "SELECT users.id, count(*) AS n FROM users ORDER BY max(users.id), users.age", "");
+  /* inside a function of the columns clause: the expression */
+  expect_sql(select_(LIST(label(FUNC("max", label(col(users, "age"), "a")), "top")), NULL), SQLITE,
+             "SELECT max(users.age) AS top FROM users", "");
+  /* alone (tostring of a label): the expression */
+  expect_sql(n, SQLITE, "count(*)", "");
+  /* RETURNING is a columns clause */
+  expect_sql(update(users, LIST(set(col(users, "age"), bind(1))), NULL, LIST(label(col(users, "age"), "years"))), PG,
+             "UPDATE users SET age = $1 RETURNING age AS years", "1");
+  /* a compound's ORDER BY names its result columns */
+  ath_node *c = compound("UNION", LIST(select_(LIST(label(col(users, "id"), "k")), NULL),
+                                       select_(LIST(label(col(users, "age"), "k")), NULL)),
+                         LIST(postfix(label(col(users, "id"), "k"), "DESC")), NULL, NULL);
+  expect_sql(c, SQLITE, "SELECT users.id AS k FROM users UNION SELECT users.age AS k FROM users ORDER BY k DESC", "");
+}
+
 /* Regression test (a bug this suite found, now fixed): select_stmt() does not reset r->in_order (nor r->colmode) while
  * rendering a nested SELECT, so a subquery inside ORDER BY renders its own
  * labelled columns by name only: "ORDER BY (SELECT m FROM orders ...)". */
@@ -1911,6 +1952,7 @@ int main(void) {
     T(test_hostile_identifiers_are_quoted),
     T(test_functions),
     T(test_label_and_order_by_label),
+    T(test_label_renders_by_where_it_stands),
     T(test_order_by_subquery_with_label),
     T(test_returning_subquery_keeps_qualifiers),
     T(test_cast),

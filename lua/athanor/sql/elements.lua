@@ -89,6 +89,30 @@ local function coerce(x, like, level)
 end
 M.coerce = coerce
 
+--- The node for the other operand of an operator on `like` (a comparison,
+-- arithmetic): nodes stay; a value is bound as the type like's type gives
+-- it (types coerce_compared_value), so a float compared with an Integer
+-- column is bound as a Float instead of refused.
+local mtype, is_integer = math.type, require("athanor.compat").is_integer
+local function compared(x, like, level)
+  if type(x) == "number" then
+    local ty = like and like.type
+    if ty then                                        -- inline types coerce_compared_value (a hot path)
+      local as
+      if mtype and mtype(x) == "integer" or not mtype and is_integer(x) then as = ty._int_type
+      else as = ty._float_type end
+      if as then
+        local n = bind(x, { type = as, name = like.name }, (level or 2) + 1)
+        n.type = as
+        return n
+      end
+    end
+    return bind(x, like, (level or 2) + 1)
+  end
+  return coerce(x, like, (level or 2) + 1)
+end
+M.compared = compared
+
 --- The node for a criterion (WHERE, HAVING, ON, and_/or_/not_, CASE WHEN):
 -- an expression, ath.text(), a boolean, or ath.null. A plain string is
 -- refused (SQLAlchemy: "Textual SQL expression ... should be explicitly
@@ -128,14 +152,14 @@ local function comparison(op, null_op)
     local to = type(other)
     if to == "number" or to == "string" or to == "boolean" then   -- the hot path: a plain value
       local ty = self.type
-      local proc = ty and ty._bind
+      local proc = ty and (ty._compare_bind or ty._bind)   -- a float against an Integer stays a float
       if proc then other = proc(other, self.name) end
       return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr), type = BOOL }, Expr)
     end
     if other == errors.null and null_op then
       return setmetatable({ k = K_POSTFIX, s = null_op, self, type = BOOL }, Expr)
     end
-    return binary(op, self, coerce(other, self, 2), BOOL)
+    return binary(op, self, compared(other, self, 2), BOOL)
   end
 end
 
@@ -201,14 +225,14 @@ function Expr:is_(other)
   -- IS TRUE / IS FALSE take the keyword, as SQLAlchemy renders them: a
   -- bound boolean after IS is a syntax error on PostgreSQL
   if type(other) == "boolean" then other = other and M.true_ or M.false_ end
-  return binary("IS", self, coerce(other, self, 2), BOOL)
+  return binary("IS", self, compared(other, self, 2), BOOL)
 end
 function Expr:is_not(other)
   if other == errors.null or other == nil then
     return setmetatable({ k = K.POSTFIX, s = "IS NOT NULL", self, type = BOOL }, Expr)
   end
   if type(other) == "boolean" then other = other and M.true_ or M.false_ end
-  return binary("IS NOT", self, coerce(other, self, 2), BOOL)
+  return binary("IS NOT", self, compared(other, self, 2), BOOL)
 end
 
 -- One row of tuple_(a, b):in_{ {1, 2}, ... }: a LIST of values typed like the tuple's elements.
@@ -237,7 +261,7 @@ local function in_op(negate)
       for i = 1, #values do n[i + 1] = tuple_row(self, values[i], i, 2) end
       return n
     end
-    for i = 1, #values do n[i + 1] = coerce(values[i], self, 2) end
+    for i = 1, #values do n[i + 1] = compared(values[i], self, 2) end
     return n
   end
 end
@@ -246,7 +270,7 @@ Expr.not_in = in_op(true)
 
 function Expr:between(low, high, opts)
   return setmetatable({ k = K.BETWEEN, f = opts and opts.negate and K.F_NEGATE or nil,
-                        self, coerce(low, self, 2), coerce(high, self, 2), type = BOOL }, Expr)
+                        self, compared(low, self, 2), compared(high, self, 2), type = BOOL }, Expr)
 end
 
 --- col:op("@>")(value): a custom binary operator. Operator text is SQL the
@@ -255,7 +279,7 @@ function Expr:op(opstring)
   if type(opstring) ~= "string" or not (opstring:match("^[%+%-%*/<>=~!@#%%^&|`?]+$") or opstring:match("^[%a ]+$")) then
     errors.raise("ArgumentError", 2, "op() expects an operator such as '@>' or 'SIMILAR TO', got %s", tostring(opstring))
   end
-  return function(other) return binary(opstring, self, coerce(other, self, 2)) end
+  return function(other) return binary(opstring, self, compared(other, self, 2)) end
 end
 
 local function postfix(op)
@@ -401,12 +425,19 @@ M.cast = function(x, ty) return cast(x, ty, 2) end
 local INTEGRAL = { Integer = true, SmallInteger = true, BigInteger = true }
 local FLOAT_CAST = { s = "Double" }    -- REAL / DOUBLE PRECISION / DOUBLE (csrc/sql/ath_cast.c)
 
+-- The result type (and, for strings, `+` as ||) follows SQLAlchemy's
+-- rules (types.operate): an Integer column times 0.5 is a Float.
 local function arith(op)
   return function(a, b)
     local left, right
-    if is_node(a) then left = a; right = coerce(b, a, 2)
-    else right = b; left = coerce(a, b, 2) end
-    return binary(op, left, right, left.type)
+    if is_node(a) then left = a; right = compared(b, a, 2)
+    else right = b; left = compared(a, b, 2) end
+    local lt, rt = left.type, right.type
+    if rt == nil and lt ~= nil and not lt._concatenable then   -- the common case: col + 1
+      return binary(op, left, right, lt)
+    end
+    local sql_op, ty = types.operate(op, lt, rt)
+    return binary(sql_op, left, right, ty)
   end
 end
 Expr.__add = arith("+")
@@ -414,14 +445,16 @@ Expr.__sub = arith("-")
 Expr.__mul = arith("*")
 Expr.__mod = arith("%")
 function Expr.__div(a, b)
-  local left = is_node(a) and a or coerce(a, b, 2)
-  local right = is_node(b) and b or coerce(b, a, 2)
+  local left = is_node(a) and a or compared(a, b, 2)
+  local right = is_node(b) and b or compared(b, a, 2)
   local lt, rt = left.type, right.type
+  local divisor = right
   if (lt == nil or INTEGRAL[lt._name]) and (rt == nil or INTEGRAL[rt._name]) then
     right = setmetatable({ k = K.CAST, s = FLOAT_CAST.s, s2 = FLOAT_CAST.s2, s3 = FLOAT_CAST.s3, right,
                            type = types.Float }, Expr)
   end
-  return binary("/", left, right, types.Float)
+  -- integer operands were cast: true division, a Float; otherwise SQLAlchemy's rules
+  return binary("/", left, right, right ~= divisor and types.Float or types.result_type("/", lt, rt))
 end
 function Expr:floordiv(other)
   return setmetatable({ k = K.FUNC, s = "floor", Expr.__div(self, other), type = types.Integer }, Expr)
