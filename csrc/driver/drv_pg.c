@@ -2,6 +2,10 @@
  * Owns: the PGconn, named server-side prepared statements ("ath_s<N>"), their
  * parameter buffers, the current PGresult, and a per-statement arena for
  * converted values (valid until the next step/reset/finalize).
+ * Each parameter is parsed with a type taken from its Lua value (int4/int8,
+ * float8, bool, bytea; 0 = the server infers), so a statement with
+ * parameters is parsed at its first step, once per set of types it meets
+ * (pg_variant, select_variant; docs/postgresql.md "Parameter types").
  * Parameters go in text format except bytea (binary, so zero bytes survive);
  * results come back in text format and are converted by type OID here
  * (drv_pg_types.c). Streaming uses single-row mode.
@@ -318,13 +322,13 @@ static ath_status check_statement(const char *sql, size_t len, pg_scan *sc, ath_
   return ATH_OK;
 }
 
-/* Parameter types of s, read from pg_prepared_statements, for a statement
- * whose ParameterDescription libpq cannot read (PG_DESCRIBE_MAX_PARAMS). The
- * server's count wins over the scan's. Columns are learnt from the first
- * result (learn_columns). */
-static ath_status describe_large(ath_dstmt *s, ath_error *err) {
+/* Parameter types of variant v, read from pg_prepared_statements, for a
+ * statement whose ParameterDescription libpq cannot read
+ * (PG_DESCRIBE_MAX_PARAMS). Columns are learnt from the first result
+ * (learn_columns). */
+static ath_status describe_large(ath_dstmt *s, pg_variant *v, ath_error *err) {
   PGconn *pg = s->c->pg;
-  const char *name = s->name;
+  const char *name = v->name;
   PGresult *r = PQsendQueryParams(pg, "SELECT array_to_string(parameter_types::oid[], ',') "
                                       "FROM pg_catalog.pg_prepared_statements WHERE name = $1",
                                   1, NULL, &name, NULL, NULL, 0) ? await_result(pg) : NULL;
@@ -336,29 +340,59 @@ static ath_status describe_large(ath_dstmt *s, ath_error *err) {
   const char *p = PQgetvalue(r, 0, 0);
   int n = *p ? 1 : 0;
   for (const char *q = p; *q; q++) n += *q == ',';
-  if (n > PG_MAX_PARAMS) {
+  if (n != s->nparams) {
     PQclear(r);
-    return ath_error_set(err, ATH_E_OPERATIONAL, "statement takes %d parameters, but PostgreSQL accepts at most %d "
-                         "per statement (split it, or use executemany)", n, PG_MAX_PARAMS);
+    return ath_error_set(err, ATH_E_PROGRAMMING, "statement takes %d parameters, but its text shows $%d as the "
+                         "highest placeholder", n, s->nparams);
   }
-  s->ptypes = ath_calloc((size_t)(n ? n : 1), sizeof(Oid));
-  if (s->ptypes == NULL) { PQclear(r); return ath_error_nomem(err); }
+  v->ptypes = ath_calloc((size_t)(n ? n : 1), sizeof(Oid));
+  if (v->ptypes == NULL) { PQclear(r); return ath_error_nomem(err); }
   for (int i = 0; i < n; i++) {
     char *next;
-    s->ptypes[i] = (Oid)strtoul(p, &next, 10);
+    v->ptypes[i] = (Oid)strtoul(p, &next, 10);
     p = *next == ',' ? next + 1 : next;
   }
-  s->nparams = n;
   PQclear(r);
   return ATH_OK;
 }
 
-/* A statement described by describe_large takes its columns from its first
+/* A variant described by describe_large takes its columns from its first
  * result (kept as attributes only). */
 static void learn_columns(ath_dstmt *s, const PGresult *res) {
-  if (s->desc != NULL || res == NULL) return;
-  s->desc = PQcopyResult(res, PG_COPYRES_ATTRS);
-  s->ncols = s->desc ? PQnfields(s->desc) : 0;
+  pg_variant *v = s->cur;
+  if (v == NULL || v->desc != NULL || res == NULL) return;
+  v->desc = PQcopyResult(res, PG_COPYRES_ATTRS);
+  s->ncols = v->desc ? PQnfields(v->desc) : 0;
+}
+
+/* Parse s's text on the server as variant v with parameter types key
+ * (s->nparams of them, 0 = the server infers; NULL: all inferred), and
+ * describe it. On failure v is left empty (its server name released). */
+static ath_status prepare_variant(ath_dstmt *s, pg_variant *v, const Oid *key, ath_error *err) {
+  PGconn *pg = s->c->pg;
+  ath_status st = ATH_OK;
+  snprintf(v->name, sizeof v->name, "ath_s%lu", ++s->c->counter);
+  PGresult *res = PQsendPrepare(pg, v->name, s->sql, key ? s->nparams : 0, key) ? await_result(pg) : NULL;
+  if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) st = pg_fail(pg, res, err);
+  else v->prepared = 1;
+  PQclear(res);
+  if (st == ATH_OK && s->nparams > PG_DESCRIBE_MAX_PARAMS) {
+    st = describe_large(s, v, err);
+  } else if (st == ATH_OK) {
+    v->desc = PQsendDescribePrepared(pg, v->name) ? await_result(pg) : NULL;
+    if (v->desc == NULL || PQresultStatus(v->desc) != PGRES_COMMAND_OK) st = pg_fail(pg, v->desc, err);
+    else if (PQnparams(v->desc) != s->nparams)       /* the scan missed a placeholder the server saw */
+      st = ath_error_set(err, ATH_E_PROGRAMMING, "statement takes %d parameters, but its text shows $%d as the "
+                         "highest placeholder", PQnparams(v->desc), s->nparams);
+    else s->ncols = PQnfields(v->desc);
+  }
+  if (st == ATH_OK && key && s->nparams) {
+    v->key = ath_malloc((size_t)s->nparams * sizeof(Oid));
+    if (v->key == NULL) st = ath_error_nomem(err);
+    else memcpy(v->key, key, (size_t)s->nparams * sizeof(Oid));
+  }
+  if (st != ATH_OK) ath_drv_pg_free_variant(s, v, 1);
+  return st;
 }
 
 static ath_status pg_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstmt **out, ath_error *err) {
@@ -367,32 +401,61 @@ static ath_status pg_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstm
   ath_status st = check_statement(sql, len, &sc, err);
   if (st != ATH_OK) return st;
   ath_dstmt *s = ath_calloc(1, sizeof *s);
-  char *text = ath_strndup(sql, len);             /* libpq wants a C string */
-  if (s == NULL || text == NULL) { ath_free(s); ath_free(text); return ath_error_nomem(err); }
+  if (s == NULL) return ath_error_nomem(err);
   s->c = c;
-  snprintf(s->name, sizeof s->name, "ath_s%lu", ++c->counter);
-  PGresult *res = PQsendPrepare(c->pg, s->name, text, 0, NULL) ? await_result(c->pg) : NULL;
-  ath_free(text);
-  if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) st = pg_fail(c->pg, res, err);
-  else s->prepared = 1;
-  PQclear(res);
-  if (st == ATH_OK && sc.max_param > PG_DESCRIBE_MAX_PARAMS) {
-    st = describe_large(s, err);
-  } else if (st == ATH_OK) {
-    s->desc = PQsendDescribePrepared(c->pg, s->name) ? await_result(c->pg) : NULL;
-    if (s->desc == NULL || PQresultStatus(s->desc) != PGRES_COMMAND_OK) st = pg_fail(c->pg, s->desc, err);
-    if (st == ATH_OK) { s->nparams = PQnparams(s->desc); s->ncols = PQnfields(s->desc); }
-  }
-  if (st == ATH_OK) {
-    size_t np = (size_t)(s->nparams ? s->nparams : 1);
-    s->pvals = ath_calloc(np, sizeof(char *));
-    s->plens = ath_calloc(np, sizeof(int));
-    s->pfmts = ath_calloc(np, sizeof(int));
-    if (!s->pvals || !s->plens || !s->pfmts) st = ath_error_nomem(err);
-  }
-  if (st != ATH_OK) { ath_drv_pg_free_stmt(s, s->prepared); return st; }
+  s->sql = ath_strndup(sql, len);                 /* libpq wants a C string */
+  s->nparams = (int)sc.max_param;
+  size_t np = (size_t)(s->nparams ? s->nparams : 1);
+  s->pvals = ath_calloc(np, sizeof(char *));
+  s->plens = ath_calloc(np, sizeof(int));
+  s->pfmts = ath_calloc(np, sizeof(int));
+  s->want = ath_calloc(np, sizeof(Oid));
+  s->ptext = ath_calloc(np, 1);
+  if (!s->sql || !s->pvals || !s->plens || !s->pfmts || !s->want || !s->ptext) st = ath_error_nomem(err);
+  /* Without parameters there are no types to choose: parse now, so a bad
+   * statement fails here. With parameters the first step parses it, typed
+   * by the values bound (select_variant). */
+  else if (s->nparams == 0 && (st = prepare_variant(s, &s->base, NULL, err)) == ATH_OK) s->cur = &s->base;
+  if (st != ATH_OK) { ath_drv_pg_free_stmt(s, 1); return st; }
   *out = s;
   return ATH_OK;
+}
+
+/* Choose (parsing it on first use) the variant for the bound values' types:
+ * the untyped base when every parameter is left to the server, else the
+ * typed variant with exactly these types. Exact, so what a statement does
+ * depends on its values only, never on what ran before on the connection.
+ * The least recently used typed variant makes room. It parses only outside
+ * pipeline mode: pg_execute_batch leaves it when has_variant says no. */
+static ath_status select_variant(ath_dstmt *s, ath_error *err) {
+  pg_variant *v = NULL;
+  ath_status st = ATH_OK;
+  if (s->nwant == 0) {
+    v = &s->base;
+    if (!v->prepared) st = prepare_variant(s, v, NULL, err);
+  } else {
+    size_t keylen = (size_t)s->nparams * sizeof(Oid);
+    for (int i = 0; i < s->ntyped && v == NULL; i++)
+      if (memcmp(s->typed[i]->key, s->want, keylen) == 0) v = s->typed[i];
+    if (v == NULL) {
+      if (s->ntyped == PG_MAX_VARIANTS) {
+        int lru = 0;
+        for (int i = 1; i < s->ntyped; i++) if (s->typed[i]->used < s->typed[lru]->used) lru = i;
+        ath_drv_pg_free_variant(s, s->typed[lru], 1);
+        ath_free(s->typed[lru]);
+        s->typed[lru] = s->typed[--s->ntyped];
+      }
+      v = ath_calloc(1, sizeof *v);
+      if (v == NULL) return ath_error_nomem(err);
+      st = prepare_variant(s, v, s->want, err);
+      if (st != ATH_OK) { ath_free(v); return st; }
+      s->typed[s->ntyped++] = v;
+    }
+  }
+  if (st != ATH_OK) return st;
+  v->used = ++s->tick;
+  s->cur = v;
+  return ath_drv_pg_finish_params(s, err);
 }
 
 static int pg_param_count(ath_dstmt *s) { return s->nparams; }
@@ -418,7 +481,9 @@ static ath_status pg_step(ath_dstmt *s, ath_error *err) {
   PGconn *pg = s->c->pg;
   if (s->streaming) {
     if (!s->sent) {
-      if (!PQsendQueryPrepared(pg, s->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0))
+      ath_status vs = select_variant(s, err);
+      if (vs != ATH_OK) { s->done = 1; return vs; }
+      if (!PQsendQueryPrepared(pg, s->cur->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0))
         return pg_fail(pg, NULL, err);
       s->sent = 1;
       PQsetSingleRowMode(pg);
@@ -445,7 +510,9 @@ static ath_status pg_step(ath_dstmt *s, ath_error *err) {
     return e;
   }
   if (s->res == NULL) {
-    s->res = PQsendQueryPrepared(pg, s->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0)
+    ath_status vs = select_variant(s, err);
+    if (vs != ATH_OK) { s->done = 1; return vs; }
+    s->res = PQsendQueryPrepared(pg, s->cur->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0)
                ? await_result(pg) : NULL;
     ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) learn_columns(s, s->res);
@@ -472,10 +539,11 @@ static ath_status pg_step(ath_dstmt *s, ath_error *err) {
 static int pg_column_count(ath_dstmt *s) { return s->ncols; }
 
 static void pg_column_info(ath_dstmt *s, int col, ath_column_info *out) {
-  out->name = PQfname(s->desc, col);
+  const PGresult *desc = s->cur ? s->cur->desc : NULL;
+  out->name = desc ? PQfname(desc, col) : NULL;
   if (out->name == NULL) out->name = "";
   out->decltype = NULL;
-  out->type_oid = (uint32_t)PQftype(s->desc, col);
+  out->type_oid = desc ? (uint32_t)PQftype(desc, col) : 0;
 }
 
 static ath_status pg_column_value(ath_dstmt *s, int col, ath_value *out, ath_error *err) {
@@ -594,6 +662,14 @@ static ath_status pipeline_collect(ath_dstmt *s, long first, int64_t *changes, l
   }
 }
 
+/* 1 when the variant the bound values need is parsed already. */
+static int has_variant(const ath_dstmt *s) {
+  if (s->nwant == 0) return s->base.prepared;
+  size_t keylen = (size_t)s->nparams * sizeof(Oid);
+  for (int i = 0; i < s->ntyped; i++) if (memcmp(s->typed[i]->key, s->want, keylen) == 0) return 1;
+  return 0;
+}
+
 /* Pipelined executemany: send up to BATCH executions, one sync, read back. */
 static ath_status pg_execute_batch(ath_dstmt *s, ath_status (*bind_next)(void *, ath_dstmt *, ath_error *),
                                    void *ud, int64_t *changes, long *failed_index, ath_error *err) {
@@ -607,7 +683,23 @@ static ath_status pg_execute_batch(ath_dstmt *s, ath_status (*bind_next)(void *,
     ath_status b = bind_next(ud, s, err);
     if (b == ATH_DONE) break;
     if (b != ATH_ROW) { st = b; *failed_index = sent; break; }
-    if (!PQsendQueryPrepared(pg, s->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0)) {
+    if (!has_variant(s)) {
+      /* A row whose value types need a variant not parsed yet: read back
+       * what is in flight, and parse it outside the pipeline. */
+      if (sent > batch_start) {
+        PQpipelineSync(pg);
+        st = pipeline_collect(s, batch_start, changes, failed_index, ATH_OK, err);
+        batch_start = sent;
+        if (st != ATH_OK) break;
+      }
+      PQexitPipelineMode(pg);
+      st = select_variant(s, err);
+      if (!PQenterPipelineMode(pg) && st == ATH_OK) st = pg_fail(pg, NULL, err);
+      if (st != ATH_OK) { *failed_index = sent; break; }
+    } else if ((st = select_variant(s, err)) != ATH_OK) {
+      *failed_index = sent; break;                 /* a zero byte in text: nothing sent */
+    }
+    if (!PQsendQueryPrepared(pg, s->cur->name, s->nparams, (const char *const *)s->pvals, s->plens, s->pfmts, 0)) {
       st = pg_fail(pg, NULL, err); *failed_index = sent; break;
     }
     ath_drv_pg_clear_params(s);

@@ -12,17 +12,40 @@ struct ath_dconn {
 
 typedef struct pg_block { struct pg_block *next; } pg_block;   /* arena block header */
 
-struct ath_dstmt {
-  ath_dconn *c;
+/* One server-side prepared statement of an ath_dstmt's SQL, parsed with one
+ * set of parameter types (see "Parameter types" in drv_pg.c). */
+typedef struct pg_variant {
   char name[32];
   int prepared;                  /* exists on the server (DEALLOCATE on finalize) */
   PGresult *desc;                /* PQdescribePrepared: parameter and column types; for more
                                   * than PG_DESCRIBE_MAX_PARAMS, the first result's columns
                                   * (NULL until the first step) */
   Oid *ptypes;                   /* parameter types when desc lacks them, else NULL */
+  Oid *key;                      /* the types it was parsed with, nparams of them (0 = the
+                                  * server infers); NULL for the untyped base */
+  unsigned long used;            /* last use, for evicting the least recently used */
+} pg_variant;
+
+/* Typed variants kept per statement besides the untyped base: a statement
+ * meets few sets of value kinds (NULL or not per parameter, int4 or int8). */
+#define PG_MAX_VARIANTS 8
+
+struct ath_dstmt {
+  ath_dconn *c;
+  char *sql;                     /* owned C string: typed variants are parsed on demand */
+  pg_variant base;               /* untyped (every parameter left to the server): parsed by
+                                  * prepare when there are no parameters, else on first need */
+  pg_variant *typed[PG_MAX_VARIANTS];
+  int ntyped;
+  pg_variant *cur;               /* the variant of the current execution (columns), or NULL */
+  unsigned long tick;            /* use counter for the variants' LRU */
   int nparams, ncols;
   char **pvals;                  /* owned copies (NULL = SQL NULL) */
   int *plens, *pfmts;
+  Oid *want;                     /* per parameter: the type to parse it with, 0 = server's */
+  unsigned char *ptext;          /* per parameter: 1 = bound text, sent as bytea when the
+                                  * server takes bytea there, refused with a zero byte else */
+  int nwant;                     /* parameters with want[i] != 0 */
   PGresult *res;                 /* current result (whole, or one row when streaming) */
   int row, nrows;
   long long rows_seen;
@@ -33,13 +56,23 @@ struct ath_dstmt {
 };
 
 /* Value conversion (drv_pg_types.c). */
+/* Convert v into parameter i's buffer and record the type it must be parsed
+ * with (want[i]), judged against the base's inferred type. */
 ATH_HIDDEN ath_status ath_drv_pg_bind_value(ath_dstmt *s, int i, const ath_value *v, ath_error *err);
+/* Type the server inferred for parameter i of variant v (0 if unknown). */
+ATH_HIDDEN Oid ath_drv_pg_param_type(const ath_dstmt *s, const pg_variant *v, int i);
+/* After the variant is chosen: bound text where the variant takes bytea goes
+ * binary (zero bytes included); elsewhere text with a zero byte is a DataError. */
+ATH_HIDDEN ath_status ath_drv_pg_finish_params(ath_dstmt *s, ath_error *err);
 ATH_HIDDEN void ath_drv_pg_clear_params(ath_dstmt *s);
 /* Decode one result text into out (arena memory until the next step):
  * ATH_OK, or ATH_E_NOMEM with out NULL. */
 ATH_HIDDEN ath_status ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t len, ath_value *out,
                                          ath_error *err);
 ATH_HIDDEN void ath_drv_pg_arena_reset(ath_dstmt *s);
+/* Frees v's server statement (DEALLOCATE when deallocate and the connection
+ * is alive) and its memory, leaving v zeroed. */
+ATH_HIDDEN void ath_drv_pg_free_variant(ath_dstmt *s, pg_variant *v, int deallocate);
 /* Frees s (DEALLOCATE first when deallocate and the connection is alive). */
 ATH_HIDDEN void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate);
 

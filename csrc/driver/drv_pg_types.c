@@ -5,6 +5,7 @@
 #include "drv_pg.h"
 #include "../base/ath_buf.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,46 @@ void ath_drv_pg_clear_params(ath_dstmt *s) {
     ath_free(s->pvals[i]);
     s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0;
   }
+  if (s->want && s->nwant) memset(s->want, 0, (size_t)s->nparams * sizeof *s->want);
+  if (s->ptext) memset(s->ptext, 0, (size_t)s->nparams);
+  s->nwant = 0;
+}
+
+/* The type a parameter is parsed with, from the kind of value bound to it
+ * (as psycopg 3 does): the server then resolves `SELECT $1`, `$1 + $2` or a
+ * recursive CTE's anchor from the value instead of falling back to text.
+ * Integers take int4 when they fit, like the literal 5 in SQL, so functions
+ * and operators declared for integer resolve (int8 would not fit
+ * repeat(text, int4), and int2 overflows in `$1 * $2` past 32767); larger
+ * ones int8. Everything else (text, exact decimals, dates, JSON, arrays,
+ * NULL) stays 0, unknown: the server infers it from where it stands. */
+static Oid value_type(const ath_value *v) {
+  switch (v->type) {
+    case ATH_V_INT: return v->u.i >= INT32_MIN && v->u.i <= INT32_MAX ? INT4OID : INT8OID;
+    case ATH_V_FLOAT: return FLOAT8OID;
+    case ATH_V_BOOL: return BOOLOID;
+    case ATH_V_BLOB: return BYTEAOID;
+    default: return 0;
+  }
+}
+
+Oid ath_drv_pg_param_type(const ath_dstmt *s, const pg_variant *v, int i) {
+  (void)s;
+  if (v == NULL) return 0;
+  if (v->ptypes) return v->ptypes[i];
+  return v->desc ? PQparamtype(v->desc, i) : 0;
+}
+
+ath_status ath_drv_pg_finish_params(ath_dstmt *s, ath_error *err) {
+  for (int i = 0; i < s->nparams; i++) {
+    if (!s->ptext[i]) continue;
+    if (ath_drv_pg_param_type(s, s->cur, i) == BYTEAOID) { s->pfmts[i] = 1; continue; }  /* raw bytes */
+    s->pfmts[i] = 0;
+    if (memchr(s->pvals[i], '\0', (size_t)s->plens[i]))
+      return ath_error_set(err, ATH_E_DATA, "parameter %d: text contains a zero byte; bind binary data "
+                           "as a blob into a bytea column", i + 1);
+  }
+  return ATH_OK;
 }
 
 static void put_float(ath_buf *b, double f) {
@@ -92,15 +133,20 @@ static int put_array(ath_buf *b, const ath_value *v) {
 
 ath_status ath_drv_pg_bind_value(ath_dstmt *s, int i, const ath_value *v, ath_error *err) {
   ath_free(s->pvals[i]);
-  s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0;
+  s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0; s->ptext[i] = 0;
+  Oid want = value_type(v);
+  s->nwant += (want != 0) - (s->want[i] != 0);
+  s->want[i] = want;
   if (v->type == ATH_V_NULL) return ATH_OK;
-  Oid ptype = s->ptypes ? s->ptypes[i] : PQparamtype(s->desc, i);
-  if (ptype == BYTEAOID && (v->type == ATH_V_BLOB || v->type == ATH_V_TEXT)) {
-    /* binary format: raw bytes, zero bytes included */
-    char *p = ath_malloc(v->u.s.n ? v->u.s.n : 1);
+  if (v->type == ATH_V_BLOB || v->type == ATH_V_TEXT) {
+    /* raw bytes: a blob goes binary (zero bytes included); text goes as
+     * text unless the server takes bytea there (ath_drv_pg_finish_params) */
+    char *p = ath_malloc(v->u.s.n + 1);          /* libpq reads text parameters up to a NUL */
     if (p == NULL) return ath_error_nomem(err);
     if (v->u.s.n) memcpy(p, v->u.s.p, v->u.s.n);
-    s->pvals[i] = p; s->plens[i] = (int)v->u.s.n; s->pfmts[i] = 1;
+    p[v->u.s.n] = '\0';
+    s->pvals[i] = p; s->plens[i] = (int)v->u.s.n;
+    if (v->type == ATH_V_BLOB) s->pfmts[i] = 1; else s->ptext[i] = 1;
     return ATH_OK;
   }
   ath_buf b = ATH_BUF_INIT;
@@ -215,18 +261,30 @@ ath_status ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t l
   return ath_error_nomem(err);
 }
 
-void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate) {
-  if (deallocate && s->c && PQstatus(s->c->pg) == CONNECTION_OK &&
+void ath_drv_pg_free_variant(ath_dstmt *s, pg_variant *v, int deallocate) {
+  if (deallocate && v->prepared && s->c && PQstatus(s->c->pg) == CONNECTION_OK &&
       PQtransactionStatus(s->c->pg) != PQTRANS_ACTIVE) {
     char sql[64];
-    snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", v->name);
     PQclear(PQexec(s->c->pg, sql));           /* failure (aborted tx) only leaks a server-side name */
   }
+  PQclear(v->desc);
+  ath_free(v->ptypes);
+  ath_free(v->key);
+  memset(v, 0, sizeof *v);
+}
+
+void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate) {
+  ath_drv_pg_free_variant(s, &s->base, deallocate);
+  for (int i = 0; i < s->ntyped; i++) {
+    ath_drv_pg_free_variant(s, s->typed[i], deallocate);
+    ath_free(s->typed[i]);
+  }
   PQclear(s->res);
-  PQclear(s->desc);
-  ath_free(s->ptypes);
   ath_drv_pg_arena_reset(s);
   ath_drv_pg_clear_params(s);
   ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts);
+  ath_free(s->want); ath_free(s->ptext);
+  ath_free(s->sql);
   ath_free(s);
 }

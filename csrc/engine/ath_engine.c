@@ -103,6 +103,25 @@ static ath_status pool_reset(void *ud, void *conn, ath_error *err) {
   return ath_conn_reset(conn, err);
 }
 
+/* Pool events go to the checkout they happened in (call_ud: its
+ * ath_engine_events), never anywhere else: the calling thread owns it. */
+static void pool_event(void *ud, void *call_ud, const char *name, void *conn,
+                       unsigned long serial, const ath_error *reason) {
+  (void)ud; (void)conn;
+  ath_engine_events *evs = call_ud;
+  if (evs == NULL) return;
+  int is_invalidate = name[0] == 'i';
+  /* keep two slots for the "connect" and "checkout" that end a checkout */
+  if (evs->n >= ATH_ENGINE_EVENTS_MAX - (is_invalidate ? 2 : 0)) { evs->dropped++; return; }
+  ath_engine_event *ev = &evs->ev[evs->n++];
+  ev->name = name;
+  ev->serial = serial;
+  ev->reason_kind = reason ? reason->kind : ATH_OK;
+  ev->reason[0] = '\0';                    /* formatted only when there is one: checkouts stay cheap */
+  if (reason) snprintf(ev->reason, sizeof ev->reason, "%.*s", (int)sizeof ev->reason - 1, reason->message);
+  if (name[0] == 'c' && name[1] == 'h') evs->serial = serial;       /* "checkout" */
+}
+
 int ath_engine_is_memory(const ath_engine *e) {
   return strcmp(e->url->dialect, "sqlite") == 0 &&
          (e->url->database == NULL || strcmp(e->url->database, ":memory:") == 0);
@@ -201,7 +220,7 @@ static ath_status engine_create(const char *url_text, const ath_engine_config *c
     e->is_memdb = 1;
     memdb_new_name(e);
   }
-  ath_pool_ops ops = { pool_connect, pool_close, pool_ping, pool_reset, NULL };
+  ath_pool_ops ops = { pool_connect, pool_close, pool_ping, pool_reset, pool_event };
   e->pool = ath_pool_new(&e->cfg.pool, &ops, e, err);
   if (e->pool == NULL) { engine_free(e); return err ? err->kind : ATH_E_NOMEM; }
   *out = e;
@@ -255,8 +274,14 @@ void ath_engine_release(ath_engine *e) {
 }
 
 ath_status ath_engine_checkout(ath_engine *e, double timeout, ath_conn **out, ath_error *err) {
+  return ath_engine_checkout_ev(e, timeout, NULL, out, err);
+}
+
+ath_status ath_engine_checkout_ev(ath_engine *e, double timeout, ath_engine_events *events,
+                                  ath_conn **out, ath_error *err) {
+  if (events) { events->n = 0; events->dropped = 0; events->serial = 0; }
   void *c = NULL;
-  ath_status st = ath_pool_checkout(e->pool, timeout, &c, err);
+  ath_status st = ath_pool_checkout_ev(e->pool, timeout, events, &c, err);
   *out = c;
   if (st == ATH_OK) ((ath_conn *)c)->checkouts++;
   return st;

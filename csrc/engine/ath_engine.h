@@ -38,9 +38,34 @@ ATH_HIDDEN void ath_engine_retain(ath_engine *e);
 /* Drops a reference; the last one disposes the pool and frees. NULL ok. */
 ATH_HIDDEN void ath_engine_release(ath_engine *e);
 
+/* Pool events of one checkout, collected for its caller, which delivers
+ * them (to Lua listeners, in the lua_State that made the call). The pool may
+ * be shared by several states and threads: an event only ever goes to the
+ * call it happened in, never to another thread. Lives on the caller's stack;
+ * filling it allocates nothing. */
+#define ATH_ENGINE_EVENTS_MAX 8
+typedef struct ath_engine_event {
+  const char *name;              /* "connect", "checkout" or "invalidate" (static text) */
+  unsigned long serial;          /* the connection's serial (see ath_pool_ops.event) */
+  ath_status reason_kind;        /* "invalidate": why (ATH_OK: no reason) */
+  char reason[200];              /* its message, cut to fit */
+} ath_engine_event;
+typedef struct ath_engine_events {
+  int n;
+  int dropped;                   /* invalidations past the room left (counted, not kept) */
+  unsigned long serial;          /* the serial of the connection checked out, 0 if none */
+  ath_engine_event ev[ATH_ENGINE_EVENTS_MAX];
+} ath_engine_events;
+
 /* Checks a connection out of the pool (timeout < 0: the pool's own). */
 ATH_HIDDEN ath_status ath_engine_checkout(ath_engine *e, double timeout, ath_conn **out,
                                           ath_error *err);
+/* The same, recording the pool events of this checkout in *events (reset
+ * first): invalidations of idle connections that failed their pre-ping, then
+ * "connect" when the connection is new, then "checkout". Room is kept for
+ * the last two, so a run of invalidations past it is only counted. */
+ATH_HIDDEN ath_status ath_engine_checkout_ev(ath_engine *e, double timeout, ath_engine_events *events,
+                                             ath_conn **out, ath_error *err);
 /* Returns a connection: an invalidated one is closed, others go back to the
  * pool (which rolls back an open transaction). NULL is a no-op. */
 ATH_HIDDEN void ath_engine_checkin(ath_engine *e, ath_conn *c);

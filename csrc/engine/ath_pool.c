@@ -13,6 +13,7 @@ typedef struct rec {
   void *conn;
   double created;               /* monotonic seconds */
   unsigned gen;                 /* pool generation at connect time */
+  unsigned long serial;         /* names the connection in events */
   struct rec *prev, *next;
 } rec;
 
@@ -51,8 +52,10 @@ static rec *rl_find(rlist *l, void *conn) {
   return NULL;
 }
 
-static void emit(ath_pool *p, const char *name, void *conn) {
-  if (p->ops.event) p->ops.event(p->ud, name, conn);
+static unsigned long last_serial = 0;   /* atomic; serials are unique in the process */
+
+static void emit(ath_pool *p, void *call_ud, const char *name, const rec *r, const ath_error *reason) {
+  if (p->ops.event) p->ops.event(p->ud, call_ud, name, r->conn, r->serial, reason);
 }
 
 /* Close a record's connection and free it; call without the lock. */
@@ -118,14 +121,15 @@ ath_pool *ath_pool_new(const ath_pool_config *cfg, const ath_pool_ops *ops, void
 }
 
 /* Open a new connection into a record (unlocked). */
-static ath_status connect_rec(ath_pool *p, unsigned gen, rec **out, ath_error *err) {
+static ath_status connect_rec(ath_pool *p, void *call_ud, unsigned gen, rec **out, ath_error *err) {
   rec *r = ath_calloc(1, sizeof *r);
   if (r == NULL) return ath_error_nomem(err);
   ath_status st = p->ops.connect(p->ud, &r->conn, err);
   if (st != ATH_OK) { ath_free(r); return st; }
   r->created = ath_now_monotonic();
   r->gen = gen;
-  emit(p, "connect", r->conn);
+  r->serial = __atomic_add_fetch(&last_serial, 1, __ATOMIC_RELAXED);
+  emit(p, call_ud, "connect", r, NULL);
   *out = r;
   return ATH_OK;
 }
@@ -134,7 +138,7 @@ static ath_status connect_rec(ath_pool *p, unsigned gen, rec **out, ath_error *e
  * once, so it belongs to one thread while checked out: checkouts from that
  * thread nest (several Connections in one lua_State share it), other
  * threads wait until the last of them is returned. */
-static ath_status checkout_static(ath_pool *p, double wait, void **out, ath_error *err) {
+static ath_status checkout_static(ath_pool *p, void *call_ud, double wait, void **out, ath_error *err) {
   double deadline = ath_now_monotonic() + wait;
   pthread_t self = pthread_self();
   ath_mutex_lock(&p->mu);
@@ -155,7 +159,7 @@ static ath_status checkout_static(ath_pool *p, double wait, void **out, ath_erro
     unsigned gen = p->gen;
     ath_mutex_unlock(&p->mu);
     rec *r = NULL;
-    ath_status st = connect_rec(p, gen, &r, err);
+    ath_status st = connect_rec(p, call_ud, gen, &r, err);
     ath_mutex_lock(&p->mu);
     p->static_connecting = 0;
     ath_cond_broadcast(&p->cv);
@@ -166,18 +170,22 @@ static ath_status checkout_static(ath_pool *p, double wait, void **out, ath_erro
   }
   p->static_users++;
   p->static_owner = self;
-  void *conn = p->static_rec->conn;
+  rec r = *p->static_rec;                 /* a copy: another thread may replace it once we unlock */
   ath_mutex_unlock(&p->mu);
-  *out = conn;
-  emit(p, "checkout", conn);
+  *out = r.conn;
+  emit(p, call_ud, "checkout", &r, NULL);
   return ATH_OK;
 }
 
 ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error *err) {
+  return ath_pool_checkout_ev(p, timeout, NULL, out, err);
+}
+
+ath_status ath_pool_checkout_ev(ath_pool *p, double timeout, void *call_ud, void **out, ath_error *err) {
   *out = NULL;
   double wait = timeout < 0 || timeout != timeout ? p->cfg.timeout : timeout;
   if (wait > ATH_POOL_MAX_SECONDS) wait = ATH_POOL_MAX_SECONDS;   /* keeps the deadline a valid timespec */
-  if (p->cfg.kind == ATH_POOL_STATIC) return checkout_static(p, wait, out, err);
+  if (p->cfg.kind == ATH_POOL_STATIC) return checkout_static(p, call_ud, wait, out, err);
   double deadline = ath_now_monotonic() + wait;
   ath_mutex_lock(&p->mu);
   for (;;) {
@@ -198,7 +206,7 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
         ath_error perr;
         if (p->ops.ping(p->ud, r->conn, &perr) != ATH_OK) {
           /* dead: drop it and try again (usually by connecting afresh) */
-          emit(p, "invalidate", r->conn);
+          emit(p, call_ud, "invalidate", r, &perr);
           ath_mutex_lock(&p->mu);
           rl_remove(&p->out, r);
           ath_mutex_unlock(&p->mu);
@@ -208,7 +216,7 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
         }
       }
       *out = r->conn;
-      emit(p, "checkout", r->conn);
+      emit(p, call_ud, "checkout", r, NULL);
       return ATH_OK;
     }
     int limit_reached = p->cfg.kind == ATH_POOL_QUEUE && p->cfg.max_overflow >= 0 &&
@@ -218,7 +226,7 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
       unsigned gen = p->gen;
       ath_mutex_unlock(&p->mu);
       rec *r = NULL;
-      ath_status st = connect_rec(p, gen, &r, err);
+      ath_status st = connect_rec(p, call_ud, gen, &r, err);
       ath_mutex_lock(&p->mu);
       if (st != ATH_OK) {
         p->open--;
@@ -230,7 +238,7 @@ ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error 
       rl_push(&p->out, r);
       ath_mutex_unlock(&p->mu);
       *out = r->conn;
-      emit(p, "checkout", r->conn);
+      emit(p, call_ud, "checkout", r, NULL);
       return ATH_OK;
     }
     if (ath_now_monotonic() >= deadline) {
@@ -264,9 +272,10 @@ void ath_pool_checkin(ath_pool *p, void *conn) {
      * Reset while still owning it: other threads are kept out until then. */
     ath_mutex_lock(&p->mu);
     int last = p->static_users == 1;
+    rec copy = p->static_rec ? *p->static_rec : (rec){ .conn = conn };
     ath_mutex_unlock(&p->mu);
     if (last && p->ops.reset) { ath_error e; p->ops.reset(p->ud, conn, &e); }
-    emit(p, "checkin", conn);
+    emit(p, NULL, "checkin", &copy, NULL);
     ath_mutex_lock(&p->mu);
     p->static_users--;
     rec *r = NULL;
@@ -288,7 +297,7 @@ void ath_pool_checkin(ath_pool *p, void *conn) {
     ath_error e;
     if (p->ops.reset(p->ud, conn, &e) != ATH_OK) keep = 0;
   }
-  emit(p, "checkin", conn);
+  emit(p, NULL, "checkin", r, NULL);
   ath_mutex_lock(&p->mu);
   if (keep && (r->gen != p->gen || p->idle.n >= p->cfg.size)) keep = 0;   /* stale or overflow */
   if (keep) {
@@ -303,11 +312,15 @@ void ath_pool_checkin(ath_pool *p, void *conn) {
 
 void ath_pool_invalidate(ath_pool *p, void *conn) {
   if (conn == NULL) return;
-  emit(p, "invalidate", conn);
   ath_mutex_lock(&p->mu);
   if (p->cfg.kind == ATH_POOL_STATIC) {
     rec *r = p->static_rec;
     if (r && r->conn == conn) {
+      rec copy = *r;
+      ath_mutex_unlock(&p->mu);
+      emit(p, NULL, "invalidate", &copy, NULL);   /* before the close, as for the queue pool */
+      ath_mutex_lock(&p->mu);
+      r = p->static_rec;                          /* only the owning thread invalidates it */
       p->static_users--;
       p->gen++;                       /* other users keep it until they return */
       if (p->static_users <= 0) { p->static_rec = NULL; p->open = 0; p->static_users = 0; }
@@ -321,7 +334,9 @@ void ath_pool_invalidate(ath_pool *p, void *conn) {
   rec *r = rl_find(&p->out, conn);
   if (r) rl_remove(&p->out, r);
   ath_mutex_unlock(&p->mu);
-  if (r) close_and_release(p, r);
+  if (r == NULL) return;                          /* not ours: ignore */
+  emit(p, NULL, "invalidate", r, NULL);
+  close_and_release(p, r);
 }
 
 /* Close every idle connection and make checked-out ones close on return. */

@@ -31,8 +31,14 @@ typedef struct ath_pool_ops {
    * instead of pooled. May be NULL. */
   ath_status (*reset)(void *ud, void *conn, ath_error *err);
   /* Event hook: "connect", "checkout", "checkin", "invalidate"; may be NULL.
-   * Called without the lock. */
-  void (*event)(void *ud, const char *name, void *conn);
+   * Called without the lock, in the thread making the pool call, so every
+   * event reaches whoever made that call: `call_ud` is what that call was
+   * given (ath_pool_checkout_ev; NULL from the other calls). `serial` names
+   * the connection for its whole life (unique in the process, never 0).
+   * `reason` says why for an "invalidate" the pool decided on itself (a
+   * failed pre-ping), else NULL. */
+  void (*event)(void *ud, void *call_ud, const char *name, void *conn,
+                unsigned long serial, const ath_error *reason);
 } ath_pool_ops;
 
 typedef struct ath_pool_config {
@@ -74,6 +80,11 @@ ATH_HIDDEN ath_pool *ath_pool_new(const ath_pool_config *cfg, const ath_pool_ops
 /* Check a connection out. timeout < 0 uses cfg->timeout. Blocks while the
  * pool is exhausted; ATH_E_POOL_TIMEOUT names size, overflow and the wait. */
 ATH_HIDDEN ath_status ath_pool_checkout(ath_pool *p, double timeout, void **out, ath_error *err);
+/* The same, passing call_ud to the event hook for the events of this call:
+ * the connections a failed pre-ping invalidated, then "connect" (a new
+ * connection) and "checkout" of the one returned. */
+ATH_HIDDEN ath_status ath_pool_checkout_ev(ath_pool *p, double timeout, void *call_ud,
+                                           void **out, ath_error *err);
 /* 1 when a checkout from this thread would have to wait right now (no idle
  * connection and the limit reached, or the static connection held by another
  * thread). A hint: the answer can change as soon as it is given. */

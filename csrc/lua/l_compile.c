@@ -457,6 +457,7 @@ static ath_node *convert(conv *cv, int idx) {
   if (!n) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   if (HAS_S(kind)) n->s = get_string(L, idx, KEY_S, &n->slen);
   if (kind == ATH_N_TABLE || kind == ATH_N_CAST || kind == ATH_N_CTE) n->s2 = get_string(L, idx, KEY_S2, NULL);
+  else if (kind == ATH_N_BIND) n->s2 = get_string(L, idx, KEY_S2, NULL);    /* PostgreSQL cast of a typed literal */
   if (kind == ATH_N_CAST) n->s3 = get_string(L, idx, KEY_S3, NULL);
   if (cv->freezing) {                                 /* the node outlives the Lua strings it saw */
     n->s = arena_strdup(cv, n->s, n->slen);

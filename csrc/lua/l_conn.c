@@ -763,7 +763,7 @@ static int cursor_close(lua_State *L) {                      /* __gc, __close, :
 
 /* ------------------------------------------------------------ connection */
 
-int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout) {
+int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout, ath_engine_events *events) {
   l_conn *lc = ath_newudata(L, sizeof *lc);                  /* may raise: nothing owned yet */
   memset(lc, 0, sizeof *lc);
   luaL_setmetatable(L, ATH_CONN_MT);
@@ -771,7 +771,7 @@ int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout) {
   lua_setuservalue(L, -2);
   ath_error err;
   ath_conn *c;
-  if (ath_engine_checkout(e, timeout, &c, &err) != ATH_OK) return ath_l_raise(L, &err, NULL, 0);
+  if (ath_engine_checkout_ev(e, timeout, events, &c, &err) != ATH_OK) return ath_l_raise(L, &err, NULL, 0);
   ath_engine_retain(e);
   lc->c = c; lc->e = e;
   return 1;

@@ -139,17 +139,43 @@ void ath_l_push_engine(lua_State *L, ath_engine *e) {
   le->e = e;
 }
 
+/* engine:connect([timeout [, want_events]]) -> conn, serial [, events]
+ * serial names the database connection in pool events. With want_events,
+ * events is the checkout's pool events in order, flattened in fours: name,
+ * serial, reason kind or false, reason message or false; then
+ * events.dropped counts invalidations that did not fit. They are handed to
+ * this lua_State only: the C pool never calls Lua (it may run in another
+ * thread of a shared engine). */
 static int engine_connect(lua_State *L) {
   l_engine *le = check_engine(L, 1);
   double timeout = luaL_optnumber(L, 2, -1.0);
   if (timeout != timeout) timeout = -1.0;                    /* NaN: the pool's own */
+  int want_events = lua_toboolean(L, 3);
+  lua_settop(L, 1);
   /* Connections dropped without close() come back to the pool only when the
    * collector finalizes them. Before blocking on an exhausted pool, collect
    * this state's garbage so its own abandoned connections are returned
    * (other lua_States sharing the engine must collect their own; see
    * docs/pooling.md). */
   if (ath_pool_would_wait(ath_engine_pool(le->e))) lua_gc(L, LUA_GCCOLLECT, 0);
-  return ath_l_conn_checkout(L, le->e, timeout);
+  ath_engine_events ev;                                      /* on the stack: a raise leaks nothing */
+  ath_l_conn_checkout(L, le->e, timeout, &ev);               /* 2: conn */
+  lua_pushinteger(L, (lua_Integer)ev.serial);                /* 3 */
+  if (!want_events) return 2;
+  lua_createtable(L, 4 * ev.n, 1);                           /* 4 */
+  for (int i = 0; i < ev.n; i++) {
+    const ath_engine_event *x = &ev.ev[i];
+    lua_pushstring(L, x->name); lua_rawseti(L, 4, 4 * i + 1);
+    lua_pushinteger(L, (lua_Integer)x->serial); lua_rawseti(L, 4, 4 * i + 2);
+    if (x->reason_kind != ATH_OK) lua_pushstring(L, ath_error_kind_name(x->reason_kind));
+    else lua_pushboolean(L, 0);
+    lua_rawseti(L, 4, 4 * i + 3);
+    if (x->reason_kind != ATH_OK) lua_pushstring(L, x->reason);
+    else lua_pushboolean(L, 0);
+    lua_rawseti(L, 4, 4 * i + 4);
+  }
+  lua_pushinteger(L, ev.dropped); lua_setfield(L, 4, "dropped");
+  return 3;
 }
 
 static int engine_close(lua_State *L) {                      /* __gc, __close, :close() */

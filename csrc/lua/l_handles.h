@@ -24,7 +24,9 @@ typedef struct l_conn {
 /* Pushes an Engine userdata holding a new reference to e. */
 ATH_HIDDEN void ath_l_push_engine(lua_State *L, ath_engine *e);
 
-/* Checks a connection out of e and pushes a new Connection userdata. */
-ATH_HIDDEN int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout);
+/* Checks a connection out of e and pushes a new Connection userdata. The
+ * pool events of the checkout go to *events (NULL: dropped). */
+ATH_HIDDEN int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout,
+                                   ath_engine_events *events);
 
 #endif

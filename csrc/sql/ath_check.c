@@ -133,6 +133,11 @@ static void check_node(check_state *cs, const ath_node *n, int depth) {
              n->from->kind > 0 && n->from->kind < ATH_N__COUNT ? KIND_NAMES[n->from->kind] : "(unknown)");
       else check_node(cs, n->from, depth + 1);
       break;
+    case ATH_N_CAST:
+      if (!ath_cast_type_valid(n))
+        fail(cs, "malformed CAST node: '%.60s' is not a type it can cast to (Integer, String(20), Numeric(10, 2), ...)",
+             n->s);
+      break;
     case ATH_N_CASE:
       if ((n->flags & ATH_F_ELSE) && n->nkids < 1) fail(cs, "malformed CASE node: ELSE without a value");
       break;

@@ -6,6 +6,7 @@
  * rendered its way here, so the Lua builders never branch on the dialect. */
 #include "ath_sql.h"
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 /* FROM elements visible to a SELECT being rendered, for correlation. */
@@ -26,7 +27,8 @@ typedef struct render {
   ath_error *err;
   ath_status st;
   int colmode;                  /* COL_QUALIFIED / COL_BARE */
-  int in_order;                 /* rendering ORDER BY / GROUP BY: labels by name */
+  int in_order;                 /* rendering a compound's ORDER BY: every label by name */
+  const ath_node *label_ref;    /* the ORDER BY / GROUP BY label being rendered by name, or NULL */
   int depth;
   const ath_node **ctes;        /* CTEs hoisted to the top-level WITH */
   int nctes, capctes;
@@ -141,6 +143,62 @@ static void list(render *r, const ath_node *n, const scope *sc) {
   }
 }
 
+/* A columns clause (SELECT list, RETURNING): a label item is `x AS name`. */
+static void column_list(render *r, const ath_node *n, const scope *sc) {
+  if (!n) return;
+  for (int i = 0; i < n->nkids && r->st == ATH_OK; i++) {
+    const ath_node *c = n->kids[i];
+    if (i) PUTS(", ");
+    if (c && c->kind == ATH_N_LABEL && c->nkids == 1) {
+      expr(r, c->kids[0], sc);
+      PUTS(" AS ");
+      ident(r, c->s, c->slen);
+    } else {
+      expr(r, c, sc);
+    }
+  }
+}
+
+static int same_text(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+/* Do two subtrees render the same SQL? (bound values aside, as the
+ * statement cache keys them: a label's lineage in SQLAlchemy's sense) */
+static int same_shape(const ath_node *a, const ath_node *b) {
+  if (a == b) return 1;
+  if (!a || !b || a->kind != b->kind || a->flags != b->flags || a->nkids != b->nkids || a->from != b->from ||
+      a->slen != b->slen || (a->s == NULL) != (b->s == NULL) || (a->s && memcmp(a->s, b->s, a->slen)) ||
+      !same_text(a->s2, b->s2) || !same_text(a->s3, b->s3))
+    return 0;
+  for (int i = 0; i < a->nkids; i++)
+    if (!same_shape(a->kids[i], b->kids[i])) return 0;
+  return 1;
+}
+
+/* ORDER BY / GROUP BY terms. A term that is a label (under ASC, DESC, NULLS
+ * ... in ORDER BY) of the columns clause `cols` renders as its name, as
+ * SQLAlchemy does; one the columns clause lacks renders its expression. */
+static void order_terms(render *r, const ath_node *terms, const ath_node *cols, int modifiers, const scope *sc) {
+  const ath_node *saved = r->label_ref;
+  for (int i = 0; i < terms->nkids && r->st == ATH_OK; i++) {
+    const ath_node *t = terms->kids[i];
+    while (modifiers && t && t->kind == ATH_N_POSTFIX && t->nkids == 1 && strncmp(t->s, "IS", 2)) t = t->kids[0];
+    r->label_ref = NULL;
+    if (t && t->kind == ATH_N_LABEL && t->nkids == 1) {
+      for (int j = 0; cols && j < cols->nkids; j++) {
+        const ath_node *c = cols->kids[j];
+        if (c && c->kind == ATH_N_LABEL && c->nkids == 1 && c->slen == t->slen && !memcmp(c->s, t->s, t->slen) &&
+            same_shape(c->kids[0], t->kids[0])) {
+          r->label_ref = t;
+          break;
+        }
+      }
+    }
+    if (i) PUTS(", ");
+    expr(r, terms->kids[i], sc);
+  }
+  r->label_ref = saved;
+}
+
 /* The name a FROM element is referred to by in column qualifiers. */
 static const char *from_name(const ath_node *f) {
   if (f->kind == ATH_N_TABLE || f->kind == ATH_N_CTE) return f->s2 ? f->s2 : f->s;
@@ -182,12 +240,16 @@ static int is_pg_ident_char(char c) { return is_pg_ident_start(c) || (c >= '0' &
 
 /* The end (one past the closing quote) of a string starting at s[i] == q;
  * with backslashes escaping the next byte when `backslash`. Unterminated:
- * len. A doubled quote ends the string and starts the next one, which
- * comes to the same end. */
+ * len. A doubled quote is a quote inside the string: skipping it here
+ * keeps the string's mode (PostgreSQL's E'it''s \' :x' is one string,
+ * backslash escapes throughout). */
 static size_t quoted_end(const char *s, size_t len, size_t i, char q, int backslash) {
   for (size_t j = i + 1; j < len; j++) {
     if (backslash && s[j] == '\\') { j++; continue; }
-    if (s[j] == q) return j + 1;
+    if (s[j] == q) {
+      if (j + 1 < len && s[j + 1] == q) { j++; continue; }
+      return j + 1;
+    }
   }
   return len;
 }
@@ -466,6 +528,10 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
     case ATH_N_BIND:
       if (n->flags & ATH_F_NAMED) add_bind(r, 0, n->s, n->slen);
       else add_bind(r, n->slot, NULL, 0);
+      /* a typed literal whose value travels as text (a decimal, a date,
+       * JSON, a UUID) keeps its type where nothing else gives it one, as
+       * SQLAlchemy's render_bind_cast does: $1::JSON */
+      if (n->s2 && r->d == ATH_D_POSTGRESQL) { PUTS("::"); PUTS(n->s2); }
       break;
     case ATH_N_NULL: PUTS("NULL"); break;
     case ATH_N_TRUE: PUTS(r->d == ATH_D_SQLITE ? "1" : "true"); break;
@@ -543,20 +609,27 @@ static void expr(render *r, const ath_node *n, const scope *sc) {
       }
       break;
     case ATH_N_LABEL:
-      if (r->in_order) { ident(r, n->s, n->slen); break; }
+      /* as SQLAlchemy: `x AS name` only as an item of a columns clause
+       * (column_list), the name where ORDER BY / GROUP BY refer to a label
+       * of the columns clause, the expression everywhere else (WHERE,
+       * HAVING, inside a function) */
+      if (r->in_order || n == r->label_ref) { ident(r, n->s, n->slen); break; }
       expr(r, n->kids[0], sc);
-      PUTS(" AS ");
-      ident(r, n->s, n->slen);
       break;
-    case ATH_N_CAST: {
-      const char *t = r->d == ATH_D_POSTGRESQL ? n->s2 : r->d == ATH_D_MYSQL ? n->s3 : n->s;
+    case ATH_N_CAST:                                 /* the type is spelled by the dialect (ath_cast.c) */
+      if (!ath_cast_has_target(n, r->d)) {           /* MySQL FLOAT/BOOLEAN/ENUM: uncast, as SQLAlchemy */
+        int p = prec(n->kids[0], r->d);
+        if (p != P_ATOM) PUTC('(');
+        expr(r, n->kids[0], sc);
+        if (p != P_ATOM) PUTC(')');
+        break;
+      }
       PUTS("CAST(");
       expr(r, n->kids[0], sc);
       PUTS(" AS ");
-      PUTS(t ? t : n->s);
+      if (r->st == ATH_OK) r->st = ath_cast_spell(&r->sql, n, r->d, r->err);
       PUTC(')');
       break;
-    }
     case ATH_N_COLLATE:
       operand(r, n->kids[0], sc, P_COLLATE, 0);
       PUTS(" COLLATE ");
@@ -729,6 +802,12 @@ static void referenced(render *r, ptrset *s, const ath_node *n) {
   for (int i = 0; i < n->nkids; i++) referenced(r, s, n->kids[i]);
 }
 
+/* 1 when f is one of the FROM elements of the query sc itself (not of those enclosing it). */
+static int in_level(const scope *sc, const ath_node *f) {
+  for (int i = 0; i < sc->n; i++) if (sc->items[i] == f) return 1;
+  return 0;
+}
+
 static int in_scope(const scope *sc, const ath_node *f) {
   for (; sc; sc = sc->outer)
     for (int i = 0; i < sc->n; i++) if (sc->items[i] == f) return 1;
@@ -744,6 +823,48 @@ static void distinct_on(render *r, const ath_node *exprs, const scope *sc) {
   PUTS(") ");
 }
 
+/* 1 when f is one of the FROM elements of the correlate() list. */
+static int listed(const ath_node *lst, const ath_node *f) {
+  for (int i = 0; lst && i < lst->nkids; i++) if (lst->kids[i] == f) return 1;
+  return 0;
+}
+
+/* Fail with InvalidRequestError: the SELECT n would render without a FROM
+ * because every FROM element it has is correlated to an enclosing query.
+ * The statement is named by its SQL rendered on its own (uncorrelated). */
+static void no_from_left(render *r, const ath_node *n, const ptrset *dropped, int explicit_correlate) {
+  render alone;
+  ath_error scratch;
+  memset(&alone, 0, sizeof alone);
+  alone.d = r->d;
+  alone.err = &scratch;
+  select_stmt(&alone, n, NULL, 0);
+  int shown = alone.st == ATH_OK && !alone.sql.oom && alone.sql.data;
+  int len = shown ? (alone.sql.len > 200 ? 200 : (int)alone.sql.len) : 8;
+  const char *sql = shown ? alone.sql.data : "a SELECT";
+  const char *more = shown && alone.sql.len > 200 ? "..." : "";
+  if (explicit_correlate) {
+    char names[160];
+    size_t used = 0;
+    names[0] = '\0';
+    for (int i = 0; i < dropped->n && used + 2 < sizeof names; i++)
+      used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", from_name(dropped->v[i]));
+    fail(r, ATH_E_INVALID_REQUEST, "Select statement '%.*s%s' returned no FROM clauses due to correlate(%s): every "
+         "table it selects from is in the enclosing query; correlate fewer tables so it keeps a FROM of its own",
+         len, sql, more, names);
+  } else {
+    fail(r, ATH_E_INVALID_REQUEST, "Select statement '%.*s%s' returned no FROM clauses due to auto-correlation; "
+         "specify correlate(<tables>) to control correlation manually", len, sql, more);
+  }
+  for (int i = 0; i < alone.nbinds; i++) ath_free(alone.binds[i].name);
+  ath_free(alone.binds);
+  ath_free((void *)alone.ctes);
+  ath_buf_free(&alone.sql);
+}
+
+/* Render a SELECT. outer: the FROM elements of the enclosing queries (NULL
+ * for a statement or a subquery in FROM); correlate: 1 where a subquery is
+ * an expression (scalar, EXISTS, IN), which correlates implicitly. */
 static void select_stmt(render *r, const ath_node *n, const scope *outer, int correlate) {
   if (r->st != ATH_OK) return;
   if (!n || n->kind != ATH_N_SELECT) {
@@ -752,72 +873,85 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
     return;
   }
   const ath_node *const *k = (const ath_node *const *)n->kids;
-  ptrset covered = { 0 }, inferred = { 0 }, visible = { 0 };
+  ptrset covered = { 0 }, inferred = { 0 }, froms = { 0 }, dropped = { 0 }, visible = { 0 };
   /* a nested SELECT renders its own clauses: qualified columns, labels as
    * definitions, whatever context (ORDER BY, RETURNING...) it sits in */
   int saved_colmode = r->colmode, saved_in_order = r->in_order;
+  const ath_node *saved_label_ref = r->label_ref;
   r->colmode = COL_QUALIFIED;
   r->in_order = 0;
+  r->label_ref = NULL;
   const ath_node *explicit_from = k[ATH_SEL_FROM];
-  for (int i = 0; explicit_from && i < explicit_from->nkids; i++) covered_by(r, &covered, explicit_from->kids[i]);
+  /* The FROM list: explicit items (select_from, joins) in order, then the
+   * elements the clauses' columns reference that no explicit item covers. */
+  for (int i = 0; explicit_from && i < explicit_from->nkids; i++) {
+    covered_by(r, &covered, explicit_from->kids[i]);
+    ptrset_add(r, &froms, explicit_from->kids[i]);
+  }
   for (int slot = 0; slot < ATH_SEL__N; slot++) {
     if (slot == ATH_SEL_FROM || slot == ATH_SEL_CTES || slot == ATH_SEL_CORRELATE ||
         slot == ATH_SEL_LIMIT || slot == ATH_SEL_OFFSET) continue;
     referenced(r, &inferred, k[slot]);
   }
   if (n->nkids > ATH_SEL_DISTINCT_ON) referenced(r, &inferred, k[ATH_SEL_DISTINCT_ON]);
-  /* keep only what no explicit item covers and no enclosing query provides */
-  int kept = 0;
-  for (int i = 0; i < inferred.n; i++) {
-    const ath_node *f = inferred.v[i];
-    if (ptrset_has(&covered, f)) continue;
-    int correlated = correlate && in_scope(outer, f);
-    if (k[ATH_SEL_CORRELATE]) {
-      int except = (n->flags & ATH_F_CORRELATE_EXCEPT) != 0;   /* correlate_except(): the list stays inside */
-      for (int j = 0; j < k[ATH_SEL_CORRELATE]->nkids; j++)
-        if (k[ATH_SEL_CORRELATE]->kids[j] == f) correlated = !except;
+  for (int i = 0; i < inferred.n; i++)
+    if (!ptrset_has(&covered, inferred.v[i])) ptrset_add(r, &froms, inferred.v[i]);
+  /* Correlation, as SQLAlchemy's: correlate(t...) drops the listed elements
+   * any enclosing query has (and no others). Without it, a subquery used as
+   * an expression drops those the nearest enclosing query has, only when it
+   * has more than one, so a subquery on one table keeps its FROM. Dropping
+   * all is an InvalidRequestError: the SELECT would have no FROM. Then
+   * (beyond SQLAlchemy, which leaves them in) elements of queries further
+   * out are dropped too when a FROM still remains. */
+  const ath_node *corr = k[ATH_SEL_CORRELATE];
+  int except = (n->flags & ATH_F_CORRELATE_EXCEPT) != 0;   /* correlate_except(): the list stays inside */
+  int explicit_correlate = except || (corr && corr->nkids > 0);
+  if (outer && (explicit_correlate || (correlate && froms.n > 1))) {
+    int kept = 0;
+    for (int i = 0; i < froms.n; i++) {
+      const ath_node *f = froms.v[i];
+      int drop = explicit_correlate ? listed(corr, f) != except && in_scope(outer, f) : in_level(outer, f);
+      if (drop) ptrset_add(r, &dropped, f);
+      else froms.v[kept++] = f;
     }
-    if (correlated) continue;
-    inferred.v[kept++] = f;
+    froms.n = kept;
+    if (kept == 0 && dropped.n > 0 && r->st == ATH_OK) no_from_left(r, n, &dropped, explicit_correlate);
+    if (!explicit_correlate && outer->outer) {
+      int further = 0;
+      for (int i = 0; i < froms.n; i++) further += in_scope(outer->outer, froms.v[i]);
+      if (further > 0 && further < froms.n) {
+        kept = 0;
+        for (int i = 0; i < froms.n; i++)
+          if (!in_scope(outer->outer, froms.v[i])) froms.v[kept++] = froms.v[i];
+        froms.n = kept;
+      }
+    }
   }
-  inferred.n = kept;
-  for (int i = 0; i < covered.n; i++) ptrset_add(r, &visible, covered.v[i]);
-  for (int i = 0; i < inferred.n; i++) ptrset_add(r, &visible, inferred.v[i]);
+  for (int i = 0; i < froms.n; i++) covered_by(r, &visible, froms.v[i]);
   scope sc = { visible.v, visible.n, correlate ? outer : NULL };
+  if (r->st != ATH_OK) goto done;
 
   PUTS("SELECT ");
   if (n->nkids > ATH_SEL_DISTINCT_ON && k[ATH_SEL_DISTINCT_ON] && k[ATH_SEL_DISTINCT_ON]->nkids)
     distinct_on(r, k[ATH_SEL_DISTINCT_ON], &sc);
   else if (n->flags & ATH_F_DISTINCT) PUTS("DISTINCT ");
-  list(r, k[ATH_SEL_COLUMNS], &sc);
-  if (inferred.n || (explicit_from && explicit_from->nkids)) {
+  column_list(r, k[ATH_SEL_COLUMNS], &sc);
+  if (froms.n) {
     PUTS(" FROM ");
-    int first = 1;
-    for (int i = 0; explicit_from && i < explicit_from->nkids; i++) {
-      if (!first) PUTS(", ");
-      first = 0;
-      from_element(r, explicit_from->kids[i], &sc);
-    }
-    for (int i = 0; i < inferred.n; i++) {
-      if (!first) PUTS(", ");
-      first = 0;
-      from_element(r, inferred.v[i], &sc);
+    for (int i = 0; i < froms.n; i++) {
+      if (i) PUTS(", ");
+      from_element(r, froms.v[i], &sc);
     }
   }
   if (k[ATH_SEL_WHERE]) { PUTS(" WHERE "); expr(r, k[ATH_SEL_WHERE], &sc); }
-  int saved_order = r->in_order;
   if (k[ATH_SEL_GROUP] && k[ATH_SEL_GROUP]->nkids) {
-    r->in_order = 1;
     PUTS(" GROUP BY ");
-    list(r, k[ATH_SEL_GROUP], &sc);
-    r->in_order = saved_order;
+    order_terms(r, k[ATH_SEL_GROUP], k[ATH_SEL_COLUMNS], 0, &sc);
   }
   if (k[ATH_SEL_HAVING]) { PUTS(" HAVING "); expr(r, k[ATH_SEL_HAVING], &sc); }
   if (k[ATH_SEL_ORDER] && k[ATH_SEL_ORDER]->nkids) {
-    r->in_order = 1;
     PUTS(" ORDER BY ");
-    list(r, k[ATH_SEL_ORDER], &sc);
-    r->in_order = saved_order;
+    order_terms(r, k[ATH_SEL_ORDER], k[ATH_SEL_COLUMNS], 1, &sc);
   }
   if (k[ATH_SEL_LIMIT]) { PUTS(" LIMIT "); expr(r, k[ATH_SEL_LIMIT], &sc); }
   else if (k[ATH_SEL_OFFSET]) {
@@ -835,11 +969,15 @@ static void select_stmt(render *r, const ath_node *n, const scope *outer, int co
       if (n->flags & ATH_F_SKIP_LOCKED) PUTS(" SKIP LOCKED");
     }
   }
+done:
   ath_free((void *)covered.v);
   ath_free((void *)inferred.v);
+  ath_free((void *)froms.v);
+  ath_free((void *)dropped.v);
   ath_free((void *)visible.v);
   r->colmode = saved_colmode;
   r->in_order = saved_in_order;
+  r->label_ref = saved_label_ref;
 }
 
 /* ------------------------------------------------------------------- CTEs */
@@ -919,7 +1057,7 @@ static void returning(render *r, const ath_node *cols, const scope *sc) {
   int saved = r->colmode;
   r->colmode = COL_BARE;
   PUTS(" RETURNING ");
-  list(r, cols, sc);
+  column_list(r, cols, sc);
   r->colmode = saved;
 }
 

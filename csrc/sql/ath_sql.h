@@ -25,7 +25,8 @@ typedef enum ath_node_kind {
                         ATH_F_LATERAL: LATERAL (...), correlated to the FROM items before it */
   ATH_N_CTE,         /* s = name; kids[0] = SELECT/COMPOUND; flags ATH_F_RECURSIVE; s2 = alias
                         (cte:alias(): the same CTE referred to as `name AS s2`) or NULL */
-  ATH_N_BIND,        /* a value in slot `slot`; with ATH_F_NAMED: s names an execution parameter */
+  ATH_N_BIND,        /* a value in slot `slot`; with ATH_F_NAMED: s names an execution parameter;
+                        s2: PostgreSQL type to cast it to ($1::JSON), or NULL */
   ATH_N_NULL,        /* NULL */
   ATH_N_TRUE,
   ATH_N_FALSE,
@@ -40,7 +41,9 @@ typedef enum ath_node_kind {
   ATH_N_BETWEEN,     /* kids[0] BETWEEN kids[1] AND kids[2]; ATH_F_NEGATE */
   ATH_N_FUNC,        /* s(kids...); ATH_F_NOPARENS: bare name (CURRENT_TIMESTAMP) */
   ATH_N_LABEL,       /* kids[0] AS s */
-  ATH_N_CAST,        /* CAST(kids[0] AS type): s sqlite, s2 postgresql, s3 mysql spelling */
+  ATH_N_CAST,        /* CAST(kids[0] AS type): s = an athanor type ("String", "String(20)", "Numeric(10, 2)",
+                        "DateTime(timezone)", "Enum(5)"); s2 = an Enum's type name. The dialect in use
+                        spells it (ath_cast.c) */
   ATH_N_COLLATE,     /* kids[0] COLLATE s */
   ATH_N_CASE,        /* WHEN kids[2i] THEN kids[2i+1]...; ATH_F_ELSE: last kid is ELSE */
   ATH_N_TEXT,        /* s = SQL with :name binds; kids = BIND nodes with s = name (bound values) */
@@ -152,6 +155,16 @@ ATH_HIDDEN ath_status ath_compile(const ath_node *root, ath_dialect_id d, ath_co
  * ath_compile calls it first; nothing is allocated on return. */
 ATH_HIDDEN ath_status ath_check_tree(const ath_node *root, ath_error *err);
 ATH_HIDDEN void ath_compiled_free(ath_compiled *c);
+
+/* CAST targets (ath_cast.c). 1 when the CAST node's s names a type with
+ * arguments it takes. */
+ATH_HIDDEN int ath_cast_type_valid(const ath_node *cast);
+/* 0 when dialect d has no CAST to the node's type (MySQL: FLOAT, BOOLEAN,
+ * ENUM): the operand renders uncast, as SQLAlchemy does. */
+ATH_HIDDEN int ath_cast_has_target(const ath_node *cast, ath_dialect_id d);
+/* Append the type's spelling for d to b; CompileError for a type d cannot
+ * name (an Enum without a type name on PostgreSQL) or an unknown one. */
+ATH_HIDDEN ath_status ath_cast_spell(ath_buf *b, const ath_node *cast, ath_dialect_id d, ath_error *err);
 
 /* Cache keys: the structure of a tree, without bound values. Two trees with
  * equal keys render to the same SQL in the same dialect. Returns -1 when the

@@ -525,9 +525,7 @@ static ath_node *select_tree(ath_arena *a) {
   ath_node *text = mk(a, ATH_N_TEXT, "users.age > :age AND users.z = :other", 1, named(a, "age"));
   q->kids[ATH_SEL_COLUMNS] = mk(a, ATH_N_LIST, NULL, 3, column(a, users, "name"),
     mk(a, ATH_N_LABEL, "total", 1, mk(a, ATH_N_FUNC, "sum", 1, column(a, orders, "amount"))),
-    mk(a, ATH_N_CAST, "TEXT", 1, column(a, users, "id")));
-  q->kids[ATH_SEL_COLUMNS]->kids[2]->s2 = "VARCHAR";
-  q->kids[ATH_SEL_COLUMNS]->kids[2]->s3 = "CHAR";
+    mk(a, ATH_N_CAST, "String(20)", 1, column(a, users, "id")));   /* the dialect spells the type */
   ath_node *on = mk(a, ATH_N_BINARY, "=", 2, column(a, orders, "user_id"), column(a, users, "id"));
   q->kids[ATH_SEL_FROM] = mk(a, ATH_N_LIST, NULL, 1, mk(a, ATH_N_JOIN, NULL, 3, users, orders, on));
   ath_node *in = mk(a, ATH_N_IN, NULL, 4, column(a, users, "id"), bindslot(a, 1), bindslot(a, 2), bindslot(a, 3));

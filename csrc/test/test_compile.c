@@ -102,12 +102,8 @@ static ath_node *not_(ath_node *x) { return unary("NOT", x); }
 static ath_node *postfix(ath_node *x, const char *op) { return mk(ATH_N_POSTFIX, op, 1, NODES(x)); }
 static ath_node *between(ath_node *x, ath_node *lo, ath_node *hi) { return mk(ATH_N_BETWEEN, NULL, 3, NODES(x, lo, hi)); }
 static ath_node *label(ath_node *x, const char *name) { return mk(ATH_N_LABEL, name, 1, NODES(x)); }
-static ath_node *cast(ath_node *x, const char *sqlite, const char *pg, const char *mysql) {
-  ath_node *c = mk(ATH_N_CAST, sqlite, 1, NODES(x));
-  c->s2 = pg;
-  c->s3 = mysql;
-  return c;
-}
+/* CAST to an athanor type ("String(20)"); the dialect spells it. */
+static ath_node *cast(ath_node *x, const char *type) { return mk(ATH_N_CAST, type, 1, NODES(x)); }
 static ath_node *scalar(ath_node *q) { return mk(ATH_N_SCALAR, NULL, 1, NODES(q)); }
 
 static ath_node *select_(ath_node *columns, ath_node *where) {
@@ -581,6 +577,47 @@ static void test_label_and_order_by_label(void **state) {
              "SELECT users.age + $1 AS next FROM users", "1");
 }
 
+/* A label is `x AS name` only as an item of a columns clause; ORDER BY and
+ * GROUP BY name it when the columns clause has it (same name, same
+ * expression); everywhere else it is its expression (SQLAlchemy 1.4). */
+static void test_label_renders_by_where_it_stands(void **state) {
+  (void)state;
+  ath_node *users = table("users");
+  ath_node *n = label(FUNC("count", star(NULL)), "n");
+  ath_node *n_again = label(FUNC("count", star(NULL)), "n");        /* built twice, as Lua does */
+  ath_node *q = slot(select_(LIST(col(users, "team_id"), n), NULL), ATH_SEL_GROUP, LIST(col(users, "team_id")));
+  slot(q, ATH_SEL_HAVING, bin(n_again, ">", bind(1)));
+  slot(q, ATH_SEL_ORDER, LIST(postfix(postfix(label(FUNC("count", star(NULL)), "n"), "DESC"), "NULLS LAST")));
+  expect_sql(q, PG, "SELECT users.team_id, count(*) AS n FROM users GROUP BY users.team_id HAVING count(*) > $1 "
+             "ORDER BY n DESC NULLS LAST", "1");
+  /* WHERE: the expression */
+  ath_node *u = label(bin(col(users, "id"), "*", bind(1)), "u");
+  expect_sql(select_(LIST(u), bin(label(bin(col(users, "id"), "*", bind(2)), "u"), ">", bind(3))), SQLITE,
+             "SELECT users.id * ? AS u FROM users WHERE users.id * ? > ?", "1,2,3");
+  /* GROUP BY a label of the columns clause: its name */
+  q = slot(select_(LIST(label(bin(col(users, "id"), "*", bind(1)), "u"), n), NULL), ATH_SEL_GROUP,
+           LIST(label(bin(col(users, "id"), "*", bind(2)), "u")));
+  expect_sql(q, SQLITE, "SELECT users.id * ? AS u, count(*) AS n FROM users GROUP BY u", "1");
+  /* ORDER BY a label the columns clause lacks, or one of the same name over
+   * another expression: the expression */
+  q = slot(select_(LIST(col(users, "id"), n), NULL), ATH_SEL_ORDER,
+           LIST(label(FUNC("max", col(users, "id")), "n"), label(col(users, "age"), "a")));
+  expect_sql(q, SQLITE, "SELECT users.id, count(*) AS n FROM users ORDER BY max(users.id), users.age", "");
+  /* inside a function of the columns clause: the expression */
+  expect_sql(select_(LIST(label(FUNC("max", label(col(users, "age"), "a")), "top")), NULL), SQLITE,
+             "SELECT max(users.age) AS top FROM users", "");
+  /* alone (tostring of a label): the expression */
+  expect_sql(n, SQLITE, "count(*)", "");
+  /* RETURNING is a columns clause */
+  expect_sql(update(users, LIST(set(col(users, "age"), bind(1))), NULL, LIST(label(col(users, "age"), "years"))), PG,
+             "UPDATE users SET age = $1 RETURNING age AS years", "1");
+  /* a compound's ORDER BY names its result columns */
+  ath_node *c = compound("UNION", LIST(select_(LIST(label(col(users, "id"), "k")), NULL),
+                                       select_(LIST(label(col(users, "age"), "k")), NULL)),
+                         LIST(postfix(label(col(users, "id"), "k"), "DESC")), NULL, NULL);
+  expect_sql(c, SQLITE, "SELECT users.id AS k FROM users UNION SELECT users.age AS k FROM users ORDER BY k DESC", "");
+}
+
 /* Regression test (a bug this suite found, now fixed): select_stmt() does not reset r->in_order (nor r->colmode) while
  * rendering a nested SELECT, so a subquery inside ORDER BY renders its own
  * labelled columns by name only: "ORDER BY (SELECT m FROM orders ...)". */
@@ -613,13 +650,9 @@ static void test_returning_subquery_keeps_qualifiers(void **state) {
 static void test_cast(void **state) {
   (void)state;
   ath_node *id = col(table("users"), "id");
-  expect_all(cast(id, "TEXT", "VARCHAR", "CHAR"), "CAST(users.id AS TEXT)", "CAST(users.id AS VARCHAR)",
-             "CAST(users.id AS CHAR)", "");
-  /* a missing spelling falls back to s */
-  expect_all(cast(bind(1), "INTEGER", NULL, "SIGNED"), "CAST(? AS INTEGER)", "CAST($1 AS INTEGER)", "CAST(? AS SIGNED)",
-             "1");
-  expect_sql(bin(cast(bind(1), "REAL", "DOUBLE PRECISION", "DOUBLE"), "*", bind(2)), PG,
-             "CAST($1 AS DOUBLE PRECISION) * $2", "1,2");
+  expect_all(cast(id, "Text"), "CAST(users.id AS TEXT)", "CAST(users.id AS TEXT)", "CAST(users.id AS CHAR)", "");
+  expect_all(cast(bind(1), "Integer"), "CAST(? AS INTEGER)", "CAST($1 AS INTEGER)", "CAST(? AS SIGNED INTEGER)", "1");
+  expect_sql(bin(cast(bind(1), "Double"), "*", bind(2)), PG, "CAST($1 AS DOUBLE PRECISION) * $2", "1,2");
 }
 
 static void test_case(void **state) {
@@ -761,10 +794,13 @@ static void test_correlated_scalar_subquery(void **state) {
                                                     bin(col(orders, "user_id"), "=", col(users, "id"))), ">", bind(1)));
   expect_sql(q, SQLITE,
              "SELECT users.name FROM users WHERE (SELECT count(*) FROM orders WHERE orders.user_id = users.id) > ?", "1");
-  /* explicit correlation (ATH_SEL_CORRELATE) keeps a table out of FROM */
+  /* explicit correlation (ATH_SEL_CORRELATE) keeps a table the enclosing
+   * query has out of FROM; alone, nothing encloses it (as SQLAlchemy) */
   ath_node *c = select_(LIST(col(orders, "id")), bin(col(orders, "user_id"), "=", col(users, "id")));
   slot(c, ATH_SEL_CORRELATE, LIST(users));
-  expect_sql(c, SQLITE, "SELECT orders.id FROM orders WHERE orders.user_id = users.id", "");
+  expect_sql(c, SQLITE, "SELECT orders.id FROM orders, users WHERE orders.user_id = users.id", "");
+  expect_sql(select_(LIST(col(users, "id")), unary("EXISTS", c)), SQLITE,
+             "SELECT users.id FROM users WHERE EXISTS (SELECT orders.id FROM orders WHERE orders.user_id = users.id)", "");
 }
 
 /* --------------------------------------------------------------- CTEs */
@@ -1260,12 +1296,12 @@ static void test_cache_key(void **state) {
   k1 = key_of(col(table_as("users", "a"), "id"), PG);
   k2 = key_of(col(table_as("users", "b"), "id"), PG);
   assert_false(keys_equal(&k1, &k2));
-  k1 = key_of(cast(bind(1), "TEXT", "VARCHAR", "CHAR"), PG);
-  k2 = key_of(cast(bind(2), "TEXT", "TEXT", "CHAR"), PG);
+  k1 = key_of(cast(bind(1), "String"), PG);
+  k2 = key_of(cast(bind(2), "String(20)"), PG);
   assert_false(keys_equal(&k1, &k2));
   /* ... but a different slot is the same key */
-  k1 = key_of(cast(bind(1), "TEXT", "VARCHAR", "CHAR"), PG);
-  k2 = key_of(cast(bind(2), "TEXT", "VARCHAR", "CHAR"), PG);
+  k1 = key_of(cast(bind(1), "String"), PG);
+  k2 = key_of(cast(bind(2), "String"), PG);
   assert_true(keys_equal(&k1, &k2));
   /* a column's table is part of its key */
   k1 = key_of(col(table("users"), "id"), PG);
@@ -1341,8 +1377,9 @@ static ath_node *complex_tree(void) {
   ath_node *cols = mk(ATH_N_LIST, NULL, NT + 3, NULL);
   for (int i = 0; i < NT; i++) cols->kids[i] = col(table(tnames[i]), "id");
   cols->kids[NT] = label(bin(col(users, "name"), "||", bind(1)), "Full Name");
-  cols->kids[NT + 1] = label(scalar(select_(LIST(FUNC("count", star(NULL))), bin(col(orders, "user_id"), "=", col(users, "id")))), "n");
-  cols->kids[NT + 2] = cast(col(ctes[NC - 1], "id"), "TEXT", "VARCHAR", "CHAR");
+  ath_node *o2 = table_as("orders", "o2");        /* the subquery keeps a FROM of its own: o2 */
+  cols->kids[NT + 1] = label(scalar(select_(LIST(FUNC("count", star(NULL))), bin(col(o2, "user_id"), "=", col(users, "id")))), "n");
+  cols->kids[NT + 2] = cast(col(ctes[NC - 1], "id"), "String");
   ath_node *in = mk(ATH_N_IN, NULL, NIN + 1, NULL);
   in->kids[0] = col(users, "id");
   for (int i = 1; i <= NIN; i++) in->kids[i] = bind(10 + i);
@@ -1720,6 +1757,179 @@ static void test_any_all(void **state) {
   expect_sql(q, MYSQL, sql, "");
 }
 
+/* ------------------------------------------------ CAST and correlation */
+
+/* A CAST names an athanor type; each dialect spells it as SQLAlchemy 1.4's
+ * CAST does (MySQL: CHAR, SIGNED INTEGER, DECIMAL; FLOAT, BOOLEAN and ENUM
+ * uncast). A String without a length is no error anywhere. */
+static void test_cast_spelled_by_the_dialect(void **state) {
+  (void)state;
+  ath_node *x = col(NULL, "x");
+  static const struct { const char *type, *sqlite, *pg, *mysql; } cases[] = {
+    { "String", "CAST(x AS VARCHAR)", "CAST(x AS VARCHAR)", "CAST(x AS CHAR)" },
+    { "String(20)", "CAST(x AS VARCHAR(20))", "CAST(x AS VARCHAR(20))", "CAST(x AS CHAR(20))" },
+    { "Text", "CAST(x AS TEXT)", "CAST(x AS TEXT)", "CAST(x AS CHAR)" },
+    { "Integer", "CAST(x AS INTEGER)", "CAST(x AS INTEGER)", "CAST(x AS SIGNED INTEGER)" },
+    { "SmallInteger", "CAST(x AS SMALLINT)", "CAST(x AS SMALLINT)", "CAST(x AS SIGNED INTEGER)" },
+    { "BigInteger", "CAST(x AS BIGINT)", "CAST(x AS BIGINT)", "CAST(x AS SIGNED INTEGER)" },
+    { "Float", "CAST(x AS FLOAT)", "CAST(x AS FLOAT)", "x" },
+    { "Double", "CAST(x AS REAL)", "CAST(x AS DOUBLE PRECISION)", "CAST(x AS DOUBLE)" },
+    { "Numeric", "CAST(x AS NUMERIC)", "CAST(x AS NUMERIC)", "CAST(x AS DECIMAL)" },
+    { "Numeric(10)", "CAST(x AS NUMERIC(10))", "CAST(x AS NUMERIC(10))", "CAST(x AS DECIMAL(10))" },
+    { "Numeric(10, 2)", "CAST(x AS NUMERIC(10, 2))", "CAST(x AS NUMERIC(10, 2))", "CAST(x AS DECIMAL(10, 2))" },
+    { "Boolean", "CAST(x AS BOOLEAN)", "CAST(x AS BOOLEAN)", "x" },
+    { "Date", "CAST(x AS DATE)", "CAST(x AS DATE)", "CAST(x AS DATE)" },
+    { "Time", "CAST(x AS TIME)", "CAST(x AS TIME WITHOUT TIME ZONE)", "CAST(x AS TIME)" },
+    { "DateTime", "CAST(x AS DATETIME)", "CAST(x AS TIMESTAMP WITHOUT TIME ZONE)", "CAST(x AS DATETIME)" },
+    { "DateTime(timezone)", "CAST(x AS DATETIME)", "CAST(x AS TIMESTAMP WITH TIME ZONE)", "CAST(x AS DATETIME)" },
+    { "LargeBinary", "CAST(x AS BLOB)", "CAST(x AS BYTEA)", "CAST(x AS BINARY)" },
+    { "JSON", "CAST(x AS JSON)", "CAST(x AS JSONB)", "CAST(x AS JSON)" },
+    { "Uuid", "CAST(x AS CHAR(32))", "CAST(x AS UUID)", "CAST(x AS CHAR(32))" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    expect_all(cast(x, cases[i].type), cases[i].sqlite, cases[i].pg, cases[i].mysql, "");
+  /* an Enum: VARCHAR(longest) on SQLite, its named type on PostgreSQL (quoted by the dialect's rules) */
+  ath_node *e = cast(x, "Enum(5)");
+  e->s2 = "Mood";
+  expect_all(e, "CAST(x AS VARCHAR(5))", "CAST(x AS \"Mood\")", "x", "");
+  expect_error(cast(x, "Enum(5)"), PG, ATH_E_COMPILE, "CAST to an Enum on PostgreSQL needs its type name", NULL);
+  expect_sql(cast(x, "Enum(5)"), SQLITE, "CAST(x AS VARCHAR(5))", "");
+  /* uncast on MySQL: the operand keeps the parentheses its context needs */
+  expect_sql(bin(cast(bin(x, "+", bind(1)), "Float"), "*", bind(2)), MYSQL, "(x + ?) * ?", "1,2");
+  expect_sql(bin(cast(bin(x, "+", bind(1)), "Float"), "*", bind(2)), SQLITE, "CAST(x + ? AS FLOAT) * ?", "1,2");
+}
+
+/* A CAST's type is checked before rendering: a name the dialects do not
+ * know, or arguments it does not take, is a CompileError naming it. */
+static void test_cast_malformed_types_are_compile_errors(void **state) {
+  (void)state;
+  static const char *const bad[] = {
+    "VARCHAR", "String(", "String()", "String(a)", "String(1, 2)", "String(2,)", "Integer(3)", "Numeric(1, 2, 3)",
+    "Numeric(10,  2)", "DateTime(tz)", "Text(5)", "String(1234567890)", "", "String(20); DROP TABLE x",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (int d = 0; d < ATH_D__COUNT; d++)
+      expect_error(cast(col(NULL, "x"), bad[i]), (ath_dialect_id)d, ATH_E_COMPILE, "malformed CAST node", bad[i]);
+  expect_sql(cast(col(NULL, "x"), "Numeric(10,2)"), PG, "CAST(x AS NUMERIC(10, 2))", "");
+}
+
+/* A subquery on one table keeps its FROM wherever it stands (WHERE,
+ * HAVING, the columns clause), even when the enclosing select has the
+ * table: SQLAlchemy correlates implicitly only what leaves a FROM. */
+static void test_subquery_on_one_table_keeps_its_from(void **state) {
+  (void)state;
+  ath_node *emps = table("emps");
+  ath_node *top = scalar(select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", bind(1))));
+  const char *sub = "(SELECT max(emps.salary) FROM emps WHERE emps.dept_id = ?)";
+  char want[512];
+  snprintf(want, sizeof want, "SELECT emps.id FROM emps WHERE emps.salary = %s", sub);
+  expect_sql(select_(LIST(col(emps, "id")), bin(col(emps, "salary"), "=", top)), SQLITE, want, "1");
+  ath_node *q = select_(LIST(col(emps, "dept_id")), NULL);
+  slot(q, ATH_SEL_GROUP, LIST(col(emps, "dept_id")));
+  slot(q, ATH_SEL_HAVING, bin(FUNC("max", col(emps, "salary")), ">=", top));
+  snprintf(want, sizeof want, "SELECT emps.dept_id FROM emps GROUP BY emps.dept_id HAVING max(emps.salary) >= %s", sub);
+  expect_sql(q, SQLITE, want, "1");
+  snprintf(want, sizeof want, "SELECT emps.id, %s AS top FROM emps", sub);
+  expect_sql(select_(LIST(col(emps, "id"), label(top, "top")), NULL), SQLITE, want, "1");
+  /* EXISTS and IN too */
+  ath_node *one = select_(LIST(col(emps, "id")), bin(col(emps, "dept_id"), "=", bind(1)));
+  expect_sql(select_(LIST(col(emps, "id")), unary("EXISTS", one)), SQLITE,
+             "SELECT emps.id FROM emps WHERE EXISTS (SELECT emps.id FROM emps WHERE emps.dept_id = ?)", "1");
+  expect_sql(select_(LIST(col(emps, "id")), IN(col(emps, "id"), one)), SQLITE,
+             "SELECT emps.id FROM emps WHERE emps.id IN (SELECT emps.id FROM emps WHERE emps.dept_id = ?)", "1");
+  /* an explicit FROM item is correlated like an inferred one: depts stays */
+  ath_node *depts = table("depts");
+  ath_node *sf = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", col(depts, "id")));
+  slot(sf, ATH_SEL_FROM, LIST(emps));
+  expect_sql(select_(LIST(col(emps, "id")), bin(col(emps, "salary"), "=", scalar(sf))), SQLITE,
+             "SELECT emps.id FROM emps WHERE emps.salary = (SELECT max(emps.salary) FROM depts "
+             "WHERE emps.dept_id = depts.id)", "");
+}
+
+/* Every FROM element of a subquery in the enclosing query: the subquery
+ * would have no FROM. InvalidRequestError naming it (SQLAlchemy's message
+ * for auto-correlation; its own for an explicit correlate()). */
+static void test_correlation_leaving_no_from_is_an_invalid_request(void **state) {
+  (void)state;
+  ath_node *emps = table("emps"), *depts = table("depts");
+  ath_node *inner = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", col(depts, "id")));
+  ath_node *where = select_(LIST(col(emps, "id"), col(depts, "name")), bin(col(emps, "salary"), "=", scalar(inner)));
+  for (int d = 0; d < ATH_D__COUNT; d++)
+    expect_error(where, (ath_dialect_id)d, ATH_E_INVALID_REQUEST,
+                 "returned no FROM clauses due to auto-correlation; specify correlate(<tables>) to control correlation manually",
+                 "Select statement 'SELECT max(emps.salary) FROM emps, depts WHERE emps.dept_id = depts.id'");
+  ath_node *cols = select_(LIST(col(emps, "id"), col(depts, "name"), label(scalar(inner), "top")), NULL);
+  expect_error(cols, SQLITE, ATH_E_INVALID_REQUEST, "due to auto-correlation", NULL);
+  ath_node *having = select_(LIST(col(emps, "id"), col(depts, "name")), NULL);
+  slot(having, ATH_SEL_HAVING, bin(FUNC("max", col(emps, "salary")), "=", scalar(inner)));
+  expect_error(having, SQLITE, ATH_E_INVALID_REQUEST, "due to auto-correlation", NULL);
+  /* explicit: correlate(emps) on a subquery of emps alone */
+  ath_node *own = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", bind(1)));
+  slot(own, ATH_SEL_CORRELATE, LIST(emps));
+  expect_error(select_(LIST(col(emps, "id")), bin(col(emps, "salary"), "=", scalar(own))), PG, ATH_E_INVALID_REQUEST,
+               "Select statement 'SELECT max(emps.salary) FROM emps WHERE emps.dept_id = $1' returned no FROM clauses",
+               "due to correlate(emps)");
+  /* ... which is fine where nothing encloses emps: the FROM stays */
+  expect_sql(select_(LIST(col(depts, "id")), bin(col(depts, "id"), "=", scalar(own))), SQLITE,
+             "SELECT depts.id FROM depts WHERE depts.id = (SELECT max(emps.salary) FROM emps WHERE emps.dept_id = ?)", "1");
+  /* an explicit correlate() turns implicit correlation off: only depts goes */
+  ath_node *only = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", col(depts, "id")));
+  slot(only, ATH_SEL_CORRELATE, LIST(depts));
+  expect_sql(select_(LIST(col(emps, "id"), col(depts, "name")), bin(col(emps, "salary"), "=", scalar(only))), SQLITE,
+             "SELECT emps.id, depts.name FROM emps, depts WHERE emps.salary = (SELECT max(emps.salary) FROM emps "
+             "WHERE emps.dept_id = depts.id)", "");
+}
+
+/* The error path renders the subquery alone to name it: out of memory
+ * there still gives a clean error and no leak. */
+static void test_out_of_memory_correlation_error(void **state) {
+  (void)state;
+  ath_node *emps = table("emps"), *depts = table("depts");
+  ath_node *inner = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", col(depts, "id")));
+  ath_node *q = select_(LIST(col(emps, "id"), col(depts, "name")), bin(col(emps, "salary"), "=", scalar(inner)));
+  int invalid = 0;
+  for (long n = 0; n < 1000 && !invalid; n++) {
+    long base = ath_alloc_live();
+    ath_compiled *c = (ath_compiled *)1;
+    ath_error err;
+    ath_error_clear(&err);
+    ath_alloc_fail_after(n);
+    ath_status st = ath_compile(q, SQLITE, &c, &err);
+    ath_alloc_fail_after(-1);
+    assert_null(c);
+    assert_int_equal(ath_alloc_live(), base);
+    assert_true(st == ATH_E_NOMEM || st == ATH_E_INVALID_REQUEST);
+    if (st == ATH_E_INVALID_REQUEST) {
+      assert_non_null(strstr(err.message, "returned no FROM clauses due to auto-correlation"));
+      invalid = 1;
+    }
+  }
+  assert_true(invalid);
+}
+
+/* Implicit correlation is to the nearest enclosing query first (as
+ * SQLAlchemy); a table of a query further out is correlated too while the
+ * subquery keeps a FROM, else it stays in the subquery's FROM. */
+static void test_correlation_through_nested_subqueries(void **state) {
+  (void)state;
+  ath_node *emps = table("emps"), *depts = table("depts");
+  /* emps > EXISTS(depts > (max over emps of the dept)): the innermost keeps emps */
+  ath_node *inner = scalar(select_(LIST(FUNC("max", col(emps, "dept_id"))), bin(col(emps, "id"), "=", col(depts, "id"))));
+  ath_node *middle = select_(LIST(col(depts, "id")), bin(col(depts, "id"), "=", inner));
+  expect_sql(select_(LIST(col(emps, "id")), unary("EXISTS", middle)), SQLITE,
+             "SELECT emps.id FROM emps WHERE EXISTS (SELECT depts.id FROM depts WHERE depts.id = "
+             "(SELECT max(emps.dept_id) FROM emps WHERE emps.id = depts.id))", "");
+  /* users > EXISTS(orders > EXISTS(items, orders, users)): orders then users correlated, items kept */
+  ath_node *users = table("users"), *orders = table("orders"), *items = table("items");
+  ath_node *deep = select_(LIST(col(items, "id")), AND(bin(col(items, "order_id"), "=", col(orders, "id")),
+                                                      bin(col(items, "owner"), "=", col(users, "id"))));
+  ath_node *mid = select_(LIST(col(orders, "id")), AND(bin(col(orders, "user_id"), "=", col(users, "id")),
+                                                      unary("EXISTS", deep)));
+  expect_sql(select_(LIST(col(users, "id")), unary("EXISTS", mid)), PG,
+             "SELECT users.id FROM users WHERE EXISTS (SELECT orders.id FROM orders WHERE orders.user_id = users.id "
+             "AND EXISTS (SELECT items.id FROM items WHERE items.order_id = orders.id AND items.owner = users.id))", "");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -1742,6 +1952,7 @@ int main(void) {
     T(test_hostile_identifiers_are_quoted),
     T(test_functions),
     T(test_label_and_order_by_label),
+    T(test_label_renders_by_where_it_stands),
     T(test_order_by_subquery_with_label),
     T(test_returning_subquery_keeps_qualifiers),
     T(test_cast),
@@ -1786,6 +1997,12 @@ int main(void) {
     T(test_distinct_on_and_correlate_except),
     T(test_cte_alias_and_lateral),
     T(test_any_all),
+    T(test_cast_spelled_by_the_dialect),
+    T(test_cast_malformed_types_are_compile_errors),
+    T(test_subquery_on_one_table_keeps_its_from),
+    T(test_correlation_leaving_no_from_is_an_invalid_request),
+    T(test_out_of_memory_correlation_error),
+    T(test_correlation_through_nested_subqueries),
   };
   return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }

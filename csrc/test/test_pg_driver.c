@@ -65,7 +65,7 @@ static void test_pg_driver_round_trips_scalars_by_type(void **state) {
   in[6] = (ath_value){ .type = ATH_V_NULL };
   ath_error err;
   for (int i = 0; i < 7; i++) assert_int_equal(D->bind(s, i + 1, &in[i], &err), ATH_OK);
-  assert_int_equal(D->step(s, &err), ATH_ROW);
+  if (D->step(s, &err) != ATH_ROW) fail_msg("step: %s", err.message);
   ath_value v;
   D->column(s, 0, &v); assert_int_equal(v.type, ATH_V_INT); assert_true(v.u.i == INT64_MIN);
   D->column(s, 1, &v); assert_int_equal(v.type, ATH_V_FLOAT); assert_true(v.u.f == 0.1);
@@ -360,6 +360,178 @@ static void test_pg_driver_transactions_and_savepoints(void **state) {
   D->close(c);
 }
 
+/* Bind v to $1 of s, step, and return the first column of the row (valid
+ * until the next step). */
+static ath_value run_one(ath_dstmt *s, ath_value v, ath_column_info *info) {
+  ath_error err;
+  assert_int_equal(D->bind(s, 1, &v, &err), ATH_OK);
+  if (D->step(s, &err) != ATH_ROW) fail_msg("step: %s", err.message);
+  ath_value out;
+  assert_int_equal(ath_driver_column(D, s, 0, &out, &err), ATH_OK);
+  D->column_info(s, 0, info);
+  return out;
+}
+
+static void test_pg_driver_types_each_parameter_by_its_value(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_dstmt *s = prep(c, "SELECT $1 AS v");
+  ath_column_info info;
+  /* one statement, run with every kind in turn and back: each comes back as itself */
+  for (int round = 0; round < 2; round++) {
+    ath_value v = run_one(s, (ath_value){ .type = ATH_V_INT, .u.i = 5 }, &info);
+    assert_int_equal(v.type, ATH_V_INT); assert_int_equal(v.u.i, 5);
+    assert_int_equal(info.type_oid, 23);                       /* int4: repeat(text, int4) resolves */
+    D->reset(s);
+    v = run_one(s, (ath_value){ .type = ATH_V_INT, .u.i = 5000000000LL }, &info);
+    assert_int_equal(v.type, ATH_V_INT); assert_true(v.u.i == 5000000000LL);
+    assert_int_equal(info.type_oid, 20);
+    D->reset(s);
+    v = run_one(s, (ath_value){ .type = ATH_V_FLOAT, .u.f = 2.5 }, &info);
+    assert_int_equal(v.type, ATH_V_FLOAT); assert_true(v.u.f == 2.5);
+    D->reset(s);
+    v = run_one(s, (ath_value){ .type = ATH_V_BOOL, .u.i = 1 }, &info);
+    assert_int_equal(v.type, ATH_V_BOOL); assert_int_equal(v.u.i, 1);
+    D->reset(s);
+    v = run_one(s, (ath_value){ .type = ATH_V_BLOB, .u.s = { "a\0b", 3 } }, &info);
+    assert_int_equal(v.type, ATH_V_BLOB); assert_int_equal(v.u.s.n, 3); assert_memory_equal(v.u.s.p, "a\0b", 3);
+    D->reset(s);
+    v = run_one(s, (ath_value){ .type = ATH_V_TEXT, .u.s = { "abc", 3 } }, &info);
+    assert_int_equal(v.type, ATH_V_TEXT); assert_int_equal(info.type_oid, 25);   /* left to the server: text */
+    D->reset(s);
+    v = run_one(s, (ath_value){ .type = ATH_V_NULL }, &info);
+    assert_int_equal(v.type, ATH_V_NULL);
+    D->reset(s);
+  }
+  D->finalize(s);
+  /* what the server cannot type without the values: $1 + $2 */
+  s = prep(c, "SELECT $1 + $2");
+  ath_error err;
+  ath_value a = { .type = ATH_V_INT, .u.i = 3 }, b = { .type = ATH_V_FLOAT, .u.f = 0.5 };
+  assert_int_equal(D->bind(s, 1, &a, &err), ATH_OK);
+  assert_int_equal(D->bind(s, 2, &b, &err), ATH_OK);
+  assert_int_equal(D->step(s, &err), ATH_ROW);
+  ath_value out;
+  D->column(s, 0, &out);
+  assert_int_equal(out.type, ATH_V_FLOAT); assert_true(out.u.f == 3.5);
+  D->finalize(s);
+  assert_usable(c);
+  D->close(c);
+}
+
+static void test_pg_driver_reports_a_bad_statement_with_parameters_at_its_first_step(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_dstmt *s = prep(c, "SELEC $1");                 /* parsed with its values' types: at the first step */
+  ath_error err;
+  ath_value v = { .type = ATH_V_INT, .u.i = 1 };
+  assert_int_equal(D->bind(s, 1, &v, &err), ATH_OK);
+  assert_int_equal(D->step(s, &err), ATH_E_PROGRAMMING);
+  assert_string_equal(err.sqlstate, "42601");
+  D->reset(s);
+  assert_int_equal(D->bind(s, 1, &v, &err), ATH_OK);
+  assert_int_equal(D->step(s, &err), ATH_E_PROGRAMMING);   /* again, the same way */
+  D->finalize(s);
+  assert_usable(c);
+  D->close(c);
+}
+
+/* Rows of kinds for a batch; bind_next binds them in turn into $1. */
+typedef struct kinds_src { const ath_value *rows; int n, next; } kinds_src;
+
+static ath_status bind_kinds(void *ud, ath_dstmt *s, ath_error *err) {
+  kinds_src *k = ud;
+  if (k->next == k->n) return ATH_DONE;
+  ath_status st = D->bind(s, 1, &k->rows[k->next++], err);
+  return st == ATH_OK ? ATH_ROW : st;
+}
+
+static void test_pg_driver_runs_a_batch_whose_rows_differ_in_type(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_error err;
+  assert_int_equal(D->exec(c, "CREATE TEMP TABLE kinds (x bigint)", &err), ATH_OK);
+  ath_dstmt *s = prep(c, "INSERT INTO kinds VALUES ($1)");
+  const ath_value rows[] = {
+    { .type = ATH_V_INT, .u.i = 1 }, { .type = ATH_V_INT, .u.i = 5000000000LL }, { .type = ATH_V_NULL },
+    { .type = ATH_V_INT, .u.i = 2 }, { .type = ATH_V_TEXT, .u.s = { "3", 1 } }, { .type = ATH_V_INT, .u.i = 4 },
+  };
+  kinds_src src = { rows, 6, 0 };
+  int64_t changes = 0;
+  long failed = -1;
+  assert_int_equal(D->execute_batch(s, bind_kinds, &src, &changes, &failed, &err), ATH_OK);
+  assert_int_equal(changes, 6);
+  /* a row the server refuses is named by its index, after rows of other types went through */
+  const ath_value bad[] = { { .type = ATH_V_INT, .u.i = 7 }, { .type = ATH_V_NULL }, { .type = ATH_V_TEXT, .u.s = { "x", 1 } } };
+  kinds_src src2 = { bad, 3, 0 };
+  assert_int_equal(D->execute_batch(s, bind_kinds, &src2, &changes, &failed, &err), ATH_E_DATA);
+  assert_int_equal(failed, 2);
+  D->finalize(s);
+  s = prep(c, "SELECT sum(x), count(*) FROM kinds");
+  assert_int_equal(D->step(s, &err), ATH_ROW);
+  ath_value v;
+  D->column(s, 0, &v);
+  assert_int_equal(v.type, ATH_V_NUMERIC);
+  assert_memory_equal(v.u.s.p, "5000000010", 10);     /* 1+5e9+2+3+4: the failed batch ran as one (pipelined) unit */
+  D->finalize(s);
+  D->close(c);
+}
+
+static void test_pg_driver_keeps_a_bounded_number_of_typed_statements(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_dstmt *s = prep(c, "SELECT $1::text, $2::text");
+  ath_error err;
+  const ath_value kinds[] = { { .type = ATH_V_INT, .u.i = 1 }, { .type = ATH_V_INT, .u.i = 5000000000LL },
+                              { .type = ATH_V_FLOAT, .u.f = 0.5 }, { .type = ATH_V_BOOL, .u.i = 0 } };
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 4; i++) {                      /* 16 sets of types */
+      for (int j = 0; j < 4; j++) {
+        assert_int_equal(D->bind(s, 1, &kinds[i], &err), ATH_OK);
+        assert_int_equal(D->bind(s, 2, &kinds[j], &err), ATH_OK);
+        if (D->step(s, &err) != ATH_ROW) fail_msg("step: %s", err.message);
+        D->reset(s);
+      }
+    }
+  }
+  ath_dstmt *count = prep(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::text, $2::text'");
+  assert_int_equal(D->step(count, &err), ATH_ROW);
+  ath_value v;
+  D->column(count, 0, &v);
+  assert_int_equal(v.u.i, 8);                          /* PG_MAX_VARIANTS: the least recently used went */
+  D->finalize(count);
+  D->finalize(s);
+  count = prep(c, "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT $1::text, $2::text'");
+  assert_int_equal(D->step(count, &err), ATH_ROW);
+  D->column(count, 0, &v);
+  assert_int_equal(v.u.i, 0);                          /* finalize deallocates every one */
+  D->finalize(count);
+  D->close(c);
+}
+
+static void test_pg_driver_a_typed_statement_out_of_memory_fails_cleanly(void **state) {
+  (void)state;
+  ath_dconn *c = connect_ok();
+  ath_dstmt *s = prep(c, "SELECT $1 AS v");
+  ath_error err;
+  ath_value v = { .type = ATH_V_INT, .u.i = 5 };
+  for (int n = 0; n < 3; n++) {                        /* the variant, its key */
+    assert_int_equal(D->bind(s, 1, &v, &err), ATH_OK);
+    ath_alloc_fail_after(n);
+    ath_status st = D->step(s, &err);
+    ath_alloc_fail_after(-1);
+    if (st == ATH_ROW) break;
+    assert_int_equal(st, ATH_E_NOMEM);
+    D->reset(s);
+  }
+  D->reset(s);
+  ath_column_info info;
+  ath_value out = run_one(s, v, &info);
+  assert_int_equal(out.type, ATH_V_INT); assert_int_equal(out.u.i, 5);
+  D->finalize(s);
+  D->close(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_pg_driver_rejects_an_unknown_option_by_name),
@@ -375,6 +547,11 @@ int main(void) {
     cmocka_unit_test(test_pg_driver_refuses_placeholders_beyond_65535_by_name),
     cmocka_unit_test(test_pg_driver_binds_more_parameters_than_libpq_can_describe),
     cmocka_unit_test(test_pg_driver_ends_a_copy_it_cannot_serve_and_stays_usable),
+    cmocka_unit_test(test_pg_driver_types_each_parameter_by_its_value),
+    cmocka_unit_test(test_pg_driver_reports_a_bad_statement_with_parameters_at_its_first_step),
+    cmocka_unit_test(test_pg_driver_runs_a_batch_whose_rows_differ_in_type),
+    cmocka_unit_test(test_pg_driver_keeps_a_bounded_number_of_typed_statements),
+    cmocka_unit_test(test_pg_driver_a_typed_statement_out_of_memory_fails_cleanly),
   };
   return cmocka_run_group_tests_name("pg_driver", tests, NULL, NULL);
 }

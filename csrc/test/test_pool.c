@@ -7,10 +7,12 @@
 #include <math.h>
 #include <setjmp.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "engine/ath_pool.h"
+#include "engine/ath_engine.h"
 #include "base/ath_thread.h"
 
 typedef struct fake {
@@ -27,6 +29,9 @@ typedef struct world {
   int fail_connect;              /* 1: connect fails */
   int reset_should_fail;
   char events[64][16];
+  void *event_calls[64];         /* the call_ud each event came with */
+  unsigned long event_serials[64];
+  char event_reasons[64][32];
   int nevents;                   /* guarded by ev_mu */
   pthread_mutex_t ev_mu;
 } world;
@@ -64,11 +69,18 @@ static ath_status w_reset(void *ud, void *conn, ath_error *err) {
   __atomic_add_fetch(&w->resets, 1, __ATOMIC_SEQ_CST);
   return w->reset_should_fail ? ath_error_set(err, ATH_E_OPERATIONAL, "reset failed") : ATH_OK;
 }
-static void w_event(void *ud, const char *name, void *conn) {
+static void w_event(void *ud, void *call_ud, const char *name, void *conn,
+                    unsigned long serial, const ath_error *reason) {
   world *w = ud;
   (void)conn;
   pthread_mutex_lock(&w->ev_mu);
-  if (w->nevents < 64) strncpy(w->events[w->nevents++], name, 15);
+  if (w->nevents < 64) {
+    int i = w->nevents++;
+    strncpy(w->events[i], name, 15);
+    w->event_calls[i] = call_ud;
+    w->event_serials[i] = serial;
+    snprintf(w->event_reasons[i], sizeof w->event_reasons[i], "%.*s", (int)sizeof w->event_reasons[i] - 1, reason ? reason->message : "");
+  }
   pthread_mutex_unlock(&w->ev_mu);
 }
 
@@ -410,6 +422,64 @@ static void test_pool_emits_events_in_order(void **state) {
   free_pool(p, &w);
 }
 
+static void test_pool_events_of_a_checkout_reach_its_caller(void **state) {
+  (void)state;
+  world w;
+  ath_pool_config cfg;
+  ath_pool_config_default(&cfg);
+  cfg.size = 2; cfg.max_overflow = 0; cfg.pre_ping = 1;
+  ath_pool *p = new_pool_cfg(&w, &cfg);
+  fake *a = checkout(p, -1);
+  ath_pool_checkin(p, a);
+  a->alive = 0;                                      /* dies while idle */
+  int sink;                                          /* any address: the pool only passes it on */
+  void *c = NULL;
+  ath_error err;
+  assert_int_equal(ath_pool_checkout_ev(p, -1, &sink, &c, &err), ATH_OK);
+  /* connect, checkout, checkin (plain calls), then this call's three */
+  const char *want[] = { "connect", "checkout", "checkin", "invalidate", "connect", "checkout" };
+  assert_int_equal(w.nevents, 6);
+  for (int i = 0; i < 6; i++) {
+    assert_string_equal(w.events[i], want[i]);
+    assert_ptr_equal(w.event_calls[i], i < 3 ? NULL : (void *)&sink);
+  }
+  assert_string_equal(w.event_reasons[3], "dead");   /* why the pool invalidated it */
+  assert_true(w.event_serials[0] != 0);
+  assert_int_equal(w.event_serials[3], w.event_serials[0]);   /* the dead one */
+  assert_true(w.event_serials[4] != w.event_serials[0]);      /* a new connection, a new serial */
+  assert_int_equal(w.event_serials[5], w.event_serials[4]);
+  ath_pool_checkin(p, c);
+  free_pool(p, &w);
+}
+
+static void test_engine_checkout_collects_its_events(void **state) {
+  (void)state;
+  ath_engine_config cfg;
+  ath_engine_config_default(&cfg);
+  ath_engine *e = NULL;
+  ath_error err;
+  assert_int_equal(ath_engine_open("sqlite://", &cfg, &e, &err), ATH_OK);
+  ath_engine_events ev;
+  ath_conn *c = NULL;
+  assert_int_equal(ath_engine_checkout_ev(e, -1, &ev, &c, &err), ATH_OK);
+  assert_int_equal(ev.n, 2);
+  assert_string_equal(ev.ev[0].name, "connect");
+  assert_string_equal(ev.ev[1].name, "checkout");
+  assert_int_equal(ev.ev[0].reason_kind, ATH_OK);
+  assert_true(ev.serial != 0);
+  assert_int_equal(ev.ev[1].serial, ev.serial);
+  unsigned long first = ev.serial;
+  ath_engine_checkin(e, c);
+  assert_int_equal(ath_engine_checkout_ev(e, -1, &ev, &c, &err), ATH_OK);
+  assert_int_equal(ev.n, 1);                         /* the pooled one: no connect */
+  assert_string_equal(ev.ev[0].name, "checkout");
+  assert_int_equal(ev.serial, first);
+  ath_engine_checkin(e, c);
+  assert_int_equal(ath_engine_checkout(e, -1, &c, &err), ATH_OK);   /* no sink: nothing recorded */
+  ath_engine_checkin(e, c);
+  ath_engine_release(e);
+}
+
 static void test_pool_refuses_options_out_of_range(void **state) {
   (void)state;
   static const struct { int size, overflow; double timeout, recycle; const char *phrase; } cases[] = {
@@ -521,6 +591,8 @@ int main(void) {
     cmocka_unit_test(test_pool_static_belongs_to_one_thread_at_a_time),
     cmocka_unit_test(test_pool_null_connects_per_checkout),
     cmocka_unit_test(test_pool_emits_events_in_order),
+    cmocka_unit_test(test_pool_events_of_a_checkout_reach_its_caller),
+    cmocka_unit_test(test_engine_checkout_collects_its_events),
     cmocka_unit_test(test_pool_refuses_options_out_of_range),
     cmocka_unit_test(test_pool_would_wait_only_when_exhausted),
     cmocka_unit_test(test_pool_nan_or_huge_timeout_waits_the_configured_time),

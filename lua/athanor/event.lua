@@ -4,8 +4,7 @@
 -- target with none costs one field read on the paths that dispatch.
 local errors = require("athanor.errors")
 
-local type, ipairs, tostring = type, ipairs, tostring
-local remove = table.remove
+local type, ipairs, tostring, next = type, ipairs, tostring, next
 
 local M = {}
 
@@ -25,8 +24,11 @@ local function kind_of(target)
 end
 
 --- Register fn to be called as fn(...) when `name` happens on target.
--- @raise ArgumentError for an unknown target or event name
-function M.listen(target, name, fn)
+-- Arguments per event: docs/events.md. Listener options (SQLAlchemy's
+-- `retval=True`, `once`, ...) are not supported: a fourth argument is an
+-- ArgumentError.
+-- @raise ArgumentError for an unknown target or event name, or options
+function M.listen(target, name, fn, opts)
   local kind = kind_of(target)
   if kind == nil then
     errors.raise("ArgumentError", 2, "ath.event.listen(): %s is not an event target", tostring(target))
@@ -37,22 +39,31 @@ function M.listen(target, name, fn)
   if type(fn) ~= "function" then
     errors.raise("ArgumentError", 2, "ath.event.listen(): listener must be a function, got %s", type(fn))
   end
-  local all = target._listeners
-  if all == nil then all = {} target._listeners = all end
-  local list = all[name]
-  if list == nil then list = {} all[name] = list end
+  if opts ~= nil then
+    errors.raise("ArgumentError", 2,
+      "ath.event.listen(): listener options (retval, once, ...) are not supported; " ..
+      "a listener cannot replace the statement or parameters (see docs/events.md)")
+  end
+  local all = target._listeners or {}
+  -- Copy on write: a dispatch already running keeps the list it started with.
+  local list = {}
+  for i, f in ipairs(all[name] or {}) do list[i] = f end
   list[#list + 1] = fn
+  all[name] = list
+  target._listeners = all
 end
 
---- Remove a listener added with listen (no-op when absent).
+--- Remove a listener added with listen (no-op when absent). With none left
+-- the target is back on the no-listener fast path.
 function M.remove(target, name, fn)
   local all = type(target) == "table" and target._listeners
-  local list = all and all[name]
-  if not list then return end
-  for i, f in ipairs(list) do
-    if f == fn then remove(list, i) break end
+  local old = all and all[name]
+  if not old then return end
+  local list, found = {}, false
+  for _, f in ipairs(old) do
+    if f == fn and not found then found = true else list[#list + 1] = f end
   end
-  if #list == 0 then all[name] = nil end
+  all[name] = #list > 0 and list or nil
   if next(all) == nil then target._listeners = nil end
 end
 

@@ -38,6 +38,11 @@ local function define(name, fields, configure)
   local t = setmetatable(fields or {}, TypeEngine)
   t._name = name
   t._kind = "type"
+  t._class = t                 -- configured copies keep their bare type as class
+  t._affinity = t              -- the general class in SQLAlchemy's sense (Float -> Numeric)
+  -- (set here, not inherited, so the operators' lookups hit the table itself)
+  t._int_type, t._float_type = false, false   -- a number compared with this type binds as itself
+  t._concatenable = false
   if configure then
     -- calling the bare type makes a configured copy
     local mt = { __index = TypeEngine, __tostring = TypeEngine.__tostring, __name = "athanor.Type",
@@ -76,9 +81,16 @@ local function int_bind_portable(value, colname)
   return expect("an integer")(value, colname)
 end
 int_bind = int_bind or int_bind_portable
-M.Integer = define("Integer", { _bind = int_bind })
-M.SmallInteger = define("SmallInteger", { _bind = int_bind })
-M.BigInteger = define("BigInteger", { _bind = int_bind }, function(self, opts)
+-- Compared with (or computed with) an integer column, a number it cannot
+-- hold keeps its own type, as SQLAlchemy's coerce_compared_value does:
+-- `col:gt(2.5)` binds 2.5 as a Float; anything else is checked as the column's.
+local function int_compare_bind(value, colname)
+  if type(value) == "number" then return value end
+  return int_bind(value, colname)
+end
+M.Integer = define("Integer", { _bind = int_bind, _compare_bind = int_compare_bind })
+M.SmallInteger = define("SmallInteger", { _bind = int_bind, _compare_bind = int_compare_bind })
+M.BigInteger = define("BigInteger", { _bind = int_bind, _compare_bind = int_compare_bind }, function(self, opts)
   local t = copy(self, { as_string = opts and opts.as_string or false })
   if t.as_string then
     t._bind = function(value, colname)
@@ -95,15 +107,32 @@ M.BigInteger = define("BigInteger", { _bind = int_bind }, function(self, opts)
       return int_bind(value, colname)
     end
     t._result = function(v) return type(v) == "number" and string.format("%d", v) or v end
+    t._compare_bind = function(value, colname)
+      if type(value) == "number" then return value end
+      return t._bind(value, colname)
+    end
   end
   return t
 end)
 
 -- Numbers ----------------------------------------------------------------
-M.Float = define("Float", { _bind = function(value, colname)
-  if type(value) == "number" or value == errors.null then return value end
-  return expect("a number")(value, colname)
-end })
+-- A Float expression the server computes as an exact decimal (PostgreSQL's
+-- avg(integer), numeric * float) arrives as text: read as a number, as
+-- SQLAlchemy's Float does there. SQLite returns REALs as numbers already.
+local SPECIAL_FLOATS = { NaN = 0 / 0, Infinity = math.huge, ["-Infinity"] = -math.huge }
+M.Float = define("Float", {
+  _bind = function(value, colname)
+    if type(value) == "number" or value == errors.null then return value end
+    return expect("a number")(value, colname)
+  end,
+  _result = function(v)
+    if type(v) ~= "string" then return v end
+    local n = tonumber(v)
+    if n == nil then n = SPECIAL_FLOATS[v] end
+    return n == nil and v or n
+  end,
+  _driver_converts = { sqlite = true },
+})
 
 -- "12", "-1.50", ".5", "1e-3": a mantissa with a digit, then an optional exponent.
 local function is_decimal_text(v)
@@ -120,12 +149,51 @@ local function numeric_bind(value, colname)
   end
   return expect("a number or a decimal string")(value, colname)
 end
-M.Numeric = define("Numeric", { _bind = numeric_bind, asdecimal = true,
-  _result = function(v) return type(v) == "number" and tostring(v) or v end }, function(self, p, s, opts)
+-- Decimal text of a number a driver returned (SQLite keeps NUMERIC as REAL
+-- or INTEGER): with the type's scale when it has one, as SQLAlchemy's
+-- to_decimal_processor does ("5.00" for 5 in a Numeric(10, 2)). Text from
+-- the server (PostgreSQL) is exact already and passes unchanged.
+local function decimal_result(scale)
+  if scale ~= nil and scale < 0 then scale = 0 end   -- PostgreSQL's numeric(5, -2) holds integers
+  if scale == nil or scale > 99 then                  -- beyond what string.format can spell
+    return function(v) return type(v) == "number" and tostring(v) or v end
+  end
+  local float_format = "%." .. scale .. "f"
+  local fraction = scale > 0 and ("." .. string.rep("0", scale)) or ""
+  if mtype then                                       -- 5.3+: C's printf rounds a tie to even, as Python
+    return function(v)
+      if type(v) ~= "number" then return v end
+      if mtype(v) == "integer" then return string.format("%d", v) .. fraction end  -- exact beyond 2^53
+      return string.format(float_format, v)
+    end
+  end
+  -- LuaJIT's own formatter rounds an exact tie (2.125 at scale 2) away from
+  -- zero; SQLAlchemy (Python's "%.2f") and Lua 5.4 round it to even. Enough
+  -- digits show whether the value is a tie: a double that is not one
+  -- differs from it within about 16 + 1.7 * scale digits.
+  local wide_format = "%." .. math.min(99, 2 * scale + 20) .. "f"
+  return function(v)
+    if type(v) ~= "number" then return v end
+    local text = string.format(float_format, v)
+    local wide = string.format(wide_format, v)
+    local point = wide:find(".", 1, true)
+    if point and wide:find("^50*$", point + scale + 1) then
+      local kept = wide:sub(1, scale > 0 and point + scale or point - 1)
+      if kept:byte(-1) % 2 == 0 then return kept end  -- the even neighbour is the truncation
+    end
+    return text
+  end
+end
+
+M.Numeric = define("Numeric", { _bind = numeric_bind, asdecimal = true, _result = decimal_result(nil) },
+  function(self, p, s, opts)
   if type(p) == "table" then p, s, opts = nil, nil, p end
   if type(s) == "table" then s, opts = nil, s end
+  if s ~= nil and not is_integer(s) then
+    errors.raise("ArgumentError", 2, "Numeric(precision, scale): scale must be an integer, got %s", tostring(s))
+  end
   local t = copy(self, { precision = p, scale = s, asdecimal = not (opts and opts.asdecimal == false) })
-  t._result = t.asdecimal and self._result or function(v) return tonumber(v) end
+  t._result = t.asdecimal and decimal_result(s) or function(v) return tonumber(v) end
   return t
 end)
 
@@ -221,6 +289,92 @@ M.Enum = define("Enum", {}, function(self, spec)
   end
   return t
 end)
+
+-- Types of expressions ----------------------------------------------------------
+-- SQLAlchemy's _expression_adaptations (sqlalchemy/sql/sqltypes.py): the
+-- type of `a op b` by the general class ("affinity") of each side. A table
+-- entry is the class of the result, SELF the left side's own class; no
+-- entry keeps the left type. A result class that is one side's affinity
+-- gives that side's type itself, so Numeric(10, 2) * 2 keeps its scale.
+local SELF = "self"
+M.SmallInteger._affinity, M.BigInteger._affinity = M.Integer, M.Integer
+M.Float._affinity = M.Numeric
+M.Text._affinity = M.String
+local INTEGER_ADAPT = {
+  ["+"] = { [M.Date] = M.Date, [M.Integer] = SELF, [M.Numeric] = M.Numeric },
+  ["-"] = { [M.Integer] = SELF, [M.Numeric] = M.Numeric },
+  ["*"] = { [M.Integer] = SELF, [M.Numeric] = M.Numeric },
+  ["/"] = { [M.Integer] = SELF, [M.Numeric] = M.Numeric },
+}
+local NUMERIC_ADAPT = {}
+for _, op in ipairs({ "+", "-", "*", "/" }) do NUMERIC_ADAPT[op] = { [M.Numeric] = SELF, [M.Integer] = SELF } end
+for _, t in ipairs({ M.Integer, M.SmallInteger, M.BigInteger }) do t._adapt = INTEGER_ADAPT end
+M.Numeric._adapt, M.Float._adapt = NUMERIC_ADAPT, NUMERIC_ADAPT
+M.Date._adapt = {
+  ["+"] = { [M.Integer] = SELF, [M.Time] = M.DateTime },
+  ["-"] = { [M.Integer] = SELF, [M.Date] = M.Integer },
+}
+M.Time._adapt = { ["+"] = { [M.Date] = M.DateTime } }
+-- Strings concatenate: `+` between them is SQL's || (SQLAlchemy Concatenable).
+M.String._concatenable, M.Text._concatenable, M.Enum._concatenable = true, true, true
+-- Operators whose operands may swap, so an untyped left side takes the right's type.
+local COMMUTES = { ["+"] = true, ["*"] = true }
+
+-- The type of a number compared or computed with a type that cannot hold
+-- it (_int_type for integral numbers, _float_type for others; false: the
+-- type holds it). Date and time columns take numbers in arithmetic
+-- (`day + 1`); their own check stays for everything else.
+for _, t in ipairs({ M.Integer, M.SmallInteger, M.BigInteger }) do t._float_type = M.Float end
+for _, t in ipairs({ M.Date, M.DateTime, M.Time }) do
+  t._int_type, t._float_type = M.Integer, M.Float
+  local own = t._bind
+  t._compare_bind = function(value, colname)
+    if type(value) == "number" then return value end
+    return own(value, colname)
+  end
+end
+
+--- The type a value compared or computed with an expression of this type is
+-- bound as (SQLAlchemy's coerce_compared_value): this type when it can hold
+-- the value, else the value's own (a float against an Integer is a Float, a
+-- number against a Date an Integer or Float). Other mismatches keep this
+-- type, whose bind check then names the column.
+function TypeEngine:coerce_compared_value(value)
+  if type(value) ~= "number" then return self end
+  local as
+  if is_integer(value) then as = self._int_type else as = self._float_type end
+  return as or self
+end
+
+--- The SQL operator and result type of `left op right` for operands of types
+-- lt and rt (nil: untyped), by SQLAlchemy's rules: Integer * Float is a Float,
+-- Numeric(10, 2) + Integer the Numeric(10, 2), comparisons are Boolean (the
+-- caller's), `+` on strings is ||.
+-- @return op, type (nil when unknown)
+function M.operate(op, lt, rt)
+  if lt == nil then
+    if rt == nil or not COMMUTES[op] then return op, nil end
+    if op == "+" and rt._concatenable then return "||", rt end
+    return op, M.result_type(op, rt, nil)
+  end
+  if op == "+" and lt._concatenable and (rt == nil or rt._concatenable) then return "||", lt end
+  return op, M.result_type(op, lt, rt)
+end
+
+--- The result type of `left op right` (see operate), never changing op.
+function M.result_type(op, lt, rt)
+  if lt == nil then
+    if rt == nil or not COMMUTES[op] then return nil end
+    lt, rt = rt, nil
+  end
+  local by_op = lt._adapt and lt._adapt[op]
+  local result = by_op and rt and by_op[rt._affinity]
+  if result == nil then return lt end
+  if result == SELF then result = lt._class end
+  if result == rt._affinity then return rt end
+  if result == lt._affinity then return lt end
+  return result
+end
 
 --- True for a type object (bare or configured).
 function M.is_type(x)

@@ -125,7 +125,7 @@ describe("expression language: golden SQL", function()
       .. "CASE WHEN ex_users.age < ? THEN ? ELSE ? END AS k, CURRENT_TIMESTAMP FROM ex_users",
       "SELECT ex_users.name AS who, CAST(ex_users.age AS VARCHAR(10)), max(ex_users.age), count(*), "
       .. "CASE WHEN ex_users.age < $1 THEN $2 ELSE $3 END AS k, CURRENT_TIMESTAMP FROM ex_users",
-      "SELECT ex_users.name AS who, CAST(ex_users.age AS CHAR), max(ex_users.age), count(*), "
+      "SELECT ex_users.name AS who, CAST(ex_users.age AS CHAR(10)), max(ex_users.age), count(*), "
       .. "CASE WHEN ex_users.age < ? THEN ? ELSE ? END AS k, CURRENT_TIMESTAMP FROM ex_users")
     golden2(ath.select(u.name):distinct():order_by(u.name:collate("nocase"):asc()),
       "SELECT DISTINCT ex_users.name FROM ex_users ORDER BY ex_users.name COLLATE nocase ASC")

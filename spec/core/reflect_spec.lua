@@ -74,8 +74,8 @@ describe("reflection", function()
     conn:execute(p:insert():values({ owner_id = oid, ["Pet Name"] = "Rex", weight = "12.50", good = true,
                                      photo = "\0\1", born = "2020-01-02" }))
     local row = conn:execute(ath.select(p.c["Pet Name"], p.c.weight, p.c.good, p.c.legs, o.c.name):join(o)):one()
-    -- SQLite keeps NUMERIC as a number (12.5); PostgreSQL keeps the scale
-    assert.same({ "Rex", h.is_sqlite and "12.5" or "12.50", true, 4, "Ann" }, { row[1], row[2], row[3], row[4], row[5] })
+    -- SQLite keeps NUMERIC as a number (12.5), read back with the reflected scale as SQLAlchemy does
+    assert.same({ "Rex", "12.50", true, 4, "Ann" }, { row[1], row[2], row[3], row[4], row[5] })
     -- the reflected DDL matches the original's
     local ddl = require("athanor.schema.ddl")
     local dialect = h.is_postgresql and "postgresql" or "sqlite"

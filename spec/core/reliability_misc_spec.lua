@@ -70,6 +70,12 @@ describe("ath.text() and comments", function()
     assert.equal("SELECT ? # :x\n", (ath.text("SELECT :a # :x\n"):compile({ dialect = "mysql" })))
   end)
 
+  it("keeps a doubled quote inside an E'' string in that string (PostgreSQL)", function()
+    -- E'it''s \' :x' is one string: '' and \' are both quotes inside it
+    local sql = "SELECT E'it''s \\' :x', :y"
+    assert.equal("SELECT E'it''s \\' :x', $1", (ath.text(sql):compile({ dialect = "postgresql" })))
+  end)
+
   it("runs a statement whose comment mentions a :name without asking for its value", function()
     local engine = h.engine()
     local conn = engine:connect()

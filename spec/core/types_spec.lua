@@ -257,7 +257,9 @@ describe("result processors", function()
 
   it("Numeric gives exact strings by default and numbers with asdecimal = false", function()
     local exact = ath.Numeric(10, 2):result_processor()
-    assert.equal("12.5", exact(12.5))
+    assert.equal("12.50", exact(12.5))            -- a driver's number, with the type's scale (SQLAlchemy)
+    assert.equal("12.00", exact(12))
+    assert.equal("12.5", ath.Numeric:result_processor()(12.5))   -- no scale: the number's own digits
     assert.equal("12.50", exact("12.50"))
     for _, ty in ipairs({ ath.Numeric(10, 2, { asdecimal = false }), ath.Numeric{ asdecimal = false } }) do
       local p = ty:result_processor()

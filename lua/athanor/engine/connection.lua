@@ -8,12 +8,16 @@ local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 local result = require("athanor.engine.result")
 local text = require("athanor.text")
+local event = require("athanor.event")
 
-local setmetatable, type, pcall, error, tostring = setmetatable, type, pcall, error, tostring
+local setmetatable, getmetatable, type, pcall, error, tostring, ipairs, rawget =
+  setmetatable, getmetatable, type, pcall, error, tostring, ipairs, rawget
 local pack, unpack = compat.pack, compat.unpack
 local new_result = result.new
 local drop_lost_batches = result.drop_lost_batches
 local io_stderr = io.stderr
+local dispatch = event.dispatch
+local is_many = text.is_many
 
 local M = {}
 
@@ -28,12 +32,100 @@ M.Transaction = Transaction
 local EMPTY = setmetatable({}, { __newindex = function() error("read-only", 2) end })
 
 --- Wrap a C connection checked out of engine's pool (internal).
-function M.new(engine, c)
+-- serial names the database connection in pool events.
+function M.new(engine, c, serial)
   return setmetatable({
     _c = c, engine = engine, dialect = engine.dialect,
     dialect_name = engine.dialect.name, _paramstyle = engine.dialect.paramstyle,
-    _echo = engine._echo, _tx = nil, _savepoints = 0,
+    _echo = engine._echo, _tx = nil, _savepoints = 0, _serial = serial,
   }, Connection)
+end
+
+------------------------------------------------------------------ events
+-- Every path below is taken only when the engine has listeners
+-- (engine._listeners ~= nil): without any, execution costs one field read.
+
+--- Run the engine's handle_error listeners for err (docs/events.md) and
+-- return the error to raise. As in SQLAlchemy: a listener that returns a
+-- value chains it (the next sees it as ctx.chained_exception, and the last
+-- one is raised); a listener that raises an error object stops the chain
+-- and that error is raised, with the original as its `cause`. A listener
+-- that fails with a plain value (a string: a bug in the listener) does not
+-- hide the original: the original is raised, carrying `listener_error`.
+-- @param conn the Connection, or nil when the engine could not connect
+function M.handle_error(engine, conn, err, statement, parameters, context)
+  local all = engine._listeners
+  local list = all and all.handle_error
+  if not list then return err end
+  local is_error_object = type(err) == "table" and getmetatable(err) == errors.Error
+  local ctx = {
+    connection = conn, engine = engine, cursor = nil,
+    statement = statement, parameters = parameters, execution_context = context,
+    original_exception = err, sqlalchemy_exception = is_error_object and err or nil,
+    chained_exception = nil,
+    is_disconnect = (is_error_object and err.connection_invalidated) == true,
+    invalidate_pool_on_disconnect = true,
+  }
+  local final = err
+  for _, fn in ipairs(list) do
+    local ok, ret = pcall(fn, ctx)
+    if not ok then
+      if type(ret) == "table" then
+        if ret ~= err and rawget(ret, "cause") == nil then pcall(function() ret.cause = err end) end
+        final = ret
+      elseif type(final) == "table" then
+        pcall(function() final.listener_error = ret end)
+      end
+      break
+    end
+    if ret ~= nil then ctx.chained_exception = ret; final = ret end
+  end
+  return final
+end
+
+-- Raise err after handle_error, once per error: an execute that wraps
+-- another (execute -> _execute_sql) passes on what the inner one raised.
+local function raise_handled(conn, err, statement, parameters, context)
+  if conn._handled ~= nil and conn._handled == err then
+    conn._handled = nil
+    error(err, 0)
+  end
+  local final = M.handle_error(conn.engine, conn, err, statement, parameters, context)
+  conn._handled = final
+  error(final, 0)
+end
+
+-- The values as the driver receives them: positional, in placeholder order.
+local function positional(values, names)
+  if not names or values == nil then return values end
+  local out = {}
+  for i = 1, #names do out[i] = values[names[i]] end
+  return out
+end
+
+-- The context argument of the cursor events and handle_error.
+local function new_context(conn, sql, params, many, opts)
+  return { connection = conn, engine = conn.engine, statement = sql, parameters = params,
+           executemany = many, execution_options = opts or EMPTY, invoked_statement = conn._invoked }
+end
+
+-- conn:execute with listeners: before_execute, the execution, after_execute;
+-- handle_error for what fails before the SQL was sent.
+local function execute_with_events(conn, exec, stmt, params, opts)
+  local engine = conn.engine
+  local multiparams, single = EMPTY, params or EMPTY
+  if type(params) == "table" and is_many(params) then multiparams, single = params, EMPTY end
+  local options = opts or EMPTY
+  dispatch(engine, "before_execute", conn, stmt, multiparams, single, options)
+  local outer = conn._invoked
+  conn._invoked = stmt
+  conn._handled = nil
+  local ok, res = pcall(exec, stmt, conn, params, opts)
+  conn._invoked = outer
+  if not ok then raise_handled(conn, res, nil, nil, nil) end
+  conn._handled = nil
+  dispatch(engine, "after_execute", conn, stmt, multiparams, single, options, res)
+  return res
 end
 
 local function check_open(self, level)
@@ -75,6 +167,7 @@ function Connection:execute(stmt, params, opts)
     end
     errors.raise("ArgumentError", 2, "Connection:execute() expects a statement, got %s", type(stmt))
   end
+  if self.engine._listeners ~= nil then return execute_with_events(self, exec, stmt, params, opts) end
   return exec(stmt, self, params, opts)
 end
 
@@ -85,6 +178,7 @@ function Connection:exec_driver_sql(sql, params, opts)
   if type(sql) ~= "string" then
     errors.raise("ArgumentError", 2, "exec_driver_sql() expects a SQL string, got %s", type(sql))
   end
+  if self.engine._listeners ~= nil then self._invoked = nil end   -- no statement object here
   if params ~= nil then
     if type(params) ~= "table" then
       errors.raise("ArgumentError", 2, "exec_driver_sql() parameters must be an array, got %s", type(params))
@@ -104,15 +198,48 @@ end
 function Connection:_execute_sql(sql, values, opts, meta, names)
   local c = self._c or check_open(self, 2)
   if self._echo then log(self, sql, values) end
+  local engine = self.engine
+  if engine._listeners ~= nil then
+    local params = positional(values, names)
+    local context = new_context(self, sql, params, false, opts)
+    dispatch(engine, "before_cursor_execute", self, nil, sql, params, context, false)
+    self._handled = nil
+    local ok, cur, rowcount, lastrowid = pcall(c.exec, c, sql, values, names, opts and opts.stream)
+    if not ok then raise_handled(self, cur, sql, params, context) end
+    dispatch(engine, "after_cursor_execute", self, nil, sql, params, context, false)
+    return new_result(cur, rowcount, lastrowid, meta, self)
+  end
   local cur, rowcount, lastrowid = c:exec(sql, values, names, opts and opts.stream)
   return new_result(cur, rowcount, lastrowid, meta, self)
 end
+
+local executemany
 
 --- Low-level executemany: one prepared statement, every parameter set.
 function Connection:_executemany_sql(sql, list, opts, meta, names)
   local c = self._c or check_open(self, 2)
   if self._echo then log(self, sql, list) end
-  local _ = opts
+  local engine = self.engine
+  if engine._listeners ~= nil then
+    local rows = list
+    if names then
+      rows = {}
+      for i, row in ipairs(list) do rows[i] = positional(row, names) end
+    end
+    local context = new_context(self, sql, rows, true, opts)
+    dispatch(engine, "before_cursor_execute", self, nil, sql, rows, context, true)
+    self._handled = nil
+    local ok, res = pcall(executemany, c, sql, list, meta, names)
+    if not ok then raise_handled(self, res, sql, rows, context) end
+    dispatch(engine, "after_cursor_execute", self, nil, sql, rows, context, true)
+    return res
+  end
+  return executemany(c, sql, list, meta, names)
+end
+
+-- The executemany itself. The BEGIN/COMMIT it may issue are its own, not
+-- the user's: no begin/commit events, no before_cursor_execute.
+function executemany(c, sql, list, meta, names)
   if c:in_transaction() then return new_result(nil, c:exec_many(sql, list, names), nil, meta) end
   -- outside a transaction the parameter sets succeed or fail together
   c:begin()
@@ -134,7 +261,14 @@ function Connection:begin()
     errors.raise("InvalidRequestError", 2,
       "a transaction is already begun on this Connection; use begin_nested() for a SAVEPOINT")
   end
-  c:begin(self.engine._isolation)
+  local engine = self.engine
+  if engine._listeners ~= nil then
+    dispatch(engine, "begin", self)
+    local ok, err = pcall(c.begin, c, engine._isolation)
+    if not ok then error(M.handle_error(engine, self, err), 0) end
+  else
+    c:begin(engine._isolation)
+  end
   local tx = setmetatable({ conn = self, is_active = true, nested = false }, Transaction)
   self._tx = tx
   self._stack = { tx }
@@ -201,23 +335,26 @@ function Transaction:commit()
   end
   local conn = self.conn
   local c = check_open(conn)
+  local engine = conn.engine
   local ok, err
   if self.nested then
     ok, err = pcall(c.release_savepoint, c, self._name)
   else
+    if engine._listeners ~= nil then dispatch(engine, "commit", conn) end
     ok, err = pcall(c.commit, c)
   end
   if not ok then
+    local raised = engine._listeners ~= nil and M.handle_error(engine, conn, err) or err
     -- Refused before reaching the database (a stream still open): nothing
     -- happened, the transaction stays as it was.
-    if not errors.is(err, "DBAPIError") then error(err, 0) end
+    if not errors.is(err, "DBAPIError") then error(raised, 0) end
     -- A COMMIT the database refused (SQLite's "database is locked") leaves
     -- its transaction open, and the next statement would silently join it.
     -- Roll it back so the Connection is clean and its writes are undone as
     -- a whole, then report why the commit failed.
     pcall(self.rollback, self)
     self.is_active = false
-    error(err, 0)
+    error(raised, 0)
   end
   pop_to(conn, self)
 end
@@ -235,7 +372,14 @@ function Transaction:rollback()
     after_rollback(conn)
     c:release_savepoint(self._name)
   else
-    c:rollback()
+    local engine = conn.engine
+    if engine._listeners ~= nil then
+      dispatch(engine, "rollback", conn)
+      local ok, err = pcall(c.rollback, c)
+      if not ok then error(M.handle_error(engine, conn, err), 0) end
+    else
+      c:rollback()
+    end
     after_rollback(conn)
   end
 end
@@ -270,7 +414,14 @@ function Connection:close()
   if c == nil then return end
   local engine = self.engine
   if engine._listeners or engine.pool._listeners then
-    M.fire_pool_event(engine, c:is_invalid() and "invalidate" or "checkin", self)
+    -- the transaction still open ends with the pool's rollback, which
+    -- SQLAlchemy reports as the Connection's rollback
+    if self._tx and self._tx.is_active and not c:is_invalid() then dispatch(engine, "rollback", self) end
+    if c:is_invalid() then
+      M.fire_pool_event(engine, "invalidate", self, self._serial, nil)
+    else
+      M.fire_pool_event(engine, "checkin", self, self._serial)
+    end
   end
   if self._stack then
     for i = #self._stack, 1, -1 do self._stack[i].is_active = false end
@@ -287,7 +438,9 @@ function Connection:invalidate()
   local c = self._c
   if c == nil then return end
   local engine = self.engine
-  if engine._listeners or engine.pool._listeners then M.fire_pool_event(engine, "invalidate", self) end
+  if engine._listeners or engine.pool._listeners then
+    M.fire_pool_event(engine, "invalidate", self, self._serial, nil)
+  end
   self._tx, self._stack = nil, nil
   self._c = nil
   c:invalidate()

@@ -144,17 +144,54 @@ function M.wrap(c, opts)
   return self
 end
 
---- Dispatch a pool event to listeners on engine.pool and on the engine
--- (internal). "checkout" of a fresh connection is preceded by "connect".
-function M.fire_pool_event(engine, name, conn)
-  if name == "checkout" and conn:_stats().checkouts == 1 then
-    event.dispatch(engine.pool, "connect", conn)
-    event.dispatch(engine, "connect", conn)
-  end
-  event.dispatch(engine.pool, name, conn)
-  event.dispatch(engine, name, conn)
+--- Dispatch a pool event to listeners on engine.pool, then on the engine
+-- (SQLAlchemy sends pool events listened for on an Engine to its pool).
+-- Every pool event reaches listeners through here (internal).
+function M.fire_pool_event(engine, name, ...)
+  event.dispatch(engine.pool, name, ...)
+  event.dispatch(engine, name, ...)
 end
-connection.fire_pool_event = M.fire_pool_event
+local fire_pool_event = M.fire_pool_event
+connection.fire_pool_event = fire_pool_event
+
+-- Deliver the pool events of the checkout that gave conn, in the order the
+-- pool made them (events, from core engine:connect, flattened in fours:
+-- name, serial, reason kind or false, reason message or false). The C pool
+-- queues them for this call instead of calling Lua, so they arrive here, in
+-- the lua_State that checked conn out, whichever thread the pool is shared
+-- with. An invalidation the pool made itself (a failed pre-ping) concerns a
+-- connection no Connection holds: its first argument is nil.
+local function deliver_checkout_events(engine, conn, events)
+  for i = 1, #events, 4 do
+    local name, serial, kind, message = events[i], events[i + 1], events[i + 2], events[i + 3]
+    if name == "invalidate" then
+      fire_pool_event(engine, name, nil, serial, kind and errors.new(kind, message) or nil)
+    elseif name == "checkout" then
+      fire_pool_event(engine, name, conn, serial, conn)
+    else
+      fire_pool_event(engine, name, conn, serial)
+    end
+  end
+  for _ = 1, events.dropped or 0 do      -- more invalidations than the C queue holds
+    fire_pool_event(engine, "invalidate", nil, nil,
+      errors.new("DisconnectionError", "an idle connection failed its pre-ping (details dropped)"))
+  end
+end
+
+-- engine:connect() with listeners: the pool events of the checkout, and
+-- handle_error (with no connection) when connecting fails.
+local function connect_with_events(engine, c)
+  local ok, cconn, serial, events = pcall(c.connect, c, nil, true)
+  if not ok then
+    if errors.is(cconn, "DBAPIError") or errors.is(cconn, "DisconnectionError") then
+      error(connection.handle_error(engine, nil, cconn), 0)
+    end
+    error(cconn, 0)
+  end
+  local conn = connection.new(engine, cconn, serial)
+  deliver_checkout_events(engine, conn, events)
+  return conn
+end
 
 -- Misuse of the public methods raises ArgumentError naming the method and
 -- the argument, never a bare "attempt to call ..." from deeper down.
@@ -192,8 +229,12 @@ function Engine:connect(fn)
   check_self(self, "connect")
   check_fn(fn, "connect")
   local c = self:_core()
-  local conn = connection.new(self, c:connect())
-  if self._listeners or self.pool._listeners then M.fire_pool_event(self, "checkout", conn) end
+  local conn
+  if self._listeners == nil and self.pool._listeners == nil then
+    conn = connection.new(self, c:connect())
+  else
+    conn = connect_with_events(self, c)
+  end
   if fn == nil then return conn end
   local res = pack(pcall(fn, conn))
   conn:close()

@@ -89,6 +89,30 @@ local function coerce(x, like, level)
 end
 M.coerce = coerce
 
+--- The node for the other operand of an operator on `like` (a comparison,
+-- arithmetic): nodes stay; a value is bound as the type like's type gives
+-- it (types coerce_compared_value), so a float compared with an Integer
+-- column is bound as a Float instead of refused.
+local mtype, is_integer = math.type, require("athanor.compat").is_integer
+local function compared(x, like, level)
+  if type(x) == "number" then
+    local ty = like and like.type
+    if ty then                                        -- inline types coerce_compared_value (a hot path)
+      local as
+      if mtype and mtype(x) == "integer" or not mtype and is_integer(x) then as = ty._int_type
+      else as = ty._float_type end
+      if as then
+        local n = bind(x, { type = as, name = like.name }, (level or 2) + 1)
+        n.type = as
+        return n
+      end
+    end
+    return bind(x, like, (level or 2) + 1)
+  end
+  return coerce(x, like, (level or 2) + 1)
+end
+M.compared = compared
+
 --- The node for a criterion (WHERE, HAVING, ON, and_/or_/not_, CASE WHEN):
 -- an expression, ath.text(), a boolean, or ath.null. A plain string is
 -- refused (SQLAlchemy: "Textual SQL expression ... should be explicitly
@@ -128,14 +152,14 @@ local function comparison(op, null_op)
     local to = type(other)
     if to == "number" or to == "string" or to == "boolean" then   -- the hot path: a plain value
       local ty = self.type
-      local proc = ty and ty._bind
+      local proc = ty and (ty._compare_bind or ty._bind)   -- a float against an Integer stays a float
       if proc then other = proc(other, self.name) end
       return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr), type = BOOL }, Expr)
     end
     if other == errors.null and null_op then
       return setmetatable({ k = K_POSTFIX, s = null_op, self, type = BOOL }, Expr)
     end
-    return binary(op, self, coerce(other, self, 2), BOOL)
+    return binary(op, self, compared(other, self, 2), BOOL)
   end
 end
 
@@ -201,14 +225,14 @@ function Expr:is_(other)
   -- IS TRUE / IS FALSE take the keyword, as SQLAlchemy renders them: a
   -- bound boolean after IS is a syntax error on PostgreSQL
   if type(other) == "boolean" then other = other and M.true_ or M.false_ end
-  return binary("IS", self, coerce(other, self, 2), BOOL)
+  return binary("IS", self, compared(other, self, 2), BOOL)
 end
 function Expr:is_not(other)
   if other == errors.null or other == nil then
     return setmetatable({ k = K.POSTFIX, s = "IS NOT NULL", self, type = BOOL }, Expr)
   end
   if type(other) == "boolean" then other = other and M.true_ or M.false_ end
-  return binary("IS NOT", self, coerce(other, self, 2), BOOL)
+  return binary("IS NOT", self, compared(other, self, 2), BOOL)
 end
 
 -- One row of tuple_(a, b):in_{ {1, 2}, ... }: a LIST of values typed like the tuple's elements.
@@ -237,7 +261,7 @@ local function in_op(negate)
       for i = 1, #values do n[i + 1] = tuple_row(self, values[i], i, 2) end
       return n
     end
-    for i = 1, #values do n[i + 1] = coerce(values[i], self, 2) end
+    for i = 1, #values do n[i + 1] = compared(values[i], self, 2) end
     return n
   end
 end
@@ -246,7 +270,7 @@ Expr.not_in = in_op(true)
 
 function Expr:between(low, high, opts)
   return setmetatable({ k = K.BETWEEN, f = opts and opts.negate and K.F_NEGATE or nil,
-                        self, coerce(low, self, 2), coerce(high, self, 2), type = BOOL }, Expr)
+                        self, compared(low, self, 2), compared(high, self, 2), type = BOOL }, Expr)
 end
 
 --- col:op("@>")(value): a custom binary operator. Operator text is SQL the
@@ -255,7 +279,7 @@ function Expr:op(opstring)
   if type(opstring) ~= "string" or not (opstring:match("^[%+%-%*/<>=~!@#%%^&|`?]+$") or opstring:match("^[%a ]+$")) then
     errors.raise("ArgumentError", 2, "op() expects an operator such as '@>' or 'SIMILAR TO', got %s", tostring(opstring))
   end
-  return function(other) return binary(opstring, self, coerce(other, self, 2)) end
+  return function(other) return binary(opstring, self, compared(other, self, 2)) end
 end
 
 local function postfix(op)
@@ -371,34 +395,49 @@ function Expr:collate(collation)
   return setmetatable({ k = K.COLLATE, s = collation, self, type = self.type }, Expr)
 end
 
--- The spelling of a type in CAST per dialect (sqlite, postgresql, mysql).
-local dialects = require("athanor.dialects")
+-- A CAST names its target type and the compiler spells it for the dialect
+-- in use (csrc/sql/ath_cast.c: MySQL has CHAR where the others have VARCHAR,
+-- no VARCHAR without a length, ...): s is the type with the arguments it
+-- was configured with, s2 an Enum's type name on PostgreSQL.
+local function cast_target(ty)
+  local name = ty._name
+  if name == "String" and ty.length then return ("String(%d)"):format(ty.length) end
+  if name == "Numeric" and ty.precision then
+    return ty.scale and ("Numeric(%d, %d)"):format(ty.precision, ty.scale) or ("Numeric(%d)"):format(ty.precision)
+  end
+  if name == "DateTime" and ty.timezone then return "DateTime(timezone)" end
+  if name == "Enum" and ty.max_length then return ("Enum(%d)"):format(ty.max_length), ty.enum_name end
+  return name
+end
+
 local function cast(x, ty, level)
   if not types.is_type(ty) then
     errors.raise("ArgumentError", (level or 2) + 1, "cast() expects an athanor type (ath.Integer, ...), got %s", tostring(ty))
   end
   local expr = coerce(x, nil, (level or 2) + 1)
-  local my = dialects.get("mysql"):type_ddl(ty)
-  -- MySQL's CAST accepts only a few target names
-  if ty._name == "Integer" or ty._name == "BigInteger" or ty._name == "SmallInteger" then my = "SIGNED"
-  elseif ty._name == "String" or ty._name == "Text" then my = "CHAR"
-  elseif ty._name == "Float" then my = "DOUBLE" end
-  return setmetatable({ k = K.CAST, s = dialects.get("sqlite"):type_ddl(ty), s2 = dialects.get("postgresql"):type_ddl(ty),
-                        s3 = my, expr, type = ty }, Expr)
+  local target, type_name = cast_target(ty)
+  return setmetatable({ k = K.CAST, s = target, s2 = type_name, expr, type = ty }, Expr)
 end
 function Expr:cast(ty) return cast(self, ty, 2) end
 M.cast = function(x, ty) return cast(x, ty, 2) end
 
 -- Integer types: `/` casts its right operand so that 5/2 is 2.5 as in Lua.
 local INTEGRAL = { Integer = true, SmallInteger = true, BigInteger = true }
-local FLOAT_CAST = { s = "REAL", s2 = "DOUBLE PRECISION", s3 = "DOUBLE" }
+local FLOAT_CAST = { s = "Double" }    -- REAL / DOUBLE PRECISION / DOUBLE (csrc/sql/ath_cast.c)
 
+-- The result type (and, for strings, `+` as ||) follows SQLAlchemy's
+-- rules (types.operate): an Integer column times 0.5 is a Float.
 local function arith(op)
   return function(a, b)
     local left, right
-    if is_node(a) then left = a; right = coerce(b, a, 2)
-    else right = b; left = coerce(a, b, 2) end
-    return binary(op, left, right, left.type)
+    if is_node(a) then left = a; right = compared(b, a, 2)
+    else right = b; left = compared(a, b, 2) end
+    local lt, rt = left.type, right.type
+    if rt == nil and lt ~= nil and not lt._concatenable then   -- the common case: col + 1
+      return binary(op, left, right, lt)
+    end
+    local sql_op, ty = types.operate(op, lt, rt)
+    return binary(sql_op, left, right, ty)
   end
 end
 Expr.__add = arith("+")
@@ -406,14 +445,16 @@ Expr.__sub = arith("-")
 Expr.__mul = arith("*")
 Expr.__mod = arith("%")
 function Expr.__div(a, b)
-  local left = is_node(a) and a or coerce(a, b, 2)
-  local right = is_node(b) and b or coerce(b, a, 2)
+  local left = is_node(a) and a or compared(a, b, 2)
+  local right = is_node(b) and b or compared(b, a, 2)
   local lt, rt = left.type, right.type
+  local divisor = right
   if (lt == nil or INTEGRAL[lt._name]) and (rt == nil or INTEGRAL[rt._name]) then
     right = setmetatable({ k = K.CAST, s = FLOAT_CAST.s, s2 = FLOAT_CAST.s2, s3 = FLOAT_CAST.s3, right,
                            type = types.Float }, Expr)
   end
-  return binary("/", left, right, types.Float)
+  -- integer operands were cast: true division, a Float; otherwise SQLAlchemy's rules
+  return binary("/", left, right, right ~= divisor and types.Float or types.result_type("/", lt, rt))
 end
 function Expr:floordiv(other)
   return setmetatable({ k = K.FUNC, s = "floor", Expr.__div(self, other), type = types.Integer }, Expr)
@@ -483,11 +524,27 @@ Expr.__bnot = function(a) return M.not_(a) end
 
 ------------------------------------------------------------- constructors
 
+-- Types whose values travel to the driver as text: PostgreSQL would take
+-- such a literal as text where nothing in the statement types it (a select
+-- list, a CASE result), so it is cast there, as SQLAlchemy's
+-- render_bind_cast does ($1::JSON). Integers, floats, booleans and bytes
+-- need no cast: the driver sends their type with the value.
+local CAST_ON_POSTGRESQL = { Numeric = true, Date = true, DateTime = true, Time = true, JSON = true, Uuid = true }
+local dialects = require("athanor.dialects")
+
+-- The PostgreSQL spelling n is cast to (s2 of a BIND), for a type ty.
+local function typed_bind(n, ty)
+  if ty and CAST_ON_POSTGRESQL[ty._name] then n.s2 = dialects.get("postgresql"):type_ddl(ty) end
+  return n
+end
+
 --- ath.literal(v [, type]): a value, still bound (never SQL text).
+-- Untyped, a boolean is a Boolean (SQLAlchemy types a literal from its
+-- Python value): SQLite hands the 1/0 it stores back as true/false.
 function M.literal(value, ty)
   local n = bind(value, ty and { type = ty } or nil, 2)
-  n.type = ty
-  return n
+  n.type = ty or (type(value) == "boolean" and types.Boolean or nil)
+  return typed_bind(n, ty)
 end
 
 --- ath.literal_column("text"): SQL text used as a column (the programmer's text).
@@ -503,11 +560,11 @@ function M.bindparam(name, value, ty)
     errors.raise("ArgumentError", 2, "bindparam() expects a name of letters, digits and _, got %s", tostring(name))
   end
   if value == nil then
-    return setmetatable({ k = K.BIND, s = name, f = K.F_NAMED, type = ty, name = name }, Expr)
+    return typed_bind(setmetatable({ k = K.BIND, s = name, f = K.F_NAMED, type = ty, name = name }, Expr), ty)
   end
   local n = bind(value, ty and { type = ty, name = name } or nil, 2)
   n.s = name
-  return n
+  return typed_bind(n, ty)
 end
 
 local NOPARENS = { current_timestamp = true, current_date = true, current_time = true,

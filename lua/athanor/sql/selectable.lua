@@ -292,14 +292,36 @@ local function expr_list(existing, level, ...)
   return out
 end
 
+-- The terms of ORDER BY / GROUP BY: columns, expressions (a label of the
+-- columns clause is rendered by its name) and ath.text() fragments, as in
+-- SQLAlchemy. A Lua string is refused: it is never SQL.
+-- @param role the method, for messages ("order_by()")
+local function term_list(existing, role, level, ...)
+  local out = existing and append(existing) or { k = K.LIST }
+  for i = 1, select("#", ...) do
+    local x = select(i, ...)
+    if x ~= nil then
+      if el.is_text(x) then x = x:_as_node()
+      elseif not el.is_node(x) or el.is_from(x) then
+        local shown = type(x) == "string" and errors.show_value(x) or nil
+        errors.raise("ArgumentError", level + 1, "%s expects columns, expressions or ath.text(), got %s%s", role,
+          shown or (el.is_from(x) and "a table or subquery") or type(x),
+          shown and (": textual SQL must be declared as ath.text(" .. shown .. ")") or "")
+      end
+      out[#out + 1] = x
+    end
+  end
+  return out
+end
+
 function Select:order_by(...)
   local c = copy(self)
-  c[ORDER] = expr_list(self[ORDER] or nil, 2, ...)
+  c[ORDER] = term_list(self[ORDER] or nil, "order_by()", 2, ...)
   return c
 end
 function Select:group_by(...)
   local c = copy(self)
-  c[GROUP] = expr_list(self[GROUP] or nil, 2, ...)
+  c[GROUP] = term_list(self[GROUP] or nil, "group_by()", 2, ...)
   return c
 end
 
@@ -534,7 +556,7 @@ local function ccopy(c)
 end
 function Compound:order_by(...)
   local c = ccopy(self)
-  c[2] = expr_list(self[2], 2, ...)
+  c[2] = term_list(self[2], "order_by()", 2, ...)
   return c
 end
 function Compound:limit(n) local c = ccopy(self); c[3] = count_arg(n, "limit", 2); return c end
