@@ -111,7 +111,7 @@ fuzz_replay_run() {
       echo "fuzz corpus replay: $name has no corpus in $dir"; f=$((f + 1)); failing+=" $name"; continue
     fi
     # The loose probe and the live server are for make fuzz, never here;
-    # ATHANOR_FUZZ_STRICT=1 passes through (docs/fuzzing.md).
+    # ATHANOR_FUZZ_STRICT passes through (docs/fuzzing.md).
     if env -u ATHANOR_FUZZ_LOOSE -u ATHANOR_FUZZ_PG_URL ASAN_OPTIONS=detect_leaks=1 \
          UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$fb/replay/$name" "$dir" >"$tout" 2>&1; then
       n=$(sed -n 's/^replayed \([0-9]*\) inputs$/\1/p' "$tout")

@@ -49,26 +49,32 @@ static const char *written_password(const char *text, size_t *len) {
   return colon + 1;
 }
 
-/* 1 when needle[0..n) occurs in hay. */
-static int contains(const char *hay, const char *needle, size_t n) {
-  if (n == 0) return 1;
-  for (const char *p = hay; (p = strchr(p, needle[0])) != NULL; p++)
-    if (strncmp(p, needle, n) == 0) return 1;
-  return 0;
-}
-
+/* A parse error never depends on the password's letters: the URL parsed
+ * again with each letter g-z / G-Z of its password changed (letters that are
+ * never URL syntax nor hex digits, so the URL splits the same way) must give
+ * the same message. A message that quoted the password would differ. (A
+ * substring test gives false alarms: a password can be spelled by the
+ * message's own words, "eb': inv" in "/eb': invalid character".) */
 static void check_error_message(const char *text, const ath_error *err) {
   size_t n = 0;
   const char *pw = written_password(text, &n);
-  /* Short passwords occur in any message by chance; a password that is
-   * also written elsewhere in the URL may be quoted as that other part. */
-  if (pw == NULL || n < 6) return;
-  char *rest = fz_strndup(text, strlen(text));
-  memset(rest + (pw - text), '\x01', n);
-  int elsewhere = contains(rest, pw, n);
-  free(rest);
-  if (elsewhere) return;
-  FUZZ_CHECK(!contains(err->message, pw, n), "the error message shows the password: %s", err->message);
+  if (pw == NULL || n == 0) return;
+  char *other = fz_strndup(text, strlen(text));
+  int changed = 0;
+  for (size_t i = 0; i < n; i++) {
+    char *c = other + (pw - text) + i;
+    if ((*c >= 'g' && *c <= 'z') || (*c >= 'G' && *c <= 'Z')) { *c = *c == 'q' ? 'r' : 'q'; changed = 1; }
+  }
+  if (changed) {
+    ath_url *u2 = NULL;
+    ath_error err2;
+    ath_error_clear(&err2);
+    ath_status st2 = ath_url_parse(other, &u2, &err2);
+    ath_url_free(u2);
+    FUZZ_CHECK(st2 == err->kind && strcmp(err->message, err2.message) == 0,
+               "the error message depends on the password: '%s' vs '%s'", err->message, err2.message);
+  }
+  free(other);
 }
 
 /* Issue 22 item 10: "%00" in a SQLite path or in a user name or password
