@@ -77,8 +77,12 @@ tsan_run() {
   local out; out=$(logname "tsan build")
   mkdir -p build-tsan
   if [ ! -f csrc/test/test_pool.c ]; then echo "tsan: csrc/test/test_pool.c is missing"; record "tsan test_pool" 0 1; return; fi
-  if clang -fsanitize=thread -g -O1 -D_GNU_SOURCE -Icsrc csrc/test/test_pool.c csrc/engine/ath_pool.c \
-       csrc/base/*.c -lcmocka -lpthread -lm -o build-tsan/test_pool >"$out" 2>&1; then
+  # test_pool also drives an engine (the per-checkout event queue): the
+  # engine, connection and driver sources come along, all instrumented.
+  local pg_inc; pg_inc=$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+  if clang -fsanitize=thread -g -O1 -D_GNU_SOURCE -Icsrc -Icsrc/include -I"$pg_inc" csrc/test/test_pool.c \
+       csrc/engine/*.c csrc/driver/*.c csrc/base/*.c -lcmocka -lsqlite3 -lpq -lpthread -lm \
+       -o build-tsan/test_pool >"$out" 2>&1; then
     # shellcheck disable=SC2034  # read by run_cmocka (tools/test_lib.sh)
     CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
     TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" run_cmocka build-tsan/test_pool
