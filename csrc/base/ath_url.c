@@ -31,9 +31,12 @@ static ath_status decode(const char *s, size_t n, const char *what, const char *
         if (secret)
           return ath_error_set(err, ATH_E_ARGUMENT,
                                "Could not parse URL '%.200s': bad percent-escape in the %s", url, what);
+        /* quote only what lies inside this part: "user%" must not show the
+         * ':' and first password byte that follow it in the URL */
+        int shown = n - i < 3 ? (int)(n - i) : 3;
         return ath_error_set(err, ATH_E_ARGUMENT,
-                             "Could not parse URL '%.200s': bad percent-escape '%.3s' in the %s",
-                             url, s + i, what);
+                             "Could not parse URL '%.200s': bad percent-escape '%.*s' in the %s",
+                             url, shown, s + i, what);
       }
       d[j] = (char)(hi * 16 + lo);
       if (d[j] == '\0') {

@@ -138,6 +138,9 @@ static void test_url_errors_never_show_the_password(void **state) {
     { "postgresql:/scott:s3cretpw@localhost/db", "expected dialect://" },
     { "postgresql://scott:s3c?retpw@localhost:1/db", "the port is not a number" },
     { "postgresql://scott@localhost/db?password=s3c%zztpw", "bad percent-escape in the password" },
+    /* a '%' ending the user name: the escape quoted stops at the part's end,
+     * it used to show "%:s", the password's first byte (found by fuzz_url) */
+    { "postgresql://scott%:s3cretpw@localhost/db", "bad percent-escape '%' in the username" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     ath_url *u = (ath_url *)1;
