@@ -19,7 +19,7 @@
 
 static const Oid OIDS[] = {
   16, 17, 20, 21, 23, 26, 25, 114, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184, 1266, 1700, 2950, 3802,
-  1000, 1001, 1005, 1007, 1009, 1014, 1015, 1016, 1021, 1022, 1115, 1182, 1183, 1185, 1231, 199, 2951, 3807,
+  1000, 1001, 1005, 1007, 1009, 1014, 1015, 1016, 1021, 1022, 1115, 1182, 1183, 1185, 1231, 199, 2951, 3807, 1270,
   0, 19, 1560,
 };
 #define NOIDS (sizeof OIDS / sizeof OIDS[0])
@@ -30,7 +30,7 @@ static Oid elem_of(Oid t) {              /* mirrors array_elem() in drv_pg_types
     case 1016: return 20;   case 1021: return 700;  case 1022: return 701;  case 1231: return 1700;
     case 1009: return 25;   case 1015: return 1043; case 1014: return 1042; case 2951: return 2950;
     case 1182: return 1082; case 1115: return 1114; case 1185: return 1184; case 1183: return 1083;
-    case 199: return 114;   case 3807: return 3802;
+    case 1270: return 1266; case 199: return 114;   case 3807: return 3802;
     default: return 0;
   }
 }
