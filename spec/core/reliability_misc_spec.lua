@@ -84,3 +84,24 @@ describe("ath.text() and comments", function()
     conn:close(); engine:dispose(); h.cleanup()
   end)
 end)
+
+describe("Select:join() with no explicit FROM", function()
+  local md = ath.MetaData()
+  local d = ath.Table("rm_dept", md, ath.Column("id", ath.Integer, { primary_key = true }),
+    ath.Column("name", ath.String(20)))
+  local e = ath.Table("rm_emp", md, ath.Column("id", ath.Integer, { primary_key = true }),
+    ath.Column("name", ath.String(20)), ath.Column("dept_id", ath.Integer))
+
+  it("starts from the first table a column expression names, as SQLAlchemy does", function()
+    local sql = ath.select(e.c.name .. " @ " .. d.c.name):join(d, e.c.dept_id:eq(d.c.id))
+      :compile({ dialect = "sqlite" })
+    assert.matches("FROM rm_emp JOIN rm_dept ON rm_emp.dept_id = rm_dept.id", sql, 1, true)
+  end)
+
+  it("never starts from a table of a scalar subquery in the columns", function()
+    local sub = ath.select(ath.func.count()):select_from(e):scalar_subquery()
+    local err = h.catch(function() return ath.select(sub):join(d, d.c.id:eq(1)) end)
+    assert.is_true(errors.is(err, "InvalidRequestError"), tostring(err))
+    assert.matches("no table to join from", err.message)
+  end)
+end)

@@ -189,8 +189,7 @@ case { name = "Numeric arithmetic keeps decimal text",
   py = "select(e.c.id, (e.c.bonus * 2).label('b2')).where(e.c.bonus != None).order_by(e.c.id)" }
 case { name = "string concatenation with ..",
   lua = function(d, e) return ath.select(e.c.name .. " @ " .. d.c.name):join(d, e.c.dept_id:eq(d.c.id)):order_by(e.c.id) end,
-  py = "select(e.c.name + ' @ ' + d.c.name).join(d, e.c.dept_id == d.c.id).order_by(e.c.id)",
-  pending = "finding (not in issue 14): join() refuses a select whose only column is an expression over two tables: 'this select has no table to join from'" }
+  py = "select(e.c.name + ' @ ' + d.c.name).join(d, e.c.dept_id == d.c.id).order_by(e.c.id)" }
 case { name = "string concatenation with .. over a join given by select_from",
   lua = function(d, e) return ath.select(e.c.name .. " @ " .. d.c.name):select_from(e):join(d, e.c.dept_id:eq(d.c.id)):order_by(e.c.id) end,
   py = "select(e.c.name + ' @ ' + d.c.name).select_from(e).join(d, e.c.dept_id == d.c.id).order_by(e.c.id)" }

@@ -382,19 +382,40 @@ function Select:select_from(...)
   return c
 end
 
+-- Statements inside an expression (scalar subqueries, EXISTS) have FROMs of
+-- their own: a join never starts from those.
+local OWN_FROMS = { [K.SELECT] = true, [K.COMPOUND] = true, [K.ALIAS] = true, [K.CTE] = true }
+
+-- The first FROM element, left to right and depth first, that a column
+-- inside the expression x names other than `right` (or nil).
+local function first_from(x, right, depth)
+  if type(x) ~= "table" or depth > 64 or OWN_FROMS[x.k] then return nil end
+  if x.k == K.COLUMN then return x.t ~= right and x.t or nil end
+  for i = 1, #x do
+    local t = first_from(x[i], right, depth + 1)
+    if t then return t end
+  end
+  return nil
+end
+
 -- The element a new join starts from: the last explicit FROM item, else the
--- first FROM element of the selected columns.
-local function join_left(sel)
+-- first FROM element the selected columns name, inside expressions too
+-- (`select(e.name .. d.name):join(d, ...)` starts from e, as in SQLAlchemy).
+local function join_left(sel, right)
   local froms = sel[FROM]
   if #froms > 0 then return froms[#froms], #froms end
   for _, col in ipairs(sel[COLS]) do
     if type(col) == "table" and col.k == K.COLUMN and col.t then return col.t, 1 end
   end
+  for _, col in ipairs(sel[COLS]) do
+    local t = first_from(col, right, 0)
+    if t then return t, 1 end
+  end
   errors.raise("InvalidRequestError", 3, "join(): this select has no table to join from; use select_from()")
 end
 
 local function select_join(self, right, on, opts, level)
-  local left, pos = join_left(self)
+  local left, pos = join_left(self, right)
   local j = make_join(left, right, on, opts, level + 1)
   local c = copy(self)
   local froms = append(self[FROM])
