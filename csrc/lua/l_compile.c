@@ -320,13 +320,13 @@ static ath_node *convert_frozen(conv *cv, int idx) {
     ath_free(fz);
     return NULL;
   }
-  fz->addr = addr;
   fz->root = root;
   fz->nmemo = sub.nmemo;
   memcpy(fz->memo_key, sub.memo_key, (size_t)sub.nmemo * sizeof fz->memo_key[0]);
   memcpy(fz->memo_node, sub.memo_node, (size_t)sub.nmemo * sizeof fz->memo_node[0]);
   lua_pushvalue(L, idx);
   fz->ref = luaL_ref(L, LUA_REGISTRYINDEX);          /* keeps the list (and its address) alive */
+  fz->addr = addr;   /* only now: if luaL_ref raised, the entry stays address-less and is dropped */
   return memo_merge(cv, fz) ? root : NULL;
 }
 

@@ -149,7 +149,6 @@ void ath_l_push_engine(lua_State *L, ath_engine *e) {
 static int engine_connect(lua_State *L) {
   l_engine *le = check_engine(L, 1);
   double timeout = luaL_optnumber(L, 2, -1.0);
-  if (timeout != timeout) timeout = -1.0;                    /* NaN: the pool's own */
   int want_events = lua_toboolean(L, 3);
   lua_settop(L, 1);
   /* Connections dropped without close() come back to the pool only when the

@@ -126,6 +126,12 @@ static void check_node(check_state *cs, const ath_node *n, int depth) {
       if ((n->flags & ATH_F_NAMED) ? !n->s : n->slot <= 0)
         fail(cs, "malformed bound parameter: %s", (n->flags & ATH_F_NAMED) ? "a named parameter without a name"
                                                                                            : "no value slot");
+      /* s2, the PostgreSQL cast ($1::NUMERIC(10, 2)), is copied into the SQL:
+       * a type name, never anything else */
+      for (const char *p = n->s2; p && *p && cs->st == ATH_OK; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == ' ' || *p == '(' || *p == ')' || *p == ',' || *p == '_'))
+          fail(cs, "malformed bound parameter: its cast '%.40s' is not a type name", n->s2);
       break;
     case ATH_N_COLUMN: case ATH_N_STAR:
       if (n->from && !is_from_kind(n->from->kind))
@@ -160,6 +166,11 @@ static void check_node(check_state *cs, const ath_node *n, int depth) {
       break;
     case ATH_N_UPDATE: case ATH_N_ONCONFLICT: {
       const ath_node *sets = n->kids[1];
+      check_slot_kind(cs, n, 1, ATH_N_LIST);            /* before reading its items */
+      if (cs->st != ATH_OK || (sets && sets->nkids > 0 && !sets->kids)) {
+        if (cs->st == ATH_OK) fail(cs, "malformed %s node", what);
+        break;
+      }
       for (int i = 0; sets && i < sets->nkids; i++)
         if (!sets->kids[i] || sets->kids[i]->kind != ATH_N_SET) {
           fail(cs, "malformed %s node: its SET list holds something that is not a SET", what);

@@ -1930,6 +1930,18 @@ static void test_correlation_through_nested_subqueries(void **state) {
              "AND EXISTS (SELECT items.id FROM items WHERE items.order_id = orders.id AND items.owner = users.id))", "");
 }
 
+/* A bound parameter's PostgreSQL cast is copied into the SQL: only a type
+ * name passes the shape check. */
+static void test_bind_cast_must_be_a_type_name(void **state) {
+  (void)state;
+  ath_node *ok = bind(1);
+  ok->s2 = "NUMERIC(10, 2)";
+  expect_sql(ok, PG, "$1::NUMERIC(10, 2)", "1");
+  ath_node *bad = bind(1);
+  bad->s2 = "INT; DROP TABLE x --";
+  expect_error(bad, PG, ATH_E_COMPILE, "is not a type name", "DROP");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -2003,6 +2015,7 @@ int main(void) {
     T(test_correlation_leaving_no_from_is_an_invalid_request),
     T(test_out_of_memory_correlation_error),
     T(test_correlation_through_nested_subqueries),
+    T(test_bind_cast_must_be_a_type_name),
   };
   return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }

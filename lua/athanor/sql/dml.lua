@@ -5,6 +5,7 @@
 local errors = require("athanor.errors")
 local schema = require("athanor.schema")
 local el = require("athanor.sql.elements")
+local add_criteria = require("athanor.sql.selectable").add_criteria
 local unpack = require("athanor.compat").unpack
 
 local K, coerce, bind = el.K, el.coerce, el.bind
@@ -356,13 +357,7 @@ local Update = statement_class("Update", "update")
 
 function Update:where(...)
   local c = copy(self, getmetatable(self))
-  local parts = { self._where }
-  local args = { ... }
-  for i = 1, select("#", ...) do
-    local x = args[i]
-    if x ~= nil then parts[#parts + 1] = el.criterion(x, "where()", 2) end
-  end
-  c._where = el.and_(unpack(parts))
+  c._where = add_criteria(self._where, "where()", 2, ...)   -- the same rule as Select:where
   return c
 end
 Update.filter = Update.where

@@ -422,8 +422,6 @@ function Expr:cast(ty) return cast(self, ty, 2) end
 M.cast = function(x, ty) return cast(x, ty, 2) end
 
 -- Integer types: `/` casts its right operand so that 5/2 is 2.5 as in Lua.
-local INTEGRAL = { Integer = true, SmallInteger = true, BigInteger = true }
-local FLOAT_CAST = { s = "Double" }    -- REAL / DOUBLE PRECISION / DOUBLE (csrc/sql/ath_cast.c)
 
 -- The result type (and, for strings, `+` as ||) follows SQLAlchemy's
 -- rules (types.operate): an Integer column times 0.5 is a Float.
@@ -449,9 +447,9 @@ function Expr.__div(a, b)
   local right = is_node(b) and b or compared(b, a, 2)
   local lt, rt = left.type, right.type
   local divisor = right
-  if (lt == nil or INTEGRAL[lt._name]) and (rt == nil or INTEGRAL[rt._name]) then
-    right = setmetatable({ k = K.CAST, s = FLOAT_CAST.s, s2 = FLOAT_CAST.s2, s3 = FLOAT_CAST.s3, right,
-                           type = types.Float }, Expr)
+  if (lt == nil or lt._affinity == types.Integer) and (rt == nil or rt._affinity == types.Integer) then
+    -- "Double": REAL / DOUBLE PRECISION / DOUBLE (csrc/sql/ath_cast.c)
+    right = setmetatable({ k = K.CAST, s = "Double", right, type = types.Float }, Expr)
   end
   -- integer operands were cast: true division, a Float; otherwise SQLAlchemy's rules
   return binary("/", left, right, right ~= divisor and types.Float or types.result_type("/", lt, rt))
