@@ -1,6 +1,7 @@
 # athanor — build, test and install.
 # `make` builds athanor/core.so for Lua 5.4 and LuaJIT, libathanor.{a,so}
-# (C core + binding + embedded Lua sources) and the `athanor` host.
+# (C core + binding + embedded Lua sources, for Lua 5.4 hosts),
+# libathanor-luajit.{a,so} (the same for LuaJIT hosts) and the `athanor` host.
 # `make demo` and `make test` install missing Debian packages first (tools/deps.sh).
 
 PREFIX    ?= /usr/local
@@ -11,6 +12,10 @@ LUAJIT    ?= luajit
 LUA54_INC ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUAJIT_INC?= $(shell pkg-config --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
 LUA54_LIB ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+LUAJIT_LIB?= $(shell pkg-config --libs luajit 2>/dev/null || echo -lluajit-5.1)
+# The version the pkg-config files carry; tools/rockspec_sync.lua checks it
+# against csrc/lua/l_core.c, the host and the release rockspec.
+VERSION   := 0.1.0
 PG_INC    ?= -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 
 OPT       ?= -O2
@@ -31,6 +36,7 @@ BIND54_OBJ:= $(BIND_SRC:%.c=$(BUILD)/lua54/%.o)
 BINDJIT_OBJ:=$(BIND_SRC:%.c=$(BUILD)/luajit/%.o)
 EMBED_C   := $(BUILD)/gen/ath_embedded_lua.c
 EMBED_OBJ := $(BUILD)/lua54/gen/ath_embedded_lua.o $(BUILD)/lua54/csrc/lua/l_embed.o
+EMBEDJIT_OBJ := $(BUILD)/luajit/gen/ath_embedded_lua.o $(BUILD)/luajit/csrc/lua/l_embed.o
 TEST_BIN  := $(TEST_SRC:csrc/test/%.c=$(BUILD)/test/%)
 
 CORE_LIB  := $(BUILD)/libathanor_core.a
@@ -38,12 +44,14 @@ MOD54     := $(BUILD)/lua54/athanor/core.so
 MODJIT    := $(BUILD)/luajit/athanor/core.so
 LIBA      := $(BUILD)/libathanor.a
 LIBSO     := $(BUILD)/libathanor.so
+LIBJITA   := $(BUILD)/libathanor-luajit.a
+LIBJITSO  := $(BUILD)/libathanor-luajit.so
 HOST      := $(BUILD)/athanor
 
 .PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers \
         fuzz fuzz-build fuzz-replay-build fuzz-replay fuzz-reduce
 
-all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(HOST)
+all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(LIBJITA) $(LIBJITSO) $(HOST)
 
 deps:
 	@bash tools/deps.sh
@@ -63,6 +71,10 @@ $(BUILD)/lua54/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/luajit/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUAJIT_INC) -MMD -MP -c $< -o $@
+
+$(BUILD)/luajit/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUAJIT_INC) -c $< -o $@
 
 $(CORE_LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -85,6 +97,14 @@ $(LIBA): $(CORE_OBJ) $(BIND54_OBJ) $(EMBED_OBJ)
 
 $(LIBSO): $(CORE_OBJ) $(BIND54_OBJ) $(EMBED_OBJ)
 	$(CC) $(CFLAGS) $(SANFLAGS) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB)
+
+# libathanor for LuaJIT hosts (LÖVE-based and other LuaJIT engines): the same
+# C API and embedded sources, the binding compiled against LuaJIT's headers.
+$(LIBJITA): $(CORE_OBJ) $(BINDJIT_OBJ) $(EMBEDJIT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBJITSO): $(CORE_OBJ) $(BINDJIT_OBJ) $(EMBEDJIT_OBJ)
+	$(CC) $(CFLAGS) $(SANFLAGS) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS_CORE) $(LUAJIT_LIB)
 
 $(HOST): csrc/host/athanor.c $(LIBA)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -ldl
@@ -213,8 +233,19 @@ fuzz: fuzz-build
 check-layers:
 	@bash tools/check_layers.sh
 
+# pkg-config files (tools/athanor.pc.in, PREFIX written in, DESTDIR not):
+# `pkg-config --cflags --libs athanor` for Lua 5.4 hosts, `athanor-luajit`
+# for LuaJIT hosts.
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g'
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIBJITA) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBJITSO) $(DESTDIR)$(PREFIX)/lib/
+	$(PC_SED) -e 's|@LIB@|athanor|g' -e 's|@LUA_PC@|lua5.4|g' -e 's|@LUA_NAME@|Lua 5.4|g' \
+	  tools/athanor.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/athanor.pc
+	$(PC_SED) -e 's|@LIB@|athanor-luajit|g' -e 's|@LUA_PC@|luajit|g' -e 's|@LUA_NAME@|LuaJIT 2.1|g' \
+	  tools/athanor.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/athanor-luajit.pc
 	install -d $(DESTDIR)$(PREFIX)/lib/lua/5.4/athanor $(DESTDIR)$(PREFIX)/share/lua/5.4
 	install -m 644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/

@@ -15,8 +15,13 @@
  * are opened with the same `shared` name (create_engine option), in which
  * case they share one C engine and one connection pool, safely across threads.
  *
- * libathanor is built against Lua 5.4 (link -llua5.4); the Lua sources are
- * compiled when first required, so a syntax error cannot hide in the build.
+ * Two builds, one API: libathanor for Lua 5.4 hosts and libathanor-luajit for
+ * LuaJIT 2.1 hosts (compile against that Lua's lua.h; never mix the two in
+ * one program). `make install` installs both with pkg-config files:
+ *     cc app.c $(pkg-config --cflags --libs athanor) -o app          (Lua 5.4)
+ *     cc app.c $(pkg-config --cflags --libs athanor-luajit) -o app   (LuaJIT)
+ * The Lua sources are compiled when first required, so a syntax error cannot
+ * hide in the build.
  */
 #ifndef ATHANOR_H
 #define ATHANOR_H
