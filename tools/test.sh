@@ -193,6 +193,7 @@ pg_run
 run_check "luarocks make + require" bash tools/rocks_check.sh
 run_check "make install + use" bash tools/install_check.sh "$BUILD"
 run_tap "C hosts via pkg-config (Lua 5.4 + LuaJIT)" bash tools/pkgconfig_check.sh "$BUILD"
+run_tap "LÖVE example headless (directory + .love)" bash tools/love_check.sh "$BUILD"
 run_check "layer check" bash tools/check_layers.sh
 run_check "luacheck (lua/, spec/, bench/)" luacheck --no-color -q lua spec bench
 asan_run
