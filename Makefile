@@ -48,7 +48,7 @@ LIBJITA   := $(BUILD)/libathanor-luajit.a
 LIBJITSO  := $(BUILD)/libathanor-luajit.so
 HOST      := $(BUILD)/athanor
 
-.PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers \
+.PHONY: all deps demo test test-sqlite test-c-build asan tsan valgrind bench bench-smoke install clean check-layers rock-sources rock-libs \
         fuzz fuzz-build fuzz-replay-build fuzz-replay fuzz-reduce
 
 all: $(MOD54) $(MODJIT) $(LIBA) $(LIBSO) $(LIBJITA) $(LIBJITSO) $(HOST)
@@ -232,6 +232,15 @@ fuzz: fuzz-build
 
 check-layers:
 	@bash tools/check_layers.sh
+
+# The C sources of athanor/core.so, one a line: tools/rockspec_sync.lua
+# writes them into the rockspecs' builtin build (and make test checks it).
+rock-sources:
+	@printf '%s\n' $(CORE_SRC) $(BIND_SRC)
+
+# The libraries athanor/core.so links, as -l flags (for the same script).
+rock-libs:
+	@printf '%s\n' $(LDLIBS_CORE)
 
 # pkg-config files (tools/athanor.pc.in, PREFIX written in, DESTDIR not):
 # `pkg-config --cflags --libs athanor` for Lua 5.4 hosts, `athanor-luajit`

@@ -55,6 +55,10 @@ check "an athanor error object prints as its kind and message (rc $rc)" $(( rc !
 rc=$(run does_not_exist.lua); grep -q 'does_not_exist.lua' err
 check "a missing script is named and exits 1 (rc $rc)" $(( rc != 1 || $? ))
 
+rc=$(run --help)
+if [ -f "$root/lua/athanor/migrate/cli.lua" ]; then grep -q '^ *athanor migrate' out; else ! grep -q '^ *athanor migrate' out && grep -q 'not part of this version yet' out; fi
+check "--help lists athanor migrate only when the migrations are built in, and says so (rc $rc)" $(( rc != 0 || $? ))
+
 if [ -f "$root/lua/athanor/migrate/cli.lua" ]; then
   echo "ok $((n += 1)) - # SKIP migrations exist in this build: their CLI is tested by its specs"
 else

@@ -4,8 +4,10 @@
 #   and under valgrind -> the host executable -> busted on Lua 5.4 and LuaJIT
 #   against SQLite -> inside ONE pg_virtualenv (throwaway PostgreSQL 15): the
 #   PostgreSQL C tests (plain and under valgrind), busted on both
-#   interpreters, the bench smoke run -> `luarocks make` into a temporary tree
-#   -> `make install` into a temporary prefix -> layer check -> ASan+UBSan
+#   interpreters, the bench smoke run -> `luarocks make`, `pack` and
+#   `install` into temporary trees (Lua 5.4 and LuaJIT) -> `make install` into
+#   a temporary prefix, C hosts built with pkg-config against it -> the LÖVE
+#   example headless -> layer check -> ASan+UBSan
 #   (C tests and busted on lua5.4) and TSan (pool test) runs -> the fuzz
 #   corpora replayed under ASan+UBSan.
 # Prints one line per suite, then exactly "N passed, N failed" as the last
@@ -190,7 +192,7 @@ run_tap "host executable" bash tools/host_check.sh "$BUILD/athanor"
 run_busted "lua5.4 sqlite" lua5.4 lua54 "sqlite://" postgresql
 run_busted "luajit sqlite" luajit luajit "sqlite://" postgresql
 pg_run
-run_check "luarocks make + require" bash tools/rocks_check.sh
+run_tap "luarocks make/pack/install (Lua 5.4 + LuaJIT)" bash tools/rocks_check.sh
 run_check "make install + use" bash tools/install_check.sh "$BUILD"
 run_tap "C hosts via pkg-config (Lua 5.4 + LuaJIT)" bash tools/pkgconfig_check.sh "$BUILD"
 run_tap "LÖVE example headless (directory + .love)" bash tools/love_check.sh "$BUILD"

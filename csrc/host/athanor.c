@@ -4,6 +4,8 @@
  *   athanor -e 'code' [args]    run a chunk
  *   athanor migrate ...         require("athanor.migrate.cli").main({...});
  *                               exit 2 when this build has no migrations
+ *                               (today none has: --help lists the command
+ *                               only when the module is embedded)
  *   athanor --version */
 #include <stdio.h>
 #include <string.h>
@@ -39,11 +41,30 @@ static int docall(lua_State *L, int nargs, int nres) {
   return rc;
 }
 
+/* True when this build embeds the migrations' command-line module. */
+static int has_migrations(void) {
+  lua_State *L = luaL_newstate();
+  if (L == NULL) return 0;
+  luaL_openlibs(L);
+  ath_openlib(L);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_getfield(L, -1, "athanor.migrate.cli");
+  int found = !lua_isnil(L, -1);
+  lua_close(L);
+  return found;
+}
+
+/* Lists only what this build can do: `migrate` when the migrations are in. */
 static void usage(FILE *to) {
-  fputs("usage: athanor script.lua [args...]\n"
-        "       athanor -e 'lua code' [args...]\n"
-        "       athanor migrate <init|revision|upgrade|downgrade|current|history|heads|stamp> ...\n"
-        "       athanor --version\n", to);
+  fputs("usage: athanor script.lua [args...]   run a Lua 5.4 script with athanor built in\n"
+        "       athanor -e 'lua code' [args...]\n", to);
+  int migrations = has_migrations();
+  if (migrations)
+    fputs("       athanor migrate <init|revision|upgrade|downgrade|current|history|heads|stamp> ...\n", to);
+  fputs("       athanor --version\n"
+        "       athanor --help\n", to);
+  if (!migrations) fputs("Migrations (athanor migrate) are not part of this version yet.\n", to);
 }
 
 /* arg table: arg[0] = script, arg[1..] = its arguments */
