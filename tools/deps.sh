@@ -16,7 +16,7 @@ PKGS=(
   valgrind libc6-dbg                       # valgrind needs libc's symbols for its redirections
   clang libclang-rt-14-dev                 # ThreadSanitizer and libFuzzer runtimes: make tsan, make fuzz, the corpus replay
   lua-sql-sqlite3 lua-sql-postgres python3-sqlalchemy python3-psycopg2   # bench/: LuaSQL and SQLAlchemy
-  love zip git                             # the LÖVE example headless (tools/love_check.sh); luarocks pack (tools/rocks_check.sh)
+  love zip unzip git                       # the LÖVE example headless (tools/love_check.sh); luarocks pack (tools/rocks_check.sh)
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

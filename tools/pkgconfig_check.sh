@@ -39,7 +39,7 @@ check "the README's compile line uses pkg-config --cflags --libs athanor ($line)
 for flavor in athanor athanor-luajit; do
   dir="$prefix/$flavor"; mkdir -p "$dir"; cp "$prefix/app.c" "$dir/app.c"
   cmd=${line//pkg-config --cflags --libs athanor/pkg-config --cflags --libs $flavor}
-  (cd "$dir" && CFLAGS= bash -c "$cmd -Wall -Wextra -Werror") >"$dir/build.log" 2>&1
+  (cd "$dir" && CFLAGS='' bash -c "$cmd -Wall -Wextra -Werror") >"$dir/build.log" 2>&1
   check "$flavor: '$cmd' builds the README's example against the installed library" $? "$dir/build.log"
   # Not on the default search path: the loader is told, as the README says.
   out=$(cd / && LD_LIBRARY_PATH="$prefix/lib" "$dir/app" 2>&1); rc=$?
