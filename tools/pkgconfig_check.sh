@@ -31,8 +31,12 @@ line=$(awk '/tested by tools\/pkgconfig_check.sh/ { on = 1; next }
      on && /^ *```sh$/ { inblock = 1; next }
      inblock && /^ *```$/ { exit }
      inblock && /pkg-config/ { sub(/^ */, ""); sub(/ *#.*$/, ""); print; exit }' README.md)
-[ -s "$prefix/app.c" ] && [ -n "$line" ]
-check "README.md has the C example and its compile line after the marker" $?
+static_line=$(awk '/tested by tools\/pkgconfig_check.sh/ { on = 1; next }
+     on && /^ *```sh$/ { inblock = 1; next }
+     inblock && /^ *```$/ { exit }
+     inblock && /libathanor\.a/ { sub(/^ */, ""); sub(/ *#.*$/, ""); print; exit }' README.md)
+[ -s "$prefix/app.c" ] && [ -n "$line" ] && [ -n "$static_line" ]
+check "README.md has the C example and its compile lines (shared and static) after the marker" $?
 case "$line" in *'pkg-config --cflags --libs athanor'*) s=0 ;; *) s=1 ;; esac
 check "the README's compile line uses pkg-config --cflags --libs athanor ($line)" $s
 
@@ -50,4 +54,17 @@ for flavor in athanor athanor-luajit; do
   LD_LIBRARY_PATH="$prefix/lib" ldd "$dir/app" >"$dir/ldd.log" 2>&1
   grep -q "lib$flavor.so => $prefix/lib/" "$dir/ldd.log"
   check "$flavor: the example is linked with the installed lib$flavor.so" $? "$dir/ldd.log"
+
+  # The static line, for LuaJIT with the names the README says to swap.
+  cmd=${static_line//PREFIX/$prefix}
+  if [ "$flavor" = athanor-luajit ]; then
+    cmd=${cmd//pkg-config --cflags athanor/pkg-config --cflags athanor-luajit}
+    cmd=${cmd//libathanor.a/libathanor-luajit.a}
+    cmd=${cmd//lua5.4/luajit}
+  fi
+  cmd=${cmd/-o app/-o app-static}
+  (cd "$dir" && CFLAGS='' bash -c "$cmd -Wall -Wextra -Werror") >"$dir/static.log" 2>&1 &&
+    out=$(cd / && "$dir/app-static" 2>&1) && case "$out" in "$want"*) true ;; *) false ;; esac &&
+    ! ldd "$dir/app-static" | grep -q libathanor
+  check "$flavor: the README's static line builds an example that runs without lib$flavor.so ($cmd)" $? "$dir/static.log"
 done
