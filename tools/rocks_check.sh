@@ -80,25 +80,36 @@ check "luarocks pack rockspec/athanor-scm-1.rockspec from another directory: the
 
 # The installs build at -O0: they check the packaging, and that is the slow
 # part (LuaRocks compiles one file at a time); `luarocks make` keeps the
-# default flags a user gets.
+# default flags a user gets. Lua 5.4 and LuaJIT build side by side (their
+# trees and logs are apart; `make` works in a clone of its own each), and
+# the results are checked in order afterwards.
 fast="CFLAGS=-O0 -fPIC"
-for flavor in lua54 luajit; do
-  if [ "$flavor" = lua54 ]; then lv=5.4; else lv=5.1; fi
-  t="$work/tree-make-$flavor"
-  want_inc=/usr/include/lua5.4; [ $flavor = luajit ] && want_inc=/usr/include/luajit-2.1
-  (cd "$src" && luarocks --lua-version=$lv --tree="$t" make PQ_INCDIR="$pq_inc" && git clean -qfdx) >"$work/make-$flavor.log" 2>&1 &&
-    grep -q -- "-I$want_inc " "$work/make-$flavor.log" && query $flavor "$t" >>"$work/make-$flavor.log" 2>&1
-  check "$flavor: luarocks make at the root of the clone (against $want_inc), then a query from the tree" $? "$work/make-$flavor.log"
-
+flavor_steps() {  # flavor_steps FLAVOR: writes $work/<step>-FLAVOR.{log,status}
+  local flavor=$1 lv=5.4 want_inc=/usr/include/lua5.4 t clone
+  if [ "$flavor" = luajit ]; then lv=5.1 want_inc=/usr/include/luajit-2.1; fi
+  t="$work/tree-make-$flavor" clone="$work/clone-$flavor"
+  git clone -q "$src" "$clone" >"$work/make-$flavor.log" 2>&1 &&
+    (cd "$clone" && luarocks --lua-version=$lv --tree="$t" make PQ_INCDIR="$pq_inc") >>"$work/make-$flavor.log" 2>&1 &&
+    grep -q -- "-I$want_inc " "$work/make-$flavor.log" && query "$flavor" "$t" >>"$work/make-$flavor.log" 2>&1
+  echo $? >"$work/make-$flavor.status"
   t="$work/tree-rock-$flavor"
   (cd "$work/elsewhere" && luarocks --lua-version=$lv --tree="$t" install "athanor-$version-1.src.rock" PQ_INCDIR="$pq_inc" "$fast") \
-    >"$work/rock-$flavor.log" 2>&1 && query $flavor "$t" >>"$work/rock-$flavor.log" 2>&1
-  check "$flavor: luarocks install athanor-$version-1.src.rock from another directory, then a query" $? "$work/rock-$flavor.log"
-
+    >"$work/rock-$flavor.log" 2>&1 && query "$flavor" "$t" >>"$work/rock-$flavor.log" 2>&1
+  echo $? >"$work/rock-$flavor.status"
   t="$work/tree-spec-$flavor"
   (cd "$work/elsewhere" && luarocks --lua-version=$lv --tree="$t" install "$src/rockspec/athanor-scm-1.rockspec" PQ_INCDIR="$pq_inc" "$fast") \
-    >"$work/spec-$flavor.log" 2>&1 && query $flavor "$t" >>"$work/spec-$flavor.log" 2>&1
-  check "$flavor: luarocks install rockspec/athanor-scm-1.rockspec from another directory, then a query" $? "$work/spec-$flavor.log"
+    >"$work/spec-$flavor.log" 2>&1 && query "$flavor" "$t" >>"$work/spec-$flavor.log" 2>&1
+  echo $? >"$work/spec-$flavor.status"
+}
+flavor_steps lua54 & flavor_steps luajit & wait
+for flavor in lua54 luajit; do
+  inc=/usr/include/lua5.4; [ $flavor = luajit ] && inc=/usr/include/luajit-2.1
+  check "$flavor: luarocks make at the root of a fresh clone (against $inc), then a query from the tree" \
+    "$(cat "$work/make-$flavor.status" 2>/dev/null || echo 1)" "$work/make-$flavor.log"
+  check "$flavor: luarocks install athanor-$version-1.src.rock from another directory, then a query" \
+    "$(cat "$work/rock-$flavor.status" 2>/dev/null || echo 1)" "$work/rock-$flavor.log"
+  check "$flavor: luarocks install rockspec/athanor-scm-1.rockspec from another directory, then a query" \
+    "$(cat "$work/spec-$flavor.status" 2>/dev/null || echo 1)" "$work/spec-$flavor.log"
 done
 
 # Without PQ_INCDIR on a system that keeps libpq-fe.h apart, LuaRocks stops
