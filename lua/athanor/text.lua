@@ -12,6 +12,8 @@ local M = {}
 
 local EMPTY = {}
 
+-- Methods: those below; _as_node, bindparams, columns and
+-- _ath_execute_compiled come from the expression language (sql/init.lua).
 local TextClause = { __name = "athanor.TextClause" }
 TextClause.__index = TextClause
 M.TextClause = TextClause

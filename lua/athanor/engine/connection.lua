@@ -469,7 +469,7 @@ function Connection:__tostring()
 end
 
 --- Run fn(conn, ...) inside a transaction on this connection: commit on
--- return, roll back and re-raise on error (used by Engine:begin).
+-- return, roll back and re-raise on error.
 function M.run_in_transaction(conn, fn, ...)
   local tx = conn:begin()
   local res = pack(pcall(fn, conn, ...))
@@ -479,6 +479,33 @@ function M.run_in_transaction(conn, fn, ...)
   end
   if tx.is_active then pcall(tx.rollback, tx) end
   error(res[2], 0)
+end
+
+--- Run fn(conn) on a connection this call owns, in a transaction when
+-- `transaction` is true, and close the connection however fn ends.
+-- Returns what fn returns (used by Engine:connect(fn) and with_connection).
+function M.run_and_close(conn, transaction, fn)
+  local res
+  if transaction then res = pack(pcall(M.run_in_transaction, conn, fn))
+  else res = pack(pcall(fn, conn)) end
+  conn:close()
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, res.n)
+end
+
+--- The one "Engine or Connection" runner: fn(conn) on bind's connection.
+-- A Connection is used as it is; an Engine lends one of its own (closed
+-- afterwards). With `transaction` true, fn runs in a transaction: an open
+-- one on the Connection is joined, else one is begun, committed when fn
+-- returns and rolled back (the error re-raised) when it raises.
+-- Used by Engine:begin(fn), create_all/drop_all and the Inspector.
+-- @param bind an Engine or a Connection (callers check which they accept)
+function M.with_connection(bind, transaction, fn)
+  if getmetatable(bind) == Connection then
+    if not transaction or bind:in_transaction() then return fn(bind) end
+    return M.run_in_transaction(bind, fn)
+  end
+  return M.run_and_close(bind:connect(), transaction, fn)
 end
 
 M.EMPTY = EMPTY

@@ -249,7 +249,7 @@ function M.to_dml_table(x, Table, what, level)
 end
 
 --- SelectStatementRole: a select or compound select (IN, EXISTS, ANY,
--- UNION, INSERT ... FROM SELECT). A subquery or CTE gives its select.
+-- UNION, INSERT ... FROM SELECT).
 function M.to_select(x, what, level)
   if is_selectable(x) then return x end
   local e = resolve(x, level + 1)
