@@ -85,6 +85,7 @@ local function shown(x)
   local mt = getmetatable(x)
   local name = type(mt) == "table" and mt.__name or nil
   if type(name) == "string" then return name end
+  if x.__clause_element__ ~= nil then return "an object with __clause_element__" end
   return "a table without __clause_element__ " .. errors.show_value(x)
 end
 M.shown = shown
@@ -138,11 +139,16 @@ M.ROLES = {
 local ROLES = M.ROLES
 
 --- Raise the ArgumentError of a refused argument: what refused it, the
--- role, what the role accepts, and the value.
+-- role, what the role accepts, and the value (and what it stands for).
 -- @param what the entry point ("join()", "where()")
 function M.refuse(role, what, x, level, hint)
+  local got = shown(x)
+  if type(x) == "table" and not is_core(x) then
+    local ok, e = pcall(clause_element, x)
+    if ok and e ~= nil then got = got .. " standing for " .. shown(e) end
+  end
   errors.raise("ArgumentError", level + 1, "%s expects %s (%s, or an object whose __clause_element__ returns one), got %s%s",
-    what, ROLES[role], role, shown(x), hint or "")
+    what, ROLES[role], role, got, hint or "")
 end
 local refuse = M.refuse
 
@@ -257,13 +263,16 @@ function M.to_select(x, what, level)
   return refuse("SelectStatementRole", what, x, level + 1)
 end
 
---- Like to_select, but nil when x is not a select (in_() takes values too).
-function M.as_select(x, level)
+--- Like to_select, but nil when x is a value rather than an element
+-- (in_() takes an array of values too); an object standing for something
+-- other than a select is refused.
+function M.as_select(x, what, level)
   if is_selectable(x) then return x end
   if type(x) ~= "table" or is_node(x) then return nil end
   local e = clause_element(x, level + 1)
+  if e == nil then return nil end
   if is_selectable(e) then return e end
-  return nil
+  return refuse("SelectStatementRole", what, x, level + 1)
 end
 
 --- StatementRole: what Connection:execute() runs.

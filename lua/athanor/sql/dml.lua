@@ -6,6 +6,7 @@ local errors = require("athanor.errors")
 local schema = require("athanor.schema")
 local el = require("athanor.sql.elements")
 local coercions = require("athanor.sql.coercions")
+local dialects = require("athanor.dialects")
 local params_mod = require("athanor.params")
 local add_criteria = require("athanor.sql.selectable").add_criteria
 local unpack = require("athanor.compat").unpack
@@ -300,8 +301,9 @@ local MAX_BATCH_ROWS, MAX_BATCH_PARAMS = 1000, 30000
 -- (docs/insert-plan.md): what statement runs, with which rows, and how the
 -- keys come back.
 -- @param params nil, one row table, or an array of row tables
--- @param dialect { name =, supports_returning =, implicit_returning = } (a
---   dialect object, or nil for compile(): every feature assumed)
+-- @param dialect { name =, supports_returning =, implicit_returning = }: an
+--   engine's `dialect` (implicit_returning then comes from its Lua dialect
+--   module), or nil for compile() (RETURNING assumed, no implicit RETURNING)
 -- @return plan: { kind = "single" | "executemany" | "multivalues" | "from_select",
 --   node = the INSERT node (the first batch's for a batched multivalues),
 --   batches = multivalues: array of INSERT nodes, one statement each,
@@ -353,7 +355,11 @@ function Insert:plan(params, dialect, level)
     elseif pk and pk.autoinc_index then
       -- a database without lastrowid (PostgreSQL) gives an integer key it
       -- numbered through RETURNING, when the statement returns nothing else
-      if dialect and dialect.implicit_returning and supports_returning then
+      local implicit = dialect and dialect.implicit_returning
+      if implicit == nil and dialect and dialect.name then      -- an engine's dialect: ask its Lua module
+        implicit = dialects.get(dialect.name).implicit_returning
+      end
+      if implicit and supports_returning then
         n[5] = { k = K.LIST, pk.column }
         plan.keys = "implicit_returning"
       else

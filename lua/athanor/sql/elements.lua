@@ -213,7 +213,7 @@ end
 local function in_op(negate)
   return function(self, values)
     local n = setmetatable({ k = K.IN, f = negate and K.F_NEGATE or nil, self, type = BOOL }, Expr)
-    local sel = coercions.as_select(values, 2)
+    local sel = coercions.as_select(values, negate and "not_in()" or "in_()", 2)
     if sel then
       n[2] = sel
       return n
@@ -634,7 +634,8 @@ end
 
 local function quantifier(word)
   return function(x)
-    local e = coercions.as_select(x, 2) or coerce(x, nil, 2)
+    local e = coercions.resolve(x, 2)            -- a select, or an array expression or value
+    if not M.is_selectable(e) then e = coerce(e, nil, 2) end
     return setmetatable({ k = K.UNARY, s = word, e }, Quantified)
   end
 end

@@ -11,6 +11,7 @@ local text = require("athanor.text")
 local dialects = require("athanor.dialects")
 local schema = require("athanor.schema")
 local result = require("athanor.engine.result")
+local with_connection = require("athanor.engine.connection").with_connection
 local is_many = require("athanor.params").is_many
 
 local compile = core.compile
@@ -137,7 +138,9 @@ end
 -- "implicit sentinel"). Rows usually come back in that order already.
 local function in_row_order(rows, sentinel)
   for i = 2, #rows do
-    if rows[i][sentinel] < rows[i - 1][sentinel] then
+    local a, b = rows[i - 1][sentinel], rows[i][sentinel]
+    if type(a) ~= "number" or type(b) ~= "number" then return rows end   -- (a key as a string: left as it came)
+    if b < a then
       table.sort(rows, function(a, b) return a[sentinel] < b[sentinel] end)
       return rows
     end
@@ -145,9 +148,19 @@ local function in_row_order(rows, sentinel)
   return rows
 end
 
--- A multi-row VALUES plan: one statement per batch; with RETURNING, one
--- Result over every batch's rows, in row order.
-local function execute_multivalues(plan, conn, opts, meta)
+-- A multi-row VALUES plan: one statement per batch (several run in one
+-- transaction, the connection's own when one is open: the rows are
+-- inserted or refused together); with RETURNING, one Result over every
+-- batch's rows, in row order.
+local execute_multivalues
+local function execute_batches(plan, conn, opts, meta)
+  if #plan.batches > 1 then
+    return with_connection(conn, true, function() return execute_multivalues(plan, conn, opts, meta) end)
+  end
+  return execute_multivalues(plan, conn, opts, meta)
+end
+
+function execute_multivalues(plan, conn, opts, meta)
   local dialect = conn.dialect_name
   local batches = plan.batches
   if not plan.returning then
@@ -198,7 +211,7 @@ local function dml_execute(self, conn, params, opts)
     local rm = result_meta(returning, dialect)
     if rm then meta = meta or {}; meta.processors = rm.processors end
   end
-  if kind == "multivalues" then return execute_multivalues(plan, conn, opts, meta) end
+  if kind == "multivalues" then return execute_batches(plan, conn, opts, meta) end
   local sql, values = compile(node, dialect, params, true)
   local res = conn:_execute_sql(sql, values, opts, meta)
   if plan.keys == "implicit_returning" then res.lastrowid = res:scalar() end
