@@ -141,7 +141,7 @@ local function in_row_order(rows, sentinel)
     local a, b = rows[i - 1][sentinel], rows[i][sentinel]
     if type(a) ~= "number" or type(b) ~= "number" then return rows end   -- (a key as a string: left as it came)
     if b < a then
-      table.sort(rows, function(a, b) return a[sentinel] < b[sentinel] end)
+      table.sort(rows, function(x, y) return x[sentinel] < y[sentinel] end)
       return rows
     end
   end
