@@ -124,6 +124,19 @@ describe("The __clause_element__ protocol", function()
     assert.equal(3, count(field_stand(people)))
   end)
 
+  it("takes an object whose __clause_element__ answers nil as a value, not an element", function()
+    local Model = {}
+    Model.__index = Model
+    function Model:__clause_element__() if rawequal(self, Model) then return people end end
+    local instance = setmetatable({ id = 1 }, Model)
+    assert.equal(4, #conn:execute(ath.select(Model):where(people.c.id:eq(1))):first():_fields())
+    local err = h.catch(function() return people.c.age:eq(instance) end)
+    assert.is_true(errors.is(err, "ArgumentError"), tostring(err))
+    assert.truthy(err.message:find("expects an integer", 1, true), tostring(err))   -- bound as a value
+    err = h.catch(function() return ath.select(instance) end)
+    assert.truthy(err.message:find("ColumnsClauseRole", 1, true), tostring(err))
+  end)
+
   describe("refusal", function()
     local function refused(fn, role, phrase)
       local ok, err = pcall(fn)

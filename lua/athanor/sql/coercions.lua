@@ -8,7 +8,9 @@
 -- __index) is a function stands for the Core element
 -- `x:__clause_element__()` returns: a column expression, a FROM element
 -- (Table, alias, join, subquery, CTE), a select, or a statement. The answer
--- may itself implement the protocol (followed up to MAX_DEPTH times). Core
+-- may itself implement the protocol (followed up to MAX_DEPTH times); nil
+-- means x stands for nothing (an ORM instance inheriting its class's
+-- method) and x is then an ordinary value. Core
 -- needs no other knowledge of such objects: ORM models and their
 -- attributes implement it.
 --
@@ -92,7 +94,7 @@ M.shown = shown
 
 --- The Core element x stands for: x itself when it is one of Core's own
 -- (a node, ath.text(), a statement), what its __clause_element__ returns
--- otherwise, or nil when x is neither.
+-- otherwise, or nil when x is neither (or its __clause_element__ answered nil).
 -- @raise ArgumentError when __clause_element__ returns something that is
 --   not a Core element (or the chain is longer than MAX_DEPTH)
 function M.clause_element(x, level)
@@ -102,6 +104,7 @@ function M.clause_element(x, level)
     local fn = x.__clause_element__
     if fn == nil then return nil end
     local got = fn(x)
+    if got == nil then return nil end          -- "I stand for nothing": x is a value
     depth = depth + 1
     if type(got) ~= "table" or depth > MAX_DEPTH then
       errors.raise("ArgumentError", (level or 1) + 1,
