@@ -239,31 +239,35 @@ function M.to_operand(x, like, level)
   return bind(x, like, (level or 2) + 1)
 end
 
+-- x, or what it stands for, when `accepts` it; refused in `role` otherwise.
+local function expect(accepts, role, x, what, level, hint)
+  if accepts(x) then return x end
+  local e = resolve(x, level + 1)
+  if accepts(e) then return e end
+  return refuse(role, what, x, level + 1, hint and hint(e))
+end
+
+local function subquery_hint(e)
+  return is_selectable(e) and " (call :subquery() to use a select as a FROM element)" or nil
+end
+
 --- FromClauseRole / JoinTargetRole: a table, alias, join, subquery or CTE.
 function M.to_from(x, what, level, role)
   if is_from(x) then return x end
-  local e = resolve(x, level + 1)
-  if is_from(e) then return e end
-  return refuse(role or "FromClauseRole", what, x, level + 1,
-    is_selectable(e) and " (call :subquery() to use a select as a FROM element)" or nil)
+  return expect(is_from, role or "FromClauseRole", x, what, level + 1, subquery_hint)
 end
 
 --- DMLTableRole: the Table an INSERT, UPDATE or DELETE writes to.
--- @param Table the schema Table class
-function M.to_dml_table(x, Table, what, level)
-  if getmetatable(x) == Table then return x end
-  local e = resolve(x, level + 1)
-  if getmetatable(e) == Table then return e end
-  return refuse("DMLTableRole", what, x, level + 1)
+local Table = require("athanor.schema")._Table
+local function is_table(x) return getmetatable(x) == Table end
+function M.to_dml_table(x, what, level)
+  return expect(is_table, "DMLTableRole", x, what, level + 1)
 end
 
 --- SelectStatementRole: a select or compound select (IN, EXISTS, ANY,
 -- UNION, INSERT ... FROM SELECT).
 function M.to_select(x, what, level)
-  if is_selectable(x) then return x end
-  local e = resolve(x, level + 1)
-  if is_selectable(e) then return e end
-  return refuse("SelectStatementRole", what, x, level + 1)
+  return expect(is_selectable, "SelectStatementRole", x, what, level + 1)
 end
 
 --- Like to_select, but nil when x is a value rather than an element
@@ -280,14 +284,11 @@ end
 
 --- StatementRole: what Connection:execute() runs.
 function M.to_executable(x, what, level)
-  if is_executable(x) then return x end
-  local e = resolve(x, level + 1)
-  if is_executable(e) then return e end
   if type(x) == "string" then
     errors.raise("ArgumentError", level + 1,
       "%s takes a statement object; wrap SQL text in ath.text(...) or use conn:exec_driver_sql()", what)
   end
-  return refuse("StatementRole", what, x, level + 1)
+  return expect(is_executable, "StatementRole", x, what, level + 1)
 end
 
 --- DMLColumnRole: a key of values{...} (INSERT, UPDATE, ON CONFLICT SET):

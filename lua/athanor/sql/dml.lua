@@ -24,7 +24,7 @@ local is_node, is_many = el.is_node, params_mod.is_many
 -- @param what the constructor, for messages ("insert()")
 local function check_table(t, what, level)
   if getmetatable(t) == Table then return t end
-  return coercions.to_dml_table(t, Table, what, level + 1)
+  return coercions.to_dml_table(t, what, level + 1)
 end
 
 -- The row with its keys as column names of t (DMLColumnRole: a name, or a
