@@ -292,6 +292,20 @@ local function values_rows(cols, rows, level)
   return rowlist
 end
 
+-- Whether the database gives a key it numbers back only through RETURNING
+-- (it has no lastrowid: PostgreSQL): the dialect's own flag, else its Lua
+-- dialect module's; read once per dialect object.
+local implicit_of = setmetatable({}, { __mode = "k" })
+local function implicit_returning(dialect)
+  local v = implicit_of[dialect]
+  if v == nil then
+    v = dialect.implicit_returning
+    if v == nil then v = dialect.name ~= nil and dialects.get(dialect.name).implicit_returning or false end
+    implicit_of[dialect] = v
+  end
+  return v
+end
+
 -- A multi-row VALUES ... RETURNING stays under both databases' limits on
 -- bound parameters per statement (SQLite 32766, PostgreSQL 65535), and
 -- statements of full batches share one compiled shape.
@@ -355,11 +369,7 @@ function Insert:plan(params, dialect, level)
     elseif pk and pk.autoinc_index then
       -- a database without lastrowid (PostgreSQL) gives an integer key it
       -- numbered through RETURNING, when the statement returns nothing else
-      local implicit = dialect and dialect.implicit_returning
-      if implicit == nil and dialect and dialect.name then      -- an engine's dialect: ask its Lua module
-        implicit = dialects.get(dialect.name).implicit_returning
-      end
-      if implicit and supports_returning then
+      if dialect and supports_returning and implicit_returning(dialect) then
         n[5] = { k = K.LIST, pk.column }
         plan.keys = "implicit_returning"
       else

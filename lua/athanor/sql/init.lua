@@ -8,7 +8,6 @@ local el = require("athanor.sql.elements")
 local sel = require("athanor.sql.selectable")
 local dml = require("athanor.sql.dml")
 local text = require("athanor.text")
-local dialects = require("athanor.dialects")
 local schema = require("athanor.schema")
 local result = require("athanor.engine.result")
 local with_connection = require("athanor.engine.connection").with_connection
@@ -115,23 +114,6 @@ local function row_values(names, slot_values, row)
   return out
 end
 
--- What an INSERT plan needs to know of the connection's database: RETURNING,
--- and whether an integer key comes back only through it (no lastrowid).
--- Built once per engine dialect.
-local traits_of = setmetatable({}, { __mode = "k" })
-local function dialect_traits(conn)
-  local d = conn.dialect
-  local traits = traits_of[d]
-  if traits == nil then
-    local implicit = d.implicit_returning
-    if implicit == nil then implicit = dialects.get(conn.dialect_name).implicit_returning or false end
-    traits = { name = conn.dialect_name, supports_returning = d.supports_returning ~= false,
-               implicit_returning = implicit }
-    traits_of[d] = traits
-  end
-  return traits
-end
-
 -- Put the rows of a multi-row VALUES ... RETURNING in the order of the
 -- parameter rows: the database numbers an autoincrement key in the order
 -- it inserts the rows, so ascending keys are row order (SQLAlchemy's
@@ -190,7 +172,7 @@ end
 --- Run an INSERT, UPDATE or DELETE: its plan (stmt:plan), executed the way
 -- the plan's kind says; the one place DML is handed to the connection.
 local function dml_execute(self, conn, params, opts)
-  local plan = self:plan(params, dialect_traits(conn), 3)
+  local plan = self:plan(params, conn.dialect, 3)
   local kind, node = plan.kind, plan.node
   local dialect = conn.dialect_name
   if kind == "executemany" then
