@@ -99,18 +99,22 @@ M.shown = shown
 --   not a Core element (or the chain is longer than MAX_DEPTH)
 function M.clause_element(x, level)
   if type(x) ~= "table" then return nil end
-  local depth = 0
+  local depth, asked = 0, x
   while not is_core(x) do
-    local fn = x.__clause_element__
-    if fn == nil then return nil end
-    local got = fn(x)
-    if got == nil then return nil end          -- "I stand for nothing": x is a value
-    depth = depth + 1
-    if type(got) ~= "table" or depth > MAX_DEPTH then
+    local fn = type(x) == "table" and x.__clause_element__ or nil
+    if depth == 0 then
+      if fn == nil then return nil end         -- not a protocol object
+    elseif fn == nil or depth > MAX_DEPTH then  -- the answer is neither Core's nor another protocol object
       errors.raise("ArgumentError", (level or 1) + 1,
         "__clause_element__ of %s returned %s, not a Core element (a column, table, select or statement)",
-        shown(x), depth > MAX_DEPTH and "another protocol object too many times" or shown(got))
+        shown(asked), depth > MAX_DEPTH and "another protocol object too many times" or shown(x))
     end
+    local got = fn(x)
+    if got == nil then
+      if depth == 0 then return nil end        -- "I stand for nothing": x is a value
+      got = false                              -- (refused on the next turn)
+    end
+    depth = depth + 1
     x = got
   end
   return x
