@@ -4,6 +4,7 @@
 -- afresh in a loop costs a table lookup. Values never enter the SQL: each
 -- `:name` becomes a placeholder.
 local errors = require("athanor.errors")
+local is_many = require("athanor.params").is_many
 
 local type, setmetatable = type, setmetatable
 
@@ -11,6 +12,8 @@ local M = {}
 
 local EMPTY = {}
 
+-- Methods: those below; _as_node, bindparams, columns and
+-- _ath_execute_compiled come from the expression language (sql/init.lua).
 local TextClause = { __name = "athanor.TextClause" }
 TextClause.__index = TextClause
 M.TextClause = TextClause
@@ -71,13 +74,6 @@ function TextClause:compile(opts)
   return c[1], c[2]
 end
 
--- True when params is an array of parameter tables (executemany).
-local function is_many(params)
-  local first = params[1]
-  return type(first) == "table" and first._ath_type == nil
-end
-M.is_many = is_many
-
 --- Execution hook called by Connection:execute.
 function TextClause:_ath_execute(conn, params, opts)
   if self._binds or self._columns then return self:_ath_execute_compiled(conn, params, opts) end
@@ -91,8 +87,7 @@ function TextClause:_ath_execute(conn, params, opts)
     if type(params) ~= "table" then
       errors.raise("ArgumentError", 3, "execute() parameters must be a table, got %s", type(params))
     end
-    local first = params[1]
-    if type(first) == "table" and first._ath_type == nil then
+    if is_many(params) then
       return conn:_executemany_sql(c[1], params, opts, nil, c[2])
     end
   end

@@ -7,7 +7,6 @@
 local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 local result = require("athanor.engine.result")
-local text = require("athanor.text")
 local event = require("athanor.event")
 
 local setmetatable, getmetatable, type, pcall, error, tostring, ipairs, rawget =
@@ -17,7 +16,7 @@ local new_result = result.new
 local drop_lost_batches = result.drop_lost_batches
 local io_stderr = io.stderr
 local dispatch = event.dispatch
-local is_many = text.is_many
+local is_many = require("athanor.params").is_many
 
 local M = {}
 
@@ -147,7 +146,8 @@ local function log(self, sql, params)
 end
 
 --- Execute a statement: ath.text(...), or a statement built with the
--- expression language (ath.select, ath.insert, ...).
+-- expression language (ath.select, ath.insert, ...), or an object standing
+-- for one through __clause_element__ (docs/coercion.md, StatementRole).
 -- @param stmt the statement
 -- @param params a table of parameter values, or an array of them (executemany)
 -- @param opts { stream = true } to stream a large result. On PostgreSQL a
@@ -160,12 +160,9 @@ end
 function Connection:execute(stmt, params, opts)
   check_open(self)
   local exec = type(stmt) == "table" and stmt._ath_execute
-  if not exec then
-    if type(stmt) == "string" then
-      errors.raise("ArgumentError", 2,
-        "Connection:execute() takes a statement object; wrap SQL text in ath.text(...) or use conn:exec_driver_sql()")
-    end
-    errors.raise("ArgumentError", 2, "Connection:execute() expects a statement, got %s", type(stmt))
+  if not exec then                          -- an object standing for a statement, or a mistake
+    stmt = require("athanor.sql.coercions").to_executable(stmt, "Connection:execute()", 2)
+    exec = stmt._ath_execute
   end
   if self.engine._listeners ~= nil then return execute_with_events(self, exec, stmt, params, opts) end
   return exec(stmt, self, params, opts)
@@ -183,7 +180,7 @@ function Connection:exec_driver_sql(sql, params, opts)
     if type(params) ~= "table" then
       errors.raise("ArgumentError", 2, "exec_driver_sql() parameters must be an array, got %s", type(params))
     end
-    if text.is_many(params) then return self:_executemany_sql(sql, params, opts) end
+    if is_many(params) then return self:_executemany_sql(sql, params, opts) end
   end
   return self:_execute_sql(sql, params, opts)
 end
@@ -472,7 +469,7 @@ function Connection:__tostring()
 end
 
 --- Run fn(conn, ...) inside a transaction on this connection: commit on
--- return, roll back and re-raise on error (used by Engine:begin).
+-- return, roll back and re-raise on error.
 function M.run_in_transaction(conn, fn, ...)
   local tx = conn:begin()
   local res = pack(pcall(fn, conn, ...))
@@ -482,6 +479,33 @@ function M.run_in_transaction(conn, fn, ...)
   end
   if tx.is_active then pcall(tx.rollback, tx) end
   error(res[2], 0)
+end
+
+--- Run fn(conn) on a connection this call owns, in a transaction when
+-- `transaction` is true, and close the connection however fn ends.
+-- Returns what fn returns (used by Engine:connect(fn) and with_connection).
+function M.run_and_close(conn, transaction, fn)
+  local res
+  if transaction then res = pack(pcall(M.run_in_transaction, conn, fn))
+  else res = pack(pcall(fn, conn)) end
+  conn:close()
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, res.n)
+end
+
+--- The one "Engine or Connection" runner: fn(conn) on bind's connection.
+-- A Connection is used as it is; an Engine lends one of its own (closed
+-- afterwards). With `transaction` true, fn runs in a transaction: an open
+-- one on the Connection is joined, else one is begun, committed when fn
+-- returns and rolled back (the error re-raised) when it raises.
+-- Used by Engine:begin(fn), create_all/drop_all and the Inspector.
+-- @param bind an Engine or a Connection (callers check which they accept)
+function M.with_connection(bind, transaction, fn)
+  if getmetatable(bind) == Connection then
+    if not transaction or bind:in_transaction() then return fn(bind) end
+    return M.run_in_transaction(bind, fn)
+  end
+  return M.run_and_close(bind:connect(), transaction, fn)
 end
 
 M.EMPTY = EMPTY

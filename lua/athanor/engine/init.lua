@@ -4,13 +4,11 @@
 -- `engine:dispose()` closes idle connections.
 local core = require("athanor.core")
 local errors = require("athanor.errors")
-local compat = require("athanor.compat")
 local connection = require("athanor.engine.connection")
 local event = require("athanor.event")
 
 local setmetatable, getmetatable, type, pairs, tostring, pcall, error =
   setmetatable, getmetatable, type, pairs, tostring, pcall, error
-local pack, unpack = compat.pack, compat.unpack
 local floor = math.floor
 
 local M = {}
@@ -236,10 +234,7 @@ function Engine:connect(fn)
     conn = connect_with_events(self, c)
   end
   if fn == nil then return conn end
-  local res = pack(pcall(fn, conn))
-  conn:close()
-  if not res[1] then error(res[2], 0) end
-  return unpack(res, 2, res.n)
+  return connection.run_and_close(conn, false, fn)
 end
 
 --- engine:begin(fn): run fn(conn) in a transaction; commit on return, roll
@@ -248,12 +243,12 @@ end
 function Engine:begin(fn)
   check_self(self, "begin")
   check_fn(fn, "begin")
-  local conn = self:connect()
-  if fn == nil then conn:begin() return conn end
-  local res = pack(pcall(connection.run_in_transaction, conn, fn))
-  conn:close()
-  if not res[1] then error(res[2], 0) end
-  return unpack(res, 2, res.n)
+  if fn == nil then
+    local conn = self:connect()
+    conn:begin()
+    return conn
+  end
+  return connection.with_connection(self, true, fn)
 end
 
 --- Close idle pooled connections; checked-out ones close when returned.

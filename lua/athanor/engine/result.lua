@@ -73,6 +73,42 @@ function M.new(cur, rowcount, lastrowid, meta, conn)
                         returns_rows = false, rowcount = rowcount or -1 }, Result)
 end
 
+-- A cursor over rows already read (a multi-row INSERT ... RETURNING run as
+-- several statements): the methods of the C cursor that Result calls.
+local ListCursor = {}
+ListCursor.__index = ListCursor
+
+function ListCursor:fetch(n)
+  local rows, i = self._rows, self._i
+  local last = n and math.min(#rows, i + n - 1) or #rows
+  local out = {}
+  for j = i, last do out[#out + 1] = rows[j] end
+  self._i = last + 1
+  return out
+end
+function ListCursor:fetchone()
+  local row = self._rows[self._i]
+  if row ~= nil then self._i = self._i + 1 end
+  return row
+end
+function ListCursor:first2(want)
+  local rows, i = self._rows, self._i
+  self._i = #rows + 1
+  return rows[i], want > 1 and rows[i + 1] or nil
+end
+function ListCursor:close() self._i = #self._rows + 1 end
+function ListCursor:names() return self._names end
+function ListCursor:detached() return nil end
+
+--- A Result over rows already read (internal: rows built by the C cursor
+-- of other Results, names their column names), or, with rows nil, a
+-- Result of a statement that returned no rows and changed rowcount rows.
+function M.from_rows(rows, names, rowcount, conn)
+  if rows == nil then return M.new(nil, rowcount, nil, nil, conn) end
+  local cur = setmetatable({ _rows = rows, _i = 1, _names = names or {} }, ListCursor)
+  return setmetatable({ _cur = cur, _conn = conn, returns_rows = true, rowcount = rowcount or #rows }, Result)
+end
+
 -- A Result and its views (mappings(), scalars()) read one cursor through one
 -- state: the cursor, the closed flag and the batch of rows an iteration has
 -- fetched live on the Result the views came from (its `_src`, or itself).
@@ -320,6 +356,30 @@ local function view(self, transform, scalar_index)
                         lastrowid = self.lastrowid, _meta = self._meta,
                         returns_rows = self.returns_rows,
                         _transform = transform, _scalar_index = scalar_index }, Result)
+end
+
+--- A result whose rows are fn(row): the row hook (docs/results.md). fn is
+-- called once per row as the row is handed out, by every reading method
+-- (iteration, fetchone, fetchmany, all, first, one, one_or_none); all()
+-- and fetchmany() replace the rows in the array the cursor filled, so
+-- there is no second array and no second pass over the result. On a
+-- mappings() or another map() view, fn receives what that view returns.
+-- scalar() and scalar_one() read the row's column before any map.
+-- The result and its maps share one cursor: read only one of them.
+-- @param fn function(row) -> the object to hand out instead (not nil: a nil
+--   would end an iteration and leave a hole in all()'s array)
+-- @return Result (a view)
+-- @raise ArgumentError when fn is not a function
+function Result:map(fn)
+  if type(fn) ~= "function" then
+    errors.raise("ArgumentError", 2, "map() expects a function(row), got %s", type(fn))
+  end
+  local prev = self._transform
+  if prev then
+    local inner = fn
+    fn = function(row) return inner(prev(row)) end
+  end
+  return view(self, fn, self._scalar_index)
 end
 
 --- A result of plain name -> value tables.

@@ -97,14 +97,7 @@ local function with_transaction(bind, fn)
   if type(bind) ~= "table" then
     errors.raise("ArgumentError", 4, "create_all/drop_all need an Engine or a Connection, got %s", type(bind))
   end
-  if bind.dialect_name then                     -- a Connection
-    if bind:in_transaction() then return fn(bind) end
-    local tx = bind:begin()
-    local ok, err = pcall(fn, bind)
-    if ok then tx:commit() else tx:rollback(); error(err, 0) end
-    return
-  end
-  return bind:begin(fn)
+  return require("athanor.engine.connection").with_connection(bind, true, fn)
 end
 
 --- Create every table (and index, and PostgreSQL enum type) of metadata

@@ -1,8 +1,9 @@
 --- Schema objects (API.md §3): MetaData, Table, Column, ForeignKey and the
 -- table constraints. MetaData is mutable (tables are added to it); Tables and
 -- Columns are built once and then read. Columns remember their creation
--- order, so DDL follows it. The expression language adds its operators to
--- Column through M.Column (athanor.sql registers them).
+-- order, so DDL follows it. The expression language gives Table and Column
+-- their SQL methods in one place, sql/init.lua ("methods of classes defined
+-- elsewhere").
 local errors = require("athanor.errors")
 local types = require("athanor.types")
 local NODE = require("athanor.core").node_kinds
@@ -123,6 +124,8 @@ function M.Index(name, ...)
 end
 
 ------------------------------------------------------------------ Column
+-- Methods: those below, and every operator and method of an expression
+-- (eq, like, label, ...: sql/elements.lua), applied in sql/init.lua.
 local Column = { __name = "athanor.Column" }
 Column.__index = Column
 M._Column = Column
@@ -170,6 +173,8 @@ function Column:__tostring()
 end
 
 ------------------------------------------------------------------- Table
+-- Methods: those below; alias, join, outerjoin, select (sql/selectable.lua)
+-- and insert, update, delete (sql/dml.lua), applied in sql/init.lua.
 local Table = { __name = "athanor.Table" }
 Table.__index = Table
 M._Table = Table

@@ -285,8 +285,7 @@ M.Inspector = Inspector
 -- Run fn(conn) on the bind: a Connection as it is, an Engine through a
 -- connection of its own.
 local function with_conn(bind, fn)
-  if bind.dialect_name then return fn(bind) end
-  return bind:connect(fn)
+  return require("athanor.engine.connection").with_connection(bind, false, fn)
 end
 
 for _, method in ipairs({ "get_table_names", "has_table", "get_columns", "get_pk_constraint", "get_foreign_keys",

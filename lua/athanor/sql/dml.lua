@@ -5,29 +5,32 @@
 local errors = require("athanor.errors")
 local schema = require("athanor.schema")
 local el = require("athanor.sql.elements")
+local coercions = require("athanor.sql.coercions")
+local dialects = require("athanor.dialects")
+local params_mod = require("athanor.params")
 local add_criteria = require("athanor.sql.selectable").add_criteria
 local unpack = require("athanor.compat").unpack
 
-local K, coerce, bind = el.K, el.coerce, el.bind
-local type, setmetatable, ipairs, pairs, select, tostring = type, setmetatable, ipairs, pairs, select, tostring
+local K, coerce = el.K, el.coerce
+local type, setmetatable, ipairs, pairs, select = type, setmetatable, ipairs, pairs, select
 local Table = schema._Table
 
-local M = {}
+local M = { table_methods = {} }   -- insert/update/delete of Table (applied in athanor.sql)
 
 local EMPTY = {}
+local null = require("athanor.core").null     -- ath.null
+local is_node, is_many = el.is_node, params_mod.is_many
 
+-- @param what the constructor, for messages ("insert()")
 local function check_table(t, what, level)
-  if type(t) ~= "table" or getmetatable(t) ~= Table then
-    errors.raise("ArgumentError", level + 1, "%s() expects a Table, got %s", what, type(t))
-  end
+  if getmetatable(t) == Table then return t end
+  return coercions.to_dml_table(t, what, level + 1)
 end
 
+-- The row with its keys as column names of t (DMLColumnRole: a name, or a
+-- column of t or an object standing for one); unknown keys raise.
 local function check_keys(t, row, level)
-  for key in pairs(row) do
-    if type(key) ~= "string" or not t.c[key] then
-      errors.raise("ArgumentError", level + 1, "Table '%s' has no column '%s'", t.name, tostring(key))
-    end
-  end
+  return coercions.column_keys(t, row, "values()", level + 1)
 end
 
 local function copy(stmt, mt)
@@ -36,24 +39,19 @@ local function copy(stmt, mt)
   return setmetatable(c, mt)
 end
 
--- An Insert's fields in one constructor (no rehashing while copying).
+-- An Insert's fields in one constructor (no rehashing while copying); an
+-- absent one is false, so reading it never reaches Insert.__index.
 local function copy_insert(stmt)
   return setmetatable({ table = stmt.table, _rows = stmt._rows, _returning = stmt._returning,
                         _conflict = stmt._conflict, _select = stmt._select, _select_cols = stmt._select_cols },
                       getmetatable(stmt))
 end
 
+-- RETURNING takes what a select list does (ColumnsClauseRole).
 local function returning_list(level, ...)
   local out = { k = K.LIST }
   for i = 1, select("#", ...) do
-    local c = select(i, ...)
-    if el.is_from(c) then
-      for _, col in ipairs(c.columns) do out[#out + 1] = col end
-    elseif el.is_node(c) then
-      out[#out + 1] = c
-    else
-      errors.raise("ArgumentError", level + 1, "returning() expects columns or expressions, got %s", type(c))
-    end
+    coercions.add_columns_clause(out, (select(i, ...)), "returning()", level + 1)
   end
   return out
 end
@@ -64,6 +62,39 @@ local function default_of(col)
   if type(d) == "function" then return d() end
   return d
 end
+
+--- The values of one row for the columns cols, converted for binding: the
+-- one convert-row loop of INSERT (one row, executemany, multi-row VALUES).
+-- Each value is the row's, else the column's Lua default, else NULL; a
+-- plain value goes through the column type's bind processor, a SQL
+-- expression (or an object standing for one) stays a node.
+-- @param out the table filled: out[i] (by_name false) or out[col.name]
+-- @return out, and whether a SQL expression is among the values
+local function convert_row(cols, src, out, by_name, level)
+  local has_expr = false
+  for i = 1, #cols do
+    local col = cols[i]
+    local v = src[col.name]
+    if v == nil then v = default_of(col) end
+    if v == nil then v = null
+    elseif type(v) ~= "table" then                          -- the common case: a plain value
+      if v ~= null then
+        local proc = col.type._bind
+        if proc then v = proc(v, col.name) end
+      end
+    elseif is_node(v) then has_expr = true
+    elseif coercions.is_text(v) or coercions.clause_element(v, level + 1) then
+      v = coercions.to_operand(v, col, level + 1)          -- ath.text() or a protocol object: an expression
+      has_expr = true
+    else                                                   -- a table value (JSON, an array)
+      local proc = col.type._bind
+      if proc then v = proc(v, col.name) end
+    end
+    out[by_name and col.name or i] = v
+  end
+  return out, has_expr
+end
+M.convert_row = convert_row
 
 ------------------------------------------------------------------- INSERT
 
@@ -86,38 +117,37 @@ end
 
 --- ath.insert(t) / t:insert()
 function M.insert(t)
-  check_table(t, "insert", 2)
-  return setmetatable({ table = t }, Insert)
+  t = check_table(t, "insert()", 2)
+  return setmetatable({ table = t, _rows = false, _returning = false, _conflict = false, _select = false,
+                        _select_cols = false }, Insert)
 end
-function Table:insert() return M.insert(self) end
+function M.table_methods.insert(self) return M.insert(self) end
 
 --- :values{ col = v, ... } (one row) or :values{ {...}, {...} } (many rows).
+-- Keys are column names or columns of the table (DMLColumnRole).
 function Insert:values(rows)
   if type(rows) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(rows)) end
   local c = copy_insert(self)
-  if type(rows[1]) == "table" and not el.is_node(rows[1]) and rows[1]._ath_type == nil then
-    for _, r in ipairs(rows) do check_keys(self.table, r, 2) end
-    c._rows = rows
+  if is_many(rows) and not is_node(rows[1]) then
+    local checked = {}
+    for i, r in ipairs(rows) do checked[i] = check_keys(self.table, r, 2) end
+    c._rows = checked
   else
-    check_keys(self.table, rows, 2)
-    c._rows = { rows }
+    c._rows = { check_keys(self.table, rows, 2) }
   end
   return c
 end
 
 --- :from_select({ cols... }, select)
 function Insert:from_select(cols, select_stmt)
-  if type(cols) ~= "table" or not el.is_selectable(select_stmt) then
+  if type(cols) ~= "table" then
     errors.raise("ArgumentError", 2, "from_select() expects a list of columns and a select")
   end
+  select_stmt = coercions.to_select(select_stmt, "from_select()", 2)
   local c = copy_insert(self)
   local list = { k = K.LIST }
   for i, col in ipairs(cols) do
-    if type(col) == "string" then
-      if not self.table.c[col] then errors.raise("ArgumentError", 2, "Table '%s' has no column '%s'", self.table.name, col) end
-      col = self.table.c[col]
-    end
-    list[i] = col
+    list[i] = self.table.c[coercions.to_column_key(self.table, col, "from_select()", 2)]
   end
   c._select_cols, c._select = list, select_stmt
   return c
@@ -135,6 +165,8 @@ local function conflict_target(t, elements, level)
     if type(e) == "string" then
       if not t.c[e] then errors.raise("ArgumentError", level + 1, "Table '%s' has no column '%s'", t.name, e) end
       e = t.c[e]
+    else
+      e = coercions.to_column_expr(e, "index_elements", level + 1)
     end
     list[i] = e
   end
@@ -153,10 +185,10 @@ function Insert:on_conflict_do_update(opts)
   if type(opts) ~= "table" or type(opts.set) ~= "table" then
     errors.raise("ArgumentError", 2, "on_conflict_do_update{ index_elements = {...}, set = {...} } needs set")
   end
-  check_keys(self.table, opts.set, 2)
+  local set = check_keys(self.table, opts.set, 2)
   local sets = { k = K.LIST }
   for _, col in ipairs(self.table.columns) do
-    local v = opts.set[col.name]
+    local v = set[col.name]
     if v ~= nil then sets[#sets + 1] = { k = K.SET, col, coerce(v, col, 2) } end
   end
   local c = copy_insert(self)
@@ -164,7 +196,6 @@ function Insert:on_conflict_do_update(opts)
                   opts.where ~= nil and el.criterion(opts.where, "on_conflict_do_update() where", 2) or false }
   return c
 end
-
 
 -- The columns an INSERT of these rows names: every key given in any row,
 -- then every column with a Lua default, in the table's order.
@@ -180,15 +211,15 @@ local function insert_columns(t, rows)
   return cols
 end
 
--- The plan of a one-row insert for the set of columns it names (a bit per
+-- The shape of a one-row insert for the set of columns it names (a bit per
 -- column: given, or with a Lua default), cached on the table: the column
 -- list (frozen: the compiler converts it once) and where the key is.
-local MAX_PLAN_COLUMNS = 50                          -- bits of an exact integer
-local function one_row_plan(t, row)
+local MAX_SHAPE_COLUMNS = 50                         -- bits of an exact integer
+local function one_row_shape(t, row)
   local columns = t.columns
   local ncols = #columns
   local mask
-  if ncols <= MAX_PLAN_COLUMNS then
+  if ncols <= MAX_SHAPE_COLUMNS then
     mask = 0
     local bit = 1
     for i = 1, ncols do
@@ -196,146 +227,211 @@ local function one_row_plan(t, row)
       if row[col.name] ~= nil or col.default ~= nil then mask = mask + bit end
       bit = bit + bit
     end
-    local plans = t._insert_plans
-    local plan = plans and plans[mask]
-    if plan then return plan end
+    local shapes = t._insert_shapes
+    local shape = shapes and shapes[mask]
+    if shape then return shape end
   end
   local cols = insert_columns(t, { row })
   local collist = { k = K.LIST, _frozen = true }
   for i, col in ipairs(cols) do collist[i] = col end
-  local plan = { cols = cols, collist = collist, ncols = #cols, pk = {} }
+  local shape = { cols = cols, collist = collist, pk = {} }
   for i, col in ipairs(t.primary_key) do
     local pos
     for j, c in ipairs(cols) do if c == col then pos = j end end
-    plan.pk[i] = { col = col, pos = pos, autoinc = t:_autoincrement_column() == col }
+    shape.pk[i] = { col = col, pos = pos, autoinc = t:_autoincrement_column() == col }
   end
   if mask then
-    t._insert_plans = t._insert_plans or {}
-    t._insert_plans[mask] = plan
+    t._insert_shapes = t._insert_shapes or {}
+    t._insert_shapes[mask] = shape
   end
-  return plan
+  return shape
 end
 
--- One row's node (a LIST of values in plan order) and its key values.
-local function one_row(plan, src, level)
-  local cols, null = plan.cols, errors.null
-  -- a VALUES row holds the converted values themselves (no node per value);
-  -- a SQL expression among them makes it a LIST of nodes
-  local row, has_expr = { k = K.VALUES }, false
-  for i = 1, plan.ncols do
-    local col = cols[i]
-    local v = src[col.name]
-    if v == nil then v = default_of(col) end
-    if v == nil then v = null
-    elseif el.is_node(v) then has_expr = true
-    elseif v ~= null then
-      local proc = col.type._bind
-      if proc then v = proc(v, col.name) end
-    end
-    row[i] = v
-  end
+-- The VALUES row of a one-row insert (the converted values themselves, no
+-- node per value; a SQL expression among them makes it a LIST of nodes)
+-- and its primary key: the values known before execution, and which key
+-- the database numbers (autoinc_index, column).
+local function one_row(shape, src, level)
+  local cols = shape.cols
+  local row, has_expr = convert_row(cols, src, { k = K.VALUES }, false, level + 1)
   if has_expr then
     row.k = K.LIST
-    for i = 1, plan.ncols do
+    for i = 1, #cols do
       local v = row[i]
-      if not el.is_node(v) then row[i] = setmetatable({ k = K.BIND, v = v, type = cols[i].type }, el.Expr) end
+      if not is_node(v) then row[i] = setmetatable({ k = K.BIND, v = v, type = cols[i].type }, el.Expr) end
     end
   end
   local pk
-  local pkplan = plan.pk
-  if #pkplan > 0 then
-    pk = { values = {}, count = #pkplan }
-    for i = 1, #pkplan do
-      local p = pkplan[i]
+  local pkshape = shape.pk
+  if #pkshape > 0 then
+    pk = { values = {}, count = #pkshape }
+    for i = 1, #pkshape do
+      local p = pkshape[i]
       local given = src[p.col.name]
       local v = p.pos and row[p.pos]
-      if has_expr and el.is_node(v) and v.k == K.BIND then v = v.v end   -- (a user's value may hold a field k)
-      if given ~= nil and given ~= null and not el.is_node(given) then pk.values[i] = given
-      elseif given == nil and v ~= nil and v ~= null and not el.is_node(v) then pk.values[i] = v  -- a Lua default
+      if has_expr and is_node(v) and v.k == K.BIND then v = v.v end   -- (a user's value may hold a field k)
+      if given ~= nil and given ~= null and not is_node(given) then pk.values[i] = given
+      elseif given == nil and v ~= nil and v ~= null and not is_node(v) then pk.values[i] = v  -- a Lua default
       elseif p.autoinc and pk.autoinc_index == nil then pk.autoinc_index = i; pk.column = p.col end
     end
   end
   return row, pk
 end
 
---- The compiler node and execution plan for this insert.
--- @param params nil, one row table, or an array of row tables (executemany)
--- @return node, many (array of processed rows keyed by column name, or nil), pk info
-function Insert:_build(params, level)
+-- Rows of a multi-row VALUES: LISTs of nodes (values bound, typed by their column).
+local function values_rows(cols, rows, level)
+  local rowlist = { k = K.LIST }
+  for r, src in ipairs(rows) do
+    local row = convert_row(cols, src, { k = K.LIST }, false, level + 1)
+    for i = 1, #cols do
+      local v = row[i]
+      if not is_node(v) then row[i] = setmetatable({ k = K.BIND, v = v, type = cols[i].type }, el.Expr) end
+    end
+    rowlist[r] = row
+  end
+  return rowlist
+end
+
+-- Whether the database gives a key it numbers back only through RETURNING
+-- (it has no lastrowid: PostgreSQL): the dialect's own flag, else its Lua
+-- dialect module's; read once per dialect object.
+local implicit_of = setmetatable({}, { __mode = "k" })
+local function implicit_returning(dialect)
+  local v = implicit_of[dialect]
+  if v == nil then
+    v = dialect.implicit_returning
+    if v == nil then v = dialect.name ~= nil and dialects.get(dialect.name).implicit_returning or false end
+    implicit_of[dialect] = v
+  end
+  return v
+end
+
+-- A multi-row VALUES ... RETURNING stays under both databases' limits on
+-- bound parameters per statement (SQLite 32766, PostgreSQL 65535), and
+-- statements of full batches share one compiled shape.
+local MAX_BATCH_ROWS, MAX_BATCH_PARAMS = 1000, 30000
+
+--- The plan of one execution of this INSERT, built in one place
+-- (docs/insert-plan.md): what statement runs, with which rows, and how the
+-- keys come back.
+-- @param params nil, one row table, or an array of row tables
+-- @param dialect { name =, supports_returning =, implicit_returning = }: an
+--   engine's `dialect` (implicit_returning then comes from its Lua dialect
+--   module), or nil for compile() (RETURNING assumed, no implicit RETURNING)
+-- @return plan: { kind = "single" | "executemany" | "multivalues" | "from_select",
+--   node = the INSERT node (the first batch's for a batched multivalues),
+--   batches = multivalues: array of INSERT nodes, one statement each,
+--   params = executemany: the converted rows (column name -> value),
+--   keys = "returning" | "implicit_returning" | "lastrowid" | "given" | "none",
+--   returning = the RETURNING list or nil,
+--   pk = single: { values =, count =, autoinc_index =, column = } or nil,
+--   sentinel = multivalues: position in RETURNING of the key the database
+--     numbers in row order (rows are put in that order), or nil }
+-- @raise ArgumentError for unknown columns, params that cannot be merged
+function Insert:plan(params, dialect, level)
+  level = level or 1
   local t = self.table
-  local n = { k = K.INSERT, t, false, false, false, self._returning or false, self._conflict or false }
+  local returning = self._returning or nil
+  local n = { k = K.INSERT, t, false, false, false, returning or false, self._conflict or false }
+  local plan = { kind = "single", node = n, keys = "none", pk = false }
+  if returning then plan.returning = returning end
   if self._select then
     n[2], n[4] = self._select_cols, self._select
-    return n
+    plan.kind = "from_select"
+    plan.keys = returning and "returning" or "none"
+    return plan
   end
-  local rows = self._rows or {}
+  local rows = self._rows or EMPTY
   local many
   if params ~= nil then
     if type(params) ~= "table" then errors.raise("ArgumentError", level + 1, "execute() parameters must be a table") end
-    if type(params[1]) == "table" and params[1]._ath_type == nil then
-      for _, r in ipairs(params) do check_keys(t, r, level + 1) end
-      many = params
+    if is_many(params) then
+      many = {}
+      for i, r in ipairs(params) do many[i] = check_keys(t, r, level + 1) end
     else
-      check_keys(t, params, level + 1)
-      local base = rows[1] or {}
+      params = check_keys(t, params, level + 1)
       if #rows > 1 then errors.raise("ArgumentError", level + 1, "execute() parameters cannot be merged into a multi-row values()") end
       local merged = {}
-      for k, v in pairs(base) do merged[k] = v end
+      for k, v in pairs(rows[1] or EMPTY) do merged[k] = v end
       for k, v in pairs(params) do merged[k] = v end
       rows = { merged }
     end
   end
+  local supports_returning = dialect == nil or dialect.supports_returning
   if not many and #rows <= 1 then                     -- one row (none: every column's default)
     local src = rows[1] or EMPTY
-    local plan = one_row_plan(t, src)
-    n[2] = plan.collist
-    local row, pk = one_row(plan, src, level + 1)
+    local shape = one_row_shape(t, src)
+    n[2] = shape.collist
+    local row, pk = one_row(shape, src, level + 1)
     n[3] = { k = K.LIST, row }
-    return n, nil, pk
+    plan.pk = pk or false
+    if returning then plan.keys = "returning"
+    elseif pk and pk.autoinc_index then
+      -- a database without lastrowid (PostgreSQL) gives an integer key it
+      -- numbered through RETURNING, when the statement returns nothing else
+      if dialect and supports_returning and implicit_returning(dialect) then
+        n[5] = { k = K.LIST, pk.column }
+        plan.keys = "implicit_returning"
+      else
+        plan.keys = "lastrowid"
+      end
+    elseif pk then plan.keys = "given" end
+    return plan
   end
   local cols = insert_columns(t, many or rows)
   local collist = { k = K.LIST }
   for i, col in ipairs(cols) do collist[i] = col end
   n[2] = collist
-  if many then
-    -- one row of named placeholders; each execution's row is processed here
+  if many and not (returning and supports_returning) then
+    -- executemany: one row of named placeholders; each row is converted here
     local row = { k = K.LIST }
-    for i, col in ipairs(cols) do
-      row[i] = { k = K.BIND, s = col.name, f = K.F_NAMED }
-    end
+    for i, col in ipairs(cols) do row[i] = { k = K.BIND, s = col.name, f = K.F_NAMED } end
     n[3] = { k = K.LIST, row }
-    local processed = {}
+    local converted = {}
     for r, src in ipairs(many) do
-      local out = {}
-      for _, col in ipairs(cols) do
-        local v = src[col.name]
-        if v == nil then v = default_of(col) end
-        if v == nil or v == errors.null then v = errors.null
-        elseif el.is_node(v) then
-          errors.raise("ArgumentError", level + 1, "row %d: column '%s': SQL expressions are not allowed in executemany rows", r, col.name)
-        else
-          local proc = col.type._bind
-          if proc then v = proc(v, col.name) end
+      local out, has_expr = convert_row(cols, src, {}, true, level + 1)
+      if has_expr then
+        for _, col in ipairs(cols) do
+          if is_node(out[col.name]) then
+            errors.raise("ArgumentError", level + 1,
+              "row %d: column '%s': SQL expressions are not allowed in executemany rows", r, col.name)
+          end
         end
-        out[col.name] = v
       end
-      processed[r] = out
+      converted[r] = out
     end
-    return n, processed
+    plan.kind, plan.params = "executemany", converted
+    return plan
   end
-  local rowlist = { k = K.LIST }
-  for r, src in ipairs(rows) do
-    local row = { k = K.LIST }
-    for i, col in ipairs(cols) do
-      local v = src[col.name]
-      if v == nil then v = default_of(col) end
-      if v == nil then v = errors.null end
-      row[i] = el.is_node(v) and v or bind(v, col, level + 1)
+  -- multi-row VALUES: values{ {...}, {...} }, or a list of rows executed
+  -- with RETURNING (every row's RETURNING values, in row order)
+  plan.kind = "multivalues"
+  plan.keys = returning and "returning" or "none"
+  local src_rows = many or rows
+  if returning and many then
+    local auto = t:_autoincrement_column()
+    if auto then
+      local given = false
+      for _, r in ipairs(src_rows) do if r[auto.name] ~= nil then given = true break end end
+      for i, c in ipairs(returning) do if c == auto and not given then plan.sentinel = i break end end
     end
-    rowlist[r] = row
   end
-  n[3] = rowlist
-  return n                                           -- several rows: no single inserted key
+  local per = math.max(1, math.min(MAX_BATCH_ROWS, math.floor(MAX_BATCH_PARAMS / math.max(1, #cols))))
+  if #src_rows <= per then
+    n[3] = values_rows(cols, src_rows, level + 1)
+    plan.batches = { n }
+    return plan
+  end
+  plan.batches = {}
+  for first = 1, #src_rows, per do
+    local chunk = {}
+    for i = first, math.min(#src_rows, first + per - 1) do chunk[#chunk + 1] = src_rows[i] end
+    local b = { k = K.INSERT, t, collist, values_rows(cols, chunk, level + 1), false, returning or false,
+                self._conflict or false }
+    plan.batches[#plan.batches + 1] = b
+  end
+  plan.node = plan.batches[1]
+  return plan
 end
 
 ------------------------------------------------------------------- UPDATE
@@ -346,10 +442,9 @@ local function statement_class(name, what)
   cls.__index = cls
   M[name] = cls
   M[what] = function(t)
-    check_table(t, what, 2)
-    return setmetatable({ table = t }, cls)
+    return setmetatable({ table = check_table(t, what .. "()", 2) }, cls)
   end
-  Table[what] = function(self) return M[what](self) end
+  M.table_methods[what] = function(self) return M[what](self) end
   return cls
 end
 
@@ -364,7 +459,7 @@ Update.filter = Update.where
 
 function Update:filter_by(kw)
   local t = self.table
-  check_keys(t, kw, 2)
+  kw = coercions.column_keys(t, kw, "filter_by()", 2)
   local crit = {}
   for _, col in ipairs(t.columns) do
     if kw[col.name] ~= nil then crit[#crit + 1] = col:eq(kw[col.name]) end
@@ -375,7 +470,7 @@ end
 --- :values{ col = value | expression }
 function Update:values(kw)
   if type(kw) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(kw)) end
-  check_keys(self.table, kw, 2)
+  kw = check_keys(self.table, kw, 2)
   local c = copy(self, Update)
   local merged = {}
   for k, v in pairs(self._values or {}) do merged[k] = v end
@@ -391,11 +486,12 @@ function Update:returning(...)
 end
 
 -- SET list in column order; columns with onupdate get it when not given.
+-- @return the UPDATE node, and the parameter sets of an executemany (or nil)
 function Update:_build(params, level)
   local t = self.table
   local values = self._values
   local many
-  if params ~= nil and type(params[1]) == "table" and params[1]._ath_type == nil then many = params end
+  if params ~= nil and is_many(params) then many = params end
   if values == nil and params ~= nil then
     -- conn:execute(update(t):where(...), { col = v }): the parameters are the values
     local first = many and many[1] or params
@@ -411,7 +507,7 @@ function Update:_build(params, level)
   for _, col in ipairs(t.columns) do
     local v = values[col.name]
     if v == nil and col.onupdate ~= nil then v = default_of({ default = col.onupdate }) end
-    if v ~= nil then sets[#sets + 1] = { k = K.SET, col, el.is_node(v) and v or bind(v, col, level + 1) } end
+    if v ~= nil then sets[#sets + 1] = { k = K.SET, col, coerce(v, col, level + 1) } end
   end
   return { k = K.UPDATE, t, sets, self._where or false, self._returning or false }, many
 end
@@ -423,8 +519,19 @@ Delete.where, Delete.filter, Delete.filter_by, Delete.returning = Update.where, 
 
 function Delete:_build(params)
   local many
-  if params ~= nil and type(params[1]) == "table" and params[1]._ath_type == nil then many = params end
+  if params ~= nil and is_many(params) then many = params end
   return { k = K.DELETE, self.table, self._where or false, self._returning or false }, many
 end
+
+-- The plan of an UPDATE or DELETE: the shape Insert:plan gives, for the one
+-- executor in athanor.sql (kind "single" or "executemany"; keys "returning"
+-- or "none").
+local function update_delete_plan(self, params, _, level)
+  local node, many = self:_build(params, (level or 1) + 1)
+  local returning = self._returning
+  return { kind = many and "executemany" or "single", node = node, params = many,
+           keys = returning and "returning" or "none", returning = returning }
+end
+Update.plan, Delete.plan = update_delete_plan, update_delete_plan
 
 return M

@@ -13,7 +13,6 @@ local core = require("athanor.core")
 local errors = require("athanor.errors")
 local types = require("athanor.types")
 local schema = require("athanor.schema")
-local text_construct = require("athanor.text")
 
 local K = core.node_kinds
 local type, setmetatable, getmetatable, select, tostring, ipairs, tonumber =
@@ -26,35 +25,17 @@ Expr.__index = Expr
 M.Expr = Expr
 
 local Column = schema._Column
-local TextClause = text_construct.TextClause
 
-local NODE_CLASSES = {}          -- metatable -> true
-
---- Make mt's tables nodes (a class of athanor's own: Expr, Table, Select...).
-function M.register_node_class(mt)
-  NODE_CLASSES[mt] = true
-  core.register_node_metatable(mt)
-end
+-- What is a node, and what an argument stands for, is decided in
+-- athanor.sql.coercions (the __clause_element__ protocol and the roles).
+local coercions = require("athanor.sql.coercions")
+M.register_node_class = coercions.register_node_class
 M.register_node_class(Expr)
 M.register_node_class(Column)
 M.register_node_class(schema._Table)
-
---- True for anything the compiler can render (expressions, columns, tables,
--- selects): a table whose metatable is a registered node class.
-local function is_node(x)
-  return type(x) == "table" and NODE_CLASSES[getmetatable(x)] == true
-end
-M.is_node = is_node
-
---- True for an ath.text() construct.
-local function is_text(x)
-  return type(x) == "table" and getmetatable(x) == TextClause
-end
-M.is_text = is_text
-
---- True for a FROM element (table, alias, join, subquery, CTE) / a select.
-function M.is_from(x) return is_node(x) and x._from == true end
-function M.is_selectable(x) return is_node(x) and x._selectable == true end
+local is_node, is_text = coercions.is_node, coercions.is_text
+M.is_node, M.is_text = is_node, is_text
+M.is_from, M.is_selectable = coercions.is_from, coercions.is_selectable
 
 local function node(k, fields)
   fields.k = k
@@ -81,12 +62,9 @@ local function bind(value, like, level)
 end
 M.bind = bind
 
---- The node for an operand: nodes stay, values are bound (typed like `like`).
-local function coerce(x, like, level)
-  if is_node(x) then return x end
-  if is_text(x) then return x:_as_node() end
-  return bind(x, like, (level or 2) + 1)
-end
+--- The node for an operand: nodes stay, values are bound (typed like
+-- `like`); ath.text() and protocol objects become their nodes.
+local coerce = coercions.to_operand
 M.coerce = coerce
 
 --- The node for the other operand of an operator on `like` (a comparison,
@@ -114,25 +92,10 @@ end
 M.compared = compared
 
 --- The node for a criterion (WHERE, HAVING, ON, and_/or_/not_, CASE WHEN):
--- an expression, ath.text(), a boolean, or ath.null. A plain string is
--- refused (SQLAlchemy: "Textual SQL expression ... should be explicitly
--- declared as text()"); binding it as a value would make the predicate a
--- constant string, true on SQLite for every row.
+-- coercions.to_criterion (WhereHavingRole).
 -- @param role what takes the criterion, for the message ("where()")
 local function criterion(x, role, level)
-  if is_node(x) then return x end
-  if is_text(x) then return x:_as_node() end
-  local tx = type(x)
-  if tx == "boolean" then return x and M.true_ or M.false_ end
-  if x == errors.null then return M.null_node end
-  if tx == "string" then
-    local shown = errors.show_value(x)
-    errors.raise("ArgumentError", (level or 2) + 1,
-      "%s: textual SQL %s must be declared as ath.text(%s); a Lua string is never SQL", role, shown, shown)
-  end
-  errors.raise("ArgumentError", (level or 2) + 1,
-    "%s expects a SQL expression (a column comparison, ath.text(), true or false), got %s", role,
-    tx == "table" and "a table" or errors.show_value(x))
+  return coercions.to_criterion(x, role, (level or 2) + 1)
 end
 M.criterion = criterion
 
@@ -250,8 +213,9 @@ end
 local function in_op(negate)
   return function(self, values)
     local n = setmetatable({ k = K.IN, f = negate and K.F_NEGATE or nil, self, type = BOOL }, Expr)
-    if M.is_selectable(values) then
-      n[2] = values:_as_select()
+    local sel = coercions.as_select(values, negate and "not_in()" or "in_()", 2)
+    if sel then
+      n[2] = sel
       return n
     end
     if type(values) ~= "table" or is_node(values) then
@@ -322,15 +286,9 @@ end
 local function expr_list(x, what, level)
   if x == nil then return false end
   local l = setmetatable({ k = K.LIST }, Expr)
-  local items = (type(x) == "table" and not is_node(x) and not is_text(x)) and x or { x }
-  for i = 1, #items do
-    local e = items[i]
-    if is_text(e) then e = e:_as_node() end
-    if not is_node(e) then
-      errors.raise("ArgumentError", level + 1, "%s expects columns or expressions, got %s", what, type(e))
-    end
-    l[i] = e
-  end
+  local items = x
+  if type(x) ~= "table" or getmetatable(x) ~= nil or rawget(x, "__clause_element__") then items = { x } end
+  for i = 1, #items do l[i] = coercions.to_column_expr(items[i], what, level + 1) end
   return l
 end
 
@@ -676,9 +634,8 @@ end
 
 local function quantifier(word)
   return function(x)
-    local e
-    if M.is_selectable(x) then e = x:_as_select()
-    else e = coerce(x, nil, 2) end
+    local e = coercions.resolve(x, 2)            -- a select, or an array expression or value
+    if not M.is_selectable(e) then e = coerce(e, nil, 2) end
     return setmetatable({ k = K.UNARY, s = word, e }, Quantified)
   end
 end
@@ -688,10 +645,8 @@ M.all_ = quantifier("ALL")
 
 --- ath.exists(select)
 function M.exists(sel)
-  if not M.is_selectable(sel) then
-    errors.raise("ArgumentError", 2, "exists() expects a select, got %s", type(sel))
-  end
-  return setmetatable({ k = K.UNARY, s = "EXISTS", sel:_as_select(), type = BOOL }, Expr)
+  sel = coercions.to_select(sel, "exists()", 2)
+  return setmetatable({ k = K.UNARY, s = "EXISTS", sel, type = BOOL }, Expr)
 end
 
 --- Expressions print as SQL in the default dialect.
@@ -702,12 +657,16 @@ end
 
 --- The SQL NULL node (for ath.null in places an expression goes).
 M.null_node = NULL_NODE
+coercions.install(M)
 
--- Columns of schema tables are expressions: they get every operator.
-for name, fn in pairs(Expr) do
-  if name ~= "__index" and name ~= "__name" and name ~= "__tostring" and Column[name] == nil then
-    Column[name] = fn
+--- The methods a column of a schema table gets (applied to Column in
+-- athanor.sql): every operator and method of Expr, as columns are expressions.
+function M.column_methods()
+  local out = {}
+  for name, fn in pairs(Expr) do
+    if name ~= "__index" and name ~= "__name" and name ~= "__tostring" then out[name] = fn end
   end
+  return out
 end
 
 return M

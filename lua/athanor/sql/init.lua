@@ -8,7 +8,10 @@ local el = require("athanor.sql.elements")
 local sel = require("athanor.sql.selectable")
 local dml = require("athanor.sql.dml")
 local text = require("athanor.text")
-local dialects = require("athanor.dialects")
+local schema = require("athanor.schema")
+local result = require("athanor.engine.result")
+local with_connection = require("athanor.engine.connection").with_connection
+local is_many = require("athanor.params").is_many
 
 local compile = core.compile
 local type, ipairs, setmetatable = type, ipairs, setmetatable
@@ -65,7 +68,7 @@ end
 local Select, Compound = sel.Select, sel.Compound
 
 local function select_execute(self, conn, params, opts)
-  if params ~= nil and type(params) == "table" and type(params[1]) == "table" then
+  if params ~= nil and type(params) == "table" and is_many(params) then
     errors.raise("ArgumentError", 3, "a select cannot be executed with a list of parameter sets")
   end
   local sql, values = compile(self, conn.dialect_name, params, true)
@@ -111,47 +114,103 @@ local function row_values(names, slot_values, row)
   return out
 end
 
--- Where each DML node keeps its RETURNING list (csrc/sql/ath_sql.h).
-local RETURNING_SLOT = { [el.K.INSERT] = 5, [el.K.UPDATE] = 4, [el.K.DELETE] = 3 }
+-- Put the rows of a multi-row VALUES ... RETURNING in the order of the
+-- parameter rows: the database numbers an autoincrement key in the order
+-- it inserts the rows, so ascending keys are row order (SQLAlchemy's
+-- "implicit sentinel"). Rows usually come back in that order already.
+local function in_row_order(rows, sentinel)
+  for i = 2, #rows do
+    local a, b = rows[i - 1][sentinel], rows[i][sentinel]
+    if type(a) ~= "number" or type(b) ~= "number" then return rows end   -- (a key as a string: left as it came)
+    if b < a then
+      table.sort(rows, function(x, y) return x[sentinel] < y[sentinel] end)
+      return rows
+    end
+  end
+  return rows
+end
 
-local function dml_execute(self, conn, params, opts)
-  local node, many, pk = self:_build(params, 3)
+-- A multi-row VALUES plan: one statement per batch (several run in one
+-- transaction, the connection's own when one is open: the rows are
+-- inserted or refused together); with RETURNING, one Result over every
+-- batch's rows, in row order.
+local execute_multivalues
+local function execute_batches(plan, conn, opts, meta)
+  if #plan.batches > 1 then
+    return with_connection(conn, true, function() return execute_multivalues(plan, conn, opts, meta) end)
+  end
+  return execute_multivalues(plan, conn, opts, meta)
+end
+
+function execute_multivalues(plan, conn, opts, meta)
   local dialect = conn.dialect_name
-  if many then
-    local first = many[1]
-    local sql, values, meta = compile(node, dialect, first, false)
-    if meta.all_named then return conn:_executemany_sql(sql, many, opts, nil, meta.names) end
+  local batches = plan.batches
+  if not plan.returning then
+    local total = 0
+    for i = 1, #batches do
+      local sql, values = compile(batches[i], dialect, nil, true)
+      total = total + conn:_execute_sql(sql, values, opts, meta).rowcount
+    end
+    return result.from_rows(nil, nil, total, conn)
+  end
+  if #batches == 1 and not plan.sentinel then
+    local sql, values = compile(batches[1], dialect, nil, true)
+    return conn:_execute_sql(sql, values, opts, meta)
+  end
+  local rows, names = {}, nil
+  for i = 1, #batches do
+    local sql, values = compile(batches[i], dialect, nil, true)
+    local res = conn:_execute_sql(sql, values, opts, meta)
+    names = names or res:keys()
+    local got = res:all()
+    for j = 1, #got do rows[#rows + 1] = got[j] end
+  end
+  if plan.sentinel then in_row_order(rows, plan.sentinel) end
+  return result.from_rows(rows, names, #rows, conn)
+end
+
+--- Run an INSERT, UPDATE or DELETE: its plan (stmt:plan), executed the way
+-- the plan's kind says; the one place DML is handed to the connection.
+local function dml_execute(self, conn, params, opts)
+  local plan = self:plan(params, conn.dialect, 3)
+  local kind, node = plan.kind, plan.node
+  local dialect = conn.dialect_name
+  if kind == "executemany" then
+    local many = plan.params
+    local sql, values, cmeta = compile(node, dialect, many[1], false)
+    if cmeta.all_named then return conn:_executemany_sql(sql, many, opts, nil, cmeta.names) end
     local rows = {}
-    for i, r in ipairs(many) do rows[i] = row_values(meta.names, values, r) end
+    for i, r in ipairs(many) do rows[i] = row_values(cmeta.names, values, r) end
     return conn:_executemany_sql(sql, rows, opts)
   end
-  local returning = node[RETURNING_SLOT[node.k]]
-  -- a database without lastrowid (PostgreSQL) gives an integer key it
-  -- numbered through RETURNING, when the statement returns nothing else
-  local implicit_pk = pk and pk.autoinc_index and not returning and dialects.get(dialect).implicit_returning
-  if implicit_pk then node[5] = { k = el.K.LIST, pk.column } end
-  local sql, values = compile(node, dialect, params, true)
   local meta
+  local pk = plan.pk
   if pk then
     meta = { inserted_primary_key = pk.values, autoinc_index = pk.autoinc_index, pk_count = pk.count }
   end
+  local returning = plan.returning
   if returning then
     local rm = result_meta(returning, dialect)
     if rm then meta = meta or {}; meta.processors = rm.processors end
   end
+  if kind == "multivalues" then return execute_batches(plan, conn, opts, meta) end
+  local sql, values = compile(node, dialect, params, true)
   local res = conn:_execute_sql(sql, values, opts, meta)
-  if implicit_pk then res.lastrowid = res:scalar() end
+  if plan.keys == "implicit_returning" then res.lastrowid = res:scalar() end
   return res
 end
 
 local function dml_compile(self, opts)
-  local node = self:_build(opts and opts.params, 2)
-  local sql, values = compile(node, opts and opts.dialect or "sqlite", opts and opts.params, false)
+  local params = opts and opts.params
+  local dialect = opts and opts.dialect or "sqlite"
+  local node = self:plan(params, { name = dialect, supports_returning = true,
+                                   implicit_returning = false }, 2).node
+  local sql, values = compile(node, dialect, params, false)
   return sql, plain_values(values)
 end
 
 local function dml_tostring(self)
-  local node = self:_build(nil, 2)
+  local node = self:plan(nil, nil, 2).node
   return (compile(node, "sqlite", nil, false))
 end
 
@@ -163,10 +222,12 @@ end
 
 -------------------------------------------------------------- text
 
+-- TextClause's methods from the expression language (applied below).
+local text_methods = {}
+
 -- ath.text() used inside a statement: a TEXT node (its :names bound from
 -- execution parameters, or from :bindparams{}).
-local TextClause = text.TextClause
-function TextClause:_as_node()
+function text_methods:_as_node()
   local n = self._node
   if n == nil then
     n = setmetatable({ k = el.K.TEXT, s = self.text, type = self._type }, el.Expr)
@@ -177,7 +238,7 @@ function TextClause:_as_node()
 end
 
 --- text:bindparams{ name = value }: values carried by the construct.
-function TextClause:bindparams(kw)
+function text_methods:bindparams(kw)
   if type(kw) ~= "table" then errors.raise("ArgumentError", 2, "bindparams() expects a table of name = value") end
   local c = text.text(self.text)
   c._binds = {}
@@ -192,20 +253,37 @@ function TextClause:bindparams(kw)
 end
 
 --- text:columns(col...): the result columns' types (their processors apply).
-function TextClause:columns(...)
+function text_methods:columns(...)
   local c = text.text(self.text)
   c._binds = self._binds
   c._columns = { k = el.K.LIST, ... }
   return c
 end
 
-function TextClause:_ath_execute_compiled(conn, params, opts)
-  if params ~= nil and type(params[1]) == "table" then
+function text_methods:_ath_execute_compiled(conn, params, opts)
+  if params ~= nil and is_many(params) then
     errors.raise("ArgumentError", 3, "text with bindparams/columns cannot be executed with a list of parameter sets")
   end
   local sql, values = compile(self:_as_node(), conn.dialect_name, params, true)
   return conn:_execute_sql(sql, values, opts, result_meta(self._columns, conn.dialect_name))
 end
+
+------------------------------------ methods of classes defined elsewhere
+-- Table and Column (athanor.schema) and TextClause (athanor.text) are
+-- defined below the expression language, which gives them their SQL
+-- methods here and nowhere else; each class's header points here.
+
+-- Copy methods into cls; a method cls defines itself is kept.
+local function add_methods(cls, methods)
+  for name, fn in pairs(methods) do
+    if rawget(cls, name) == nil then cls[name] = fn end
+  end
+end
+
+add_methods(schema._Table, sel.table_methods)      -- alias, join, outerjoin, select, _from (sql/selectable.lua)
+add_methods(schema._Table, dml.table_methods)      -- insert, update, delete (sql/dml.lua)
+add_methods(schema._Column, el.column_methods())   -- every operator of Expr (sql/elements.lua)
+add_methods(text.TextClause, text_methods)         -- _as_node, bindparams, columns, ... (above)
 
 function M.compile_stats() return core.compile_stats() end
 

@@ -6,13 +6,16 @@
 local errors = require("athanor.errors")
 local schema = require("athanor.schema")
 local el = require("athanor.sql.elements")
+local coercions = require("athanor.sql.coercions")
 local unpack = require("athanor.compat").unpack
 
 local K, Expr, node = el.K, el.Expr, el.node
 local type, setmetatable, select, ipairs, pairs, tostring = type, setmetatable, select, ipairs, pairs, tostring
 local Column, Table = schema._Column, schema._Table
 
-local M = {}
+-- Table's methods from here (alias, join, outerjoin, select, and the _from
+-- marker of FROM elements) are applied to it in athanor.sql (sql/init.lua).
+local M = { table_methods = { _from = true } }
 
 -- Slot numbers (1-based: Lua arrays) of a SELECT node.
 -- (slot 9, CTEs, stays empty: WITH is gathered from the whole tree by the compiler)
@@ -55,7 +58,7 @@ end
 M.columns_list = columns_list
 
 --- users:alias("u2"): the same table under another name (self-joins).
-function Table:alias(name)
+function M.table_methods.alias(self, name)
   if type(name) ~= "string" or name == "" then
     errors.raise("ArgumentError", 2, "alias() expects a name, got %s", tostring(name))
   end
@@ -72,7 +75,7 @@ function Table:alias(name)
 end
 
 M.TableAlias = { __name = "athanor.TableAlias" }
-M.TableAlias.__index = function(t, k) return M.TableAlias[k] or FromElement[k] or Table[k] end
+M.TableAlias.__index = function(_, k) return M.TableAlias[k] or FromElement[k] or Table[k] end
 el.register_node_class(M.TableAlias)
 function M.TableAlias:__tostring() return self.s .. " AS " .. self.s2 end
 
@@ -131,9 +134,9 @@ M.Join = Join
 el.register_node_class(Join)
 
 local function make_join(left, right, on, opts, level)
-  if not el.is_from(right) then
-    errors.raise("ArgumentError", level + 1, "join() expects a table, alias or subquery, got %s", type(right))
-  end
+  left = coercions.to_from(left, "join()", level + 1, "JoinTargetRole")
+  right = coercions.to_from(right, "join()", level + 1, "JoinTargetRole")
+  if on ~= nil then on = coercions.resolve(on, level + 1) end
   if on == nil then on = infer_on(left, right, level + 1)
   elseif el.is_from(on) and opts == nil then
     errors.raise("ArgumentError", level + 1, "join(): the second argument is the ON clause, got a table")
@@ -149,8 +152,7 @@ function FromElement:outerjoin(right, on, opts)
   local o = { isouter = true, full = opts and opts.full }
   return make_join(self, right, on, o, 2)
 end
-Table.join, Table.outerjoin = FromElement.join, FromElement.outerjoin
-Table._from = true
+M.table_methods.join, M.table_methods.outerjoin = FromElement.join, FromElement.outerjoin
 
 ------------------------------------------------------------------- Select
 
@@ -165,22 +167,17 @@ local function copy(sel)
                         k = SELECT, f = sel.f, _filter_entity = sel._filter_entity }, Select)
 end
 
--- Add columns of ... (tables and other FROM elements expand to their columns).
+-- Add columns of ... (tables and other FROM elements expand to their
+-- columns; ColumnsClauseRole). Returns out and the first FROM element an
+-- item names (filter_by's entity).
+local add_columns_clause = coercions.add_columns_clause
 local function column_items(out, level, ...)
+  local entity
   for i = 1, select("#", ...) do
-    local c = select(i, ...)
-    if el.is_from(c) and c.k ~= K.JOIN then
-      for _, col in ipairs(c.columns) do out[#out + 1] = col end
-    elseif el.is_text(c) then
-      out[#out + 1] = c:_as_node()
-    elseif el.is_node(c) then
-      out[#out + 1] = c
-    else
-      errors.raise("ArgumentError", level + 1,
-        "select() expects columns, tables or expressions, got %s (wrap a value with ath.literal())", type(c))
-    end
+    local e = add_columns_clause(out, (select(i, ...)), "select()", level + 1)
+    entity = entity or e
   end
-  return out
+  return out, entity
 end
 
 --- ath.select(cols...): a SELECT of columns, tables and expressions.
@@ -190,17 +187,17 @@ function M.select(...)
                              k = SELECT }, Select)
   local n = select("#", ...)
   local first = ...
-  if n == 1 and el.is_from(first) and first.columns then
+  local from = n == 1 and el.is_from(first) and first
+  if n == 1 and not from and type(first) == "table" and not el.is_node(first) then   -- a protocol object?
+    first = coercions.resolve(first, 2)
+    from = el.is_from(first) and first
+  end
+  if from and from.columns then
     sel[COLS] = columns_list(first)                    -- select(t): the table's shared list
   else
-    sel[COLS] = column_items({ k = K.LIST }, 2, ...)
-    for i = 1, n do
-      local c = select(i, ...)
-      if el.is_node(c) then
-        local e = (c._from and c) or (c.k == K.COLUMN and c.t) or nil
-        if e then sel._filter_entity = e break end
-      end
-    end
+    local cols, entity = column_items({ k = K.LIST }, 2, ...)
+    sel[COLS] = cols
+    sel._filter_entity = entity
   end
   sel[FROM] = EMPTY_LIST
   return sel
@@ -278,16 +275,13 @@ function Select:having(...)
   return c
 end
 
-local function expr_list(existing, level, ...)
+-- A LIST of what existing holds and the arguments, each coerced by `to`
+-- (a coercions function taking x, what, level).
+local function coerced_list(existing, to, what, level, ...)
   local out = existing and append(existing) or { k = K.LIST }
   for i = 1, select("#", ...) do
     local x = select(i, ...)
-    if x ~= nil then
-      if not el.is_node(x) then
-        errors.raise("ArgumentError", level + 1, "expected a column or expression, got %s", type(x))
-      end
-      out[#out + 1] = x
-    end
+    if x ~= nil then out[#out + 1] = to(x, what, level + 1) end
   end
   return out
 end
@@ -297,21 +291,7 @@ end
 -- SQLAlchemy. A Lua string is refused: it is never SQL.
 -- @param role the method, for messages ("order_by()")
 local function term_list(existing, role, level, ...)
-  local out = existing and append(existing) or { k = K.LIST }
-  for i = 1, select("#", ...) do
-    local x = select(i, ...)
-    if x ~= nil then
-      if el.is_text(x) then x = x:_as_node()
-      elseif not el.is_node(x) or el.is_from(x) then
-        local shown = type(x) == "string" and errors.show_value(x) or nil
-        errors.raise("ArgumentError", level + 1, "%s expects columns, expressions or ath.text(), got %s%s", role,
-          shown or (el.is_from(x) and "a table or subquery") or type(x),
-          shown and (": textual SQL must be declared as ath.text(" .. shown .. ")") or "")
-      end
-      out[#out + 1] = x
-    end
-  end
-  return out
+  return coerced_list(existing, coercions.to_order_by, role, level + 1, ...)
 end
 
 function Select:order_by(...)
@@ -351,7 +331,9 @@ local function has_flag(f, bit) return f ~= nil and f % (bit * 2) >= bit end
 function Select:distinct(...)
   local c = copy(self)
   if not has_flag(c.f, K.F_DISTINCT) then c.f = (c.f or 0) + K.F_DISTINCT end
-  if select("#", ...) > 0 then c[DISTINCT_ON] = expr_list(self[DISTINCT_ON] or nil, 2, ...) end
+  if select("#", ...) > 0 then
+    c[DISTINCT_ON] = coerced_list(self[DISTINCT_ON] or nil, coercions.to_column_expr, "distinct()", 2, ...)
+  end
   return c
 end
 
@@ -370,15 +352,7 @@ end
 --- select_from(element): an explicit FROM item (a table, join, subquery).
 function Select:select_from(...)
   local c = copy(self)
-  local froms = append(self[FROM])
-  for i = 1, select("#", ...) do
-    local f = select(i, ...)
-    if not el.is_from(f) then
-      errors.raise("ArgumentError", 2, "select_from() expects a table, alias, join or subquery, got %s", type(f))
-    end
-    froms[#froms + 1] = f
-  end
-  c[FROM] = froms
+  c[FROM] = coerced_list(self[FROM], coercions.to_from, "select_from()", 2, ...)
   return c
 end
 
@@ -415,6 +389,7 @@ local function join_left(sel, right)
 end
 
 local function select_join(self, right, on, opts, level)
+  right = coercions.to_from(right, "join()", level + 1, "JoinTargetRole")
   local left, pos = join_left(self, right)
   local j = make_join(left, right, on, opts, level + 1)
   local c = copy(self)
@@ -434,8 +409,7 @@ end
 
 function Select:correlate(...)
   local c = copy(self)
-  c[CORRELATE] = expr_list(self[CORRELATE] or nil, 2)
-  for i = 1, select("#", ...) do c[CORRELATE][#c[CORRELATE] + 1] = (select(i, ...)) end
+  c[CORRELATE] = coerced_list(self[CORRELATE] or nil, coercions.to_from, "correlate()", 2, ...)
   return c
 end
 
@@ -443,19 +417,11 @@ end
 -- query except these, which stay in this select's own FROM.
 function Select:correlate_except(...)
   local c = copy(self)
-  c[CORRELATE] = expr_list(nil, 2)
-  for i = 1, select("#", ...) do
-    local f = select(i, ...)
-    if not el.is_from(f) then
-      errors.raise("ArgumentError", 2, "correlate_except() expects tables, aliases or subqueries, got %s", type(f))
-    end
-    c[CORRELATE][#c[CORRELATE] + 1] = f
-  end
+  c[CORRELATE] = coerced_list(nil, coercions.to_from, "correlate_except()", 2, ...)
   if not has_flag(c.f, K.F_CORRELATE_EXCEPT) then c.f = (c.f or 0) + K.F_CORRELATE_EXCEPT end
   return c
 end
 
-function Select:_as_select() return self end
 
 -- The names and types of the result columns (for subqueries and results).
 local function result_columns(sel)
@@ -538,8 +504,6 @@ end
 CTE.union = cte_compound("UNION")
 CTE.union_all = cte_compound("UNION ALL")
 
-function Subquery:_as_select() return self[1] end
-function CTE:_as_select() return self[1] end
 
 --- cte:alias(name): the same CTE referred to under another name
 -- (WITH c AS (...) SELECT ... FROM c, c AS c2), e.g. to join it to itself.
@@ -563,11 +527,7 @@ el.register_node_class(Compound)
 function M.compound(op, level, ...)
   local sels = { k = K.LIST }
   for i = 1, select("#", ...) do
-    local s = select(i, ...)
-    if not el.is_selectable(s) then
-      errors.raise("ArgumentError", level + 1, "%s expects selects, got %s", op, type(s))
-    end
-    sels[#sels + 1] = s
+    sels[#sels + 1] = coercions.to_select((select(i, ...)), op, level + 1)
   end
   return setmetatable({ k = K.COMPOUND, s = op, sels, EMPTY_LIST, false, false }, Compound)
 end
@@ -583,7 +543,6 @@ end
 function Compound:limit(n) local c = ccopy(self); c[3] = count_arg(n, "limit", 2); return c end
 function Compound:offset(n) local c = ccopy(self); c[4] = count_arg(n, "offset", 2); return c end
 function Compound:_first_select() return self[1][1]:_first_select() end
-function Compound:_as_select() return self end
 Compound.subquery = Select.subquery
 Compound.alias = Select.subquery
 Compound.cte = Select.cte
@@ -600,6 +559,6 @@ for _, op in ipairs({ { "union", "UNION" }, { "union_all", "UNION ALL" }, { "int
 end
 
 --- t:select(): select(t).
-function Table:select() return M.select(self) end
+function M.table_methods.select(self) return M.select(self) end
 
 return M
