@@ -86,6 +86,7 @@ end
 
 --- ath.insert(t) / t:insert()
 function M.insert(t)
+  t = el.clause_element(t)                           -- core-shim
   check_table(t, "insert", 2)
   return setmetatable({ table = t }, Insert)
 end
@@ -346,6 +347,7 @@ local function statement_class(name, what)
   cls.__index = cls
   M[name] = cls
   M[what] = function(t)
+    t = el.clause_element(t)                         -- core-shim
     check_table(t, what, 2)
     return setmetatable({ table = t }, cls)
   end

@@ -56,6 +56,18 @@ M.is_text = is_text
 function M.is_from(x) return is_node(x) and x._from == true end
 function M.is_selectable(x) return is_node(x) and x._selectable == true end
 
+--- core-shim (until the coercion protocol lands): an object that is not a
+-- node but has a `__clause_element__` method stands for the element it
+-- returns (SQLAlchemy's protocol; an ORM model returns its Table).
+local function clause_element(x)
+  if type(x) == "table" and NODE_CLASSES[getmetatable(x)] == nil then
+    local f = x.__clause_element__
+    if type(f) == "function" then return f(x) end
+  end
+  return x
+end
+M.clause_element = clause_element
+
 local function node(k, fields)
   fields.k = k
   return setmetatable(fields, Expr)

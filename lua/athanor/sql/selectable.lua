@@ -131,6 +131,7 @@ M.Join = Join
 el.register_node_class(Join)
 
 local function make_join(left, right, on, opts, level)
+  right = el.clause_element(right)
   if not el.is_from(right) then
     errors.raise("ArgumentError", level + 1, "join() expects a table, alias or subquery, got %s", type(right))
   end
@@ -185,6 +186,15 @@ end
 
 --- ath.select(cols...): a SELECT of columns, tables and expressions.
 function M.select(...)
+  local n0 = select("#", ...)
+  if n0 > 0 then                                     -- core-shim: __clause_element__ objects
+    local args, changed = { ... }, false
+    for i = 1, n0 do
+      local x = el.clause_element(args[i])
+      if x ~= args[i] then args[i] = x; changed = true end
+    end
+    if changed then return M.select(unpack(args, 1, n0)) end
+  end
   -- (only k in the hash part: filter_by finds the entity of select(t) itself)
   local sel = setmetatable({ false, false, false, false, false, false, false, false, false, false,
                              k = SELECT }, Select)
@@ -372,7 +382,7 @@ function Select:select_from(...)
   local c = copy(self)
   local froms = append(self[FROM])
   for i = 1, select("#", ...) do
-    local f = select(i, ...)
+    local f = el.clause_element((select(i, ...)))
     if not el.is_from(f) then
       errors.raise("ArgumentError", 2, "select_from() expects a table, alias, join or subquery, got %s", type(f))
     end
