@@ -356,7 +356,7 @@ function Session:get(model, pk)
   if not mapper then errors.raise("ArgumentError", 2, "Session:get() expects a model, got %s", tostring(model)) end
   check_usable(self)
   local values
-  if type(pk) == "table" and not (pk == null) then
+  if type(pk) == "table" then
     values = {}
     if pk[1] ~= nil then
       for i = 1, mapper.pk_count do values[i] = pk[i] end
