@@ -11,8 +11,9 @@
  *   table key -> object), or create it: a new table holding the row's values
  *   under the attribute names, the model as metatable, and its state (the
  *   loaded values at 1..n plus mapper, session, key, status = "persistent")
- *   in spec.states (weak keys); new objects are also put in spec.strong
- *   (held until the session's next flush) and appended to spec.new_objects
+ *   in spec.states (weak keys). Every object handed out is put in
+ *   spec.strong (held until the session's next flush: a plain table cannot
+ *   report an assignment); new ones are appended to spec.new_objects
  *   when that is a table (the load event). An object found with expired
  *   attributes gets them from the row. out[r] is the object of row r, or
  *   false when the row's key is NULL (an outer join's missing side).
@@ -196,6 +197,9 @@ static int l_orm_load(lua_State *L) {
       lua_rawget(L, S_STATES);                               /* top+4: its state */
       if (lua_istable(L, -1)) refresh_expired(L, obj, obj + 1, row, n, attrs0, keys0);
       lua_settop(L, obj);
+      /* handed out again: it may be changed and dropped before the flush */
+      lua_pushvalue(L, obj); lua_pushboolean(L, 1);
+      lua_rawset(L, S_STRONG);
     } else {
       lua_pop(L, 1);
       lua_createtable(L, 0, n);                              /* obj */

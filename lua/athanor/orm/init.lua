@@ -45,10 +45,14 @@ function M.inspect(x)
     info.session = st.session
     if st.key ~= nil then info.identity = mapper:identity_values(st) end
     if st.status ~= "pending" then info.modified = state.changed_keys(x, st) or {} end
-    if st.expired == true then info.expired = { (table.unpack or unpack)(mapper.attr_keys) }   -- luacheck: ignore
-    elseif st.expired then
+    local expired = st.expired
+    if expired then
+      local is_pk = {}
+      for _, i in ipairs(mapper.pk_index) do is_pk[i] = true end
       info.expired = {}
-      for _, k in ipairs(mapper.attr_keys) do if st.expired[k] then info.expired[#info.expired + 1] = k end end
+      for i, k in ipairs(mapper.attr_keys) do
+        if not is_pk[i] and (expired == true or expired[k]) then info.expired[#info.expired + 1] = k end
+      end
     end
   end
   if info.state == "pending" or info.state == "transient" then
