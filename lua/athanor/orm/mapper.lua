@@ -273,7 +273,11 @@ function Base:model(name, fields)
     mapper.index[c.key] = i
     mapper.key_of_column[c.col] = c.key
   end
-  for i, col in ipairs(t.primary_key) do mapper.pk_index[i] = mapper.index[mapper.key_of_column[col]] end
+  mapper.is_pk = {}
+  for i, col in ipairs(t.primary_key) do
+    mapper.pk_index[i] = mapper.index[mapper.key_of_column[col]]
+    mapper.is_pk[mapper.pk_index[i]] = true
+  end
   mapper.pk_count = #mapper.pk_index
   local auto = t:_autoincrement_column()
   mapper.autoinc_index = auto and mapper.index[mapper.key_of_column[auto]] or nil

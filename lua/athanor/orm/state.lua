@@ -6,7 +6,7 @@
 --   session  the Session it belongs to, or nil (transient or detached)
 --   key      its identity key (see identity.lua), or nil before INSERT
 --   status   "pending" | "persistent" | "deleted" | nil (transient/detached)
---   expired  nil, true (every column attribute) or { attr = true, ... }
+--   expired  nil, true (every column attribute but the key) or { attr = true }
 --   [i]      the value of column attribute i as last loaded or flushed
 --            (nil for NULL); what flush compares the object with
 -- The state never refers to its object, so a weak-keyed table frees both
@@ -42,7 +42,14 @@ end
 -- An expired attribute counts as changed only once assigned.
 local function attr_changed(obj, st, i, key, expired)
   local v = rawget(obj, key)
-  if expired and (expired == true or expired[key]) then return v ~= nil end
+  if expired then
+    -- `true` expires every attribute but the primary key (never expired)
+    if expired == true then
+      if not st.mapper.is_pk[i] then return v ~= nil end
+    elseif expired[key] then
+      return v ~= nil
+    end
+  end
   return v ~= st[i]
 end
 M.attr_changed = attr_changed
@@ -71,7 +78,7 @@ function M.snapshot(obj, st)
     local key = keys[i]
     local v = rawget(obj, key)
     st[i] = v
-    if v == nil and expired and (expired == true or expired[key]) then
+    if v == nil and expired and ((expired == true and not st.mapper.is_pk[i]) or (expired ~= true and expired[key])) then
       still = still or {}
       still[key] = true
     end
