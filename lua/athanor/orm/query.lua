@@ -71,6 +71,11 @@ local function primary_mapper(q, level, joined)
     end
   end
   for _, e in ipairs(q._entities) do if e.mapper then return e.mapper end end
+  -- query(User.age): the model of the first mapped column
+  for _, e in ipairs(q._entities) do
+    local m = type(e.expr) == "table" and e.expr.table and mapper_mod.by_table[e.expr.table]
+    if m then return m end
+  end
   errors.raise("InvalidRequestError", level + 1, "this query selects no model")
 end
 
