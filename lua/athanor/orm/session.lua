@@ -19,7 +19,6 @@ local uow = require("athanor.orm.unitofwork")
 
 local states = state.states
 local dispatch = event.dispatch
-local null = ath.null
 local type, ipairs, pairs, rawget, rawset, setmetatable, pcall, error, tostring =
   type, ipairs, pairs, rawget, rawset, setmetatable, pcall, error, tostring
 local compat = require("athanor.compat")
