@@ -20,7 +20,11 @@
  *   spec fields: model, mapper, session, mapper_id, attrs (attribute names),
  *   row_keys (where each attribute's value is in a row: its column's name,
  *   or its position for a repeated name), pk (indexes into attrs), identity,
- *   states, strong, new_objects (optional).
+ *   states, strong, new_objects (optional), reuse_rows (optional: true
+ *   when each row holds exactly the attributes under their own names, so
+ *   the row table itself becomes the object: one table less per row).
+ *   Rows hold each value raw (under its column's name, or at its position
+ *   for a repeated name: l_conn.c push_row), so they are read with rawget.
  *   Rows and objects are plain Lua tables: nothing is allocated outside the
  *   Lua heap, so an error raised midway (out of memory) leaks nothing. */
 #include "l_internal.h"
@@ -86,7 +90,7 @@ static int l_orm_identity_key(lua_State *L) {
 
 /* Stack slots of orm_load, fixed once the spec is spread. */
 enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_MAPPER, S_SESSION, S_IDENTITY, S_STATES, S_STRONG, S_NEW,
-       S_PERSISTENT, S_EXPIRED_KEY, S_BASE };
+       S_PERSISTENT, S_EXPIRED_KEY, S_K_MAPPER, S_K_SESSION, S_K_KEY, S_K_STATUS, S_BASE };
 
 static int getfield_at(lua_State *L, int t, const char *k) {
   lua_getfield(L, t, k);
@@ -112,7 +116,7 @@ static void refresh_expired(lua_State *L, int obj, int st, int row, int n, int a
       if (!is_expired) continue;
     }
     lua_pushvalue(L, keys0 + i);
-    lua_gettable(L, row);                                    /* value (row __index for positions) */
+    lua_rawget(L, row);                                      /* value */
     lua_pushvalue(L, -1);
     lua_rawseti(L, st, i);                                   /* loaded state */
     lua_pushvalue(L, attrs0 + i);
@@ -140,6 +144,8 @@ static int l_orm_load(lua_State *L) {
     return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states and strong tables");
   lua_pushliteral(L, "persistent");                          /* S_PERSISTENT */
   lua_pushliteral(L, "expired");                             /* S_EXPIRED_KEY */
+  /* the state's field names, pushed once (lua_setfield would intern them per row) */
+  lua_pushliteral(L, "mapper"); lua_pushliteral(L, "session"); lua_pushliteral(L, "key"); lua_pushliteral(L, "status");
   lua_getfield(L, S_SPEC, "mapper_id");
   lua_Integer mapper_id = lua_tointeger(L, -1);
   lua_pop(L, 1);
@@ -164,6 +170,9 @@ static int l_orm_load(lua_State *L) {
   for (int i = 1; i <= n; i++) lua_rawgeti(L, t_attrs, i);
   int keys0 = lua_gettop(L);
   for (int i = 1; i <= n; i++) lua_rawgeti(L, t_keys, i);
+  lua_getfield(L, S_SPEC, "reuse_rows");
+  int reuse = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   int top = lua_gettop(L);
   int have_new = lua_istable(L, S_NEW);
   int nnew = have_new ? (int)lua_rawlen(L, S_NEW) : 0;
@@ -175,9 +184,9 @@ static int l_orm_load(lua_State *L) {
     /* the identity key */
     if (npk == 1) {
       lua_pushvalue(L, keys0 + pk[0]);
-      lua_gettable(L, row);                                  /* top+2: key */
+      lua_rawget(L, row);                                    /* top+2: key */
     } else {
-      for (int k = 0; k < npk; k++) { lua_pushvalue(L, keys0 + pk[k]); lua_gettable(L, row); }
+      for (int k = 0; k < npk; k++) { lua_pushvalue(L, keys0 + pk[k]); lua_rawget(L, row); }
       push_identity_key(L, mapper_id, row + 1, npk);
       lua_replace(L, row + 1);
       lua_settop(L, row + 1);                                /* top+2: key */
@@ -202,13 +211,15 @@ static int l_orm_load(lua_State *L) {
       lua_rawset(L, S_STRONG);
     } else {
       lua_pop(L, 1);
-      lua_createtable(L, 0, n);                              /* obj */
+      if (reuse) lua_pushvalue(L, row);                      /* the row becomes the object */
+      else lua_createtable(L, 0, n);                         /* obj */
       lua_createtable(L, n, 5);                              /* state */
       int st = obj + 1;
       for (int i = 1; i <= n; i++) {
         lua_pushvalue(L, keys0 + i);
-        lua_gettable(L, row);                                /* value (row __index for positions) */
+        lua_rawget(L, row);                                  /* value */
         if (!lua_isnil(L, -1)) {
+          if (reuse) { lua_rawseti(L, st, i); continue; }
           lua_pushvalue(L, -1);
           lua_rawseti(L, st, i);
           lua_pushvalue(L, attrs0 + i);
@@ -218,10 +229,10 @@ static int l_orm_load(lua_State *L) {
           lua_pop(L, 1);
         }
       }
-      lua_pushvalue(L, S_MAPPER); lua_setfield(L, st, "mapper");
-      lua_pushvalue(L, S_SESSION); lua_setfield(L, st, "session");
-      lua_pushvalue(L, key); lua_setfield(L, st, "key");
-      lua_pushvalue(L, S_PERSISTENT); lua_setfield(L, st, "status");
+      lua_pushvalue(L, S_K_MAPPER); lua_pushvalue(L, S_MAPPER); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_SESSION); lua_pushvalue(L, S_SESSION); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_KEY); lua_pushvalue(L, key); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_STATUS); lua_pushvalue(L, S_PERSISTENT); lua_rawset(L, st);
       lua_pushvalue(L, S_MODEL);
       lua_setmetatable(L, obj);
       lua_pushvalue(L, obj); lua_insert(L, -2);              /* obj, obj, state */

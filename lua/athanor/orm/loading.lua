@@ -38,13 +38,17 @@ local function entity_spec(session, mapper, names, offset)
     local nm = names[p]
     row_keys[i] = (first_at[nm] == p) and nm or p
   end
+  -- a row of exactly this entity's columns, named as its attributes, is
+  -- turned into the object itself
+  local reuse = offset == 0 and #names == #mapper.attr_keys
+  for i, key in ipairs(mapper.attr_keys) do if row_keys[i] ~= key then reuse = false end end
   local model = mapper.model
   local listeners = rawget(model, "_listeners")
   return {
     model = model, mapper = mapper, session = session, mapper_id = mapper.id,
     attrs = mapper.attr_keys, row_keys = row_keys, pk = mapper.pk_index,
     identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
-    new_objects = (listeners and listeners.load) and {} or nil,
+    new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = reuse,
   }
 end
 
