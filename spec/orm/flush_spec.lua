@@ -203,3 +203,17 @@ describe("Session:flush()", function()
     assert.equal(1, fx.count("fl_players"))
   end)
 end)
+
+describe("Session:flush() of objects with no column given", function()
+  before_each(fx.open)
+  after_each(fx.close)
+
+  it("inserts each with its database key (DEFAULT VALUES)", function()
+    local Team, s = fx.models.Team, fx.session
+    local a, b, c = Team{}, Team{}, Team{}
+    s:add_all({ a, b, c })
+    s:commit()
+    assert.equal(3, fx.count("fl_teams"))
+    assert.is_true(a.id ~= b.id and b.id ~= c.id and a.id ~= c.id)
+  end)
+end)

@@ -265,7 +265,7 @@ function Session:expunge_all()
     if st and st.session == self then detach(self, obj, st) end
   end
   self._identity = {}
-  self._strong = {}
+  state.release_all(self._strong)
 end
 
 --- Expire attributes of a persistent object (all column attributes when
@@ -460,7 +460,7 @@ function Session:commit()
   end
   self._tx_new, self._tx_deleted = {}, {}
   if self.expire_on_commit then expire_all(self) end
-  self._strong = {}
+  state.release_all(self._strong)
   self:_dispatch("after_commit", self)
 end
 
@@ -495,7 +495,7 @@ function Session:rollback()
   end
   self._tx_new, self._tx_deleted = {}, {}
   expire_all(self)
-  self._strong = {}
+  state.release_all(self._strong)
   self:_dispatch("after_rollback", self)
 end
 

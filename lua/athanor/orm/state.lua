@@ -86,4 +86,10 @@ function M.snapshot(obj, st)
   st.expired = still
 end
 
+--- Empty a session's set of strongly held objects in place (a loader
+-- still running holds the same table).
+function M.release_all(set)
+  for obj in pairs(set) do set[obj] = nil end
+end
+
 return M

@@ -70,7 +70,8 @@ local function insert_batch(conn, mapper, rows, ncols, want_key)
   local keycol = mapper.columns[mapper.autoinc_index]
   local keys, statements = {}, 0
   if conn.dialect.name == "postgresql" or conn.dialect.name == "sqlite" then
-    local per = math.max(1, math.min(MAX_ROWS, math.floor(MAX_PARAMS / math.max(ncols, 1))))
+    -- rows with no column given at all are DEFAULT VALUES, one per statement
+    local per = ncols == 0 and 1 or math.max(1, math.min(MAX_ROWS, math.floor(MAX_PARAMS / ncols)))
     local i = 1
     while i <= #rows do
       local chunk = {}
@@ -317,7 +318,7 @@ function M.flush(session, level)
   for _, obj in ipairs(session._deleted) do deleting[obj] = true end
   local dirty = find_dirty(session, deleting)
   if #session._new == 0 and #session._deleted == 0 and #dirty == 0 then
-    session._strong = {}                            -- everything is clean: only references keep objects now
+    state.release_all(session._strong)              -- everything is clean: only references keep objects now
     return
   end
   session._flushing = true
@@ -390,7 +391,7 @@ function M.flush(session, level)
   end
   session._new, session._new_set = {}, {}
   session._deleted, session._deleted_set = {}, {}
-  session._strong = {}
+  state.release_all(session._strong)
   session._flushing = false
   session.last_flush_statements = work.statements
   session:_dispatch("after_flush", session, nil)
