@@ -62,6 +62,7 @@ describe("Declarative models", function()
     assert.equal(User, getmetatable(bob))
     assert.equal("Bob", rawget(bob, "name"))             -- a plain field, no metamethod
     assert.is_nil(bob.email)                              -- not set: nil
+    assert.is_nil(bob.__clause_element__)                 -- an instance is a value, not its table
   end)
 
   it("refuse an unknown constructor key with an ArgumentError naming the model and the key", function()

@@ -289,7 +289,11 @@ function Base:model(name, fields)
   -- Instances read here only what their table lacks (see the header).
   model.__index = function(obj, k)
     local p = props_of[k]
-    if p == nil then return rawget(model, k) end
+    if p == nil then
+      -- an instance is a value, never a clause element: only the model stands for its table
+      if k == "__clause_element__" then return nil end
+      return rawget(model, k)
+    end
     return p:get_missing(obj, k, states[obj])
   end
   model.__clause_element__ = function() return t end
