@@ -198,6 +198,10 @@ run_tap "C hosts via pkg-config (Lua 5.4 + LuaJIT)" bash tools/pkgconfig_check.s
 run_tap "LÖVE example headless (directory + .love)" bash tools/love_check.sh "$BUILD"
 run_check "layer check" bash tools/check_layers.sh
 run_check "luacheck (lua/, spec/, bench/)" luacheck --no-color -q lua spec bench
+# shellcheck disable=SC2016  # expanded by the inner bash
+run_check "examples/orm_quickstart.lua (lua5.4)" bash -c 'eval "$(bash tools/env.sh "$BUILD" lua54)" && lua5.4 examples/orm_quickstart.lua'
+# shellcheck disable=SC2016
+run_check "examples/orm_quickstart.lua (luajit)" bash -c 'eval "$(bash tools/env.sh "$BUILD" luajit)" && luajit examples/orm_quickstart.lua'
 asan_run
 tsan_run
 fuzz_replay_run

@@ -134,12 +134,19 @@ local COLUMN_OPTS = { primary_key = true, nullable = true, unique = true, index 
                       server_default = true, onupdate = true, autoincrement = true, comment = true,
                       key = true }
 
+-- Creation counter: a Column remembers when it was made (API.md §0), so a
+-- table literal of columns (an ORM model's fields) can be put back in the
+-- order it was written.
+local column_serial = 0
+
 --- ath.Column(name, type, [ForeignKey/constraints...], [options])
 -- The options table comes last. A name may be omitted where the ORM gives it.
 function M.Column(...)
   local args = { n = select("#", ...), ... }
   local i = 1
-  local col = setmetatable({ _kind = "column", foreign_keys = {}, constraints = {} }, Column)
+  column_serial = column_serial + 1
+  local col = setmetatable({ _kind = "column", foreign_keys = {}, constraints = {}, _creation_order = column_serial },
+                           Column)
   if type(args[1]) == "string" then col.name = args[1]; i = 2 end
   local ty = args[i]
   if types.is_type(ty) then col.type = ty; i = i + 1 else col.type = types.Text end

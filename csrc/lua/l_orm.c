@@ -1,0 +1,257 @@
+/* l_orm.c — the ORM's hot path in C: identity keys and turning fetched rows
+ * into mapped objects (API.md §5, §6; lua/athanor/orm/loading.lua).
+ *
+ * core.orm_identity_key(mapper_id, v1, ..., vn) -> string
+ *   The identity key of a composite primary key (csrc/orm/ath_identity.c).
+ *   A one-column key is the value itself and never comes here.
+ *
+ * core.orm_load(spec, rows, out) -> number of objects created
+ *   For each row of the array `rows` (as cursor:fetch returns them): compute
+ *   the row's identity key, find the object in spec.identity (a weak-valued
+ *   table key -> object), or create it: a new table holding the row's values
+ *   under the attribute names, the model as metatable, and its state (the
+ *   loaded values at 1..n plus mapper, session, key, status = "persistent")
+ *   in spec.states (weak keys). Every object handed out is put in
+ *   spec.strong (held until the session's next flush: a plain table cannot
+ *   report an assignment); new ones are appended to spec.new_objects
+ *   when that is a table (the load event). An object found with expired
+ *   attributes gets them from the row. out[r] is the object of row r, or
+ *   false when the row's key is NULL (an outer join's missing side).
+ *   spec fields: model, mapper, session, mapper_id, attrs (attribute names),
+ *   row_keys (where each attribute's value is in a row: its column's name,
+ *   or its position for a repeated name), pk (indexes into attrs), identity,
+ *   states, strong, new_objects (optional), reuse_rows (optional: true
+ *   when each row holds exactly the attributes under their own names, so
+ *   the row table itself becomes the object: one table less per row).
+ *   Rows hold each value raw (under its column's name, or at its position
+ *   for a repeated name: l_conn.c push_row), so they are read with rawget.
+ *   Rows and objects are plain Lua tables: nothing is allocated outside the
+ *   Lua heap, so an error raised midway (out of memory) leaks nothing. */
+#include "l_internal.h"
+#include "../orm/ath_identity.h"
+#include <string.h>
+
+/* Fill *v from the Lua value at idx; 0 when it has no identity (nil, a
+ * table, ...). Strings point into the Lua string (alive on the stack). */
+static int to_idval(lua_State *L, int idx, ath_idval *v) {
+  switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+#if LUA_VERSION_NUM >= 503
+      if (lua_isinteger(L, idx)) { v->type = ATH_IDV_INT; v->u.i = (int64_t)lua_tointeger(L, idx); return 1; }
+#endif
+      v->type = ATH_IDV_FLOAT; v->u.f = (double)lua_tonumber(L, idx); return 1;
+    case LUA_TSTRING: {
+      size_t n;
+      const char *p = lua_tolstring(L, idx, &n);
+      v->type = ATH_IDV_STRING; v->u.s.p = p; v->u.s.n = n; return 1;
+    }
+    case LUA_TBOOLEAN:
+      v->type = ATH_IDV_BOOL; v->u.i = lua_toboolean(L, idx); return 1;
+    default:
+      return 0;
+  }
+}
+
+/* Push the identity key of the n values at stack first..first+n-1, or nil
+ * when one has no identity (NULL). Raises ArgumentError for a NaN. */
+static void push_identity_key(lua_State *L, lua_Integer mapper_id, int first, int n) {
+  ath_idval vals[ATH_IDENTITY_MAX_VALUES];
+  if (n > ATH_IDENTITY_MAX_VALUES) {
+    ath_l_raisef(L, ATH_E_ARGUMENT, "a primary key of %d columns is more than %d", n, ATH_IDENTITY_MAX_VALUES);
+  }
+  for (int k = 0; k < n; k++) {
+    if (!to_idval(L, first + k, &vals[k])) { lua_pushnil(L); return; }
+  }
+  /* scratch for the key, sized before anything is owned: the userdata may
+   * raise (memory), ath_buf must be freed before anything else may */
+  size_t bound = 8;
+  for (int k = 0; k < n; k++) bound += 9 + (vals[k].type == ATH_IDV_STRING ? vals[k].u.s.n : 0);
+  char small[256];
+  char *scratch = bound <= sizeof small ? small : lua_newuserdata(L, bound);
+  ath_buf b = ATH_BUF_INIT;
+  ath_error err;
+  ath_status st = ath_identity_key((uint32_t)mapper_id, vals, (size_t)n, &b, &err);
+  if (st != ATH_OK) { ath_buf_free(&b); ath_l_raise(L, &err, NULL, 0); }
+  size_t len = b.len;
+  memcpy(scratch, b.data, len);
+  ath_buf_free(&b);
+  lua_pushlstring(L, scratch, len);
+  if (scratch != small) lua_remove(L, -2);                   /* the scratch userdata */
+}
+
+/* core.orm_identity_key(mapper_id, v1, ..., vn) -> key | nil */
+static int l_orm_identity_key(lua_State *L) {
+  lua_Integer id = luaL_checkinteger(L, 1);
+  int n = lua_gettop(L) - 1;
+  if (n < 1) return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_identity_key() needs at least one key value");
+  push_identity_key(L, id, 2, n);
+  return 1;
+}
+
+/* Stack slots of orm_load, fixed once the spec is spread. */
+enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_MAPPER, S_SESSION, S_IDENTITY, S_STATES, S_STRONG, S_NEW,
+       S_PERSISTENT, S_EXPIRED_KEY, S_K_MAPPER, S_K_SESSION, S_K_KEY, S_K_STATUS, S_BASE };
+
+static int getfield_at(lua_State *L, int t, const char *k) {
+  lua_getfield(L, t, k);
+  return lua_type(L, -1);
+}
+
+/* An object found in the identity map with expired attributes takes them
+ * from the row (those the user assigned since keep their new value; the
+ * loaded state records the row's value so flush sees the assignment).
+ * Stack: obj at obj, state at st, the row at row. */
+static void refresh_expired(lua_State *L, int obj, int st, int row, int n, int attrs0, int keys0) {
+  lua_pushvalue(L, S_EXPIRED_KEY);
+  lua_rawget(L, st);                                         /* expired: true | { attr = true } */
+  int expired = lua_gettop(L);
+  if (lua_isnil(L, expired)) { lua_pop(L, 1); return; }
+  int all = lua_type(L, expired) == LUA_TBOOLEAN;
+  for (int i = 1; i <= n; i++) {
+    if (!all) {
+      lua_pushvalue(L, attrs0 + i);
+      lua_rawget(L, expired);
+      int is_expired = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+      if (!is_expired) continue;
+    }
+    lua_pushvalue(L, keys0 + i);
+    lua_rawget(L, row);                                      /* value */
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, st, i);                                   /* loaded state */
+    lua_pushvalue(L, attrs0 + i);
+    lua_rawget(L, obj);
+    int assigned = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (!assigned) { lua_pushvalue(L, attrs0 + i); lua_insert(L, -2); lua_rawset(L, obj); }
+    else lua_pop(L, 1);
+  }
+  lua_pop(L, 1);                                             /* expired */
+  lua_pushvalue(L, S_EXPIRED_KEY);
+  lua_pushnil(L);
+  lua_rawset(L, st);
+}
+
+/* core.orm_load(spec, rows, out) -> number of new objects */
+static int l_orm_load(lua_State *L) {
+  luaL_checktype(L, S_SPEC, LUA_TTABLE);
+  luaL_checktype(L, S_ROWS, LUA_TTABLE);
+  luaL_checktype(L, S_OUT, LUA_TTABLE);
+  lua_settop(L, S_OUT);
+  static const char *const fields[] = { "model", "mapper", "session", "identity", "states", "strong", "new_objects" };
+  for (int k = 0; k < 7; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_NEW */
+  if (!lua_istable(L, S_MODEL) || !lua_istable(L, S_IDENTITY) || !lua_istable(L, S_STATES) || !lua_istable(L, S_STRONG))
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states and strong tables");
+  lua_pushliteral(L, "persistent");                          /* S_PERSISTENT */
+  lua_pushliteral(L, "expired");                             /* S_EXPIRED_KEY */
+  /* the state's field names, pushed once (lua_setfield would intern them per row) */
+  lua_pushliteral(L, "mapper"); lua_pushliteral(L, "session"); lua_pushliteral(L, "key"); lua_pushliteral(L, "status");
+  lua_getfield(L, S_SPEC, "mapper_id");
+  lua_Integer mapper_id = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  if (getfield_at(L, S_SPEC, "attrs") != LUA_TTABLE || getfield_at(L, S_SPEC, "row_keys") != LUA_TTABLE ||
+      getfield_at(L, S_SPEC, "pk") != LUA_TTABLE)
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs attrs, row_keys and pk arrays");
+  int t_attrs = S_BASE, t_keys = S_BASE + 1, t_pk = S_BASE + 2;
+  int n = (int)lua_rawlen(L, t_attrs), npk = (int)lua_rawlen(L, t_pk);
+  if (n < 1 || (int)lua_rawlen(L, t_keys) != n || npk < 1 || npk > n)
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): attrs, row_keys and pk do not agree");
+  int pk[ATH_IDENTITY_MAX_VALUES];
+  if (npk > ATH_IDENTITY_MAX_VALUES) return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): too many key columns");
+  for (int k = 0; k < npk; k++) {
+    lua_rawgeti(L, t_pk, k + 1);
+    pk[k] = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (pk[k] < 1 || pk[k] > n) return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): pk index out of range");
+  }
+  /* spread the attribute names and row keys on the stack: no table reads per row */
+  luaL_checkstack(L, 2 * n + npk + 16, "too many mapped columns");
+  int attrs0 = lua_gettop(L);
+  for (int i = 1; i <= n; i++) lua_rawgeti(L, t_attrs, i);
+  int keys0 = lua_gettop(L);
+  for (int i = 1; i <= n; i++) lua_rawgeti(L, t_keys, i);
+  lua_getfield(L, S_SPEC, "reuse_rows");
+  int reuse = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  int top = lua_gettop(L);
+  int have_new = lua_istable(L, S_NEW);
+  int nnew = have_new ? (int)lua_rawlen(L, S_NEW) : 0;
+  int created = 0;
+  int nrows = (int)lua_rawlen(L, S_ROWS);
+  for (int r = 1; r <= nrows; r++) {
+    lua_rawgeti(L, S_ROWS, r);                               /* top+1: row */
+    int row = top + 1;
+    /* the identity key */
+    if (npk == 1) {
+      lua_pushvalue(L, keys0 + pk[0]);
+      lua_rawget(L, row);                                    /* top+2: key */
+    } else {
+      for (int k = 0; k < npk; k++) { lua_pushvalue(L, keys0 + pk[k]); lua_rawget(L, row); }
+      push_identity_key(L, mapper_id, row + 1, npk);
+      lua_replace(L, row + 1);
+      lua_settop(L, row + 1);                                /* top+2: key */
+    }
+    int key = row + 1;
+    if (lua_isnil(L, key)) {                                 /* no identity: an outer join's NULL side */
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, S_OUT, r);
+      lua_settop(L, top);
+      continue;
+    }
+    lua_pushvalue(L, key);
+    lua_rawget(L, S_IDENTITY);                               /* top+3: existing object or nil */
+    int obj = key + 1;
+    if (lua_istable(L, obj)) {
+      lua_pushvalue(L, obj);
+      lua_rawget(L, S_STATES);                               /* top+4: its state */
+      if (lua_istable(L, -1)) refresh_expired(L, obj, obj + 1, row, n, attrs0, keys0);
+      lua_settop(L, obj);
+      /* handed out again: it may be changed and dropped before the flush */
+      lua_pushvalue(L, obj); lua_pushboolean(L, 1);
+      lua_rawset(L, S_STRONG);
+    } else {
+      lua_pop(L, 1);
+      if (reuse) lua_pushvalue(L, row);                      /* the row becomes the object */
+      else lua_createtable(L, 0, n);                         /* obj */
+      lua_createtable(L, n, 5);                              /* state */
+      int st = obj + 1;
+      for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, keys0 + i);
+        lua_rawget(L, row);                                  /* value */
+        if (!lua_isnil(L, -1)) {
+          if (reuse) { lua_rawseti(L, st, i); continue; }
+          lua_pushvalue(L, -1);
+          lua_rawseti(L, st, i);
+          lua_pushvalue(L, attrs0 + i);
+          lua_insert(L, -2);
+          lua_rawset(L, obj);
+        } else {
+          lua_pop(L, 1);
+        }
+      }
+      lua_pushvalue(L, S_K_MAPPER); lua_pushvalue(L, S_MAPPER); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_SESSION); lua_pushvalue(L, S_SESSION); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_KEY); lua_pushvalue(L, key); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_STATUS); lua_pushvalue(L, S_PERSISTENT); lua_rawset(L, st);
+      lua_pushvalue(L, S_MODEL);
+      lua_setmetatable(L, obj);
+      lua_pushvalue(L, obj); lua_insert(L, -2);              /* obj, obj, state */
+      lua_rawset(L, S_STATES);                               /* states[obj] = state */
+      lua_pushvalue(L, key); lua_pushvalue(L, obj);
+      lua_rawset(L, S_IDENTITY);                             /* identity[key] = obj */
+      lua_pushvalue(L, obj); lua_pushboolean(L, 1);
+      lua_rawset(L, S_STRONG);                               /* held until the next flush */
+      if (have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++nnew); }
+      created++;
+    }
+    lua_rawseti(L, S_OUT, r);                                /* out[r] = obj */
+    lua_settop(L, top);
+  }
+  lua_pushinteger(L, created);
+  return 1;
+}
+
+void ath_l_orm_register(lua_State *L) {
+  lua_pushcfunction(L, l_orm_identity_key); lua_setfield(L, -2, "orm_identity_key");
+  lua_pushcfunction(L, l_orm_load); lua_setfield(L, -2, "orm_load");
+}

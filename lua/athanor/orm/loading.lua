@@ -1,0 +1,129 @@
+--- Loading rows into objects (internal): the plan of a result's entities
+-- and the call into the C loader (athanor.core.orm_load, csrc/lua/l_orm.c)
+-- once per batch of fetched rows.
+local core = require("athanor.core")
+local event = require("athanor.event")
+local state = require("athanor.orm.state")
+
+local orm_load = core.orm_load
+local dispatch = event.dispatch
+local rawget, setmetatable = rawget, setmetatable
+
+local M = {}
+
+local WEAK_VALUES = { __mode = "v" }
+
+--- The weak identity table of mapper in session (key -> object).
+function M.identity_map(session, mapper)
+  local all = session._identity
+  local m = all[mapper]
+  if m == nil then
+    m = setmetatable({}, WEAK_VALUES)
+    all[mapper] = m
+  end
+  return m
+end
+
+--- The C loader's spec for mapper's columns starting after position
+-- `offset` of a result whose column names are `names`.
+local function entity_spec(session, mapper, names, offset)
+  local first_at = {}
+  for p = 1, #names do
+    local nm = names[p]
+    if first_at[nm] == nil then first_at[nm] = p end
+  end
+  local row_keys = {}
+  for i = 1, #mapper.attr_keys do
+    local p = offset + i
+    local nm = names[p]
+    row_keys[i] = (first_at[nm] == p) and nm or p
+  end
+  -- a row of exactly this entity's columns, named as its attributes, is
+  -- turned into the object itself
+  local reuse = offset == 0 and #names == #mapper.attr_keys
+  for i, key in ipairs(mapper.attr_keys) do if row_keys[i] ~= key then reuse = false end end
+  local model = mapper.model
+  local listeners = rawget(model, "_listeners")
+  return {
+    model = model, mapper = mapper, session = session, mapper_id = mapper.id,
+    attrs = mapper.attr_keys, row_keys = row_keys, pk = mapper.pk_index,
+    identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
+    new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = reuse,
+  }
+end
+
+--- A plan for loading a result of `entities` (each { mapper = } or
+-- { column = true }) whose column names are `names`.
+function M.plan(session, entities, names)
+  local plan = { entities = entities, specs = {}, offsets = {}, names = names }
+  local offset = 0
+  local single = #entities == 1 and entities[1].mapper ~= nil
+  for i, e in ipairs(entities) do
+    plan.offsets[i] = offset
+    if e.mapper then
+      plan.specs[i] = entity_spec(session, e.mapper, names, offset)
+      offset = offset + #e.mapper.attr_keys
+    else
+      offset = offset + 1
+    end
+  end
+  plan.single = single
+  plan.entity_only = single
+  return plan
+end
+
+local function fire_load(spec)
+  local new = spec.new_objects
+  if new == nil or new[1] == nil then return end
+  local model = spec.model
+  for i = 1, #new do
+    dispatch(model, "load", new[i], nil)
+    new[i] = nil
+  end
+end
+
+--- Turn fetched rows into what the query returns: objects (one entity),
+-- or tuples { obj or value, ..., Name = obj or value }. Replaces rows[i].
+function M.load(plan, rows)
+  if plan.single then
+    local spec = plan.specs[1]
+    orm_load(spec, rows, rows)
+    -- a NULL key (outer join) loads as nil
+    for i = 1, #rows do if rows[i] == false then rows[i] = nil end end
+    fire_load(spec)
+    return rows
+  end
+  local entities = plan.entities
+  local cols = {}
+  for i, e in ipairs(entities) do
+    if e.mapper then
+      local out = {}
+      orm_load(plan.specs[i], rows, out)
+      fire_load(plan.specs[i])
+      cols[i] = out
+    end
+  end
+  local names = plan.names
+  for r = 1, #rows do
+    local row = rows[r]
+    local tuple = {}
+    for i, e in ipairs(entities) do
+      local v
+      if e.mapper then
+        v = cols[i][r]
+        if v == false then v = nil end
+        tuple[i] = v
+        tuple[e.mapper.name] = v
+      else
+        local p = plan.offsets[i] + 1
+        v = row[p]
+        tuple[i] = v
+        if names[p] and tuple[names[p]] == nil then tuple[names[p]] = v end
+      end
+    end
+    rows[r] = tuple
+  end
+  return rows
+end
+
+return M
