@@ -16,6 +16,7 @@ PKGS=(
   valgrind libc6-dbg                       # valgrind needs libc's symbols for its redirections
   clang libclang-rt-14-dev                 # ThreadSanitizer and libFuzzer runtimes: make tsan, make fuzz, the corpus replay
   lua-sql-sqlite3 lua-sql-postgres python3-sqlalchemy python3-psycopg2   # bench/: LuaSQL and SQLAlchemy
+  nginx libnginx-mod-http-lua lua-resty-core apache2-utils curl   # spec/openresty: the nginx test
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
