@@ -16,7 +16,7 @@
 local ath = require("athanor")
 local cjson = require("cjson")
 
-local ngx = ngx
+local ngx = ngx   -- luacheck: read globals ngx
 local M = {}
 
 local engines = {}

@@ -69,9 +69,9 @@ else
 fi
 
 TMP=$(mktemp -d /tmp/athanor-ngx.XXXXXX)
-PIDS=()                       # nginx master pids started here
-stop_nginx() {  # stop_nginx PREFIX: QUIT by pid, then KILL what is left (a hung worker)
-  local pidfile=$1/nginx.pid master workers w i
+PIDFILES=()                   # the pid files of the nginx instances started here
+stop_nginx() {  # stop_nginx PIDFILE: QUIT by pid, then KILL what is left (a hung worker)
+  local pidfile=$1 master workers w i
   [ -f "$pidfile" ] || return 0
   master=$(cat "$pidfile")
   workers=$(ps -o pid= --ppid "$master" 2>/dev/null | tr '\n' ' ')
@@ -86,7 +86,7 @@ stop_nginx() {  # stop_nginx PREFIX: QUIT by pid, then KILL what is left (a hung
 }
 cleanup() {
   local p
-  for p in "${PIDS[@]}"; do stop_nginx "$p"; done
+  for p in "${PIDFILES[@]}"; do stop_nginx "$p"; done
   if [ -n "${ATHANOR_NGX_KEEP:-}" ]; then note "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
@@ -96,31 +96,40 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_nginx NAME INIT_BY_LUA: a prefix TMP/NAME, a conf from the template,
-# nginx started and answering /nodb (sets PORT and PREFIX).
-start_nginx() {
-  local name=$1 init=$2 i user=""
-  PREFIX=$TMP/$name
-  mkdir -p "$PREFIX/tmp" "$PREFIX/logs"
-  PORT=$(free_port)
-  # As root, nginx would run its workers as nobody, who may not reach the
-  # build or the PostgreSQL socket: keep them as the invoking user.
-  [ "$(id -u)" = 0 ] && user="user root root;"
-  sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@ROOT@|$ROOT|g" -e "s|@CPATH@|$CPATH_DIR|g" \
-      -e "s|@PORT@|$PORT|g" -e "s|@USER@|$user|" -e "s|@INIT_BY_LUA@|$init|" \
-      spec/openresty/nginx.conf.in >"$PREFIX/nginx.conf"
+# As root, nginx would run its workers as nobody, who may not reach the
+# build or the PostgreSQL socket: keep them as the invoking user.
+USER_LINE=""
+[ "$(id -u)" = 0 ] && USER_LINE="user root root;"
+
+# launch NAME PIDFILE PROBE: nginx with PREFIX/nginx.conf under the prefix
+# PREFIX, answering PROBE (any HTTP answer) within 5 s.
+launch() {
+  local name=$1 pidfile=$2 probe=$3 i
   export ATHANOR_NGX_PREFIX=$PREFIX
-  if ! nginx -p "$PREFIX" -c "$PREFIX/nginx.conf" -e "$PREFIX/error.log" >"$PREFIX/start.out" 2>&1; then
+  if ! nginx -p "$PREFIX/" -c "$PREFIX/nginx.conf" -e "$PREFIX/error.log" >"$PREFIX/start.out" 2>&1; then
     not_ok "nginx ($name) starts"; cat "$PREFIX/start.out" "$PREFIX/error.log" 2>/dev/null | sed 's/^/#   /'
     return 1
   fi
-  PIDS+=("$PREFIX")
+  PIDFILES+=("$pidfile")
   for ((i = 0; i < 50; i++)); do
-    if curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/nodb"; then ok "nginx ($name) starts with 2 workers on 127.0.0.1:$PORT"; return 0; fi
+    if curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT$probe"; then ok "nginx ($name) starts with 2 workers on 127.0.0.1:$PORT"; return 0; fi
     sleep 0.1
   done
   not_ok "nginx ($name) answers within 5 s"; sed 's/^/#   /' "$PREFIX/error.log"
   return 1
+}
+
+# start_nginx NAME INIT_BY_LUA: a prefix TMP/NAME, a conf from the template
+# (sets PORT and PREFIX), launched.
+start_nginx() {
+  local name=$1 init=$2
+  PREFIX=$TMP/$name
+  mkdir -p "$PREFIX/tmp"
+  PORT=$(free_port)
+  sed -e "s|@PREFIX@|$PREFIX|g" -e "s|@ROOT@|$ROOT|g" -e "s|@CPATH@|$CPATH_DIR|g" \
+      -e "s|@PORT@|$PORT|g" -e "s|@USER@|$USER_LINE|" -e "s|@INIT_BY_LUA@|$init|" \
+      spec/openresty/nginx.conf.in >"$PREFIX/nginx.conf"
+  launch "$name" "$PREFIX/nginx.pid" /nodb
 }
 
 # get PATH [FILE]: GET into FILE ($TMP/body); sets CODE and TIME (seconds).
@@ -250,7 +259,7 @@ if start_nginx main ""; then
   errors_logged=$(grep -cE '\[(alert|crit|emerg)\]' "$PREFIX/error.log")
   check "no alert/crit/emerg in the error log of the main instance" [ "$errors_logged" -eq 0 ]
   [ "$errors_logged" -eq 0 ] || grep -E '\[(alert|crit|emerg)\]' "$PREFIX/error.log" | head -20 | sed 's/^/#   /'
-  stop_nginx "$PREFIX"
+  stop_nginx "$PREFIX/nginx.pid"
 fi
 
 # ---------------------------------------------------------------- fork instance
@@ -282,7 +291,63 @@ if start_nginx fork 'init_by_lua_block { require("app").init_master() }'; then
   if grep -qE 'server closed the connection|already exists|\[alert\]' "$PREFIX/error.log"; then
     note "fork: the error log shows shared-connection damage:"; grep -E '\[(error|alert)\]' "$PREFIX/error.log" | head -5 | sed 's/^/#   /'
   fi
-  stop_nginx "$PREFIX"
+  stop_nginx "$PREFIX/nginx.pid"
+fi
+
+# ---------------------------------------------------------------- the example
+# examples/openresty as shipped, with only the paths to this tree and build,
+# the port and the user changed; on SQLite (its default) and on PostgreSQL
+# (the cosocket URL when that driver exists).
+# jnull FILE KEY: the JSON object in FILE has KEY, and it is null.
+jnull() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(not (sys.argv[2] in d and d[sys.argv[2]] is None))' "$1" "$2"; }
+# req METHOD PATH [BODY]: into $TMP/ex; sets CODE.
+req() {
+  CODE=$(curl -s -m 10 -o "$TMP/ex" -w '%{http_code}' -X "$1" ${3:+-d "$3"} "http://127.0.0.1:$PORT$2")
+}
+example_urls="sqlite"
+if [ "$ATHANOR_NGX_COSOCKET" = 1 ]; then example_urls+=" ${ATHANOR_TEST_URL/#postgres*:\/\//postgresql+cosocket://}"
+else example_urls+=" $ATHANOR_TEST_URL"; fi
+if ! (eval "$(bash tools/env.sh "$BUILD" luajit)"; luajit -e 'local ath = require("athanor")
+      ath.create_engine("sqlite://", { nulls = ath.null })' >/dev/null 2>&1); then
+  note "the nulls = ath.null option is absent from this build: the example (which uses it) is skipped"
+  example_urls=""
+fi
+n=0
+for url in $example_urls; do
+  n=$((n + 1))
+  PREFIX=$TMP/example$n
+  mkdir -p "$PREFIX/tmp"
+  PORT=$(free_port)
+  cp examples/openresty/nginx.conf examples/openresty/notes.lua "$PREFIX/"
+  sed -i -e "s|\$prefix/\.\./\.\./build|${BUILD%/}|; s|\$prefix/\.\./\.\.|$ROOT|g" \
+      -e "s|listen 127.0.0.1:8080;|listen 127.0.0.1:$PORT;|" -e "s|^worker_processes|$USER_LINE\nworker_processes|" "$PREFIX/nginx.conf"
+  if [ "$url" = sqlite ]; then unset NOTES_URL; else export NOTES_URL=$url; fi
+  db=${url%%:*}
+  if launch "example on $db" "$PREFIX/notes.pid" /notes; then
+    req POST /notes '{"title":"milk","body":null}'
+    id=$(jget "$TMP/ex" id)
+    check "example on $db: POST /notes creates a note (HTTP $CODE, id ${id:-none})" [ "$CODE/${id:+y}" = 201/y ]
+    check "example on $db: ... and its JSON keeps the NULL body as null" jnull "$TMP/ex" body
+    req GET "/notes/$id"
+    check "example on $db: GET /notes/$id answers it with body null (HTTP $CODE)" jnull "$TMP/ex" body
+    req GET /notes
+    check "example on $db: GET /notes lists it (HTTP $CODE)" grep -q "\"title\":\"milk\"" "$TMP/ex"
+    req POST /notes '{"body":"no title"}'
+    check "example on $db: a note without a title is refused with 400 (HTTP $CODE)" [ "$CODE" = 400 ]
+    req DELETE "/notes/$id"
+    check "example on $db: DELETE removes it (HTTP $CODE)" [ "$CODE" = 204 ]
+    req GET "/notes/$id"
+    check "example on $db: ... and then it is gone (HTTP $CODE)" [ "$CODE" = 404 ]
+    stop_nginx "$PREFIX/notes.pid"
+  fi
+done
+unset NOTES_URL
+
+# Leave the PostgreSQL database as we found it.
+if ! (eval "$(bash tools/env.sh "$BUILD" luajit)"; luajit -e 'local ath = require("athanor")
+      ath.create_engine(os.getenv("ATHANOR_TEST_URL")):connect(function(c)
+        c:exec_driver_sql("DROP TABLE IF EXISTS ngx_items"); c:exec_driver_sql("DROP TABLE IF EXISTS notes") end)'); then
+  not_ok "the test tables (ngx_items, notes) are dropped from PostgreSQL"
 fi
 
 echo "$passed passed, $failed failed"
