@@ -219,12 +219,14 @@ if start_nginx main ""; then
   check "libpq pool_size 1 inside nginx: the first holder succeeds after its ngx.sleep(0.5) (ended at ${first_end:-?} s)" \
     [ "$first_ok" = true ]
   check "libpq pool_size 1 inside nginx: the second checkout fails with PoolTimeoutError" [ "$second_kind" = PoolTimeoutError ]
-  check "libpq pool_size 1 inside nginx: ... at once (${second_end:-?} s), not after pool_timeout" \
-    fcmp "${second_end:-99} < 0.1"
+  # "at once": well before pool_timeout (5 s) and before the holder is back
+  # (0.5 s); the margin is for a loaded machine (a full collection runs first).
+  check "libpq pool_size 1 inside nginx: ... at once (${second_end:-?} s), not after pool_timeout (5 s)" \
+    fcmp "${second_end:-99} < 0.4"
   check "libpq pool_size 1 inside nginx: the message names the size, the worker and postgresql+cosocket" \
     contains_all "$second_msg" "size 1 overflow 0 reached" "same nginx worker" "postgresql+cosocket://"
   check "libpq pool_size 1 inside nginx: other requests are answered meanwhile (HTTP $probe_code in $probe_time s)" \
-    fcmp "$probe_code == 200 && $probe_time < 0.1"
+    fcmp "$probe_code == 200 && $probe_time < 0.3"
   note "the libpq exhaustion message: $second_msg"
 
   # The slow-query burst with libpq: the baseline (every call blocks its worker).
