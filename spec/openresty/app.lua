@@ -11,10 +11,14 @@
 --   /hold?db=D                 two light threads of this request each check out,
 --                              hold the connection across ngx.sleep(0.5), query, return it
 --   /fork  /fork_stats         the engine made before the fork; requests per worker
+--   /luapool?timeout=S         lua_pool itself (fake connections) with the real
+--                              ngx.semaphore: two holders of a pool of one
+--   /luapool_filter            lua_pool exhausted in a header filter (cannot yield)
 -- D: sqlite (file, WAL), pg (libpq), pg1 (libpq, pool_size 1), cos (cosocket),
 -- cos1 (cosocket, pool_size 1).
 local ath = require("athanor")
 local cjson = require("cjson")
+local lua_pool = require("athanor.engine.lua_pool")
 
 local ngx = ngx   -- luacheck: read globals ngx
 local M = {}
@@ -157,6 +161,54 @@ function handlers.hold()
   local _, ra = ngx.thread.wait(a)
   local _, rb = ngx.thread.wait(b)
   return { first = ra, second = rb, total = now() - t0, status = e.pool:status() }
+end
+
+-- lua_pool with fake connections whose connect yields (as a cosocket
+-- connect does): the pool test of the cosocket driver without the driver.
+local function fake_pool(timeout, connect_yields)
+  local opened = 0
+  return lua_pool.new({
+    connect = function()
+      if connect_yields then ngx.sleep(0.01) end
+      opened = opened + 1
+      return { id = opened }
+    end,
+    close = function() end,
+    reset = function() return true end,
+    pool_size = 1, max_overflow = 0, pool_timeout = timeout,
+  })
+end
+
+function handlers.luapool()
+  local pool = fake_pool(tonumber(ngx.var.arg_timeout) or 5, true)
+  local t0 = now()
+  local function holder()
+    local raw, err = pool:checkout()
+    if not raw then return { ok = false, kind = err.kind, message = err.message, ended = now() - t0 } end
+    local got = now() - t0
+    ngx.sleep(0.5)
+    pool:checkin(raw)
+    return { ok = true, id = raw.id, checkout_at = got, ended = now() - t0 }
+  end
+  local a = ngx.thread.spawn(holder)
+  local b = ngx.thread.spawn(holder)
+  ngx.sleep(0.25)
+  local mid = pool:status()
+  local _, ra = ngx.thread.wait(a)
+  local _, rb = ngx.thread.wait(b)
+  return { first = ra, second = rb, total = now() - t0, waiters_mid = mid.waiters,
+           status = pool:status(), host = lua_pool.host.name }
+end
+
+-- header_filter_by_lua: no yielding here, so an exhausted pool fails at once.
+function M.luapool_filter()
+  local pool = fake_pool(5, false)
+  local t0 = now()
+  local held = pool:checkout()
+  local raw, err = pool:checkout()
+  pool:checkin(held)
+  ngx.header["X-Lua-Pool"] = raw and "checked out" or
+    string.format("%s in %.3f s: %s", err.kind, now() - t0, err.message)
 end
 
 function handlers.fork()

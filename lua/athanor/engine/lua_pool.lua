@@ -145,8 +145,6 @@ function M.new(opts)
     _out = {},           -- raw -> entry, for the connections checked out
     _checked_out = 0,
     _open = 0,           -- connections open or being opened (slots taken)
-    _waiters = 0,        -- coroutines waiting on _sema
-    _wakeups = 0,        -- posts to _sema not yet taken by a waiter
     _connects = 0,       -- connections ever opened
     _gen = 0,            -- dispose() bumps it: older connections close on return
   }, Pool)
@@ -171,12 +169,14 @@ local function close_entry(self, entry)
   self:_wake_one()
 end
 
--- Wake one waiter, unless every waiter already has a wakeup coming.
+-- Wake one waiter, unless every waiter already has a wakeup coming. The
+-- semaphore does the counting: count() is negative by the number of
+-- coroutines queued and not yet posted for, and a request that ends while
+-- it waits (client gone, ngx.exit elsewhere) leaves its queue with nginx's
+-- cleanup, so nothing here can count a waiter that no longer exists.
 function Pool:_wake_one()
-  if self._waiters > self._wakeups then
-    self._wakeups = self._wakeups + 1
-    self._sema:post(1)
-  end
+  local sema = self._sema
+  if sema and sema:count() < 0 then sema:post(1) end
 end
 
 local function limit_reached(self)
@@ -257,16 +257,11 @@ function Pool:checkout()
   while true do
     local left = deadline - host.now()
     if left <= 0 then break end
-    self._waiters = self._waiters + 1
-    local woken = sema:wait(left)
-    self._waiters = self._waiters - 1
-    if woken then
-      self._wakeups = self._wakeups - 1
-    elseif sema:count() > 0 then
+    if not sema:wait(left) and sema:count() > 0 then
       -- A post landed between our timeout and our return: it was meant for
-      -- a waiter and there is none left in the queue, so take it here.
+      -- this waiter, and left unclaimed it would wake the next one for
+      -- nothing. Take it.
       sema:wait(0)
-      self._wakeups = self._wakeups - 1
     end
     raw, err = try_checkout(self)
     if raw ~= nil or err ~= nil then return raw, err end
@@ -323,8 +318,9 @@ end
 -- as engine.pool:status() (overflow is negative while the pool fills).
 function Pool:status()
   check_self(self, "status")
+  local queued = self._sema and -self._sema:count() or 0
   return { size = self._size, checked_out = self._checked_out, overflow = self._open - self._size,
-           idle = #self._idle, waiters = self._waiters, connects = self._connects }
+           idle = #self._idle, waiters = queued > 0 and queued or 0, connects = self._connects }
 end
 
 function Pool:__tostring()
