@@ -196,9 +196,10 @@ local function no_wait_error(err)
     "max_overflow as large as the number of requests one worker serves at once")
 end
 
--- c:connect(), without waiting inside nginx.
+-- c:connect(), without waiting inside nginx when c is a C engine (a Lua-side
+-- driver's engine has a pool of its own whose waits yield).
 local function checkout(c, want_events)
-  if M.checkout_waits then return c:connect(nil, want_events) end
+  if M.checkout_waits or type(c) ~= "userdata" then return c:connect(nil, want_events) end
   local ok, cconn, serial, events = pcall(c.connect, c, 0, want_events)
   if ok then return cconn, serial, events end
   if errors.is(cconn, "PoolTimeoutError") then error(no_wait_error(cconn), 0) end
