@@ -31,7 +31,11 @@ local items = ath.Table("ngx_items", metadata,
   ath.Column("note", ath.Text))
 
 local function pg_url() return os.getenv("ATHANOR_TEST_URL") end
-local function cosocket_url() return (pg_url():gsub("^postgres%a*:", "postgresql+cosocket:")) end
+-- Cosockets resolve host names with nginx's `resolver` (a DNS server), never
+-- /etc/hosts: the test names the loopback address itself.
+local function cosocket_url()
+  return (pg_url():gsub("^postgres%a*:", "postgresql+cosocket:"):gsub("@localhost([:/])", "@127.0.0.1%1"))
+end
 
 -- init_worker_by_lua: one engine per worker for each backend. create_engine
 -- opens nothing; the first checkout connects.
