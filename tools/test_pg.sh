@@ -54,6 +54,10 @@ fi
 run_busted "lua5.4 postgresql" lua5.4 lua54 "$url" sqlite
 run_busted "luajit postgresql" luajit luajit "$url" sqlite
 
+# The nginx test: athanor inside Debian's nginx + lua-nginx-module (LuaJIT
+# build), 2 workers, on SQLite and this server (docs/openresty.md).
+ATHANOR_TEST_URL="$url" run_tap "nginx (openresty, luajit)" bash spec/openresty/run.sh
+
 if [ -f bench/run.sh ]; then
   run_check "bench smoke (sqlite + postgresql)" bash bench/run.sh --smoke
 fi

@@ -7,8 +7,8 @@ local errors = require("athanor.errors")
 local connection = require("athanor.engine.connection")
 local event = require("athanor.event")
 
-local setmetatable, getmetatable, type, pairs, tostring, pcall, error =
-  setmetatable, getmetatable, type, pairs, tostring, pcall, error
+local setmetatable, getmetatable, type, pairs, tostring, pcall, error, rawget =
+  setmetatable, getmetatable, type, pairs, tostring, pcall, error, rawget
 local floor = math.floor
 
 local M = {}
@@ -176,10 +176,38 @@ local function deliver_checkout_events(engine, conn, events)
   end
 end
 
+-- Inside nginx every request of a worker runs in the worker's one OS thread.
+-- A C pool wait there could only end when another request of this worker
+-- returns its connection, and that request cannot run while this thread
+-- waits in C: the worker would freeze for pool_timeout, then fail anyway.
+-- So there a checkout does not wait (timeout 0), and the PoolTimeoutError
+-- says why and what to do (docs/openresty.md). Chosen when the module loads.
+local ngx_global = rawget(_G, "ngx")
+M.checkout_waits = not (type(ngx_global) == "table" and type(ngx_global.get_phase) == "function")
+
+local function no_wait_error(err)
+  local limit = type(err.message) == "string" and err.message:match("^(.- reached)") or "the pool is exhausted"
+  return errors.new("PoolTimeoutError", limit .. " and every connection is held by a request suspended in this " ..
+    "same nginx worker (one thread: the holder can only resume once this request yields, and a wait in the " ..
+    "C pool does not yield), so this checkout fails at once instead of freezing the worker for pool_timeout; " ..
+    "use the cosocket driver (postgresql+cosocket://), whose pool waits by yielding, or a pool_size plus " ..
+    "max_overflow as large as the number of requests one worker serves at once")
+end
+
+-- c:connect(), without waiting inside nginx when c is a C engine (a Lua-side
+-- driver's engine has a pool of its own whose waits yield).
+local function checkout(c, want_events)
+  if M.checkout_waits or type(c) ~= "userdata" then return c:connect(nil, want_events) end
+  local ok, cconn, serial, events = pcall(c.connect, c, 0, want_events)
+  if ok then return cconn, serial, events end
+  if errors.is(cconn, "PoolTimeoutError") then error(no_wait_error(cconn), 0) end
+  error(cconn, 0)
+end
+
 -- engine:connect() with listeners: the pool events of the checkout, and
 -- handle_error (with no connection) when connecting fails.
 local function connect_with_events(engine, c)
-  local ok, cconn, serial, events = pcall(c.connect, c, nil, true)
+  local ok, cconn, serial, events = pcall(checkout, c, true)
   if not ok then
     if errors.is(cconn, "DBAPIError") or errors.is(cconn, "DisconnectionError") then
       error(connection.handle_error(engine, nil, cconn), 0)
@@ -229,7 +257,7 @@ function Engine:connect(fn)
   local c = self:_core()
   local conn
   if self._listeners == nil and self.pool._listeners == nil then
-    conn = connection.new(self, c:connect())
+    conn = connection.new(self, checkout(c))
   else
     conn = connect_with_events(self, c)
   end
