@@ -7,6 +7,7 @@ local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 local connection = require("athanor.engine.connection")
 local event = require("athanor.event")
+local dialects = require("athanor.dialects")
 
 local setmetatable, getmetatable, type, pairs, tostring, pcall, error =
   setmetatable, getmetatable, type, pairs, tostring, pcall, error
@@ -132,9 +133,7 @@ function M.wrap(c, opts)
     _c = c,
     _echo = opts.echo or false,
     _isolation = opts.isolation_level and ISOLATION[opts.isolation_level] or 0,
-    dialect = { name = info.dialect, paramstyle = info.paramstyle,
-                supports_returning = info.supports_returning,
-                supports_transactional_ddl = info.supports_transactional_ddl },
+    dialect = dialects.get(info.dialect),       -- the dialect object (dialects/<name>.lua)
     url = setmetatable({ drivername = info.dialect, database = info.database, host = info.host,
                          port = info.port, username = info.username, _masked = info.url }, URL),
     name = info.dialect,
