@@ -1548,6 +1548,61 @@ static void test_malformed_nodes_are_named(void **state) {
   expect_error(select_(LIST(col(cte_ref, "id")), NULL), PG, ATH_E_COMPILE, "missing", NULL);
 }
 
+/* ATH_NODE_KINDS bounds every kind's arity from above too (issue 15, item
+ * 2): an extra child is a CompileError naming the kind, never ignored; an
+ * unknown kind as well. The kind table agrees with the slot enums. */
+static void test_arity_from_the_kind_list(void **state) {
+  (void)state;
+  expect_error(mk(ATH_N_UNARY, "NOT", 2, NODES(bind(1), bind(2))), SQLITE, ATH_E_COMPILE,
+               "malformed UNARY node: 2 children", "at most 1");
+  expect_error(mk(ATH_N_NULL, NULL, 1, NODES(bind(1))), PG, ATH_E_COMPILE, "malformed NULL", "at most 0");
+  expect_error(mk(ATH_N_INSERT, NULL, ATH_INSERT__N + 1, NULL), MYSQL, ATH_E_COMPILE, "malformed INSERT", "at most 6");
+  ath_node *sel = select_(LIST(bind(1)), NULL);
+  expect_sql(sel, SQLITE, "SELECT ?", "1");
+  expect_error(mk(ATH_N_SELECT, NULL, ATH_SELECT__N + 1, NULL), PG, ATH_E_COMPILE, "at most 11", NULL);
+  expect_error(mk(ATH_N__COUNT, NULL, 0, NULL), SQLITE, ATH_E_COMPILE, "unknown node kind", NULL);
+  expect_error(bin(bind(1), "=", mk(-3, NULL, 0, NULL)), SQLITE, ATH_E_COMPILE, "unknown node kind -3", NULL);
+  /* the table the converter, the check and core.node_slots read */
+  assert_string_equal(ath_kinds[ATH_N_INSERT].name, "INSERT");
+  assert_int_equal(ath_kinds[ATH_N_INSERT].nslots, 6);
+  assert_string_equal(ath_kinds[ATH_N_INSERT].slots[ATH_INSERT_RETURNING], "RETURNING");
+  assert_string_equal(ath_kinds[ATH_N_SELECT].slots[ATH_SELECT_DISTINCT_ON], "DISTINCT_ON");
+  assert_int_equal(ath_kinds[ATH_N_SELECT].min_kids, ATH_SELECT__N - 1);
+  assert_int_equal(ath_kinds[ATH_N_LIST].max_kids, ATH_ANY);
+  for (int k = 1; k < ATH_N__COUNT; k++) {
+    assert_non_null(ath_kinds[k].name);
+    assert_true(ath_kinds[k].max_kids == ATH_ANY || ath_kinds[k].max_kids >= ath_kinds[k].min_kids);
+    assert_true(ath_kinds[k].nslots == 0 || ath_kinds[k].nslots == ath_kinds[k].max_kids);
+  }
+}
+
+/* A dialect is facts: a copy of a built-in one with other facts renders
+ * by them (what core.register_dialect does from Lua). */
+static void test_dialect_is_facts(void **state) {
+  (void)state;
+  ath_dialect toy = *PG;
+  toy.name = "toy";
+  toy.quote = '`';
+  toy.paramstyle = ATH_PARAM_NUMERIC;
+  toy.native_boolean = 0;
+  toy.limit_all = "LIMIT ALL";
+  toy.cast[ATH_CAST_INTEGER] = "INT";
+  ath_node *users = table("users");
+  ath_node *q = select_(LIST(col(users, "Name"), cast(col(users, "id"), "Integer")),
+                        AND(bin(col(users, "id"), "=", bind(1)), bin(col(users, "ok"), "=", leaf(ATH_N_TRUE))));
+  slot(q, ATH_SELECT_OFFSET, bind(2));
+  expect_sql(q, &toy, "SELECT users.`Name`, CAST(users.id AS INT) FROM users WHERE users.id = :1 AND users.ok = 1 "
+             "LIMIT ALL OFFSET :2", "1,2");
+  /* the same tree keys differently per dialect: one cache serves both */
+  ath_buf a = ATH_BUF_INIT, b = ATH_BUF_INIT;
+  assert_int_equal(ath_node_key(&a, q, &toy), 0);
+  assert_int_equal(ath_node_key(&b, q, PG), 0);
+  int same = a.len == b.len && !memcmp(a.data, b.data, a.len);
+  ath_buf_free(&a);
+  ath_buf_free(&b);
+  assert_false(same);
+}
+
 /* A chain far deeper than the converter builds, and a node that is its own
  * child: a CompileError and an uncacheable key, not a stack overflow. */
 static void test_deep_and_cyclic_trees(void **state) {
@@ -2017,6 +2072,8 @@ int main(void) {
     T(test_out_of_memory_correlation_error),
     T(test_correlation_through_nested_subqueries),
     T(test_bind_cast_must_be_a_type_name),
+    T(test_arity_from_the_kind_list),
+    T(test_dialect_is_facts),
   };
   return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }
