@@ -9,6 +9,16 @@ local add_criteria = require("athanor.sql.selectable").add_criteria
 local unpack = require("athanor.compat").unpack
 
 local K, coerce, bind = el.K, el.coerce, el.bind
+-- child slots by name (core.node_slots; ATH_NODE_KINDS in csrc/sql/ath_sql.h)
+local SLOTS = require("athanor.core").node_slots
+local INS, UPD, DEL, CONFLICT = SLOTS.INSERT, SLOTS.UPDATE, SLOTS.DELETE, SLOTS.ONCONFLICT
+
+-- An ONCONFLICT node: the target columns, the SET list (false: DO NOTHING), the WHERE.
+local function conflict_node(target, sets, where)
+  local n = { k = K.ONCONFLICT }
+  n[CONFLICT.TARGET], n[CONFLICT.SETS], n[CONFLICT.WHERE] = target, sets, where
+  return n
+end
 local type, setmetatable, ipairs, pairs, select, tostring = type, setmetatable, ipairs, pairs, select, tostring
 local Table = schema._Table
 
@@ -144,7 +154,7 @@ end
 --- :on_conflict_do_nothing{ index_elements = { ... } }
 function Insert:on_conflict_do_nothing(opts)
   local c = copy_insert(self)
-  c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts and opts.index_elements, 2), false, false }
+  c._conflict = conflict_node(conflict_target(self.table, opts and opts.index_elements, 2), false, false)
   return c
 end
 
@@ -160,8 +170,8 @@ function Insert:on_conflict_do_update(opts)
     if v ~= nil then sets[#sets + 1] = { k = K.SET, col, coerce(v, col, 2) } end
   end
   local c = copy_insert(self)
-  c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts.index_elements, 2), sets,
-                  opts.where ~= nil and el.criterion(opts.where, "on_conflict_do_update() where", 2) or false }
+  c._conflict = conflict_node(conflict_target(self.table, opts.index_elements, 2), sets,
+                              opts.where ~= nil and el.criterion(opts.where, "on_conflict_do_update() where", 2) or false)
   return c
 end
 
@@ -265,7 +275,7 @@ function Insert:_build(params, level)
   local t = self.table
   local n = { k = K.INSERT, t, false, false, false, self._returning or false, self._conflict or false }
   if self._select then
-    n[2], n[4] = self._select_cols, self._select
+    n[INS.COLUMNS], n[INS.SELECT] = self._select_cols, self._select
     return n
   end
   local rows = self._rows or {}
@@ -288,22 +298,22 @@ function Insert:_build(params, level)
   if not many and #rows <= 1 then                     -- one row (none: every column's default)
     local src = rows[1] or EMPTY
     local plan = one_row_plan(t, src)
-    n[2] = plan.collist
+    n[INS.COLUMNS] = plan.collist
     local row, pk = one_row(plan, src, level + 1)
-    n[3] = { k = K.LIST, row }
+    n[INS.ROWS] = { k = K.LIST, row }
     return n, nil, pk
   end
   local cols = insert_columns(t, many or rows)
   local collist = { k = K.LIST }
   for i, col in ipairs(cols) do collist[i] = col end
-  n[2] = collist
+  n[INS.COLUMNS] = collist
   if many then
     -- one row of named placeholders; each execution's row is processed here
     local row = { k = K.LIST }
     for i, col in ipairs(cols) do
       row[i] = { k = K.BIND, s = col.name, f = K.F_NAMED }
     end
-    n[3] = { k = K.LIST, row }
+    n[INS.ROWS] = { k = K.LIST, row }
     local processed = {}
     for r, src in ipairs(many) do
       local out = {}
@@ -334,7 +344,7 @@ function Insert:_build(params, level)
     end
     rowlist[r] = row
   end
-  n[3] = rowlist
+  n[INS.ROWS] = rowlist
   return n                                           -- several rows: no single inserted key
 end
 
@@ -413,7 +423,9 @@ function Update:_build(params, level)
     if v == nil and col.onupdate ~= nil then v = default_of({ default = col.onupdate }) end
     if v ~= nil then sets[#sets + 1] = { k = K.SET, col, el.is_node(v) and v or bind(v, col, level + 1) } end
   end
-  return { k = K.UPDATE, t, sets, self._where or false, self._returning or false }, many
+  local n = { k = K.UPDATE }
+  n[UPD.TABLE], n[UPD.SETS], n[UPD.WHERE], n[UPD.RETURNING] = t, sets, self._where or false, self._returning or false
+  return n, many
 end
 
 ------------------------------------------------------------------- DELETE
@@ -424,7 +436,9 @@ Delete.where, Delete.filter, Delete.filter_by, Delete.returning = Update.where, 
 function Delete:_build(params)
   local many
   if params ~= nil and type(params[1]) == "table" and params[1]._ath_type == nil then many = params end
-  return { k = K.DELETE, self.table, self._where or false, self._returning or false }, many
+  local n = { k = K.DELETE }
+  n[DEL.TABLE], n[DEL.WHERE], n[DEL.RETURNING] = self.table, self._where or false, self._returning or false
+  return n, many
 end
 
 return M

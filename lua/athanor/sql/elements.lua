@@ -251,7 +251,7 @@ local function in_op(negate)
   return function(self, values)
     local n = setmetatable({ k = K.IN, f = negate and K.F_NEGATE or nil, self, type = BOOL }, Expr)
     if M.is_selectable(values) then
-      n[2] = values:_as_select()
+      n[2] = values:_as_select()                   -- IN: the operand, then the subquery
       return n
     end
     if type(values) ~= "table" or is_node(values) then

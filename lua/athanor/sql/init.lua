@@ -112,7 +112,9 @@ local function row_values(names, slot_values, row)
 end
 
 -- Where each DML node keeps its RETURNING list (csrc/sql/ath_sql.h).
-local RETURNING_SLOT = { [el.K.INSERT] = 5, [el.K.UPDATE] = 4, [el.K.DELETE] = 3 }
+local SLOTS = require("athanor.core").node_slots
+local RETURNING_SLOT = { [el.K.INSERT] = SLOTS.INSERT.RETURNING, [el.K.UPDATE] = SLOTS.UPDATE.RETURNING,
+                         [el.K.DELETE] = SLOTS.DELETE.RETURNING }
 
 local function dml_execute(self, conn, params, opts)
   local node, many, pk = self:_build(params, 3)
@@ -129,7 +131,7 @@ local function dml_execute(self, conn, params, opts)
   -- a database without lastrowid (PostgreSQL) gives an integer key it
   -- numbered through RETURNING, when the statement returns nothing else
   local implicit_pk = pk and pk.autoinc_index and not returning and dialects.get(dialect).implicit_returning
-  if implicit_pk then node[5] = { k = el.K.LIST, pk.column } end
+  if implicit_pk then node[SLOTS.INSERT.RETURNING] = { k = el.K.LIST, pk.column } end
   local sql, values = compile(node, dialect, params, true)
   local meta
   if pk then
