@@ -472,7 +472,7 @@ static ath_node *convert(conv *cv, int idx) {
   if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(L, ATH_E_COMPILE, "a node with too many children");
   int nkids = (int)rawlen;
   const ath_kind_info *ki = &ath_kinds[kind];     /* what the kind has: ATH_NODE_KINDS */
-  if (nkids < ki->min_kids || (ki->max_kids != ATH_ANY && nkids > ki->max_kids))
+  if ((unsigned)(nkids - ki->min_kids) > ki->kids_span)     /* below min wraps around: one compare */
     ath_l_raisef(L, ATH_E_COMPILE, "malformed %s node: %d children, at %s %d expected", ki->name, nkids,
                  nkids < ki->min_kids ? "least" : "most", nkids < ki->min_kids ? ki->min_kids : ki->max_kids);
   ath_node *n = ath_node_new(cv->arena, kind, nkids);
@@ -691,6 +691,7 @@ static int l_register_dialect(lua_State *L) {
   ath_dialect *d = ath_calloc(1, sizeof *d);
   if (!d) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   *d = facts;
+  d->cache_tag = (unsigned char)(16 + slot);         /* distinct from the built-in ones and the other slots */
   d->name = d->limit_all = d->empty_insert = NULL;
   memset((void *)d->cast, 0, sizeof d->cast);
   ath_dialect *old = slot < cc->ndialects ? cc->dialects[slot] : NULL;

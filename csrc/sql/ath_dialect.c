@@ -52,7 +52,7 @@ static const char *const RESERVED_WORDS[] = {
 #define NRESERVED (sizeof RESERVED_WORDS / sizeof RESERVED_WORDS[0])
 
 static const ath_dialect SQLITE = {
-  .name = "sqlite",
+  .name = "sqlite", .cache_tag = 1,
   .paramstyle = ATH_PARAM_QMARK,
   .quote = '"', .reserved = RESERVED_WORDS, .nreserved = NRESERVED,
   .native_boolean = 0, .returning = 1, .row_locks = 0, .nulls_ordering = 1, .full_join = 1,
@@ -72,7 +72,7 @@ static const ath_dialect SQLITE = {
 };
 
 static const ath_dialect POSTGRESQL = {
-  .name = "postgresql",
+  .name = "postgresql", .cache_tag = 2,
   .paramstyle = ATH_PARAM_NUMERIC_DOLLAR,
   .quote = '"', .reserved = RESERVED_WORDS, .nreserved = NRESERVED,
   .native_boolean = 1, .returning = 1, .row_locks = 1, .nulls_ordering = 1, .full_join = 1,
@@ -97,7 +97,7 @@ static const ath_dialect POSTGRESQL = {
  * DECIMAL, CHAR, DATE, TIME, DATETIME, BINARY and JSON; FLOAT, BOOLEAN and
  * ENUM render uncast, as SQLAlchemy's MySQL dialect does. */
 static const ath_dialect MYSQL = {
-  .name = "mysql",
+  .name = "mysql", .cache_tag = 3,
   .paramstyle = ATH_PARAM_QMARK,
   .quote = '`', .reserved = RESERVED_WORDS, .nreserved = NRESERVED,
   .native_boolean = 1, .returning = 0, .row_locks = 1, .nulls_ordering = 0, .full_join = 0,

@@ -79,10 +79,11 @@ ath_node *ath_node_new(ath_arena *a, int kind, int nkids) {
 #define SLOT_NAMES(NAME, fields, min, max, filled, SLOTS) \
   static const char *const NAME##_slots[ATH_##NAME##__N + 1] = { SLOTS(SLOT_NAME) NULL };
 ATH_NODE_KINDS(SLOT_NAMES)
+#define KIDS_SPAN(min, max) ((max) == ATH_ANY ? 0xffffffffu : (unsigned)((max) - (min)))
 #define KIND_INFO(NAME, fields, min, max, filled, SLOTS) \
-  [ATH_N_##NAME] = { #NAME, (fields), (min), (max), (filled), ATH_##NAME##__N, NAME##_slots },
+  [ATH_N_##NAME] = { #NAME, (fields), (min), (max), (filled), ATH_##NAME##__N, KIDS_SPAN(min, max), NAME##_slots },
 const ath_kind_info ath_kinds[ATH_N__COUNT] = {
-  [ATH_N__NONE] = { "(none)", 0, 0, 0, 0, 0, NULL },
+  [ATH_N__NONE] = { "(none)", 0, 0, 0, 0, 0, 0, NULL },
   ATH_NODE_KINDS(KIND_INFO)
 };
 
@@ -161,7 +162,7 @@ int ath_node_key(ath_buf *key, const ath_node *root, const ath_dialect *d) {
   k.nseen = 0;
   k.depth = 0;
   k.overflow = 0;
-  ath_buf_append(key, d->name, strlen(d->name) + 1);   /* with its NUL: "a" + tree never equals "ab" + tree */
+  ath_buf_putc(key, (char)d->cache_tag);   /* one byte: the key is hashed and compared per statement */
   key_node(&k, root);
   return k.overflow || key->oom ? -1 : 0;
 }

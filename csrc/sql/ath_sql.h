@@ -157,6 +157,7 @@ typedef struct ath_kind_info {
   unsigned char min_kids, max_kids;
   unsigned char filled;          /* bit i: kids[i] must not be NULL */
   unsigned char nslots;
+  unsigned kids_span;            /* max_kids - min_kids, or UINT_MAX (ATH_ANY): one compare checks both */
   const char *const *slots;      /* nslots names, "RETURNING" ... */
 } ath_kind_info;
 ATH_HIDDEN extern const ath_kind_info ath_kinds[ATH_N__COUNT];
@@ -229,6 +230,8 @@ typedef enum ath_extract_form { ATH_EXTRACT_NATIVE, ATH_EXTRACT_STRFTIME } ath_e
  * unsigned char so a registration can set them by name (offsetof). */
 typedef struct ath_dialect {
   const char *name;                     /* "sqlite"; CompileErrors name it */
+  unsigned char cache_tag;              /* the first byte of a statement's cache key: distinct for every
+                                           dialect one cache serves (built-in 1..; registered 16..) */
   ath_paramstyle paramstyle;
   char quote;                           /* identifier quote character, doubled inside */
   const char *const *reserved;          /* sorted words quoted as identifiers */
@@ -321,7 +324,7 @@ ATH_HIDDEN ath_status ath_cast_spell_type(ath_buf *b, const char *type, size_t l
 
 /* Cache keys: the structure of a tree, without bound values. Two trees with
  * equal keys render to the same SQL in the same dialect (the key starts
- * with the dialect's name: one cache may serve several dialects). Returns -1 when the
+ * with the dialect's cache_tag: one cache may serve several dialects). Returns -1 when the
  * tree cannot be keyed (too many FROM elements, out of memory): compile it
  * without the cache. */
 ATH_HIDDEN int ath_node_key(ath_buf *key, const ath_node *root, const ath_dialect *d);

@@ -1582,6 +1582,7 @@ static void test_dialect_is_facts(void **state) {
   (void)state;
   ath_dialect toy = *PG;
   toy.name = "toy";
+  toy.cache_tag = 200;
   toy.quote = '`';
   toy.paramstyle = ATH_PARAM_NUMERIC;
   toy.native_boolean = 0;
