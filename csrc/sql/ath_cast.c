@@ -2,7 +2,8 @@
  * A CAST node names an athanor type, not its SQL: s is the type with its
  * arguments ("Integer", "String", "String(20)", "Numeric(10, 2)",
  * "DateTime(timezone)", "Enum(5)" with the longest value's length) and s2
- * an Enum's type name. Each dialect spells it here when the statement is
+ * an Enum's type name. The dialect in use spells it from its cast table
+ * (ath_dialect.cast, csrc/sql/ath_dialect.c) when the statement is
  * compiled, as SQLAlchemy 1.4's type compilers do for CAST, so a type one
  * dialect cannot express (MySQL has no VARCHAR without a length) is no
  * error on another. Spellings differ from the DDL ones where SQLAlchemy's
