@@ -1,9 +1,10 @@
 /* ath_sql.h — the SQL compiler: a statement tree of ath_node → SQL text and
  * the ordered list of its bind parameters, for one dialect.
- * Owns: the node kinds and their child-slot conventions (the Lua builders in
- * lua/athanor/sql/ produce exactly these shapes), the node arena, dialects
- * (quoting rules, placeholders, feature flags) and the compiled-statement
- * cache keyed by a tree's structure (not its values).
+ * Owns: the node kinds, their fields, arity and slot names (ATH_NODE_KINDS;
+ * the Lua builders in lua/athanor/sql/ produce exactly these shapes), the
+ * node arena, the dialects as tables of facts the renderer reads (ath_dialect:
+ * quoting, placeholders, what each database writes its own way) and the
+ * structural key of a tree (not its values) the compiled-statement cache uses.
  * Values never reach the SQL text: a BIND node renders a placeholder and adds
  * an entry to the bind list (a slot number the caller fills, or a name the
  * caller resolves from execution parameters).
