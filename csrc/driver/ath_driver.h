@@ -67,11 +67,8 @@ typedef struct ath_column_info {
 typedef struct ath_driver {
   int version;                 /* ATH_DRIVER_VERSION this table was built for */
   const char *name;            /* "sqlite", "postgresql" */
-  /* placeholder style the compiler must render for this driver:
-   * 0 = "?" (qmark), 1 = "$1" (numeric dollar) */
-  int paramstyle;
-  /* Feature flags the compiler and Lua layer read. */
-  unsigned supports_returning : 1;
+  /* Feature flags of the connection (what the SQL looks like, placeholders
+   * and RETURNING among it, is the dialect's: csrc/sql/ath_dialect.c). */
   unsigned supports_savepoints : 1;
   unsigned supports_transactional_ddl : 1;
 
@@ -156,7 +153,9 @@ typedef struct ath_driver {
   /* --- fields above: version 2 --- */
 } ath_driver;
 
-#define ATH_DRIVER_VERSION 2
+/* 3: paramstyle and supports_returning left the table for the dialect's
+ * facts (csrc/sql/ath_dialect.c); a table must be rebuilt for 3. */
+#define ATH_DRIVER_VERSION 3
 
 /* The built-in drivers (NULL-safe lookups by dialect name). */
 ATH_HIDDEN extern const ath_driver ath_driver_sqlite;

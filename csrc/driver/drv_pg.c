@@ -725,8 +725,8 @@ static ath_status pg_execute_batch(ath_dstmt *s, ath_status (*bind_next)(void *,
 }
 
 const ath_driver ath_driver_postgresql = {
-  ATH_DRIVER_VERSION, "postgresql", 1,
-  1, 1, 1,                      /* RETURNING, savepoints, transactional DDL */
+  ATH_DRIVER_VERSION, "postgresql",
+  1, 1,                         /* savepoints, transactional DDL */
   pg_connect, pg_close, pg_exec,
   pg_prepare, pg_param_count, pg_bind, pg_step, pg_column_count, pg_column_info, pg_column,
   pg_changes, pg_reset, pg_finalize,

@@ -392,8 +392,8 @@ static ath_status sq_cancel(ath_dconn *c, ath_error *err) { (void)err; sqlite3_i
 static void sq_set_streaming(ath_dstmt *s, int on) { (void)s; (void)on; }
 
 const ath_driver ath_driver_sqlite = {
-  ATH_DRIVER_VERSION, "sqlite", 0,
-  1, 1, 1,                      /* RETURNING (3.35+), savepoints, transactional DDL */
+  ATH_DRIVER_VERSION, "sqlite",
+  1, 1,                         /* savepoints, transactional DDL */
   sq_connect, sq_close, sq_exec,
   sq_prepare, sq_param_count, sq_bind, sq_step, sq_column_count, sq_column_info, sq_column,
   sq_changes, sq_reset, sq_finalize,

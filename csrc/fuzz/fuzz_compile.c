@@ -246,23 +246,23 @@ static ath_node *gen_kind(gen *g, int kind) {
       return n;
     case ATH_N_SELECT: {
       static const int flag_bits[] = { ATH_F_DISTINCT, ATH_F_FOR_UPDATE, ATH_F_FOR_SHARE, ATH_F_NOWAIT, ATH_F_SKIP_LOCKED };
-      n = node(g, kind, ATH_SEL__N);
+      n = node(g, kind, ATH_SELECT__N);
       unsigned f = fz_byte(&g->r);
       for (size_t i = 0; i < N(flag_bits); i++) if (f & (1u << i)) n->flags |= flag_bits[i];
-      n->kids[ATH_SEL_CTES] = fz_pick(&g->r, 4) == 0 ? gen_list(g, R_EXPR, 0) : NULL;
-      n->kids[ATH_SEL_COLUMNS] = gen_list(g, R_EXPR, 1);
-      n->kids[ATH_SEL_FROM] = opt_list(g, R_FROM);
-      n->kids[ATH_SEL_WHERE] = opt_expr(g);
-      n->kids[ATH_SEL_GROUP] = fz_pick(&g->r, 3) == 0 ? gen_list(g, R_EXPR, 1) : NULL;
-      n->kids[ATH_SEL_HAVING] = fz_pick(&g->r, 3) == 0 ? opt_expr(g) : NULL;
-      n->kids[ATH_SEL_ORDER] = fz_pick(&g->r, 2) == 0 ? gen_list(g, R_EXPR, 1) : NULL;
-      n->kids[ATH_SEL_LIMIT] = fz_pick(&g->r, 3) == 0 ? opt_expr(g) : NULL;
-      n->kids[ATH_SEL_OFFSET] = fz_pick(&g->r, 3) == 0 ? opt_expr(g) : NULL;
+      n->kids[ATH_SELECT_CTES] = fz_pick(&g->r, 4) == 0 ? gen_list(g, R_EXPR, 0) : NULL;
+      n->kids[ATH_SELECT_COLUMNS] = gen_list(g, R_EXPR, 1);
+      n->kids[ATH_SELECT_FROM] = opt_list(g, R_FROM);
+      n->kids[ATH_SELECT_WHERE] = opt_expr(g);
+      n->kids[ATH_SELECT_GROUP] = fz_pick(&g->r, 3) == 0 ? gen_list(g, R_EXPR, 1) : NULL;
+      n->kids[ATH_SELECT_HAVING] = fz_pick(&g->r, 3) == 0 ? opt_expr(g) : NULL;
+      n->kids[ATH_SELECT_ORDER] = fz_pick(&g->r, 2) == 0 ? gen_list(g, R_EXPR, 1) : NULL;
+      n->kids[ATH_SELECT_LIMIT] = fz_pick(&g->r, 3) == 0 ? opt_expr(g) : NULL;
+      n->kids[ATH_SELECT_OFFSET] = fz_pick(&g->r, 3) == 0 ? opt_expr(g) : NULL;
       if (fz_pick(&g->r, 4) == 0) {                  /* correlate(): FROM elements seen so far */
         int k = g->nfrom ? fz_pick(&g->r, 3) : 0;
         ath_node *l = node(g, ATH_N_LIST, k);
         for (int i = 0; i < k; i++) l->kids[i] = g->from[fz_byte(&g->r) % g->nfrom];
-        n->kids[ATH_SEL_CORRELATE] = l;
+        n->kids[ATH_SELECT_CORRELATE] = l;
       }
       return n;
     }
@@ -282,19 +282,19 @@ static ath_node *gen_kind(gen *g, int kind) {
       n->kids[2] = opt_expr(g);
       return n;
     case ATH_N_INSERT:
-      n = node(g, kind, ATH_INS__N);
-      n->kids[ATH_INS_TABLE] = gen_node(g, R_TABLE);
-      n->kids[ATH_INS_COLUMNS] = opt_list(g, R_EXPR);
+      n = node(g, kind, ATH_INSERT__N);
+      n->kids[ATH_INSERT_TABLE] = gen_node(g, R_TABLE);
+      n->kids[ATH_INSERT_COLUMNS] = opt_list(g, R_EXPR);
       if (fz_pick(&g->r, 4) == 0) {
-        n->kids[ATH_INS_SELECT] = gen_node(g, R_SELECT);
+        n->kids[ATH_INSERT_SELECT] = gen_node(g, R_SELECT);
       } else {                                       /* rows: a LIST of LISTs */
         int k = fz_pick(&g->r, 4);
         ath_node *rows = node(g, ATH_N_LIST, k);
         for (int i = 0; i < k; i++) rows->kids[i] = gen_list(g, R_EXPR, 1);
-        n->kids[ATH_INS_ROWS] = rows;
+        n->kids[ATH_INSERT_ROWS] = rows;
       }
-      n->kids[ATH_INS_RETURNING] = fz_pick(&g->r, 2) ? opt_list(g, R_EXPR) : NULL;
-      n->kids[ATH_INS_CONFLICT] = fz_pick(&g->r, 2) ? gen_node(g, R_ONCONFLICT) : NULL;
+      n->kids[ATH_INSERT_RETURNING] = fz_pick(&g->r, 2) ? opt_list(g, R_EXPR) : NULL;
+      n->kids[ATH_INSERT_CONFLICT] = fz_pick(&g->r, 2) ? gen_node(g, R_ONCONFLICT) : NULL;
       return n;
     case ATH_N_UPDATE:
       n = node(g, kind, 4);
@@ -371,21 +371,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(g.arena != NULL, "out of memory");
   ath_node *root = root_kind < 0 ? gen_node(&g, R_EXPR) : gen_kind(&g, root_kind);
   ath_buf key = ATH_BUF_INIT;
-  ath_node_key(&key, root, ATH_D_SQLITE);             /* -1 (not cacheable) is fine; no crash */
+  ath_node_key(&key, root, ath_builtin_dialects[0]);             /* -1 (not cacheable) is fine; no crash */
   ath_buf_free(&key);
-  for (int d = 0; d < ATH_D__COUNT; d++) {
+  for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) {
     ath_compiled *c = NULL;
     ath_error err;
     ath_error_clear(&err);
     if (mode & 0x80) ath_alloc_fail_after(mode & 63);
-    ath_status st = ath_compile(root, (ath_dialect_id)d, &c, &err);
+    ath_status st = ath_compile(root, ath_builtin_dialects[d], &c, &err);
     ath_alloc_fail_after(-1);
     if (st != ATH_OK) {
       FUZZ_CHECK(c == NULL, "a failed compile returned a statement");
       /* InvalidRequest: a subquery correlated down to no FROM (SQLAlchemy's rule) */
       FUZZ_CHECK(st == ATH_E_COMPILE || st == ATH_E_INVALID_REQUEST || (st == ATH_E_NOMEM && (mode & 0x80)),
                  "%s: status %d: %s",
-                 ath_dialect_name(d), (int)st, err.message);
+                 ath_builtin_dialects[d]->name, (int)st, err.message);
       FUZZ_CHECK(err.kind == st && err.message[0], "status %d without its message", (int)st);
       continue;
     }
@@ -395,7 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                  "bind %d: slot %d of %d", i, c->binds[i].slot, g.slots);
     if (!(mode & 0x80)) {                             /* the same tree renders the same way */
       ath_compiled *again = NULL;
-      FUZZ_CHECK(ath_compile(root, (ath_dialect_id)d, &again, &err) == ATH_OK, "second compile failed");
+      FUZZ_CHECK(ath_compile(root, ath_builtin_dialects[d], &again, &err) == ATH_OK, "second compile failed");
       FUZZ_CHECK(again->sqllen == c->sqllen && memcmp(again->sql, c->sql, c->sqllen) == 0, "a second compile differs");
       FUZZ_CHECK(again->nbinds == c->nbinds, "a second compile has other binds");
       ath_compiled_free(again);

@@ -28,6 +28,10 @@ static int name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
 static int pg_start(char c) { return name_start(c) || (unsigned char)c >= 0x80; }
 static int pg_char(char c) { return pg_start(c) || (c >= '0' && c <= '9') || c == '$'; }
 
+/* The built-in dialects by their index in ath_builtin_dialects: this lexer
+ * is an independent implementation, written per database on purpose. */
+enum { D_SQLITE, D_POSTGRESQL, D_MYSQL };
+
 /* Marks in[i] = 1 for every byte inside a quoted string, a quoted
  * identifier, a comment or a dollar-quoted body of dialect d, quotes
  * included. */
@@ -38,29 +42,29 @@ static void lex(const char *s, size_t n, int d, unsigned char *in) {
     char c = s[i];
     size_t start = i, end;
     if (c == '-' && i + 1 < n && s[i + 1] == '-' &&
-        (d != ATH_D_MYSQL || i + 2 >= n || (unsigned char)s[i + 2] <= ' ')) {
+        (d != D_MYSQL || i + 2 >= n || (unsigned char)s[i + 2] <= ' ')) {
       const char *nl = memchr(s + i, '\n', n - i);
       end = nl ? (size_t)(nl - s) : n;
-    } else if (c == '#' && d == ATH_D_MYSQL) {
+    } else if (c == '#' && d == D_MYSQL) {
       const char *nl = memchr(s + i, '\n', n - i);
       end = nl ? (size_t)(nl - s) : n;
-    } else if (c == '[' && d == ATH_D_SQLITE) {            /* [identifier] */
+    } else if (c == '[' && d == D_SQLITE) {            /* [identifier] */
       const char *close = memchr(s + i + 1, ']', n - i - 1);
       end = close ? (size_t)(close - s) + 1 : n;
     } else if (c == '/' && i + 1 < n && s[i + 1] == '*' &&
-               !(d == ATH_D_MYSQL && i + 2 < n && s[i + 2] == '!')) {   /* MySQL runs what is in slash-star-bang */
+               !(d == D_MYSQL && i + 2 < n && s[i + 2] == '!')) {   /* MySQL runs what is in slash-star-bang */
       int depth = 1;
       size_t j = i + 2;
       while (j < n && depth > 0) {
         if (s[j] == '*' && j + 1 < n && s[j + 1] == '/') { depth--; j += 2; }
-        else if (d == ATH_D_POSTGRESQL && s[j] == '/' && j + 1 < n && s[j + 1] == '*') { depth++; j += 2; }
+        else if (d == D_POSTGRESQL && s[j] == '/' && j + 1 < n && s[j + 1] == '*') { depth++; j += 2; }
         else j++;
       }
       end = j;
-    } else if (c == '\'' || c == '"' || (c == '`' && d != ATH_D_POSTGRESQL)) {
+    } else if (c == '\'' || c == '"' || (c == '`' && d != D_POSTGRESQL)) {
       /* backslash escapes: every MySQL string, PostgreSQL E'...' */
-      int esc = d == ATH_D_MYSQL && c != '`';
-      if (d == ATH_D_POSTGRESQL && c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+      int esc = d == D_MYSQL && c != '`';
+      if (d == D_POSTGRESQL && c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
           (i == 1 || !pg_char(s[i - 2])))
         esc = 1;
       size_t j = i + 1;
@@ -75,7 +79,7 @@ static void lex(const char *s, size_t n, int d, unsigned char *in) {
         j++;
       }
       if (end > n) end = n;
-    } else if (c == '$' && d == ATH_D_POSTGRESQL && (i == 0 || !pg_char(s[i - 1]))) {
+    } else if (c == '$' && d == D_POSTGRESQL && (i == 0 || !pg_char(s[i - 1]))) {
       size_t j = i + 1;
       if (j < n && pg_start(s[j])) while (j < n && pg_char(s[j]) && s[j] != '$') j++;
       if (j >= n || s[j] != '$') { i++; continue; }
@@ -99,14 +103,14 @@ typedef struct placeholder { size_t in_pos; size_t name_len; } placeholder;
  * or 0. */
 static size_t placeholder_at(const ath_compiled *c, int d, size_t b, int k) {
   if (k >= c->nbinds || b >= c->sqllen) return 0;
-  if (d != ATH_D_POSTGRESQL) return c->sql[b] == '?';
+  if (d != D_POSTGRESQL) return c->sql[b] == '?';
   char want[16];
   int wl = snprintf(want, sizeof want, "$%d", k + 1);
   return b + (size_t)wl <= c->sqllen && memcmp(c->sql + b, want, (size_t)wl) == 0 ? (size_t)wl : 0;
 }
 
 static void check(const char *sql, size_t len, ath_node *text, const ath_compiled *c, int d) {
-  const char *dn = ath_dialect_name(d);
+  const char *dn = ath_builtin_dialects[d]->name;
   /* Walk the input and the rendering side by side: a ':name' in the input
    * is the next placeholder, a removed "\" the only other change. */
   unsigned char *converted = calloc(len + 1, 1), *unescaped = calloc(len + 1, 1);
@@ -183,23 +187,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *sql = fz_rest(&r, &len);
   text->s = sql;
   text->slen = len;
-  ath_compiled *c[ATH_D__COUNT] = { 0 };
+  ath_compiled *c[ATH_BUILTIN_DIALECTS] = { 0 };
   int failed = 0;
-  for (int d = 0; d < ATH_D__COUNT; d++) {
+  for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) {
     ath_error err;
     ath_error_clear(&err);
     if (mode & 0x80) ath_alloc_fail_after((mode >> 2) & 31);
-    ath_status st = ath_compile(text, (ath_dialect_id)d, &c[d], &err);
+    ath_status st = ath_compile(text, ath_builtin_dialects[d], &c[d], &err);
     ath_alloc_fail_after(-1);
     if (st != ATH_OK) {
-      FUZZ_CHECK(st == ATH_E_NOMEM && (mode & 0x80), "%s: status %d: %s", ath_dialect_name(d), (int)st, err.message);
+      FUZZ_CHECK(st == ATH_E_NOMEM && (mode & 0x80), "%s: status %d: %s", ath_builtin_dialects[d]->name, (int)st, err.message);
       FUZZ_CHECK(c[d] == NULL, "a failed compile returned a statement");
       failed = 1;
     }
   }
   if (!failed)
-    for (int d = 0; d < ATH_D__COUNT; d++) check(sql, len, text, c[d], d);
-  for (int d = 0; d < ATH_D__COUNT; d++) ath_compiled_free(c[d]);
+    for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) check(sql, len, text, c[d], d);
+  for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) ath_compiled_free(c[d]);
   ath_arena_free(arena);
   FUZZ_CHECK(ath_alloc_live() == live, "%ld blocks leaked", ath_alloc_live() - live);
   return 0;

@@ -9,7 +9,12 @@
  *   names = a name or false per placeholder, all_named (see push_meta).
  * core.compile_stats() -> { renders =, hits =, size = }; core.compile_cache_clear();
  * core.set_compile_cache_size(n); core.quote_identifier(dialect, name);
- * core.node_kinds: name -> number, and the flag bits.
+ * core.node_kinds: name -> number, and the flag bits; core.node_slots:
+ *   kind name -> { slot name -> 1-based child index } (ATH_NODE_KINDS).
+ * core.register_dialect(name, facts): a dialect for this Lua state, a copy
+ *   of a built-in one (facts.base, default "sqlite") with the facts given
+ *   overridden (see register_dialect below and docs/dialects.md);
+ *   core.dialect_facts(name) -> the facts of a dialect as a table.
  * core.register_node_metatable(mt): the Lua layer's node classes (Expr,
  *   Column, Table, Select, ...). A table in the tree that has a metatable
  *   must have one of these: anything else (a user's object that happens to
@@ -21,12 +26,15 @@
  * stays on the stack while the nodes are in use. AND/OR children of the
  * same kind are flattened here (ath.or_(c, x) nests c without copying it, so
  * building a chain term by term stays linear).
- * The converter checks only what it reads (kind, flag and string types); the
- * shape of each kind (arity, required names) is checked by ath_compile. */
+ * The converter checks what it reads (kind, flag and string types) and each
+ * node's arity against ATH_NODE_KINDS (a CompileError before any child is
+ * read); the rest of a kind's shape (required names, slot kinds) is checked
+ * by ath_compile. */
 #include "l_internal.h"
 #include "../sql/ath_sql.h"
 #include "../base/ath_lru.h"
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #define COMPILER_MT "athanor.Compiler"
@@ -45,6 +53,7 @@
 #define FROZEN_MAX 128
 #define NODE_MT_FAST 16
 #define FROZEN_MEMO 8
+#define MAX_REGISTERED_DIALECTS 16
 typedef struct frozen {
   const void *addr;
   int ref;
@@ -73,6 +82,10 @@ typedef struct l_compiler {
    * Beyond NODE_MT_FAST the set itself is asked. */
   const void *node_mts[NODE_MT_FAST];
   int n_node_mts;
+  /* Dialects registered in this state (core.register_dialect), owned with
+   * their strings. */
+  ath_dialect *dialects[MAX_REGISTERED_DIALECTS];
+  int ndialects;
 } l_compiler;
 
 /* A frozen entry whose conversion raised has no address: drop it. */
@@ -107,9 +120,20 @@ static l_compiler *get_compiler(lua_State *L) {
   return cc;
 }
 
+static void dialect_free(ath_dialect *d) {
+  if (!d) return;
+  ath_free((void *)d->name);
+  ath_free((void *)d->limit_all);
+  ath_free((void *)d->empty_insert);
+  for (int i = 0; i < ATH_CAST__COUNT; i++) ath_free((void *)d->cast[i]);
+  ath_free(d);
+}
+
 static int compiler_gc(lua_State *L) {
   l_compiler *cc = luaL_checkudata(L, 1, COMPILER_MT);
   cc->L = L;
+  for (int i = 0; i < cc->ndialects; i++) dialect_free(cc->dialects[i]);
+  cc->ndialects = 0;
   ath_lru_free(cc->cache);
   cc->cache = NULL;
   frozen_clear(cc);
@@ -234,9 +258,12 @@ static int node_kind(conv *cv, int idx) {
                    "(wrap a value with ath.literal())", describe_object(L, idx));
   }
   int kind;
-  if (get_int_field(L, idx, KEY_K, 1, ATH_N__COUNT - 1, &kind) != 1)
-    ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");
-  return kind;
+  int got = get_int_field(L, idx, KEY_K, INT_MIN, INT_MAX, &kind);
+  if (got == 1 && kind > 0 && kind < ATH_N__COUNT) return kind;
+  if (got == 1)                                       /* a node of a kind ATH_NODE_KINDS lacks */
+    ath_l_raisef(L, ATH_E_COMPILE, "malformed statement tree: unknown node kind %d", kind);
+  ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");
+  return 0;
 }
 
 static ath_node *convert_child(conv *cv, int t) {     /* value (of type t) on top of the stack; pops it */
@@ -249,15 +276,6 @@ static ath_node *convert_child(conv *cv, int t) {     /* value (of type t) on to
   lua_pop(L, 1);
   return n;
 }
-
-/* Which optional fields a kind has (the others are never read). */
-#define HAS_S(k)  ((k) == ATH_N_COLUMN || (k) == ATH_N_TABLE || (k) == ATH_N_ALIAS || (k) == ATH_N_CTE || \
-                   (k) == ATH_N_BIND || (k) == ATH_N_BINARY || (k) == ATH_N_UNARY || (k) == ATH_N_POSTFIX || \
-                   (k) == ATH_N_FUNC || (k) == ATH_N_LABEL || (k) == ATH_N_CAST || (k) == ATH_N_COLLATE || \
-                   (k) == ATH_N_TEXT || (k) == ATH_N_COMPOUND || (k) == ATH_N_OVER || (k) == ATH_N_EXTRACT)
-#define HAS_F(k)  ((k) == ATH_N_TABLE || (k) == ATH_N_CTE || (k) == ATH_N_BIND || (k) == ATH_N_IN || \
-                   (k) == ATH_N_BETWEEN || (k) == ATH_N_FUNC || (k) == ATH_N_CASE || (k) == ATH_N_JOIN || \
-                   (k) == ATH_N_SELECT || (k) == ATH_N_ALIAS)
 
 static const char *arena_strdup(conv *cv, const char *s, size_t len) {
   if (!s) return NULL;
@@ -453,18 +471,22 @@ static ath_node *convert(conv *cv, int idx) {
   size_t rawlen = lua_rawlen(L, idx);
   if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(L, ATH_E_COMPILE, "a node with too many children");
   int nkids = (int)rawlen;
+  const ath_kind_info *ki = &ath_kinds[kind];     /* what the kind has: ATH_NODE_KINDS */
+  if ((unsigned)(nkids - ki->min_kids) > ki->kids_span)     /* below min wraps around: one compare */
+    ath_l_raisef(L, ATH_E_COMPILE, "malformed %s node: %d children, at %s %d expected", ki->name, nkids,
+                 nkids < ki->min_kids ? "least" : "most", nkids < ki->min_kids ? ki->min_kids : ki->max_kids);
   ath_node *n = ath_node_new(cv->arena, kind, nkids);
   if (!n) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
-  if (HAS_S(kind)) n->s = get_string(L, idx, KEY_S, &n->slen);
-  if (kind == ATH_N_TABLE || kind == ATH_N_CAST || kind == ATH_N_CTE) n->s2 = get_string(L, idx, KEY_S2, NULL);
-  else if (kind == ATH_N_BIND) n->s2 = get_string(L, idx, KEY_S2, NULL);    /* PostgreSQL cast of a typed literal */
-  if (kind == ATH_N_CAST) n->s3 = get_string(L, idx, KEY_S3, NULL);
+  unsigned fields = ki->fields;
+  if (fields & ATH_FS) n->s = get_string(L, idx, KEY_S, &n->slen);
+  if (fields & ATH_FS2) n->s2 = get_string(L, idx, KEY_S2, NULL);
+  if (fields & ATH_FS3) n->s3 = get_string(L, idx, KEY_S3, NULL);
   if (cv->freezing) {                                 /* the node outlives the Lua strings it saw */
     n->s = arena_strdup(cv, n->s, n->slen);
     n->s2 = arena_strdup(cv, n->s2, n->s2 ? strlen(n->s2) : 0);
     n->s3 = arena_strdup(cv, n->s3, n->s3 ? strlen(n->s3) : 0);
   }
-  if (HAS_F(kind) && get_int_field(L, idx, KEY_F, 0, INT_MAX, &n->flags) < 0)
+  if ((fields & ATH_FF) && get_int_field(L, idx, KEY_F, 0, INT_MAX, &n->flags) < 0)
     ath_l_raisef(L, ATH_E_ARGUMENT, "a node's flags must be a non-negative integer");
   if (memoized && cv->nmemo < MEMO_MAX) {             /* before the children: a CTE may refer to itself */
     cv->memo_key[cv->nmemo] = addr;
@@ -484,7 +506,7 @@ static ath_node *convert(conv *cv, int idx) {
     cv->depth--;
     return n;
   }
-  if (kind == ATH_N_COLUMN || kind == ATH_N_STAR) {
+  if (fields & ATH_FT) {
     lua_pushvalue(L, lua_upvalueindex(KEY_T));
     n->from = convert_child(cv, rawget_type(L, idx));
   }
@@ -526,12 +548,198 @@ static void clear_slots(lua_State *L, l_compiler *cc) {
   cc->slots_used = 0;
 }
 
+/* ------------------------------------------------------------- dialects */
+
+/* A dialect by name: a built-in one, or one registered in this state. */
+static const ath_dialect *find_dialect(l_compiler *cc, const char *name) {
+  const ath_dialect *d = ath_dialect_find(name);
+  for (int i = 0; !d && i < cc->ndialects; i++)
+    if (strcmp(cc->dialects[i]->name, name) == 0) d = cc->dialects[i];
+  return d;
+}
+
+static const ath_dialect *check_dialect(lua_State *L, l_compiler *cc, int arg) {
+  const char *name = luaL_checkstring(L, arg);
+  const ath_dialect *d = find_dialect(cc, name);
+  if (!d) ath_l_raisef(L, ATH_E_ARGUMENT, "Unknown dialect '%s' (known: sqlite, postgresql, mysql%s)", name,
+                       cc->ndialects ? " and those registered" : "");
+  return d;
+}
+
+/* The facts a registration may set by name: the flags (unsigned char). */
+#define FLAG(f) { #f, offsetof(ath_dialect, f) }
+static const struct { const char *name; size_t offset; } DIALECT_FLAGS[] = {
+  FLAG(native_boolean), FLAG(returning), FLAG(row_locks), FLAG(nulls_ordering), FLAG(full_join),
+  FLAG(native_ilike), FLAG(any_all), FLAG(lateral), FLAG(distinct_on), FLAG(filter_clause), FLAG(bind_casts),
+  FLAG(tuple_in_values), FLAG(named_enum_casts), FLAG(text_backslash_escapes), FLAG(text_escape_strings),
+  FLAG(text_dollar_quotes), FLAG(text_backtick_quotes), FLAG(text_bracket_quotes), FLAG(text_hash_comments),
+  FLAG(text_dash_comment_space), FLAG(text_nested_comments), FLAG(text_executable_comments),
+};
+#undef FLAG
+#define NFLAGS (sizeof DIALECT_FLAGS / sizeof DIALECT_FLAGS[0])
+static const char *const PARAMSTYLES[] = { "qmark", "numeric_dollar", "numeric", NULL };
+static const char *const CONCAT_FORMS[] = { "tight", "loose", "function", NULL };
+static const char *const UPSERT_FORMS[] = { "on_conflict", "on_duplicate_key", NULL };
+static const char *const EXTRACT_FORMS[] = { "native", "strftime", NULL };
+
+static int name_index(const char *const *names, const char *s) {
+  for (int i = 0; names[i]; i++) if (strcmp(names[i], s) == 0) return i;
+  return -1;
+}
+
+/* An owned copy of a string fact (NULL stays NULL). */
+static const char *dup_fact(lua_State *L, const char *s) {
+  if (!s) return NULL;
+  char *copy = ath_strdup(s);
+  if (!copy) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  return copy;
+}
+
+/* facts[key] as one of names (an enum fact); *out unchanged when absent. */
+static void enum_fact(lua_State *L, int facts, const char *key, const char *const *names, int *out) {
+  lua_getfield(L, facts, key);
+  if (!lua_isnil(L, -1)) {
+    int i = lua_type(L, -1) == LUA_TSTRING ? name_index(names, lua_tostring(L, -1)) : -1;
+    if (i < 0) ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): '%s' must be one of %s, %s, ...", key, names[0], names[1]);
+    *out = i;
+  }
+  lua_pop(L, 1);
+}
+
+/* facts[key] as a string fact (false: none); *out unchanged when absent. */
+static void string_fact(lua_State *L, int facts, const char *key, const char **out) {
+  lua_getfield(L, facts, key);
+  if (lua_type(L, -1) == LUA_TSTRING) *out = lua_tostring(L, -1);   /* copied by the caller */
+  else if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) *out = NULL;
+  else if (!lua_isnil(L, -1)) ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): '%s' must be a string or false", key);
+  lua_pop(L, 1);
+}
+
+/* Apply the facts table at index `facts` to d (a copy of its base; its
+ * strings still the base's). Unknown keys are refused, so a misspelt fact
+ * is no silent default. */
+static void apply_facts(lua_State *L, int facts, ath_dialect *d) {
+  lua_pushnil(L);
+  while (lua_next(L, facts)) {
+    lua_pop(L, 1);
+    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    int known = !strcmp(key, "base") || !strcmp(key, "paramstyle") || !strcmp(key, "quote") ||
+                !strcmp(key, "concat") || !strcmp(key, "upsert") || !strcmp(key, "extract") ||
+                !strcmp(key, "limit_all") || !strcmp(key, "empty_insert") || !strcmp(key, "cast");
+    for (size_t i = 0; !known && i < NFLAGS; i++) known = !strcmp(key, DIALECT_FLAGS[i].name);
+    if (!known) ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): unknown fact '%s'", key);
+  }
+  for (size_t i = 0; i < NFLAGS; i++) {
+    lua_getfield(L, facts, DIALECT_FLAGS[i].name);
+    if (!lua_isnil(L, -1)) *((unsigned char *)d + DIALECT_FLAGS[i].offset) = (unsigned char)lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  int v = (int)d->paramstyle;
+  enum_fact(L, facts, "paramstyle", PARAMSTYLES, &v);
+  d->paramstyle = (ath_paramstyle)v;
+  v = (int)d->concat;
+  enum_fact(L, facts, "concat", CONCAT_FORMS, &v);
+  d->concat = (ath_concat_form)v;
+  v = (int)d->upsert;
+  enum_fact(L, facts, "upsert", UPSERT_FORMS, &v);
+  d->upsert = (ath_upsert_form)v;
+  v = (int)d->extract;
+  enum_fact(L, facts, "extract", EXTRACT_FORMS, &v);
+  d->extract = (ath_extract_form)v;
+  lua_getfield(L, facts, "quote");
+  if (!lua_isnil(L, -1)) {
+    size_t len = 0;
+    const char *q = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (!q || len != 1 || q[0] == '\0') ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): 'quote' must be one character");
+    d->quote = q[0];
+  }
+  lua_pop(L, 1);
+  string_fact(L, facts, "limit_all", &d->limit_all);
+  string_fact(L, facts, "empty_insert", &d->empty_insert);
+  if (!d->empty_insert) ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): 'empty_insert' is needed");
+  lua_getfield(L, facts, "cast");                    /* { Integer = "INT", Float = false, ... } */
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    int casts = lua_gettop(L);
+    for (int t = 0; t < ATH_CAST__COUNT; t++) string_fact(L, casts, ath_cast_target_name(t), &d->cast[t]);
+  } else if (!lua_isnil(L, -1)) {
+    ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): 'cast' must be a table of athanor type names");
+  }
+  lua_pop(L, 1);
+}
+
+/* core.register_dialect(name, facts): see the header. Registering a name
+ * again replaces that dialect (and empties the compiled cache, whose
+ * entries it keyed); a built-in name cannot be registered. */
+static int l_register_dialect(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
+  const char *name = luaL_checkstring(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (ath_dialect_find(name)) return ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): '%s' is a built-in dialect", name);
+  if (!*name) return ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): the name is empty");
+  lua_getfield(L, 2, "base");
+  const char *base_name = lua_isnil(L, -1) ? "sqlite" : lua_tostring(L, -1);
+  const ath_dialect *base = base_name ? find_dialect(cc, base_name) : NULL;
+  if (!base) return ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): unknown base dialect '%s'",
+                                 base_name ? base_name : "?");
+  ath_dialect facts = *base;                         /* on the C stack: nothing to free if a fact is refused */
+  apply_facts(L, 2, &facts);
+  int slot = cc->ndialects;
+  for (int i = 0; i < cc->ndialects; i++) if (!strcmp(cc->dialects[i]->name, name)) slot = i;
+  if (slot == MAX_REGISTERED_DIALECTS)
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "register_dialect(): at most %d dialects", MAX_REGISTERED_DIALECTS);
+  ath_dialect *d = ath_calloc(1, sizeof *d);
+  if (!d) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  *d = facts;
+  d->cache_tag = (unsigned char)(16 + slot);         /* distinct from the built-in ones and the other slots */
+  d->name = d->limit_all = d->empty_insert = NULL;
+  memset((void *)d->cast, 0, sizeof d->cast);
+  ath_dialect *old = slot < cc->ndialects ? cc->dialects[slot] : NULL;
+  cc->dialects[slot] = d;                            /* owned from here: dup_fact may raise */
+  if (slot == cc->ndialects) cc->ndialects++;
+  dialect_free(old);
+  if (cc->cache) ath_lru_clear(cc->cache);
+  d->name = dup_fact(L, name);
+  d->limit_all = dup_fact(L, facts.limit_all);
+  d->empty_insert = dup_fact(L, facts.empty_insert);
+  for (int t = 0; t < ATH_CAST__COUNT; t++) d->cast[t] = dup_fact(L, facts.cast[t]);
+  return 0;
+}
+
+/* core.dialect_facts(name) -> { name =, paramstyle =, quote =, <flag> = bool, concat =, upsert =,
+ * extract =, limit_all =, empty_insert =, cast = { Integer = "INTEGER", ... } } */
+static int l_dialect_facts(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
+  const ath_dialect *d = check_dialect(L, cc, 1);
+  lua_createtable(L, 0, 32);
+  lua_pushstring(L, d->name); lua_setfield(L, -2, "name");
+  lua_pushstring(L, PARAMSTYLES[d->paramstyle]); lua_setfield(L, -2, "paramstyle");
+  lua_pushlstring(L, &d->quote, 1); lua_setfield(L, -2, "quote");
+  for (size_t i = 0; i < NFLAGS; i++) {
+    lua_pushboolean(L, *((const unsigned char *)d + DIALECT_FLAGS[i].offset));
+    lua_setfield(L, -2, DIALECT_FLAGS[i].name);
+  }
+  lua_pushstring(L, CONCAT_FORMS[d->concat]); lua_setfield(L, -2, "concat");
+  lua_pushstring(L, UPSERT_FORMS[d->upsert]); lua_setfield(L, -2, "upsert");
+  lua_pushstring(L, EXTRACT_FORMS[d->extract]); lua_setfield(L, -2, "extract");
+  if (d->limit_all) lua_pushstring(L, d->limit_all); else lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "limit_all");
+  lua_pushstring(L, d->empty_insert); lua_setfield(L, -2, "empty_insert");
+  lua_createtable(L, 0, ATH_CAST__COUNT);
+  for (int t = 0; t < ATH_CAST__COUNT; t++) {
+    if (d->cast[t]) lua_pushstring(L, d->cast[t]); else lua_pushboolean(L, 0);
+    lua_setfield(L, -2, ath_cast_target_name(t));
+  }
+  lua_setfield(L, -2, "cast");
+  return 1;
+}
+
+/* ----------------------------------------------------------------- entry */
+
 static int l_compile(lua_State *L) {
   l_compiler *cc = get_compiler(L);
   luaL_checktype(L, 1, LUA_TTABLE);
-  const char *dname = luaL_checkstring(L, 2);
-  int d = ath_dialect_lookup(dname);
-  if (d < 0) return ath_l_raisef(L, ATH_E_ARGUMENT, "Unknown dialect '%s' (known: sqlite, postgresql, mysql)", dname);
+  const ath_dialect *d = check_dialect(L, cc, 2);
   int has_params = lua_type(L, 3) == LUA_TTABLE;
   int strict = lua_toboolean(L, 4);
   lua_settop(L, 4);
@@ -554,7 +762,7 @@ static int l_compile(lua_State *L) {
   ath_node *root = convert(&cv, 1);
 
   ath_buf_reset(&cc->key);
-  int cacheable = ath_node_key(&cc->key, root, (ath_dialect_id)d) == 0 && cc->cache;
+  int cacheable = ath_node_key(&cc->key, root, d) == 0 && cc->cache;
   ath_compiled *c = cacheable ? ath_lru_get(cc->cache, cc->key.data, cc->key.len) : NULL;
   if (c) {
     cc->hits++;
@@ -562,7 +770,7 @@ static int l_compile(lua_State *L) {
   } else {
     ath_error err;
     ath_error_clear(&err);
-    if (ath_compile(root, (ath_dialect_id)d, &c, &err) != ATH_OK) return ath_l_raise(L, &err, NULL, 0);
+    if (ath_compile(root, d, &c, &err) != ATH_OK) return ath_l_raise(L, &err, NULL, 0);
     cc->renders++;
     c->ref = LUA_NOREF;
     cc->pending = c;                                 /* ours until the cache takes it */
@@ -639,14 +847,12 @@ static int l_set_compile_cache_size(lua_State *L) {
 
 static int l_quote_identifier(lua_State *L) {
   l_compiler *cc = get_compiler(L);
-  const char *dname = luaL_checkstring(L, 1);
+  const ath_dialect *d = check_dialect(L, cc, 1);
   size_t len;
   const char *name = luaL_checklstring(L, 2, &len);
-  int d = ath_dialect_lookup(dname);
-  if (d < 0) return ath_l_raisef(L, ATH_E_ARGUMENT, "Unknown dialect '%s' (known: sqlite, postgresql, mysql)", dname);
   if (len == 0) return ath_l_raisef(L, ATH_E_ARGUMENT, "an identifier must be a non-empty string");
   ath_buf_reset(&cc->scratch);                       /* the compiler's buffer: nothing to free if a push raises */
-  ath_quote_ident(&cc->scratch, (ath_dialect_id)d, name, len);
+  ath_quote_ident(&cc->scratch, d, name, len);
   if (cc->scratch.oom) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   lua_pushlstring(L, cc->scratch.data, cc->scratch.len);
   return 1;
@@ -666,30 +872,44 @@ static int l_register_node_metatable(lua_State *L) {
   return 0;
 }
 
+/* core.node_kinds: every kind by name (from ATH_NODE_KINDS), and the flags. */
 static void push_kinds(lua_State *L) {
   static const struct { const char *name; int value; } kinds[] = {
-    { "COLUMN", ATH_N_COLUMN }, { "TABLE", ATH_N_TABLE }, { "ALIAS", ATH_N_ALIAS }, { "CTE", ATH_N_CTE },
-    { "BIND", ATH_N_BIND }, { "NULL", ATH_N_NULL }, { "TRUE", ATH_N_TRUE }, { "FALSE", ATH_N_FALSE },
-    { "STAR", ATH_N_STAR }, { "BINARY", ATH_N_BINARY }, { "UNARY", ATH_N_UNARY }, { "POSTFIX", ATH_N_POSTFIX },
-    { "AND", ATH_N_AND }, { "OR", ATH_N_OR }, { "IN", ATH_N_IN }, { "BETWEEN", ATH_N_BETWEEN },
-    { "FUNC", ATH_N_FUNC }, { "LABEL", ATH_N_LABEL }, { "CAST", ATH_N_CAST }, { "COLLATE", ATH_N_COLLATE },
-    { "CASE", ATH_N_CASE }, { "TEXT", ATH_N_TEXT }, { "SCALAR", ATH_N_SCALAR }, { "LIST", ATH_N_LIST },
-    { "SELECT", ATH_N_SELECT }, { "COMPOUND", ATH_N_COMPOUND }, { "JOIN", ATH_N_JOIN },
-    { "INSERT", ATH_N_INSERT }, { "UPDATE", ATH_N_UPDATE }, { "DELETE", ATH_N_DELETE }, { "SET", ATH_N_SET },
-    { "ONCONFLICT", ATH_N_ONCONFLICT }, { "GROUPING", ATH_N_GROUPING }, { "VALUES", ATH_N_VALUES },
-    { "OVER", ATH_N_OVER }, { "FILTER", ATH_N_FILTER }, { "WITHIN_GROUP", ATH_N_WITHIN_GROUP },
-    { "EXTRACT", ATH_N_EXTRACT }, { "F_CORRELATE_EXCEPT", ATH_F_CORRELATE_EXCEPT }, { "F_LATERAL", ATH_F_LATERAL },
+    { "F_CORRELATE_EXCEPT", ATH_F_CORRELATE_EXCEPT }, { "F_LATERAL", ATH_F_LATERAL },
     { "F_NAMED", ATH_F_NAMED }, { "F_NEGATE", ATH_F_NEGATE }, { "F_NOPARENS", ATH_F_NOPARENS },
     { "F_ELSE", ATH_F_ELSE }, { "F_OUTER", ATH_F_OUTER }, { "F_FULL", ATH_F_FULL },
     { "F_RECURSIVE", ATH_F_RECURSIVE }, { "F_PSEUDO", ATH_F_PSEUDO }, { "F_DISTINCT", ATH_F_DISTINCT },
     { "F_FOR_UPDATE", ATH_F_FOR_UPDATE }, { "F_FOR_SHARE", ATH_F_FOR_SHARE }, { "F_NOWAIT", ATH_F_NOWAIT },
     { "F_SKIP_LOCKED", ATH_F_SKIP_LOCKED },
-    { "SEL_N", ATH_SEL__N }, { "INS_N", ATH_INS__N },
   };
-  lua_createtable(L, 0, (int)(sizeof kinds / sizeof kinds[0]));
+  lua_createtable(L, 0, (int)(sizeof kinds / sizeof kinds[0]) + ATH_N__COUNT);
+  for (int k = 1; k < ATH_N__COUNT; k++) {
+    lua_pushinteger(L, k);
+    lua_setfield(L, -2, ath_kinds[k].name);
+  }
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     lua_pushinteger(L, kinds[i].value);
     lua_setfield(L, -2, kinds[i].name);
+  }
+}
+
+/* core.node_slots: KIND = { SLOT = 1-based child index, ... } for every kind
+ * with fixed slots, and each kind's arity: KIND.min_kids / KIND.max_kids
+ * (max false: no bound). */
+static void push_slots(lua_State *L) {
+  lua_createtable(L, 0, ATH_N__COUNT);
+  for (int k = 1; k < ATH_N__COUNT; k++) {
+    const ath_kind_info *ki = &ath_kinds[k];
+    lua_createtable(L, 0, ki->nslots + 2);
+    for (int i = 0; i < ki->nslots; i++) {
+      lua_pushinteger(L, i + 1);
+      lua_setfield(L, -2, ki->slots[i]);
+    }
+    lua_pushinteger(L, ki->min_kids);
+    lua_setfield(L, -2, "min_kids");
+    if (ki->max_kids == ATH_ANY) lua_pushboolean(L, 0); else lua_pushinteger(L, ki->max_kids);
+    lua_setfield(L, -2, "max_kids");
+    lua_setfield(L, -2, ki->name);
   }
 }
 
@@ -701,6 +921,8 @@ void ath_l_compile_register(lua_State *L) {
     { "set_compile_cache_size", l_set_compile_cache_size },
     { "quote_identifier", l_quote_identifier },
     { "register_node_metatable", l_register_node_metatable },
+    { "register_dialect", l_register_dialect },
+    { "dialect_facts", l_dialect_facts },
     { NULL, NULL },
   };
   l_compiler *cc = ath_newudata(L, sizeof *cc);
@@ -728,4 +950,6 @@ void ath_l_compile_register(lua_State *L) {
   lua_pop(L, nup);
   push_kinds(L);
   lua_setfield(L, -2, "node_kinds");
+  push_slots(L);
+  lua_setfield(L, -2, "node_slots");
 }

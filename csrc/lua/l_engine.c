@@ -204,8 +204,9 @@ static int engine_status(lua_State *L) {
   return 1;
 }
 
-/* engine:info() -> { dialect, driver, paramstyle, database, host, port,
- * username, url (password masked), supports_returning, memory, poolclass } */
+/* engine:info() -> { dialect, driver, database, host, port, username, url
+ * (password masked), supports_transactional_ddl, memory, poolclass }; what
+ * the SQL looks like (placeholders, RETURNING) is the dialect's (core.dialect_facts). */
 static int engine_info(lua_State *L) {
   l_engine *le = check_engine(L, 1);
   const ath_url *u = ath_engine_url(le->e);
@@ -218,13 +219,11 @@ static int engine_info(lua_State *L) {
   lua_createtable(L, 0, 12);
   lua_pushstring(L, d->name); lua_setfield(L, -2, "dialect");
   if (u->driver) { lua_pushstring(L, u->driver); lua_setfield(L, -2, "driver"); }
-  lua_pushstring(L, d->paramstyle ? "numeric_dollar" : "qmark"); lua_setfield(L, -2, "paramstyle");
   if (u->database) { lua_pushstring(L, u->database); lua_setfield(L, -2, "database"); }
   if (u->host) { lua_pushstring(L, u->host); lua_setfield(L, -2, "host"); }
   if (u->port) { lua_pushinteger(L, u->port); lua_setfield(L, -2, "port"); }
   if (u->username) { lua_pushstring(L, u->username); lua_setfield(L, -2, "username"); }
   lua_pushstring(L, urlbuf); lua_setfield(L, -2, "url");
-  lua_pushboolean(L, d->supports_returning); lua_setfield(L, -2, "supports_returning");
   lua_pushboolean(L, d->supports_transactional_ddl); lua_setfield(L, -2, "supports_transactional_ddl");
   lua_pushboolean(L, ath_engine_is_memory(le->e)); lua_setfield(L, -2, "memory");
   static const char *const kinds[] = { "queue", "static", "null" };

@@ -2,7 +2,8 @@
  * A CAST node names an athanor type, not its SQL: s is the type with its
  * arguments ("Integer", "String", "String(20)", "Numeric(10, 2)",
  * "DateTime(timezone)", "Enum(5)" with the longest value's length) and s2
- * an Enum's type name. Each dialect spells it here when the statement is
+ * an Enum's type name. The dialect in use spells it from its cast table
+ * (ath_dialect.cast, csrc/sql/ath_dialect.c) when the statement is
  * compiled, as SQLAlchemy 1.4's type compilers do for CAST, so a type one
  * dialect cannot express (MySQL has no VARCHAR without a length) is no
  * error on another. Spellings differ from the DDL ones where SQLAlchemy's
@@ -14,34 +15,31 @@
 #include "ath_sql.h"
 #include <string.h>
 
-/* A spelling per dialect (ath_dialect_id order); NULL for MySQL: no CAST
- * target, the operand renders alone. */
-typedef struct cast_spelling {
+/* The athanor types a CAST may name, and the target each is spelled by
+ * (the dialect's cast table). */
+typedef struct cast_type_name {
   const char *name;
   unsigned char max_args;        /* numeric arguments the type takes: (n) or (p, s) */
-  const char *spell[ATH_D__COUNT];
-} cast_spelling;
+  unsigned char target;          /* ath_cast_target */
+} cast_type_name;
 
-static const cast_spelling TYPES[] = {
-  { "Integer", 0, { "INTEGER", "INTEGER", "SIGNED INTEGER" } },
-  { "SmallInteger", 0, { "SMALLINT", "SMALLINT", "SIGNED INTEGER" } },
-  { "BigInteger", 0, { "BIGINT", "BIGINT", "SIGNED INTEGER" } },
-  { "Float", 0, { "FLOAT", "FLOAT", NULL } },
-  { "Double", 0, { "REAL", "DOUBLE PRECISION", "DOUBLE" } },
-  { "Numeric", 2, { "NUMERIC", "NUMERIC", "DECIMAL" } },
-  { "Boolean", 0, { "BOOLEAN", "BOOLEAN", NULL } },
-  { "String", 1, { "VARCHAR", "VARCHAR", "CHAR" } },
-  { "Text", 0, { "TEXT", "TEXT", "CHAR" } },
-  { "Date", 0, { "DATE", "DATE", "DATE" } },
-  { "Time", 0, { "TIME", "TIME WITHOUT TIME ZONE", "TIME" } },
-  { "DateTime", 0, { "DATETIME", "TIMESTAMP WITHOUT TIME ZONE", "DATETIME" } },   /* WITH TIME ZONE: below */
-  { "LargeBinary", 0, { "BLOB", "BYTEA", "BINARY" } },
-  /* athanor's JSON is JSONB on PostgreSQL (its DDL), like SQLAlchemy's postgresql.JSONB */
-  { "JSON", 0, { "JSON", "JSONB", "JSON" } },
-  { "Uuid", 0, { "CHAR(32)", "UUID", "CHAR(32)" } },
-  { "Enum", 1, { "VARCHAR", NULL, NULL } },            /* PostgreSQL: the named type (s2), below */
+static const cast_type_name TYPES[] = {
+  { "Integer", 0, ATH_CAST_INTEGER }, { "SmallInteger", 0, ATH_CAST_SMALLINTEGER },
+  { "BigInteger", 0, ATH_CAST_BIGINTEGER }, { "Float", 0, ATH_CAST_FLOAT }, { "Double", 0, ATH_CAST_DOUBLE },
+  { "Numeric", 2, ATH_CAST_NUMERIC }, { "Boolean", 0, ATH_CAST_BOOLEAN }, { "String", 1, ATH_CAST_STRING },
+  { "Text", 0, ATH_CAST_TEXT }, { "Date", 0, ATH_CAST_DATE }, { "Time", 0, ATH_CAST_TIME },
+  { "DateTime", 0, ATH_CAST_DATETIME },           /* DateTime(timezone): ATH_CAST_DATETIME_TZ */
+  { "LargeBinary", 0, ATH_CAST_LARGEBINARY }, { "JSON", 0, ATH_CAST_JSON }, { "Uuid", 0, ATH_CAST_UUID },
+  { "Enum", 1, ATH_CAST_ENUM },
 };
 #define NTYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
+
+const char *ath_cast_target_name(int target) {
+  if (target == ATH_CAST_DATETIME_TZ) return "DateTime(timezone)";
+  for (int i = 0; i < NTYPES; i++)
+    if (TYPES[i].target == target) return TYPES[i].name;
+  return NULL;
+}
 
 /* The type s names, parsed. */
 typedef struct cast_type {
@@ -93,39 +91,46 @@ static int parse(const char *s, size_t len, cast_type *t) {
   return t->nargs > 0;                                 /* "String()" is no type */
 }
 
-int ath_cast_type_valid(const ath_node *n) {
+int ath_cast_name_valid(const char *s, size_t len) {
   cast_type t;
-  return n->s && parse(n->s, n->slen, &t);
+  return s && parse(s, len, &t);
 }
 
-int ath_cast_has_target(const ath_node *n, ath_dialect_id d) {
+int ath_cast_type_valid(const ath_node *n) { return ath_cast_name_valid(n->s, n->slen); }
+
+/* The dialect's spelling of a parsed type; NULL when it has no CAST to it. */
+static const char *spelling(const cast_type *t, const ath_dialect *d) {
+  return d->cast[t->is_datetime && t->timezone ? ATH_CAST_DATETIME_TZ : TYPES[t->index].target];
+}
+
+int ath_cast_has_target(const ath_node *n, const ath_dialect *d) {
   cast_type t;
   if (!n->s || !parse(n->s, n->slen, &t)) return 1;    /* ath_cast_spell reports it */
-  return t.is_enum && d == ATH_D_POSTGRESQL ? 1 : TYPES[t.index].spell[d] != NULL;
+  return (t.is_enum && d->named_enum_casts) || spelling(&t, d) != NULL;
 }
 
-ath_status ath_cast_spell(ath_buf *b, const ath_node *n, ath_dialect_id d, ath_error *err) {
+ath_status ath_cast_spell(ath_buf *b, const ath_node *n, const ath_dialect *d, ath_error *err) {
+  return ath_cast_spell_type(b, n->s, n->slen, n->s2, d, err);
+}
+
+ath_status ath_cast_spell_type(ath_buf *b, const char *type, size_t len, const char *enum_name, const ath_dialect *d,
+                               ath_error *err) {
   cast_type t;
-  if (!n->s || !parse(n->s, n->slen, &t))
+  if (!type || !parse(type, len, &t))
     return ath_error_set(err, ATH_E_COMPILE, "CAST to an unknown type '%.60s' (an athanor type is expected: "
-                         "Integer, String(20), Numeric(10, 2), ...)", n->s ? n->s : "");
-  const cast_spelling *sp = &TYPES[t.index];
-  if (t.is_enum && d == ATH_D_POSTGRESQL) {    /* CREATE TYPE ... AS ENUM made it a named type */
-    if (!n->s2 || !*n->s2)
-      return ath_error_set(err, ATH_E_COMPILE, "CAST to an Enum on PostgreSQL needs its type name: give the Enum "
-                           "one (ath.Enum{ ..., name = \"...\" })");
-    ath_quote_ident(b, d, n->s2, strlen(n->s2));
+                         "Integer, String(20), Numeric(10, 2), ...)", type ? type : "");
+  if (t.is_enum && d->named_enum_casts) {     /* CREATE TYPE ... AS ENUM made it a named type */
+    if (!enum_name || !*enum_name)
+      return ath_error_set(err, ATH_E_COMPILE, "CAST to an Enum on the %s dialect needs its type name: give the "
+                           "Enum one (ath.Enum{ ..., name = \"...\" })", d->name);
+    ath_quote_ident(b, d, enum_name, strlen(enum_name));
     return ATH_OK;
   }
-  if (t.is_datetime && t.timezone && d == ATH_D_POSTGRESQL) {
-    ath_buf_puts(b, "TIMESTAMP WITH TIME ZONE");
-    return ATH_OK;
-  }
-  const char *word = sp->spell[d];
-  if (!word) return ath_error_set(err, ATH_E_COMPILE, "CAST to %s is not supported by the %s dialect", sp->name,
-                                  ath_dialect_name(d));   /* callers ask ath_cast_has_target first */
+  const char *word = spelling(&t, d);
+  if (!word) return ath_error_set(err, ATH_E_COMPILE, "CAST to %s is not supported by the %s dialect",
+                                  TYPES[t.index].name, d->name);   /* callers ask ath_cast_has_target first */
   ath_buf_puts(b, word);
-  if (t.nargs) {
+  if (t.nargs && !strchr(word, '(')) {          /* a spelling with its own arguments (CHAR(32)) takes no more */
     ath_buf_printf(b, "(%ld", t.args[0]);
     if (t.nargs > 1) ath_buf_printf(b, ", %ld", t.args[1]);
     ath_buf_putc(b, ')');

@@ -1,4 +1,4 @@
-/* ath_node.c — node arena, dialect names and identifier quoting, and the
+/* ath_node.c — node arena, the node kinds as data (ATH_NODE_KINDS), and the
  * structural cache key of a statement tree. */
 #include "ath_sql.h"
 #include <stdlib.h>
@@ -73,104 +73,19 @@ ath_node *ath_node_new(ath_arena *a, int kind, int nkids) {
   return n;
 }
 
-/* --------------------------------------------------------------- dialects */
+/* ------------------------------------------------------------ node kinds */
 
-static const char *const DIALECT_NAMES[ATH_D__COUNT] = { "sqlite", "postgresql", "mysql" };
-
-int ath_dialect_lookup(const char *name) {
-  if (!name) return -1;
-  for (int i = 0; i < ATH_D__COUNT; i++)
-    if (strcmp(name, DIALECT_NAMES[i]) == 0) return i;
-  if (strcmp(name, "postgres") == 0) return ATH_D_POSTGRESQL;
-  if (strcmp(name, "mariadb") == 0) return ATH_D_MYSQL;
-  return -1;
-}
-
-const char *ath_dialect_name(ath_dialect_id d) {
-  return (unsigned)d < ATH_D__COUNT ? DIALECT_NAMES[d] : "unknown";
-}
-
-/* Words quoted when used as identifiers: the reserved words of SQL,
- * PostgreSQL, SQLite and MySQL 8 (a superset is harmless: quoting a lower-case name never
- * changes its meaning). Sorted for bsearch. */
-static const char *const RESERVED[] = {
-  "accessible", "add", "all", "alter", "analyse", "analyze", "and", "any",
-  "array", "as", "asc", "asensitive", "asymmetric", "authorization", "before", "between",
-  "bigint", "binary", "blob", "both", "by", "call", "cascade", "case",
-  "cast", "change", "char", "character", "check", "collate", "column", "condition",
-  "constraint", "continue", "convert", "create", "cross", "cume_dist", "current_date", "current_role",
-  "current_time", "current_timestamp", "current_user", "cursor", "database", "databases", "day_hour", "day_microsecond",
-  "day_minute", "day_second", "dec", "decimal", "declare", "default", "deferrable", "delayed",
-  "delete", "dense_rank", "desc", "describe", "distinct", "distinctrow", "div", "do",
-  "double", "drop", "dual", "each", "else", "elseif", "enclosed", "end",
-  "escaped", "except", "exists", "exit", "explain", "false", "fetch", "first_value",
-  "float", "float4", "float8", "for", "force", "foreign", "freeze", "from",
-  "full", "fulltext", "function", "generated", "get", "grant", "group", "groups",
-  "having", "high_priority", "hour_microsecond", "hour_minute", "hour_second", "if", "ignore", "ilike",
-  "in", "index", "infile", "initially", "inner", "inout", "insensitive", "insert",
-  "int", "int1", "int2", "int3", "int4", "int8", "integer", "intersect",
-  "interval", "into", "is", "isnull", "iterate", "join", "key", "keys",
-  "kill", "lag", "last_value", "lateral", "lead", "leading", "leave", "left",
-  "like", "limit", "linear", "lines", "load", "localtime", "localtimestamp", "lock",
-  "long", "longblob", "longtext", "loop", "low_priority", "master_bind", "match", "mediumblob",
-  "mediumint", "mediumtext", "middleint", "minute_microsecond", "minute_second", "mod", "modifies", "natural",
-  "no_write_to_binlog", "not", "notnull", "nth_value", "ntile", "null", "numeric", "offset",
-  "on", "only", "optimize", "option", "optionally", "or", "order", "out",
-  "outer", "outfile", "over", "overlaps", "partition", "percent_rank", "placing", "precision",
-  "primary", "procedure", "purge", "range", "rank", "read", "reads", "real",
-  "recursive", "references", "regexp", "release", "rename", "repeat", "replace", "require",
-  "resignal", "restrict", "return", "returning", "revoke", "right", "rlike", "row",
-  "row_number", "rows", "schema", "schemas", "second_microsecond", "select", "sensitive", "separator",
-  "session_user", "set", "show", "signal", "similar", "smallint", "some", "spatial",
-  "specific", "sql", "sql_calc_found_rows", "sqlexception", "sqlstate", "sqlwarning", "ssl", "starting",
-  "straight_join", "symmetric", "system", "table", "tablesample", "terminated", "then", "tinyblob",
-  "tinyint", "tinytext", "to", "trailing", "trigger", "true", "undo", "union",
-  "unique", "unlock", "unsigned", "update", "usage", "use", "user", "using",
-  "utc_date", "utc_time", "utc_timestamp", "values", "varbinary", "varchar", "varcharacter", "variadic",
-  "varying", "verbose", "virtual", "when", "where", "while", "window", "with",
-  "write", "xor", "year_month", "zerofill",
+#define SLOT_NAME(kind, slot) #slot,
+#define SLOT_NAMES(NAME, fields, min, max, filled, SLOTS) \
+  static const char *const NAME##_slots[ATH_##NAME##__N + 1] = { SLOTS(SLOT_NAME) NULL };
+ATH_NODE_KINDS(SLOT_NAMES)
+#define KIDS_SPAN(min, max) ((max) == ATH_ANY ? 0xffffffffu : (unsigned)((max) - (min)))
+#define KIND_INFO(NAME, fields, min, max, filled, SLOTS) \
+  [ATH_N_##NAME] = { #NAME, (fields), (min), (max), (filled), ATH_##NAME##__N, KIDS_SPAN(min, max), NAME##_slots },
+const ath_kind_info ath_kinds[ATH_N__COUNT] = {
+  [ATH_N__NONE] = { "(none)", 0, 0, 0, 0, 0, 0, NULL },
+  ATH_NODE_KINDS(KIND_INFO)
 };
-
-static int cmp_word(const void *key, const void *elem) {
-  return strcmp((const char *)key, *(const char *const *)elem);
-}
-
-int ath_is_reserved(const char *name, size_t len) {
-  char word[32];
-  if (len == 0 || len >= sizeof word) return 0;
-  memcpy(word, name, len);
-  word[len] = '\0';
-  return bsearch(word, RESERVED, sizeof RESERVED / sizeof RESERVED[0], sizeof RESERVED[0], cmp_word) != NULL;
-}
-
-static int needs_quotes(const char *s, size_t len) {
-  if (len == 0) return 1;
-  if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_')) return 1;
-  for (size_t i = 1; i < len; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return 1;
-  }
-  return ath_is_reserved(s, len);
-}
-
-void ath_quote_ident(ath_buf *b, ath_dialect_id d, const char *name, size_t len) {
-  if (!needs_quotes(name, len)) {
-    ath_buf_append(b, name, len);
-    return;
-  }
-  char q = d == ATH_D_MYSQL ? '`' : '"';
-  ath_buf_putc(b, q);
-  size_t start = 0;
-  for (size_t i = 0; i < len; i++) {
-    if (name[i] == q) {                       /* double an embedded quote */
-      ath_buf_append(b, name + start, i - start + 1);
-      ath_buf_putc(b, q);
-      start = i + 1;
-    }
-  }
-  ath_buf_append(b, name + start, len - start);
-  ath_buf_putc(b, q);
-}
 
 /* -------------------------------------------------------------- cache key */
 
@@ -241,13 +156,13 @@ static void key_node(key_state *k, const ath_node *n) {
   k->depth--;
 }
 
-int ath_node_key(ath_buf *key, const ath_node *root, ath_dialect_id d) {
+int ath_node_key(ath_buf *key, const ath_node *root, const ath_dialect *d) {
   key_state k;
   k.b = key;
   k.nseen = 0;
   k.depth = 0;
   k.overflow = 0;
-  ath_buf_putc(key, (char)('0' + d));
+  ath_buf_putc(key, (char)d->cache_tag);   /* one byte: the key is hashed and compared per statement */
   key_node(&k, root);
   return k.overflow || key->oom ? -1 : 0;
 }

@@ -517,26 +517,26 @@ static ath_node *named(ath_arena *a, const char *name) {
  * ordering and limits; and an INSERT ... ON CONFLICT ... RETURNING. */
 static ath_node *select_tree(ath_arena *a) {
   ath_node *users = mk(a, ATH_N_TABLE, "users", 0), *orders = mk(a, ATH_N_TABLE, "Order Lines", 0);
-  ath_node *inner = slots(a, ATH_N_SELECT, ATH_SEL__N);
-  inner->kids[ATH_SEL_COLUMNS] = mk(a, ATH_N_LIST, NULL, 1, column(a, users, "id"));
-  inner->kids[ATH_SEL_FROM] = mk(a, ATH_N_LIST, NULL, 1, users);
+  ath_node *inner = slots(a, ATH_N_SELECT, ATH_SELECT__N);
+  inner->kids[ATH_SELECT_COLUMNS] = mk(a, ATH_N_LIST, NULL, 1, column(a, users, "id"));
+  inner->kids[ATH_SELECT_FROM] = mk(a, ATH_N_LIST, NULL, 1, users);
   ath_node *cte = mk(a, ATH_N_CTE, "recent", 1, inner);
-  ath_node *q = slots(a, ATH_N_SELECT, ATH_SEL__N);
+  ath_node *q = slots(a, ATH_N_SELECT, ATH_SELECT__N);
   ath_node *text = mk(a, ATH_N_TEXT, "users.age > :age AND users.z = :other", 1, named(a, "age"));
-  q->kids[ATH_SEL_COLUMNS] = mk(a, ATH_N_LIST, NULL, 3, column(a, users, "name"),
+  q->kids[ATH_SELECT_COLUMNS] = mk(a, ATH_N_LIST, NULL, 3, column(a, users, "name"),
     mk(a, ATH_N_LABEL, "total", 1, mk(a, ATH_N_FUNC, "sum", 1, column(a, orders, "amount"))),
     mk(a, ATH_N_CAST, "String(20)", 1, column(a, users, "id")));   /* the dialect spells the type */
   ath_node *on = mk(a, ATH_N_BINARY, "=", 2, column(a, orders, "user_id"), column(a, users, "id"));
-  q->kids[ATH_SEL_FROM] = mk(a, ATH_N_LIST, NULL, 1, mk(a, ATH_N_JOIN, NULL, 3, users, orders, on));
+  q->kids[ATH_SELECT_FROM] = mk(a, ATH_N_LIST, NULL, 1, mk(a, ATH_N_JOIN, NULL, 3, users, orders, on));
   ath_node *in = mk(a, ATH_N_IN, NULL, 4, column(a, users, "id"), bindslot(a, 1), bindslot(a, 2), bindslot(a, 3));
   ath_node *like = mk(a, ATH_N_BINARY, "ILIKE", 2, column(a, users, "name"), named(a, "pattern"));
-  q->kids[ATH_SEL_WHERE] = mk(a, ATH_N_AND, NULL, 3, in, mk(a, ATH_N_OR, NULL, 2, like,
+  q->kids[ATH_SELECT_WHERE] = mk(a, ATH_N_AND, NULL, 3, in, mk(a, ATH_N_OR, NULL, 2, like,
     mk(a, ATH_N_POSTFIX, "IS NULL", 1, column(a, users, "email"))), text);
-  q->kids[ATH_SEL_GROUP] = mk(a, ATH_N_LIST, NULL, 1, column(a, users, "name"));
-  q->kids[ATH_SEL_ORDER] = mk(a, ATH_N_LIST, NULL, 1, mk(a, ATH_N_POSTFIX, "DESC", 1, column(a, users, "name")));
-  q->kids[ATH_SEL_LIMIT] = bindslot(a, 4);
-  q->kids[ATH_SEL_OFFSET] = bindslot(a, 5);
-  q->kids[ATH_SEL_CTES] = mk(a, ATH_N_LIST, NULL, 1, cte);
+  q->kids[ATH_SELECT_GROUP] = mk(a, ATH_N_LIST, NULL, 1, column(a, users, "name"));
+  q->kids[ATH_SELECT_ORDER] = mk(a, ATH_N_LIST, NULL, 1, mk(a, ATH_N_POSTFIX, "DESC", 1, column(a, users, "name")));
+  q->kids[ATH_SELECT_LIMIT] = bindslot(a, 4);
+  q->kids[ATH_SELECT_OFFSET] = bindslot(a, 5);
+  q->kids[ATH_SELECT_CTES] = mk(a, ATH_N_LIST, NULL, 1, cte);
   return q;
 }
 
@@ -544,37 +544,37 @@ static ath_node *upsert_tree(ath_arena *a) {
   ath_node *users = mk(a, ATH_N_TABLE, "users", 0);
   ath_node *exc = mk(a, ATH_N_TABLE, "excluded", 0);
   exc->flags = ATH_F_PSEUDO;
-  ath_node *ins = slots(a, ATH_N_INSERT, ATH_INS__N);
-  ins->kids[ATH_INS_TABLE] = users;
-  ins->kids[ATH_INS_COLUMNS] = mk(a, ATH_N_LIST, NULL, 2, column(a, users, "id"), column(a, users, "name"));
-  ins->kids[ATH_INS_ROWS] = mk(a, ATH_N_LIST, NULL, 2, mk(a, ATH_N_LIST, NULL, 2, named(a, "id"), named(a, "name")),
+  ath_node *ins = slots(a, ATH_N_INSERT, ATH_INSERT__N);
+  ins->kids[ATH_INSERT_TABLE] = users;
+  ins->kids[ATH_INSERT_COLUMNS] = mk(a, ATH_N_LIST, NULL, 2, column(a, users, "id"), column(a, users, "name"));
+  ins->kids[ATH_INSERT_ROWS] = mk(a, ATH_N_LIST, NULL, 2, mk(a, ATH_N_LIST, NULL, 2, named(a, "id"), named(a, "name")),
                                mk(a, ATH_N_LIST, NULL, 2, bindslot(a, 1), bindslot(a, 2)));
-  ins->kids[ATH_INS_RETURNING] = mk(a, ATH_N_LIST, NULL, 1, column(a, users, "id"));
-  ins->kids[ATH_INS_CONFLICT] = mk(a, ATH_N_ONCONFLICT, NULL, 3, mk(a, ATH_N_LIST, NULL, 1, column(a, users, "id")),
+  ins->kids[ATH_INSERT_RETURNING] = mk(a, ATH_N_LIST, NULL, 1, column(a, users, "id"));
+  ins->kids[ATH_INSERT_CONFLICT] = mk(a, ATH_N_ONCONFLICT, NULL, 3, mk(a, ATH_N_LIST, NULL, 1, column(a, users, "id")),
     mk(a, ATH_N_LIST, NULL, 1, mk(a, ATH_N_SET, NULL, 2, column(a, users, "name"), column(a, exc, "name"))), NULL);
   return ins;
 }
 
 typedef struct compile_case {
   ath_node *roots[2];
-  char *expected[2][ATH_D__COUNT];   /* SQL of the clean run */
-  ath_buf keys[2][ATH_D__COUNT];
+  char *expected[2][ATH_BUILTIN_DIALECTS];   /* SQL of the clean run */
+  ath_buf keys[2][ATH_BUILTIN_DIALECTS];
 } compile_case;
 
 static ath_status compile_scenario(void *ctx, ath_error *err) {
   compile_case *cc = ctx;
   for (int r = 0; r < 2; r++) {
-    for (int d = 0; d < ATH_D__COUNT; d++) {
-      if (r == 1 && d == ATH_D_MYSQL) continue;            /* no RETURNING on MySQL */
+    for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) {
+      if (r == 1 && !ath_builtin_dialects[d]->returning) continue;   /* no RETURNING on MySQL */
       ath_compiled *c = NULL;
-      ath_status st = ath_compile(cc->roots[r], (ath_dialect_id)d, &c, err);
+      ath_status st = ath_compile(cc->roots[r], ath_builtin_dialects[d], &c, err);
       if (st != ATH_OK) { if (c != NULL) return WRONG(err, "a failed compile left its output"); return st; }
       if (cc->expected[r][d] == NULL) cc->expected[r][d] = ath_strdup(c->sql);   /* the clean run */
       else if (strcmp(cc->expected[r][d], c->sql) != 0) st = WRONG(err, "the SQL differs: %s", c->sql);
       ath_compiled_free(c);
       if (st != ATH_OK) return st;
       ath_buf key = ATH_BUF_INIT;
-      int rc = ath_node_key(&key, cc->roots[r], (ath_dialect_id)d);
+      int rc = ath_node_key(&key, cc->roots[r], ath_builtin_dialects[d]);
       int oom = key.oom;
       if (rc == 0 && cc->keys[r][d].data == NULL) { cc->keys[r][d] = key; continue; }
       if (rc == 0 && (key.len != cc->keys[r][d].len || memcmp(key.data, cc->keys[r][d].data, key.len) != 0))
@@ -602,7 +602,7 @@ static void test_alloc_faults_compiler(void **state) {
   assert_int_equal(compile_scenario(&cc, &err), ATH_OK);
   sweep("compiler", compile_scenario, &cc);
   for (int r = 0; r < 2; r++)
-    for (int d = 0; d < ATH_D__COUNT; d++) { ath_free(cc.expected[r][d]); ath_buf_free(&cc.keys[r][d]); }
+    for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) { ath_free(cc.expected[r][d]); ath_buf_free(&cc.keys[r][d]); }
   ath_arena_free(a);
 }
 

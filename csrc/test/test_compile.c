@@ -11,9 +11,9 @@
 #include <cmocka.h>
 #include "sql/ath_sql.h"
 
-#define SQLITE ATH_D_SQLITE
-#define PG ATH_D_POSTGRESQL
-#define MYSQL ATH_D_MYSQL
+#define SQLITE (ath_builtin_dialects[0])
+#define PG (ath_builtin_dialects[1])
+#define MYSQL (ath_builtin_dialects[2])
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -107,9 +107,9 @@ static ath_node *cast(ath_node *x, const char *type) { return mk(ATH_N_CAST, typ
 static ath_node *scalar(ath_node *q) { return mk(ATH_N_SCALAR, NULL, 1, NODES(q)); }
 
 static ath_node *select_(ath_node *columns, ath_node *where) {
-  ath_node *q = mk(ATH_N_SELECT, NULL, ATH_SEL__N, NULL);
-  q->kids[ATH_SEL_COLUMNS] = columns;
-  q->kids[ATH_SEL_WHERE] = where;
+  ath_node *q = mk(ATH_N_SELECT, NULL, ATH_SELECT__N, NULL);
+  q->kids[ATH_SELECT_COLUMNS] = columns;
+  q->kids[ATH_SELECT_WHERE] = where;
   return q;
 }
 static ath_node *slot(ath_node *q, int i, ath_node *v) { q->kids[i] = v; return q; }
@@ -122,13 +122,13 @@ static ath_node *join(ath_node *l, ath_node *r, ath_node *on, int flags) {
 static ath_node *alias(const char *name, ath_node *q) { return mk(ATH_N_ALIAS, name, 1, NODES(q)); }
 static ath_node *cte(const char *name, ath_node *body) { return mk(ATH_N_CTE, name, 1, NODES(body)); }
 static ath_node *insert(ath_node *t, ath_node *cols, ath_node *rows, ath_node *sel, ath_node *ret, ath_node *conflict) {
-  ath_node *n = mk(ATH_N_INSERT, NULL, ATH_INS__N, NULL);
-  n->kids[ATH_INS_TABLE] = t;
-  n->kids[ATH_INS_COLUMNS] = cols;
-  n->kids[ATH_INS_ROWS] = rows;
-  n->kids[ATH_INS_SELECT] = sel;
-  n->kids[ATH_INS_RETURNING] = ret;
-  n->kids[ATH_INS_CONFLICT] = conflict;
+  ath_node *n = mk(ATH_N_INSERT, NULL, ATH_INSERT__N, NULL);
+  n->kids[ATH_INSERT_TABLE] = t;
+  n->kids[ATH_INSERT_COLUMNS] = cols;
+  n->kids[ATH_INSERT_ROWS] = rows;
+  n->kids[ATH_INSERT_SELECT] = sel;
+  n->kids[ATH_INSERT_RETURNING] = ret;
+  n->kids[ATH_INSERT_CONFLICT] = conflict;
   return n;
 }
 static ath_node *set(ath_node *c, ath_node *v) { return mk(ATH_N_SET, NULL, 2, NODES(c, v)); }
@@ -144,7 +144,7 @@ static ath_node *delete_(ath_node *t, ath_node *where, ath_node *ret) {
 
 /* ------------------------------------------------------------- checks */
 
-static const char *dname(ath_dialect_id d) { return ath_dialect_name(d); }
+static const char *dname(const ath_dialect *d) { return d->name; }
 
 /* "1,2,:since": slots as numbers, named parameters as :name. */
 static void binds_str(const ath_compiled *c, char *out, size_t cap) {
@@ -160,7 +160,7 @@ static void binds_str(const ath_compiled *c, char *out, size_t cap) {
   }
 }
 
-static ath_compiled *compile_ok(const ath_node *root, ath_dialect_id d) {
+static ath_compiled *compile_ok(const ath_node *root, const ath_dialect *d) {
   ath_compiled *c = NULL;
   ath_error err;
   ath_error_clear(&err);
@@ -172,7 +172,7 @@ static ath_compiled *compile_ok(const ath_node *root, ath_dialect_id d) {
 
 /* Compiles root for d and checks SQL and binds; frees before failing so a
  * failed check leaks nothing. */
-static void expect_sql(const ath_node *root, ath_dialect_id d, const char *sql, const char *binds) {
+static void expect_sql(const ath_node *root, const ath_dialect *d, const char *sql, const char *binds) {
   ath_compiled *c = compile_ok(root, d);
   static char msg[4096];
   char got[512];
@@ -195,7 +195,7 @@ static void expect_all(const ath_node *root, const char *sqlite, const char *pg,
   expect_sql(root, MYSQL, mysql, binds);
 }
 
-static void expect_error(const ath_node *root, ath_dialect_id d, ath_status kind, const char *phrase1,
+static void expect_error(const ath_node *root, const ath_dialect *d, ath_status kind, const char *phrase1,
                          const char *phrase2) {
   ath_compiled *c = (ath_compiled *)1;
   ath_error err;
@@ -214,7 +214,7 @@ static void expect_error(const ath_node *root, ath_dialect_id d, ath_status kind
   if (phrase2 && !strstr(err.message, phrase2)) fail_msg("'%s' not in '%s'", phrase2, err.message);
 }
 
-static int returns_rows(const ath_node *root, ath_dialect_id d) {
+static int returns_rows(const ath_node *root, const ath_dialect *d) {
   ath_compiled *c = compile_ok(root, d);
   int r = c->returns_rows;
   ath_compiled_free(c);
@@ -245,9 +245,9 @@ static void test_select_infers_from(void **state) {
   expect_sql(q, MYSQL, "SELECT DISTINCT users.name FROM users", "");
 
   /* an explicit FROM is kept; tables it does not cover are added */
-  q = slot(select_(LIST(FUNC("count", star(NULL))), NULL), ATH_SEL_FROM, LIST(users));
+  q = slot(select_(LIST(FUNC("count", star(NULL))), NULL), ATH_SELECT_FROM, LIST(users));
   expect_sql(q, SQLITE, "SELECT count(*) FROM users", "");
-  q = slot(select_(LIST(col(orders, "id")), NULL), ATH_SEL_FROM, LIST(users));
+  q = slot(select_(LIST(col(orders, "id")), NULL), ATH_SELECT_FROM, LIST(users));
   expect_sql(q, SQLITE, "SELECT orders.id FROM users, orders", "");
 }
 
@@ -255,11 +255,11 @@ static void test_select_group_having_order_limit(void **state) {
   (void)state;
   ath_node *users = table("users");
   ath_node *q = select_(LIST(col(users, "city"), FUNC("count", star(NULL))), bin(col(users, "age"), ">", bind(1)));
-  slot(q, ATH_SEL_GROUP, LIST(col(users, "city")));
-  slot(q, ATH_SEL_HAVING, bin(FUNC("count", star(NULL)), ">", bind(2)));
-  slot(q, ATH_SEL_ORDER, LIST(postfix(col(users, "city"), "DESC")));
-  slot(q, ATH_SEL_LIMIT, bind(3));
-  slot(q, ATH_SEL_OFFSET, bind(4));
+  slot(q, ATH_SELECT_GROUP, LIST(col(users, "city")));
+  slot(q, ATH_SELECT_HAVING, bin(FUNC("count", star(NULL)), ">", bind(2)));
+  slot(q, ATH_SELECT_ORDER, LIST(postfix(col(users, "city"), "DESC")));
+  slot(q, ATH_SELECT_LIMIT, bind(3));
+  slot(q, ATH_SELECT_OFFSET, bind(4));
   expect_all(q,
              "SELECT users.city, count(*) FROM users WHERE users.age > ? GROUP BY users.city HAVING count(*) > ? "
              "ORDER BY users.city DESC LIMIT ? OFFSET ?",
@@ -273,11 +273,11 @@ static void test_select_group_having_order_limit(void **state) {
 static void test_limit_offset(void **state) {
   (void)state;
   ath_node *users = table("users");
-  ath_node *q = slot(select_(LIST(col(users, "id")), NULL), ATH_SEL_LIMIT, bind(1));
+  ath_node *q = slot(select_(LIST(col(users, "id")), NULL), ATH_SELECT_LIMIT, bind(1));
   expect_all(q, "SELECT users.id FROM users LIMIT ?", "SELECT users.id FROM users LIMIT $1",
              "SELECT users.id FROM users LIMIT ?", "1");
   /* OFFSET without LIMIT: SQLite and MySQL need a LIMIT */
-  q = slot(select_(LIST(col(users, "id")), NULL), ATH_SEL_OFFSET, bind(1));
+  q = slot(select_(LIST(col(users, "id")), NULL), ATH_SELECT_OFFSET, bind(1));
   expect_all(q, "SELECT users.id FROM users LIMIT -1 OFFSET ?", "SELECT users.id FROM users OFFSET $1",
              "SELECT users.id FROM users LIMIT 18446744073709551615 OFFSET ?", "1");
 }
@@ -451,7 +451,7 @@ static void test_booleans_and_null(void **state) {
 
 /* ------------------------------------------------------------ quoting */
 
-static void quoted(ath_dialect_id d, const char *name, const char *expected) {
+static void quoted(const ath_dialect *d, const char *name, const char *expected) {
   ath_buf b = ATH_BUF_INIT;
   ath_quote_ident(&b, d, name, strlen(name));
   assert_false(b.oom);
@@ -474,15 +474,15 @@ static void test_identifier_quoting(void **state) {
   quoted(MYSQL, "we\"ird", "`we\"ird`");
   quoted(MYSQL, "we`ird", "`we``ird`");
   quoted(SQLITE, "", "\"\"");
-  assert_true(ath_is_reserved("select", 6));
-  assert_true(ath_is_reserved("order", 5));
-  assert_false(ath_is_reserved("orders", 6));
-  assert_false(ath_is_reserved("SELECT", 6));  /* upper case is quoted anyway */
+  assert_true(ath_is_reserved(SQLITE, "select", 6));
+  assert_true(ath_is_reserved(SQLITE, "order", 5));
+  assert_false(ath_is_reserved(SQLITE, "orders", 6));
+  assert_false(ath_is_reserved(SQLITE, "SELECT", 6));  /* upper case is quoted anyway */
 
   /* in statements: the table name in FROM and as qualifier, columns, labels */
   ath_node *order = table("order");
   ath_node *q = select_(LIST(col(order, "id"), label(col(order, "desc"), "Total")), bin(col(order, "user"), "=", bind(1)));
-  slot(q, ATH_SEL_ORDER, LIST(label(col(order, "desc"), "Total")));
+  slot(q, ATH_SELECT_ORDER, LIST(label(col(order, "desc"), "Total")));
   expect_all(q,
              "SELECT \"order\".id, \"order\".\"desc\" AS \"Total\" FROM \"order\" WHERE \"order\".\"user\" = ? "
              "ORDER BY \"Total\"",
@@ -540,7 +540,7 @@ static void test_hostile_identifiers_are_quoted(void **state) {
 static void test_functions(void **state) {
   (void)state;
   ath_node *users = table("users");
-  ath_node *q = slot(select_(LIST(FUNC("count", star(NULL))), NULL), ATH_SEL_FROM, LIST(users));
+  ath_node *q = slot(select_(LIST(FUNC("count", star(NULL))), NULL), ATH_SELECT_FROM, LIST(users));
   expect_all(q, "SELECT count(*) FROM users", "SELECT count(*) FROM users", "SELECT count(*) FROM users", "");
   ath_node *now = with_flags(mk(ATH_N_FUNC, "CURRENT_TIMESTAMP", 0, NULL), ATH_F_NOPARENS);
   expect_all(select_(LIST(now), NULL), "SELECT CURRENT_TIMESTAMP", "SELECT CURRENT_TIMESTAMP",
@@ -563,14 +563,14 @@ static void test_label_and_order_by_label(void **state) {
   ath_node *n = label(col(users, "name"), "n");
   ath_node *total = label(FUNC("count", col(users, "id")), "total");
   ath_node *q = select_(LIST(n, total), NULL);
-  slot(q, ATH_SEL_GROUP, LIST(col(users, "name")));
-  slot(q, ATH_SEL_ORDER, LIST(postfix(total, "DESC"), n));
+  slot(q, ATH_SELECT_GROUP, LIST(col(users, "name")));
+  slot(q, ATH_SELECT_ORDER, LIST(postfix(total, "DESC"), n));
   expect_all(q, "SELECT users.name AS n, count(users.id) AS total FROM users GROUP BY users.name ORDER BY total DESC, n",
              "SELECT users.name AS n, count(users.id) AS total FROM users GROUP BY users.name ORDER BY total DESC, n",
              "SELECT users.name AS n, count(users.id) AS total FROM users GROUP BY users.name ORDER BY total DESC, n",
              "");
   /* GROUP BY a label also names it */
-  q = slot(select_(LIST(n, total), NULL), ATH_SEL_GROUP, LIST(n));
+  q = slot(select_(LIST(n, total), NULL), ATH_SELECT_GROUP, LIST(n));
   expect_sql(q, SQLITE, "SELECT users.name AS n, count(users.id) AS total FROM users GROUP BY n", "");
   /* labels with binds keep their binds in the column list */
   expect_sql(select_(LIST(label(bin(col(users, "age"), "+", bind(1)), "next")), NULL), PG,
@@ -585,9 +585,9 @@ static void test_label_renders_by_where_it_stands(void **state) {
   ath_node *users = table("users");
   ath_node *n = label(FUNC("count", star(NULL)), "n");
   ath_node *n_again = label(FUNC("count", star(NULL)), "n");        /* built twice, as Lua does */
-  ath_node *q = slot(select_(LIST(col(users, "team_id"), n), NULL), ATH_SEL_GROUP, LIST(col(users, "team_id")));
-  slot(q, ATH_SEL_HAVING, bin(n_again, ">", bind(1)));
-  slot(q, ATH_SEL_ORDER, LIST(postfix(postfix(label(FUNC("count", star(NULL)), "n"), "DESC"), "NULLS LAST")));
+  ath_node *q = slot(select_(LIST(col(users, "team_id"), n), NULL), ATH_SELECT_GROUP, LIST(col(users, "team_id")));
+  slot(q, ATH_SELECT_HAVING, bin(n_again, ">", bind(1)));
+  slot(q, ATH_SELECT_ORDER, LIST(postfix(postfix(label(FUNC("count", star(NULL)), "n"), "DESC"), "NULLS LAST")));
   expect_sql(q, PG, "SELECT users.team_id, count(*) AS n FROM users GROUP BY users.team_id HAVING count(*) > $1 "
              "ORDER BY n DESC NULLS LAST", "1");
   /* WHERE: the expression */
@@ -595,12 +595,12 @@ static void test_label_renders_by_where_it_stands(void **state) {
   expect_sql(select_(LIST(u), bin(label(bin(col(users, "id"), "*", bind(2)), "u"), ">", bind(3))), SQLITE,
              "SELECT users.id * ? AS u FROM users WHERE users.id * ? > ?", "1,2,3");
   /* GROUP BY a label of the columns clause: its name */
-  q = slot(select_(LIST(label(bin(col(users, "id"), "*", bind(1)), "u"), n), NULL), ATH_SEL_GROUP,
+  q = slot(select_(LIST(label(bin(col(users, "id"), "*", bind(1)), "u"), n), NULL), ATH_SELECT_GROUP,
            LIST(label(bin(col(users, "id"), "*", bind(2)), "u")));
   expect_sql(q, SQLITE, "SELECT users.id * ? AS u, count(*) AS n FROM users GROUP BY u", "1");
   /* ORDER BY a label the columns clause lacks, or one of the same name over
    * another expression: the expression */
-  q = slot(select_(LIST(col(users, "id"), n), NULL), ATH_SEL_ORDER,
+  q = slot(select_(LIST(col(users, "id"), n), NULL), ATH_SELECT_ORDER,
            LIST(label(FUNC("max", col(users, "id")), "n"), label(col(users, "age"), "a")));
   expect_sql(q, SQLITE, "SELECT users.id, count(*) AS n FROM users ORDER BY max(users.id), users.age", "");
   /* inside a function of the columns clause: the expression */
@@ -626,7 +626,7 @@ static void test_order_by_subquery_with_label(void **state) {
   ath_node *users = table("users"), *orders = table("orders");
   ath_node *sub = select_(LIST(label(FUNC("max", col(orders, "total")), "m")),
                           bin(col(orders, "user_id"), "=", col(users, "id")));
-  ath_node *q = slot(select_(LIST(col(users, "name")), NULL), ATH_SEL_ORDER, LIST(scalar(sub)));
+  ath_node *q = slot(select_(LIST(col(users, "name")), NULL), ATH_SELECT_ORDER, LIST(scalar(sub)));
   expect_sql(q, SQLITE,
              "SELECT users.name FROM users ORDER BY (SELECT max(orders.total) AS m FROM orders WHERE orders.user_id = "
              "users.id)",
@@ -688,34 +688,34 @@ static void test_joins(void **state) {
   ath_node *users = table("users"), *orders = table("orders"), *items = table("items");
   ath_node *on = bin(col(orders, "user_id"), "=", col(users, "id"));
   ath_node *cols = LIST(col(users, "name"), col(orders, "total"));
-  ath_node *q = slot(select_(cols, bin(col(orders, "total"), ">", bind(1))), ATH_SEL_FROM, LIST(join(users, orders, on, 0)));
+  ath_node *q = slot(select_(cols, bin(col(orders, "total"), ">", bind(1))), ATH_SELECT_FROM, LIST(join(users, orders, on, 0)));
   expect_all(q, "SELECT users.name, orders.total FROM users JOIN orders ON orders.user_id = users.id WHERE orders.total > ?",
              "SELECT users.name, orders.total FROM users JOIN orders ON orders.user_id = users.id WHERE orders.total > $1",
              "SELECT users.name, orders.total FROM users JOIN orders ON orders.user_id = users.id WHERE orders.total > ?",
              "1");
-  q = slot(select_(cols, NULL), ATH_SEL_FROM, LIST(join(users, orders, on, ATH_F_OUTER)));
+  q = slot(select_(cols, NULL), ATH_SELECT_FROM, LIST(join(users, orders, on, ATH_F_OUTER)));
   expect_all(q, "SELECT users.name, orders.total FROM users LEFT OUTER JOIN orders ON orders.user_id = users.id",
              "SELECT users.name, orders.total FROM users LEFT OUTER JOIN orders ON orders.user_id = users.id",
              "SELECT users.name, orders.total FROM users LEFT OUTER JOIN orders ON orders.user_id = users.id", "");
-  q = slot(select_(cols, NULL), ATH_SEL_FROM, LIST(join(users, orders, on, ATH_F_FULL)));
+  q = slot(select_(cols, NULL), ATH_SELECT_FROM, LIST(join(users, orders, on, ATH_F_FULL)));
   expect_sql(q, SQLITE, "SELECT users.name, orders.total FROM users FULL OUTER JOIN orders ON orders.user_id = users.id", "");
   expect_sql(q, PG, "SELECT users.name, orders.total FROM users FULL OUTER JOIN orders ON orders.user_id = users.id", "");
   expect_error(q, MYSQL, ATH_E_COMPILE, "FULL OUTER JOIN", "mysql");
 
   /* chains, a join on the right, binds in the ON clause, an uncovered table */
   ath_node *on2 = AND(bin(col(items, "order_id"), "=", col(orders, "id")), bin(col(items, "qty"), ">", bind(1)));
-  q = slot(select_(LIST(col(users, "name"), col(items, "sku")), NULL), ATH_SEL_FROM,
+  q = slot(select_(LIST(col(users, "name"), col(items, "sku")), NULL), ATH_SELECT_FROM,
            LIST(join(join(users, orders, on, 0), items, on2, ATH_F_OUTER)));
   expect_sql(q, PG,
              "SELECT users.name, items.sku FROM users JOIN orders ON orders.user_id = users.id LEFT OUTER JOIN items ON "
              "items.order_id = orders.id AND items.qty > $1",
              "1");
-  q = slot(select_(LIST(col(users, "name")), NULL), ATH_SEL_FROM, LIST(join(users, join(orders, items, on2, 0), on, 0)));
+  q = slot(select_(LIST(col(users, "name")), NULL), ATH_SELECT_FROM, LIST(join(users, join(orders, items, on2, 0), on, 0)));
   expect_sql(q, SQLITE,
              "SELECT users.name FROM users JOIN (orders JOIN items ON items.order_id = orders.id AND items.qty > ?) ON "
              "orders.user_id = users.id",
              "1");
-  q = slot(select_(LIST(col(users, "name"), col(items, "sku")), NULL), ATH_SEL_FROM, LIST(join(users, orders, on, 0)));
+  q = slot(select_(LIST(col(users, "name"), col(items, "sku")), NULL), ATH_SELECT_FROM, LIST(join(users, orders, on, 0)));
   expect_sql(q, SQLITE, "SELECT users.name, items.sku FROM users JOIN orders ON orders.user_id = users.id, items", "");
 }
 
@@ -724,7 +724,7 @@ static void test_table_alias_and_self_join(void **state) {
   ath_node *u = table_as("users", "u"), *m = table_as("users", "m");
   ath_node *on = bin(col(u, "manager_id"), "=", col(m, "id"));
   ath_node *q = slot(select_(LIST(col(u, "name"), label(col(m, "name"), "manager")), bin(col(m, "id"), "=", bind(1))),
-                     ATH_SEL_FROM, LIST(join(u, m, on, ATH_F_OUTER)));
+                     ATH_SELECT_FROM, LIST(join(u, m, on, ATH_F_OUTER)));
   expect_all(q,
              "SELECT u.name, m.name AS manager FROM users AS u LEFT OUTER JOIN users AS m ON u.manager_id = m.id "
              "WHERE m.id = ?",
@@ -747,9 +747,9 @@ static void test_subquery_in_from(void **state) {
   ath_node *users = table("users"), *orders = table("orders");
   ath_node *inner = select_(LIST(col(orders, "user_id"), label(FUNC("sum", col(orders, "total")), "spent")),
                             bin(col(orders, "status"), "=", bind(1)));
-  slot(inner, ATH_SEL_GROUP, LIST(col(orders, "user_id")));
+  slot(inner, ATH_SELECT_GROUP, LIST(col(orders, "user_id")));
   ath_node *s = alias("s", inner);
-  ath_node *q = slot(select_(LIST(col(users, "name"), col(s, "spent")), bin(col(s, "spent"), ">", bind(2))), ATH_SEL_FROM,
+  ath_node *q = slot(select_(LIST(col(users, "name"), col(s, "spent")), bin(col(s, "spent"), ">", bind(2))), ATH_SELECT_FROM,
                      LIST(join(users, s, bin(col(s, "user_id"), "=", col(users, "id")), 0)));
   expect_all(q,
              "SELECT users.name, s.spent FROM users JOIN (SELECT orders.user_id, sum(orders.total) AS spent FROM orders "
@@ -794,10 +794,10 @@ static void test_correlated_scalar_subquery(void **state) {
                                                     bin(col(orders, "user_id"), "=", col(users, "id"))), ">", bind(1)));
   expect_sql(q, SQLITE,
              "SELECT users.name FROM users WHERE (SELECT count(*) FROM orders WHERE orders.user_id = users.id) > ?", "1");
-  /* explicit correlation (ATH_SEL_CORRELATE) keeps a table the enclosing
+  /* explicit correlation (ATH_SELECT_CORRELATE) keeps a table the enclosing
    * query has out of FROM; alone, nothing encloses it (as SQLAlchemy) */
   ath_node *c = select_(LIST(col(orders, "id")), bin(col(orders, "user_id"), "=", col(users, "id")));
-  slot(c, ATH_SEL_CORRELATE, LIST(users));
+  slot(c, ATH_SELECT_CORRELATE, LIST(users));
   expect_sql(c, SQLITE, "SELECT orders.id FROM orders, users WHERE orders.user_id = users.id", "");
   expect_sql(select_(LIST(col(users, "id")), unary("EXISTS", c)), SQLITE,
              "SELECT users.id FROM users WHERE EXISTS (SELECT orders.id FROM orders WHERE orders.user_id = users.id)", "");
@@ -927,7 +927,7 @@ static void test_for_update(void **state) {
              "SELECT users.id FROM users WHERE users.id = ? FOR SHARE", "1");
   /* after LIMIT */
   q->flags = ATH_F_FOR_UPDATE;
-  slot(q, ATH_SEL_LIMIT, bind(2));
+  slot(q, ATH_SELECT_LIMIT, bind(2));
   expect_sql(q, PG, "SELECT users.id FROM users WHERE users.id = $1 LIMIT $2 FOR UPDATE", "1,2");
 }
 
@@ -1182,7 +1182,7 @@ static void test_compile_arguments(void **state) {
   (void)state;
   ath_compiled *c = (ath_compiled *)1;
   ath_error err;
-  assert_int_equal(ath_compile(leaf(ATH_N_NULL), (ath_dialect_id)7, &c, &err), ATH_E_ARGUMENT);
+  assert_int_equal(ath_compile(leaf(ATH_N_NULL), NULL, &c, &err), ATH_E_ARGUMENT);
   assert_null(c);
   c = (ath_compiled *)1;
   assert_int_equal(ath_compile(NULL, SQLITE, &c, &err), ATH_E_COMPILE);
@@ -1197,11 +1197,11 @@ static void test_compile_arguments(void **state) {
   for (int i = 0; i < 300; i++) e = not_(e);
   expect_error(e, PG, ATH_E_COMPILE, "nested too deeply", NULL);
   /* dialect names */
-  assert_int_equal(ath_dialect_lookup("sqlite"), SQLITE);
-  assert_int_equal(ath_dialect_lookup("postgres"), PG);
-  assert_int_equal(ath_dialect_lookup("mariadb"), MYSQL);
-  assert_int_equal(ath_dialect_lookup("oracle"), -1);
-  assert_string_equal(ath_dialect_name(MYSQL), "mysql");
+  assert_ptr_equal(ath_dialect_find("sqlite"), SQLITE);
+  assert_ptr_equal(ath_dialect_find("postgres"), PG);
+  assert_ptr_equal(ath_dialect_find("mariadb"), MYSQL);
+  assert_null(ath_dialect_find("oracle"));
+  assert_string_equal(MYSQL->name, "mysql");
 }
 
 /* ---------------------------------------------------------- cache key */
@@ -1211,7 +1211,7 @@ typedef struct keyed {
   size_t len;
 } keyed;
 
-static keyed key_of(const ath_node *root, ath_dialect_id d) {
+static keyed key_of(const ath_node *root, const ath_dialect *d) {
   keyed k;
   ath_buf b = ATH_BUF_INIT;
   int rc = ath_node_key(&b, root, d);
@@ -1238,13 +1238,13 @@ static ath_node *keyed_tree(tree_opts o) {
                         AND(bin(col(users, "id"), o.op, bind(o.slot0)), IN(col(users, "age"), bind(o.slot0 + 1), bind(o.slot0 + 2)),
                             bin(col(users, "created"), ">", named(o.param)),
                             TEXT("users.x = :x", text_bind("x", o.slot0 + 3))));
-  slot(q, ATH_SEL_FROM, LIST(join(users, orders, bin(col(orders, "user_id"), "=", col(users, "id")), 0)));
-  slot(q, ATH_SEL_LIMIT, bind(o.slot0 + 4));
+  slot(q, ATH_SELECT_FROM, LIST(join(users, orders, bin(col(orders, "user_id"), "=", col(users, "id")), 0)));
+  slot(q, ATH_SELECT_LIMIT, bind(o.slot0 + 4));
   q->flags = o.flags;
   return q;
 }
 
-static char *sql_of(const ath_node *root, ath_dialect_id d) {
+static char *sql_of(const ath_node *root, const ath_dialect *d) {
   ath_compiled *c = compile_ok(root, d);
   char *s = ath_strdup(c->sql);
   ath_compiled_free(c);
@@ -1387,14 +1387,14 @@ static ath_node *complex_tree(void) {
                         TEXT("users.age > :age AND users.z = :other", text_bind("age", 50)),
                         between(col(users, "age"), bind(2), bind(3)));
   ath_node *q = select_(cols, where);
-  slot(q, ATH_SEL_FROM, LIST(join(users, orders, bin(col(orders, "user_id"), "=", col(users, "id")), ATH_F_OUTER)));
-  slot(q, ATH_SEL_ORDER, LIST(postfix(cols->kids[NT], "DESC")));
-  slot(q, ATH_SEL_LIMIT, bind(4));
-  slot(q, ATH_SEL_OFFSET, bind(5));
+  slot(q, ATH_SELECT_FROM, LIST(join(users, orders, bin(col(orders, "user_id"), "=", col(users, "id")), ATH_F_OUTER)));
+  slot(q, ATH_SELECT_ORDER, LIST(postfix(cols->kids[NT], "DESC")));
+  slot(q, ATH_SELECT_LIMIT, bind(4));
+  slot(q, ATH_SELECT_OFFSET, bind(5));
   return q;
 }
 
-static void oom_loop(const ath_node *root, ath_dialect_id d, int min_failures) {
+static void oom_loop(const ath_node *root, const ath_dialect *d, int min_failures) {
   char *expected = sql_of(root, d);
   long n;
   int failures = 0;
@@ -1433,13 +1433,13 @@ static void oom_loop(const ath_node *root, ath_dialect_id d, int min_failures) {
 static void test_out_of_memory_compile(void **state) {
   (void)state;
   ath_node *q = complex_tree();
-  for (int d = 0; d < ATH_D__COUNT; d++) oom_loop(q, (ath_dialect_id)d, 10);
+  for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) oom_loop(q, ath_builtin_dialects[d], 10);
   /* DML with named binds (their names are allocated) */
   ath_node *users = table("users"), *exc = excluded();
   ath_node *ins = insert(users, LIST(col(users, "id"), col(users, "name")),
                          LIST(LIST(named("id"), named("name")), LIST(bind(1), bind(2))), NULL, NULL,
                          on_conflict(LIST(col(users, "id")), LIST(set(col(users, "name"), col(exc, "name"))), NULL));
-  for (int d = 0; d < ATH_D__COUNT; d++) oom_loop(ins, (ath_dialect_id)d, 3);
+  for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) oom_loop(ins, ath_builtin_dialects[d], 3);
   oom_loop(update(users, LIST(set(col(users, "name"), named("n"))), bin(col(users, "id"), "=", named("id")),
                   LIST(col(users, "id"))), PG, 3);
   oom_loop(TEXT(":a :b :c", text_bind("b", 1)), SQLITE, 3);
@@ -1509,15 +1509,15 @@ static void test_malformed_trees_are_compile_errors(void **state) {
         if (variant & 1) { n->s = "x"; n->slen = 1; }
         if (variant & 2) for (int i = 0; i < nkids; i++) n->kids[i] = bind(1);
         n->flags = variant == 3 ? ~0 : 0;
-        for (int d = 0; d < ATH_D__COUNT; d++) {
+        for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++) {
           ath_compiled *c = NULL;
           ath_error err;
           ath_error_clear(&err);
-          ath_status st = ath_compile(n, (ath_dialect_id)d, &c, &err);
+          ath_status st = ath_compile(n, ath_builtin_dialects[d], &c, &err);
           if (st == ATH_OK) ath_compiled_free(c);
           else assert_int_equal(st, ATH_E_COMPILE);
           ath_buf key = ATH_BUF_INIT;
-          (void)ath_node_key(&key, n, (ath_dialect_id)d);
+          (void)ath_node_key(&key, n, ath_builtin_dialects[d]);
           ath_buf_free(&key);
         }
       }
@@ -1546,6 +1546,62 @@ static void test_malformed_nodes_are_named(void **state) {
   expect_error(upd, SQLITE, ATH_E_COMPILE, "not a SET", NULL);
   ath_node *cte_ref = mk(ATH_N_CTE, "t", 0, NULL);      /* a reference by name with no body anywhere */
   expect_error(select_(LIST(col(cte_ref, "id")), NULL), PG, ATH_E_COMPILE, "missing", NULL);
+}
+
+/* ATH_NODE_KINDS bounds every kind's arity from above too (issue 15, item
+ * 2): an extra child is a CompileError naming the kind, never ignored; an
+ * unknown kind as well. The kind table agrees with the slot enums. */
+static void test_arity_from_the_kind_list(void **state) {
+  (void)state;
+  expect_error(mk(ATH_N_UNARY, "NOT", 2, NODES(bind(1), bind(2))), SQLITE, ATH_E_COMPILE,
+               "malformed UNARY node: 2 children", "at most 1");
+  expect_error(mk(ATH_N_NULL, NULL, 1, NODES(bind(1))), PG, ATH_E_COMPILE, "malformed NULL", "at most 0");
+  expect_error(mk(ATH_N_INSERT, NULL, ATH_INSERT__N + 1, NULL), MYSQL, ATH_E_COMPILE, "malformed INSERT", "at most 6");
+  ath_node *sel = select_(LIST(bind(1)), NULL);
+  expect_sql(sel, SQLITE, "SELECT ?", "1");
+  expect_error(mk(ATH_N_SELECT, NULL, ATH_SELECT__N + 1, NULL), PG, ATH_E_COMPILE, "at most 11", NULL);
+  expect_error(mk(ATH_N__COUNT, NULL, 0, NULL), SQLITE, ATH_E_COMPILE, "unknown node kind", NULL);
+  expect_error(bin(bind(1), "=", mk(-3, NULL, 0, NULL)), SQLITE, ATH_E_COMPILE, "unknown node kind -3", NULL);
+  /* the table the converter, the check and core.node_slots read */
+  assert_string_equal(ath_kinds[ATH_N_INSERT].name, "INSERT");
+  assert_int_equal(ath_kinds[ATH_N_INSERT].nslots, 6);
+  assert_string_equal(ath_kinds[ATH_N_INSERT].slots[ATH_INSERT_RETURNING], "RETURNING");
+  assert_string_equal(ath_kinds[ATH_N_SELECT].slots[ATH_SELECT_DISTINCT_ON], "DISTINCT_ON");
+  assert_int_equal(ath_kinds[ATH_N_SELECT].min_kids, ATH_SELECT__N - 1);
+  assert_int_equal(ath_kinds[ATH_N_LIST].max_kids, ATH_ANY);
+  for (int k = 1; k < ATH_N__COUNT; k++) {
+    assert_non_null(ath_kinds[k].name);
+    assert_true(ath_kinds[k].max_kids == ATH_ANY || ath_kinds[k].max_kids >= ath_kinds[k].min_kids);
+    assert_true(ath_kinds[k].nslots == 0 || ath_kinds[k].nslots == ath_kinds[k].max_kids);
+  }
+}
+
+/* A dialect is facts: a copy of a built-in one with other facts renders
+ * by them (what core.register_dialect does from Lua). */
+static void test_dialect_is_facts(void **state) {
+  (void)state;
+  ath_dialect toy = *PG;
+  toy.name = "toy";
+  toy.cache_tag = 200;
+  toy.quote = '`';
+  toy.paramstyle = ATH_PARAM_NUMERIC;
+  toy.native_boolean = 0;
+  toy.limit_all = "LIMIT ALL";
+  toy.cast[ATH_CAST_INTEGER] = "INT";
+  ath_node *users = table("users");
+  ath_node *q = select_(LIST(col(users, "Name"), cast(col(users, "id"), "Integer")),
+                        AND(bin(col(users, "id"), "=", bind(1)), bin(col(users, "ok"), "=", leaf(ATH_N_TRUE))));
+  slot(q, ATH_SELECT_OFFSET, bind(2));
+  expect_sql(q, &toy, "SELECT users.`Name`, CAST(users.id AS INT) FROM users WHERE users.id = :1 AND users.ok = 1 "
+             "LIMIT ALL OFFSET :2", "1,2");
+  /* the same tree keys differently per dialect: one cache serves both */
+  ath_buf a = ATH_BUF_INIT, b = ATH_BUF_INIT;
+  assert_int_equal(ath_node_key(&a, q, &toy), 0);
+  assert_int_equal(ath_node_key(&b, q, PG), 0);
+  int same = a.len == b.len && !memcmp(a.data, b.data, a.len);
+  ath_buf_free(&a);
+  ath_buf_free(&b);
+  assert_false(same);
 }
 
 /* A chain far deeper than the converter builds, and a node that is its own
@@ -1693,21 +1749,21 @@ static void test_tuple_in_and_like_escape(void **state) {
 static void test_distinct_on_and_correlate_except(void **state) {
   (void)state;
   ath_node *emps = table("emps");
-  ath_node *q = mk(ATH_N_SELECT, NULL, ATH_SEL_DISTINCT_ON + 1, NULL);
-  q->kids[ATH_SEL_COLUMNS] = LIST(col(emps, "dept"), col(emps, "name"));
-  q->kids[ATH_SEL_DISTINCT_ON] = LIST(col(emps, "dept"));
+  ath_node *q = mk(ATH_N_SELECT, NULL, ATH_SELECT_DISTINCT_ON + 1, NULL);
+  q->kids[ATH_SELECT_COLUMNS] = LIST(col(emps, "dept"), col(emps, "name"));
+  q->kids[ATH_SELECT_DISTINCT_ON] = LIST(col(emps, "dept"));
   q->flags = ATH_F_DISTINCT;
   expect_sql(q, PG, "SELECT DISTINCT ON (emps.dept) emps.dept, emps.name FROM emps", "");
   expect_error(q, SQLITE, ATH_E_COMPILE, "DISTINCT ON is not supported", "sqlite");
   expect_error(q, MYSQL, ATH_E_COMPILE, "DISTINCT ON is not supported", "mysql");
-  q->kids[ATH_SEL_DISTINCT_ON] = EMPTY_LIST();                /* an empty list: plain DISTINCT */
+  q->kids[ATH_SELECT_DISTINCT_ON] = EMPTY_LIST();                /* an empty list: plain DISTINCT */
   expect_sql(q, SQLITE, "SELECT DISTINCT emps.dept, emps.name FROM emps", "");
-  q->kids[ATH_SEL_DISTINCT_ON] = col(emps, "dept");
+  q->kids[ATH_SELECT_DISTINCT_ON] = col(emps, "dept");
   expect_error(q, PG, ATH_E_COMPILE, "malformed SELECT", "must be LIST");
   /* correlate_except: e2 stays in the subquery's FROM, emps comes from outside */
   ath_node *e2 = table_as("emps", "e2");
   ath_node *inner = select_(LIST(FUNC("count", leaf(ATH_N_STAR))), bin(col(e2, "dept"), "=", col(emps, "dept")));
-  inner->kids[ATH_SEL_CORRELATE] = LIST(e2);
+  inner->kids[ATH_SELECT_CORRELATE] = LIST(e2);
   inner->flags = ATH_F_CORRELATE_EXCEPT;
   ath_node *outer = select_(LIST(col(emps, "name"), scalar(inner)), bin(col(e2, "id"), "=", col(emps, "id")));
   const char *sql = "SELECT emps.name, (SELECT count(*) FROM emps AS e2 WHERE e2.dept = emps.dept) FROM emps, emps AS e2 "
@@ -1726,10 +1782,10 @@ static void test_cte_alias_and_lateral(void **state) {
   expect_all(q, sql, sql, sql, "");
   ath_node *e2 = table_as("emps", "e2");
   ath_node *sub = select_(LIST(col(e2, "name")), bin(col(e2, "dept"), "=", col(emps, "dept")));
-  sub->kids[ATH_SEL_LIMIT] = bind(1);
+  sub->kids[ATH_SELECT_LIMIT] = bind(1);
   ath_node *top = with_flags(alias("top", sub), ATH_F_LATERAL);
   ath_node *outer = select_(LIST(col(emps, "id"), col(top, "name")), NULL);
-  outer->kids[ATH_SEL_FROM] = LIST(join(emps, top, leaf(ATH_N_TRUE), 0));
+  outer->kids[ATH_SELECT_FROM] = LIST(join(emps, top, leaf(ATH_N_TRUE), 0));
   expect_sql(outer, PG, "SELECT emps.id, top.name FROM emps JOIN LATERAL (SELECT e2.name FROM emps AS e2 "
              "WHERE e2.dept = emps.dept LIMIT $1) AS top ON true", "1");
   expect_error(outer, SQLITE, ATH_E_COMPILE, "LATERAL is not supported", "sqlite");
@@ -1792,7 +1848,7 @@ static void test_cast_spelled_by_the_dialect(void **state) {
   ath_node *e = cast(x, "Enum(5)");
   e->s2 = "Mood";
   expect_all(e, "CAST(x AS VARCHAR(5))", "CAST(x AS \"Mood\")", "x", "");
-  expect_error(cast(x, "Enum(5)"), PG, ATH_E_COMPILE, "CAST to an Enum on PostgreSQL needs its type name", NULL);
+  expect_error(cast(x, "Enum(5)"), PG, ATH_E_COMPILE, "CAST to an Enum on the postgresql dialect needs its type name", NULL);
   expect_sql(cast(x, "Enum(5)"), SQLITE, "CAST(x AS VARCHAR(5))", "");
   /* uncast on MySQL: the operand keeps the parentheses its context needs */
   expect_sql(bin(cast(bin(x, "+", bind(1)), "Float"), "*", bind(2)), MYSQL, "(x + ?) * ?", "1,2");
@@ -1808,8 +1864,8 @@ static void test_cast_malformed_types_are_compile_errors(void **state) {
     "Numeric(10,  2)", "DateTime(tz)", "Text(5)", "String(1234567890)", "", "String(20); DROP TABLE x",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    for (int d = 0; d < ATH_D__COUNT; d++)
-      expect_error(cast(col(NULL, "x"), bad[i]), (ath_dialect_id)d, ATH_E_COMPILE, "malformed CAST node", bad[i]);
+    for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++)
+      expect_error(cast(col(NULL, "x"), bad[i]), ath_builtin_dialects[d], ATH_E_COMPILE, "malformed CAST node", bad[i]);
   expect_sql(cast(col(NULL, "x"), "Numeric(10,2)"), PG, "CAST(x AS NUMERIC(10, 2))", "");
 }
 
@@ -1825,8 +1881,8 @@ static void test_subquery_on_one_table_keeps_its_from(void **state) {
   snprintf(want, sizeof want, "SELECT emps.id FROM emps WHERE emps.salary = %s", sub);
   expect_sql(select_(LIST(col(emps, "id")), bin(col(emps, "salary"), "=", top)), SQLITE, want, "1");
   ath_node *q = select_(LIST(col(emps, "dept_id")), NULL);
-  slot(q, ATH_SEL_GROUP, LIST(col(emps, "dept_id")));
-  slot(q, ATH_SEL_HAVING, bin(FUNC("max", col(emps, "salary")), ">=", top));
+  slot(q, ATH_SELECT_GROUP, LIST(col(emps, "dept_id")));
+  slot(q, ATH_SELECT_HAVING, bin(FUNC("max", col(emps, "salary")), ">=", top));
   snprintf(want, sizeof want, "SELECT emps.dept_id FROM emps GROUP BY emps.dept_id HAVING max(emps.salary) >= %s", sub);
   expect_sql(q, SQLITE, want, "1");
   snprintf(want, sizeof want, "SELECT emps.id, %s AS top FROM emps", sub);
@@ -1840,7 +1896,7 @@ static void test_subquery_on_one_table_keeps_its_from(void **state) {
   /* an explicit FROM item is correlated like an inferred one: depts stays */
   ath_node *depts = table("depts");
   ath_node *sf = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", col(depts, "id")));
-  slot(sf, ATH_SEL_FROM, LIST(emps));
+  slot(sf, ATH_SELECT_FROM, LIST(emps));
   expect_sql(select_(LIST(col(emps, "id")), bin(col(emps, "salary"), "=", scalar(sf))), SQLITE,
              "SELECT emps.id FROM emps WHERE emps.salary = (SELECT max(emps.salary) FROM depts "
              "WHERE emps.dept_id = depts.id)", "");
@@ -1854,18 +1910,18 @@ static void test_correlation_leaving_no_from_is_an_invalid_request(void **state)
   ath_node *emps = table("emps"), *depts = table("depts");
   ath_node *inner = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", col(depts, "id")));
   ath_node *where = select_(LIST(col(emps, "id"), col(depts, "name")), bin(col(emps, "salary"), "=", scalar(inner)));
-  for (int d = 0; d < ATH_D__COUNT; d++)
-    expect_error(where, (ath_dialect_id)d, ATH_E_INVALID_REQUEST,
+  for (int d = 0; d < ATH_BUILTIN_DIALECTS; d++)
+    expect_error(where, ath_builtin_dialects[d], ATH_E_INVALID_REQUEST,
                  "returned no FROM clauses due to auto-correlation; specify correlate(<tables>) to control correlation manually",
                  "Select statement 'SELECT max(emps.salary) FROM emps, depts WHERE emps.dept_id = depts.id'");
   ath_node *cols = select_(LIST(col(emps, "id"), col(depts, "name"), label(scalar(inner), "top")), NULL);
   expect_error(cols, SQLITE, ATH_E_INVALID_REQUEST, "due to auto-correlation", NULL);
   ath_node *having = select_(LIST(col(emps, "id"), col(depts, "name")), NULL);
-  slot(having, ATH_SEL_HAVING, bin(FUNC("max", col(emps, "salary")), "=", scalar(inner)));
+  slot(having, ATH_SELECT_HAVING, bin(FUNC("max", col(emps, "salary")), "=", scalar(inner)));
   expect_error(having, SQLITE, ATH_E_INVALID_REQUEST, "due to auto-correlation", NULL);
   /* explicit: correlate(emps) on a subquery of emps alone */
   ath_node *own = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", bind(1)));
-  slot(own, ATH_SEL_CORRELATE, LIST(emps));
+  slot(own, ATH_SELECT_CORRELATE, LIST(emps));
   expect_error(select_(LIST(col(emps, "id")), bin(col(emps, "salary"), "=", scalar(own))), PG, ATH_E_INVALID_REQUEST,
                "Select statement 'SELECT max(emps.salary) FROM emps WHERE emps.dept_id = $1' returned no FROM clauses",
                "due to correlate(emps)");
@@ -1874,7 +1930,7 @@ static void test_correlation_leaving_no_from_is_an_invalid_request(void **state)
              "SELECT depts.id FROM depts WHERE depts.id = (SELECT max(emps.salary) FROM emps WHERE emps.dept_id = ?)", "1");
   /* an explicit correlate() turns implicit correlation off: only depts goes */
   ath_node *only = select_(LIST(FUNC("max", col(emps, "salary"))), bin(col(emps, "dept_id"), "=", col(depts, "id")));
-  slot(only, ATH_SEL_CORRELATE, LIST(depts));
+  slot(only, ATH_SELECT_CORRELATE, LIST(depts));
   expect_sql(select_(LIST(col(emps, "id"), col(depts, "name")), bin(col(emps, "salary"), "=", scalar(only))), SQLITE,
              "SELECT emps.id, depts.name FROM emps, depts WHERE emps.salary = (SELECT max(emps.salary) FROM emps "
              "WHERE emps.dept_id = depts.id)", "");
@@ -1930,13 +1986,14 @@ static void test_correlation_through_nested_subqueries(void **state) {
              "AND EXISTS (SELECT items.id FROM items WHERE items.order_id = orders.id AND items.owner = users.id))", "");
 }
 
-/* A bound parameter's PostgreSQL cast is copied into the SQL: only a type
- * name passes the shape check. */
+/* A bound parameter's cast is an athanor type the dialect spells: anything
+ * else fails the shape check. */
 static void test_bind_cast_must_be_a_type_name(void **state) {
   (void)state;
   ath_node *ok = bind(1);
-  ok->s2 = "NUMERIC(10, 2)";
+  ok->s2 = "Numeric(10, 2)";
   expect_sql(ok, PG, "$1::NUMERIC(10, 2)", "1");
+  expect_sql(ok, SQLITE, "?", "1");                  /* no bind casts there */
   ath_node *bad = bind(1);
   bad->s2 = "INT; DROP TABLE x --";
   expect_error(bad, PG, ATH_E_COMPILE, "is not a type name", "DROP");
@@ -2016,6 +2073,8 @@ int main(void) {
     T(test_out_of_memory_correlation_error),
     T(test_correlation_through_nested_subqueries),
     T(test_bind_cast_must_be_a_type_name),
+    T(test_arity_from_the_kind_list),
+    T(test_dialect_is_facts),
   };
   return cmocka_run_group_tests_name("compile", tests, NULL, NULL);
 }

@@ -23,17 +23,23 @@ local cache, cache_count, CACHE_MAX = {}, 0, 2000
 
 local K_TEXT = require("athanor.core").node_kinds.TEXT
 local compile = require("athanor.core").compile
-local DIALECT_OF_STYLE = { qmark = "sqlite", numeric_dollar = "postgresql" }
+local dialects = require("athanor.dialects")
+
+-- The dialect name a paramstyle ("qmark", "numeric_dollar") stands for, or nil.
+local function dialect_of_style(style)
+  local d = style and dialects.for_paramstyle(style)
+  return d and d.name
+end
 
 --- Convert `:name` placeholders of sql to the dialect's placeholders, with
--- the C compiler's rules for a text fragment (csrc/sql/ath_compile.c): what
+-- the C compiler's rules for a text fragment (csrc/sql/ath_render_text.c): what
 -- the dialect quotes (strings, identifiers, PostgreSQL's E'' and dollar
 -- quotes), `::` casts and `\:` escapes (a literal colon) are left alone.
 -- Returns the new SQL and the array of names in placeholder order.
 -- @param dialect "sqlite", "postgresql" or "mysql"; or a placeholder style
 --   ("qmark" = sqlite, "numeric_dollar" = postgresql)
 function M.convert(sql, dialect)
-  dialect = DIALECT_OF_STYLE[dialect] or dialect or "sqlite"
+  dialect = dialect_of_style(dialect) or dialect or "sqlite"
   local converted_sql, _, meta = compile({ k = K_TEXT, s = sql }, dialect, nil, false)
   return converted_sql, meta.names
 end
@@ -69,7 +75,7 @@ function TextClause:__tostring() return self.text end
 
 --- The converted SQL and parameter names for a dialect (or a placeholder style).
 function TextClause:compile(opts)
-  local dialect = opts and opts.dialect or DIALECT_OF_STYLE[opts and opts.paramstyle or "qmark"] or "sqlite"
+  local dialect = opts and opts.dialect or dialect_of_style(opts and opts.paramstyle or "qmark") or "sqlite"
   local c = converted(self.text, dialect)
   return c[1], c[2]
 end

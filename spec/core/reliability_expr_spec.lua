@@ -201,9 +201,15 @@ describe("core.compile given a malformed node tree (issue 22, item 4)", function
   end)
 
   it("refuses a kind that is not an integer of the node kinds", function()
-    for _, k in ipairs({ 0, -1, 2 ^ 32 + 10, 1.5, 1e300, 0 / 0, "10" }) do
+    for _, k in ipairs({ 2 ^ 32 + 10, 1.5, 1e300, 0 / 0, "10" }) do
       local err = h.catch(core.compile, { k = k }, "sqlite", nil, false)
       assert.is_true(errors.is(err, "ArgumentError"), tostring(err))
+    end
+    -- an integer that names no kind is a malformed tree (issue 15, item 2)
+    for _, k in ipairs({ 0, -1, 64 }) do
+      local err = h.catch(core.compile, { k = k }, "sqlite", nil, false)
+      assert.is_true(errors.is(err, "CompileError"), tostring(err))
+      assert.truthy(tostring(err):find("unknown node kind " .. k, 1, true), tostring(err))
     end
   end)
 end)

@@ -1,4 +1,4 @@
---- MySQL/MariaDB (rendering only for now).
+--- MySQL/MariaDB (rendering only for now: no driver, no reflection).
 local types = {
   Text = "TEXT", LargeBinary = "LONGBLOB", Boolean = "BOOL", Uuid = "CHAR(32)", JSON = "JSON",
   DateTime = "DATETIME",
@@ -9,7 +9,7 @@ local types = {
     end
     return ("VARCHAR(%d)"):format(t.length)
   end,
-  Enum = function(t, d)
+  Enum = function(t)
     local vals = {}
     for i, v in ipairs(t.enums) do vals[i] = "'" .. v:gsub("'", "''") .. "'" end
     return "ENUM(" .. table.concat(vals, ", ") .. ")"

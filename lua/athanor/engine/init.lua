@@ -6,6 +6,7 @@ local core = require("athanor.core")
 local errors = require("athanor.errors")
 local connection = require("athanor.engine.connection")
 local event = require("athanor.event")
+local dialects = require("athanor.dialects")
 
 local setmetatable, getmetatable, type, pairs, tostring, pcall, error, rawget =
   setmetatable, getmetatable, type, pairs, tostring, pcall, error, rawget
@@ -130,9 +131,7 @@ function M.wrap(c, opts)
     _c = c,
     _echo = opts.echo or false,
     _isolation = opts.isolation_level and ISOLATION[opts.isolation_level] or 0,
-    dialect = { name = info.dialect, paramstyle = info.paramstyle,
-                supports_returning = info.supports_returning,
-                supports_transactional_ddl = info.supports_transactional_ddl },
+    dialect = dialects.get(info.dialect),       -- the dialect object (dialects/<name>.lua)
     url = setmetatable({ drivername = info.dialect, database = info.database, host = info.host,
                          port = info.port, username = info.username, _masked = info.url }, URL),
     name = info.dialect,

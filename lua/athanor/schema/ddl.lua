@@ -4,7 +4,6 @@
 -- texts of server_default and CheckConstraint are SQL the user wrote.
 local errors = require("athanor.errors")
 local dialects = require("athanor.dialects")
-local text = require("athanor.text").text
 
 local ipairs, concat, tostring = ipairs, table.concat, tostring
 
@@ -88,9 +87,6 @@ end
 
 local has_table = require("athanor.schema.reflect").has_table
 
-local function has_type(conn, name)
-  return conn:execute(text("SELECT 1 FROM pg_type WHERE typname = :n"), { n = name }):first() ~= nil
-end
 
 -- Run fn(conn) in one transaction on an Engine or a Connection.
 local function with_transaction(bind, fn)
@@ -110,7 +106,7 @@ function M.create_all(metadata, bind, opts)
       if not (checkfirst and has_table(conn, t.name)) then
         if d.supports_native_enum then
           for _, e in ipairs(enums_of(t)) do
-            if not has_type(conn, e.enum_name) then conn:exec_driver_sql(M.create_enum_sql(e, d)) end
+            if not d:has_type(conn, e.enum_name) then conn:exec_driver_sql(M.create_enum_sql(e, d)) end
           end
         end
         conn:exec_driver_sql(M.create_table_sql(t, d))

@@ -12,6 +12,16 @@ local add_criteria = require("athanor.sql.selectable").add_criteria
 local unpack = require("athanor.compat").unpack
 
 local K, coerce = el.K, el.coerce
+-- child slots by name (core.node_slots; ATH_NODE_KINDS in csrc/sql/ath_sql.h)
+local SLOTS = require("athanor.core").node_slots
+local INS, UPD, DEL, CONFLICT = SLOTS.INSERT, SLOTS.UPDATE, SLOTS.DELETE, SLOTS.ONCONFLICT
+
+-- An ONCONFLICT node: the target columns, the SET list (false: DO NOTHING), the WHERE.
+local function conflict_node(target, sets, where)
+  local n = { k = K.ONCONFLICT }
+  n[CONFLICT.TARGET], n[CONFLICT.SETS], n[CONFLICT.WHERE] = target, sets, where
+  return n
+end
 local type, setmetatable, ipairs, pairs, select = type, setmetatable, ipairs, pairs, select
 local Table = schema._Table
 
@@ -176,7 +186,7 @@ end
 --- :on_conflict_do_nothing{ index_elements = { ... } }
 function Insert:on_conflict_do_nothing(opts)
   local c = copy_insert(self)
-  c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts and opts.index_elements, 2), false, false }
+  c._conflict = conflict_node(conflict_target(self.table, opts and opts.index_elements, 2), false, false)
   return c
 end
 
@@ -192,8 +202,8 @@ function Insert:on_conflict_do_update(opts)
     if v ~= nil then sets[#sets + 1] = { k = K.SET, col, coerce(v, col, 2) } end
   end
   local c = copy_insert(self)
-  c._conflict = { k = K.ONCONFLICT, conflict_target(self.table, opts.index_elements, 2), sets,
-                  opts.where ~= nil and el.criterion(opts.where, "on_conflict_do_update() where", 2) or false }
+  c._conflict = conflict_node(conflict_target(self.table, opts.index_elements, 2), sets,
+                              opts.where ~= nil and el.criterion(opts.where, "on_conflict_do_update() where", 2) or false)
   return c
 end
 
@@ -336,7 +346,7 @@ function Insert:plan(params, dialect, level)
   local plan = { kind = "single", node = n, keys = "none", pk = false }
   if returning then plan.returning = returning end
   if self._select then
-    n[2], n[4] = self._select_cols, self._select
+    n[INS.COLUMNS], n[INS.SELECT] = self._select_cols, self._select
     plan.kind = "from_select"
     plan.keys = returning and "returning" or "none"
     return plan
@@ -361,16 +371,16 @@ function Insert:plan(params, dialect, level)
   if not many and #rows <= 1 then                     -- one row (none: every column's default)
     local src = rows[1] or EMPTY
     local shape = one_row_shape(t, src)
-    n[2] = shape.collist
+    n[INS.COLUMNS] = shape.collist
     local row, pk = one_row(shape, src, level + 1)
-    n[3] = { k = K.LIST, row }
+    n[INS.ROWS] = { k = K.LIST, row }
     plan.pk = pk or false
     if returning then plan.keys = "returning"
     elseif pk and pk.autoinc_index then
       -- a database without lastrowid (PostgreSQL) gives an integer key it
       -- numbered through RETURNING, when the statement returns nothing else
       if dialect and supports_returning and implicit_returning(dialect) then
-        n[5] = { k = K.LIST, pk.column }
+        n[INS.RETURNING] = { k = K.LIST, pk.column }
         plan.keys = "implicit_returning"
       else
         plan.keys = "lastrowid"
@@ -381,12 +391,12 @@ function Insert:plan(params, dialect, level)
   local cols = insert_columns(t, many or rows)
   local collist = { k = K.LIST }
   for i, col in ipairs(cols) do collist[i] = col end
-  n[2] = collist
+  n[INS.COLUMNS] = collist
   if many and not (returning and supports_returning) then
     -- executemany: one row of named placeholders; each row is converted here
     local row = { k = K.LIST }
     for i, col in ipairs(cols) do row[i] = { k = K.BIND, s = col.name, f = K.F_NAMED } end
-    n[3] = { k = K.LIST, row }
+    n[INS.ROWS] = { k = K.LIST, row }
     local converted = {}
     for r, src in ipairs(many) do
       local out, has_expr = convert_row(cols, src, {}, true, level + 1)
@@ -418,7 +428,7 @@ function Insert:plan(params, dialect, level)
   end
   local per = math.max(1, math.min(MAX_BATCH_ROWS, math.floor(MAX_BATCH_PARAMS / math.max(1, #cols))))
   if #src_rows <= per then
-    n[3] = values_rows(cols, src_rows, level + 1)
+    n[INS.ROWS] = values_rows(cols, src_rows, level + 1)
     plan.batches = { n }
     return plan
   end
@@ -509,7 +519,9 @@ function Update:_build(params, level)
     if v == nil and col.onupdate ~= nil then v = default_of({ default = col.onupdate }) end
     if v ~= nil then sets[#sets + 1] = { k = K.SET, col, coerce(v, col, level + 1) } end
   end
-  return { k = K.UPDATE, t, sets, self._where or false, self._returning or false }, many
+  local n = { k = K.UPDATE }
+  n[UPD.TABLE], n[UPD.SETS], n[UPD.WHERE], n[UPD.RETURNING] = t, sets, self._where or false, self._returning or false
+  return n, many
 end
 
 ------------------------------------------------------------------- DELETE
@@ -520,7 +532,9 @@ Delete.where, Delete.filter, Delete.filter_by, Delete.returning = Update.where, 
 function Delete:_build(params)
   local many
   if params ~= nil and is_many(params) then many = params end
-  return { k = K.DELETE, self.table, self._where or false, self._returning or false }, many
+  local n = { k = K.DELETE }
+  n[DEL.TABLE], n[DEL.WHERE], n[DEL.RETURNING] = self.table, self._where or false, self._returning or false
+  return n, many
 end
 
 -- The plan of an UPDATE or DELETE: the shape Insert:plan gives, for the one

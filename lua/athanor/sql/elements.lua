@@ -480,17 +480,17 @@ Expr.__bnot = function(a) return M.not_(a) end
 
 ------------------------------------------------------------- constructors
 
--- Types whose values travel to the driver as text: PostgreSQL would take
+-- Types whose values travel to the driver as text: a database would take
 -- such a literal as text where nothing in the statement types it (a select
--- list, a CASE result), so it is cast there, as SQLAlchemy's
--- render_bind_cast does ($1::JSON). Integers, floats, booleans and bytes
--- need no cast: the driver sends their type with the value.
-local CAST_ON_POSTGRESQL = { Numeric = true, Date = true, DateTime = true, Time = true, JSON = true, Uuid = true }
-local dialects = require("athanor.dialects")
+-- list, a CASE result), so a dialect with bind casts (PostgreSQL) casts it
+-- there, as SQLAlchemy's render_bind_cast does ($1::JSONB). Integers,
+-- floats, booleans and bytes need no cast: the driver sends their type with
+-- the value.
+local CAST_WHEN_TEXT = { Numeric = true, Date = true, DateTime = true, Time = true, JSON = true, Uuid = true }
 
--- The PostgreSQL spelling n is cast to (s2 of a BIND), for a type ty.
+-- The type n is cast to (s2 of a BIND: an athanor type the dialect spells), for a type ty.
 local function typed_bind(n, ty)
-  if ty and CAST_ON_POSTGRESQL[ty._name] then n.s2 = dialects.get("postgresql"):type_ddl(ty) end
+  if ty and CAST_WHEN_TEXT[ty._name] then n.s2 = cast_target(ty) end
   return n
 end
 

@@ -17,11 +17,16 @@ local Column, Table = schema._Column, schema._Table
 -- marker of FROM elements) are applied to it in athanor.sql (sql/init.lua).
 local M = { table_methods = { _from = true } }
 
--- Slot numbers (1-based: Lua arrays) of a SELECT node.
--- (slot 9, CTEs, stays empty: WITH is gathered from the whole tree by the compiler)
-local COLS, FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, CORRELATE = 1, 2, 3, 4, 5, 6, 7, 8, 10
--- an optional 11th slot: the DISTINCT ON expressions (ATH_SEL_DISTINCT_ON), absent when not used
-local DISTINCT_ON = 11
+-- Slot numbers (1-based: Lua arrays) of a SELECT node, by name from the C
+-- kind list (core.node_slots; ATH_NODE_KINDS in csrc/sql/ath_sql.h).
+-- (CTES stays empty: WITH is gathered from the whole tree by the compiler)
+local SEL = require("athanor.core").node_slots.SELECT
+local COLS, FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, CORRELATE =
+  SEL.COLUMNS, SEL.FROM, SEL.WHERE, SEL.GROUP, SEL.HAVING, SEL.ORDER, SEL.LIMIT, SEL.OFFSET, SEL.CORRELATE
+-- an optional last slot: the DISTINCT ON expressions, absent when not used
+local DISTINCT_ON = SEL.DISTINCT_ON
+-- a compound's slots
+local CMP = require("athanor.core").node_slots.COMPOUND
 
 local EMPTY_LIST = node(K.LIST, {})
 
@@ -533,16 +538,16 @@ function M.compound(op, level, ...)
 end
 
 local function ccopy(c)
-  return setmetatable({ k = K.COMPOUND, s = c.s, c[1], c[2], c[3], c[4] }, Compound)
+  return setmetatable({ k = K.COMPOUND, s = c.s, c[CMP.SELECTS], c[CMP.ORDER], c[CMP.LIMIT], c[CMP.OFFSET] }, Compound)
 end
 function Compound:order_by(...)
   local c = ccopy(self)
-  c[2] = term_list(self[2], "order_by()", 2, ...)
+  c[CMP.ORDER] = term_list(self[CMP.ORDER], "order_by()", 2, ...)
   return c
 end
-function Compound:limit(n) local c = ccopy(self); c[3] = count_arg(n, "limit", 2); return c end
-function Compound:offset(n) local c = ccopy(self); c[4] = count_arg(n, "offset", 2); return c end
-function Compound:_first_select() return self[1][1]:_first_select() end
+function Compound:limit(n) local c = ccopy(self); c[CMP.LIMIT] = count_arg(n, "limit", 2); return c end
+function Compound:offset(n) local c = ccopy(self); c[CMP.OFFSET] = count_arg(n, "offset", 2); return c end
+function Compound:_first_select() return self[CMP.SELECTS][1]:_first_select() end
 Compound.subquery = Select.subquery
 Compound.alias = Select.subquery
 Compound.cte = Select.cte
