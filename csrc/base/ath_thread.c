@@ -35,10 +35,10 @@ int ath_cond_wait_until(ath_cond *c, ath_mutex *m, double deadline) {
   return rc == ETIMEDOUT;
 }
 
-static long cached_pid;                  /* atomic; refreshed in a forked child */
+long ath_process_id_cached;              /* atomic; refreshed in a forked child */
 static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
 
-static void refresh_pid(void) { __atomic_store_n(&cached_pid, (long)getpid(), __ATOMIC_RELAXED); }
+static void refresh_pid(void) { __atomic_store_n(&ath_process_id_cached, (long)getpid(), __ATOMIC_RELAXED); }
 static void init_pid(void) {
   refresh_pid();
   pthread_atfork(NULL, NULL, refresh_pid);
@@ -46,5 +46,5 @@ static void init_pid(void) {
 
 long ath_process_id(void) {
   pthread_once(&pid_once, init_pid);
-  return __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+  return __atomic_load_n(&ath_process_id_cached, __ATOMIC_RELAXED);
 }

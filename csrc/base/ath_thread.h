@@ -28,5 +28,8 @@ ATH_HIDDEN double ath_now_monotonic(void);
  * getpid): a pthread_atfork child handler refreshes it, so it is right after
  * fork() in the child. A raw clone/syscall fork bypasses the handler. */
 ATH_HIDDEN long ath_process_id(void);
+/* What ath_process_id returns, for an inline read where it has been called
+ * once already (the refresh after fork is registered then). */
+ATH_HIDDEN extern long ath_process_id_cached;
 
 #endif

@@ -26,8 +26,8 @@ static void evict_stmt(void *ud, const char *key, size_t keylen, void *value) {
   free_stmt(s);
 }
 
-int ath_conn_foreign(ath_conn *c) {
-  if (c->pid == ath_process_id()) return 0;
+/* The slow half of ath_conn_foreign: c is another process's. */
+int ath_conn_disown(ath_conn *c) {
   if (c->disowned == OWNED) {
     const ath_driver *d = c->drv;
     int closable = d->version >= 3 && d->disown != NULL && d->disown(c->dc);

@@ -12,6 +12,7 @@
 #ifndef ATH_CONN_H
 #define ATH_CONN_H
 #include "../driver/ath_driver.h"
+#include "../base/ath_thread.h"
 
 typedef struct ath_conn ath_conn;
 
@@ -69,7 +70,11 @@ ATH_HIDDEN int ath_conn_note_error(ath_conn *c, const ath_error *err);
  * then on nothing done to c or its statements reaches the server; closing
  * it frees this process's memory only. Callers must not use a foreign
  * connection (the binding raises, the pool drops it and opens another). */
-ATH_HIDDEN int ath_conn_foreign(ath_conn *c);
+ATH_HIDDEN int ath_conn_disown(ath_conn *c);
+static inline int ath_conn_foreign(ath_conn *c) {
+  /* ath_process_id_cached is set: opening c called ath_process_id */
+  return c->pid != __atomic_load_n(&ath_process_id_cached, __ATOMIC_RELAXED) && ath_conn_disown(c);
+}
 
 /* ---- connection calls (each maps to one driver call) ---------------------
  * Errors are filled into err and, when they mean the connection is gone,
@@ -127,6 +132,18 @@ static inline ath_status ath_cstmt_step(ath_cstmt *s, ath_error *err) {
  * step or reset. Fails only when decoding ran out of memory. */
 static inline ath_status ath_cstmt_column(ath_cstmt *s, int col, ath_value *out, ath_error *err) {
   return ath_driver_column(s->owner->drv, s->ds, col, out, err);
+}
+/* The same through a copy of what a column read needs, taken once per row
+ * (ath_cstmt_row_of): a loop over the columns then keeps it in registers
+ * instead of reloading it through s after every call into Lua. Valid while
+ * s is not released. */
+typedef struct ath_cstmt_row { const ath_driver *drv; ath_dstmt *ds; } ath_cstmt_row;
+static inline ath_cstmt_row ath_cstmt_row_of(const ath_cstmt *s) {
+  ath_cstmt_row r = { s->owner->drv, s->ds };
+  return r;
+}
+static inline ath_status ath_cstmt_row_column(ath_cstmt_row r, int col, ath_value *out, ath_error *err) {
+  return ath_driver_column(r.drv, r.ds, col, out, err);
 }
 /* Rows changed by the statement's last completed execution. */
 static inline int64_t ath_cstmt_changes(const ath_cstmt *s) { return s->owner->drv->changes(s->ds); }

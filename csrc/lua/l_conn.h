@@ -54,7 +54,7 @@ ATH_HIDDEN extern const luaL_Reg ath_l_exec_methods[];
 ATH_HIDDEN ath_status ath_l_bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath_error *err);
 
 /* ---- l_cursor.c */
-/* Pushes a Cursor over s, which has been stepped once (first: ATH_ROW or
+/* Pushes the statement's meta table, then a Cursor over s (on top), which has been stepped once (first: ATH_ROW or
  * ATH_DONE) and has ncols > 0 result columns; the cursor owns s from here.
  * stream: s holds the connection busy until read (lc->stream); nulls: the
  * option `nulls`. The Connection userdata is at conn_idx; sql (len bytes)

@@ -229,14 +229,14 @@ static l_cursor *check_cursor(lua_State *L, int idx) {
  * stored under their column name; a repeated name's value by position. */
 __attribute__((always_inline))
 static inline void build_row(lua_State *L, l_cursor *cu, int keys0, int procs, int rowmt, const int nulls) {
-  ath_cstmt *s = cu->s;
+  ath_cstmt_row s = ath_cstmt_row_of(cu->s);
   int n = cu->ncols;
   lua_createtable(L, 0, n);
   int row = lua_gettop(L);
   for (int i = 0; i < n; i++) {
     ath_value v;
     ath_error err;                                           /* out of memory decoding it */
-    if (ath_cstmt_column(s, i, &v, &err) != ATH_OK) ath_l_raise(L, &err, NULL, 0);
+    if (ath_cstmt_row_column(s, i, &v, &err) != ATH_OK) ath_l_raise(L, &err, NULL, 0);
     int named = lua_type(L, keys0 + 1 + i) == LUA_TSTRING;   /* else a repeated name: by position */
     if (procs) {
       lua_rawgeti(L, procs, i + 1);
@@ -470,8 +470,7 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
   cu->rowcount = -1;
   lua_rawgeti(L, meta, META_PROCS);
   cu->has_procs = lua_istable(L, -1);
-  lua_pop(L, 1);
-  lua_remove(L, meta);                                       /* stack: ..., cursor */
+  lua_pop(L, 1);                                             /* stack: ..., meta, cursor */
   cu->next = lc->cursors; if (lc->cursors) lc->cursors->prev = cu; lc->cursors = cu;
   lc->pending = NULL;                                        /* the cursor owns s now */
   if (first == ATH_DONE) { cu->rowcount = (long long)ath_cstmt_changes(s); ath_l_cursor_release(cu); }
