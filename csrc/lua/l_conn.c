@@ -27,14 +27,9 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static void release_pending(l_conn *lc) {
-  if (lc->pending) { ath_conn_stmt_release(lc->pending); lc->pending = NULL; }
-}
-
-l_conn *ath_l_check_conn(lua_State *L, int idx) {
-  l_conn *lc = luaL_checkudata(L, idx, ATH_CONN_MT);
+l_conn *ath_l_check_conn_slow(lua_State *L, l_conn *lc) {
   if (lc->c == NULL) ath_l_raisef(L, ATH_E_INVALID_REQUEST, "Connection is closed");
-  release_pending(lc);
+  ath_l_release_pending(lc);
   if (ath_conn_foreign(lc->c))
     ath_l_raisef(L, ATH_E_DISCONNECTION,
                  "This Connection was opened by process %ld, which this process was forked from: it "
@@ -58,7 +53,7 @@ void ath_l_check_idle(lua_State *L, l_conn *lc) {
 /* The engine has recorded a disconnect on lc->c already (it does for every
  * call that talks to the server). */
 int ath_l_raise_db(lua_State *L, l_conn *lc, ath_error *err, const char *sql, int params_idx) {
-  release_pending(lc);
+  ath_l_release_pending(lc);
   return ath_l_raise(L, err, sql, params_idx);
 }
 
@@ -81,7 +76,7 @@ int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout, ath_engine_
 /* Return the connection: cursors first, then the pool (rolling back). */
 static void conn_release(l_conn *lc, int invalidate) {
   if (lc->c == NULL) return;
-  release_pending(lc);
+  ath_l_release_pending(lc);
   while (lc->cursors) ath_l_cursor_detach(lc->cursors, DETACH_CONN_CLOSED);
   if (invalidate) ath_engine_invalidate(lc->e, lc->c);
   else ath_engine_checkin(lc->e, lc->c);

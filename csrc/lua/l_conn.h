@@ -30,10 +30,20 @@ struct l_cursor {
 enum { DETACH_NONE = 0, DETACH_CONN_CLOSED, DETACH_ROLLED_BACK };
 
 /* ---- l_conn.c */
+/* Releases the statement a previous call parked in lc->pending. */
+static inline void ath_l_release_pending(l_conn *lc) {
+  if (lc->pending) { ath_conn_stmt_release(lc->pending); lc->pending = NULL; }
+}
+ATH_HIDDEN l_conn *ath_l_check_conn_slow(lua_State *L, l_conn *lc);
 /* The open Connection at idx: raises InvalidRequestError when closed and
  * DisconnectionError when it was opened by another process (before a fork).
- * Releases the statement a previous call left pending. */
-ATH_HIDDEN l_conn *ath_l_check_conn(lua_State *L, int idx);
+ * Releases the statement a previous call left pending. Inline: every
+ * execution starts here. */
+static inline l_conn *ath_l_check_conn(lua_State *L, int idx) {
+  l_conn *lc = luaL_checkudata(L, idx, ATH_CONN_MT);
+  if (lc->c == NULL || lc->pending || ath_conn_foreign(lc->c)) return ath_l_check_conn_slow(L, lc);
+  return lc;
+}
 /* Raises InvalidRequestError while a stream keeps lc busy (see l_conn.c).
  * Call before acquiring anything: it may run finalizers. */
 ATH_HIDDEN void ath_l_check_idle(lua_State *L, l_conn *lc);
