@@ -3,7 +3,6 @@
 #include "../base/ath_lru.h"
 #include "../base/ath_thread.h"
 #include <assert.h>
-#include <string.h>
 
 /* c->disowned: a foreign connection (ath_conn_foreign) the driver cut off
  * from the server (its statements finalize and it closes locally), or one
