@@ -7,6 +7,10 @@
 #   csrc/sql     includes only sql/ base/
 #   csrc/orm     includes only orm/ base/
 #   none of them includes Lua headers (only csrc/lua, csrc/host and tests do)
+#   csrc/lua     (the binding) includes only lua/ engine/ sql/ orm/ base/ include/
+#                and reaches drivers only through the engine: it calls no
+#                driver function (ath_driver_*) and no member of the driver
+#                table (->step(, ->bind(, ... as listed in ath_driver.h)
 #   lua/athanor/**.lua outside lua/athanor/orm/ never requires athanor.orm
 # An include is resolved as the compiler would: next to the file, then
 # -Icsrc, then -Icsrc/include; "base/x.h" from driver/ is base/, not driver/.
@@ -20,6 +24,7 @@ violation() { echo "layer violation: $*"; bad=1; }
 declare -A allowed=(
   [base]="base" [driver]="driver base" [engine]="engine driver base"
   [sql]="sql base" [orm]="orm base"
+  [lua]="lua engine sql orm base include"
 )
 
 # Which csrc/ directory an include of file $1 lands in ("" when unknown).
@@ -46,12 +51,12 @@ resolve() {
   echo "${rel%%/*}"
 }
 
-for layer in base driver engine sql orm; do
+for layer in base driver engine sql orm lua; do
   [ -d "csrc/$layer" ] || continue
   for file in csrc/"$layer"/*.[ch]; do
     [ -f "$file" ] || continue
     while IFS=: read -r lineno text; do
-      if [[ $text =~ \#[[:space:]]*include[[:space:]]*\<(lua|lauxlib|lualib|luaconf|luajit)\.h\> ]] ||
+      if [ "$layer" != lua ] && [[ $text =~ \#[[:space:]]*include[[:space:]]*\<(lua|lauxlib|lualib|luaconf|luajit)\.h\> ]] ||
          [[ $text =~ \#[[:space:]]*include[[:space:]]*\"([^\"]*/)?(lua|lauxlib|lualib|luaconf|luajit)\.h\" ]]; then
         violation "$file:$lineno includes a Lua header ($text): only csrc/lua, csrc/host and tests may"
         continue
@@ -65,6 +70,19 @@ for layer in base driver engine sql orm; do
     done < <(grep -nE '^[[:space:]]*#[[:space:]]*include' "$file")
   done
 done
+
+# The binding calls no driver function: every call goes through csrc/engine
+# (ath_conn_*, ath_cstmt_*), which records disconnects and fork ownership.
+# The driver table's members are read from ath_driver.h, so a new member is
+# covered without editing this script.
+if [ -d csrc/lua ] && [ -f csrc/driver/ath_driver.h ]; then
+  members=$(grep -oE '\(\*[a-z_]+\)' csrc/driver/ath_driver.h | tr -d '()*' | sort -u | paste -sd'|')
+  while IFS= read -r hit; do
+    file=${hit%%:*} rest=${hit#*:} lineno=${rest%%:*} text=${rest#*:}
+    violation "$file:$lineno calls the driver directly ($text): csrc/lua goes through csrc/engine (ath_conn_*, ath_cstmt_*)"
+  done < <(grep -nE "(->|\.)($members)[[:space:]]*\(|\bath_driver_[a-z_]+[[:space:]]*\(" csrc/lua/*.[ch] 2>/dev/null |
+           grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)')
+fi
 
 # Core Lua never requires the ORM (the ORM registers its hooks with Core).
 if [ -d lua/athanor ]; then

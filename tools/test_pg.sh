@@ -51,6 +51,15 @@ elif [ -f csrc/test/test_alloc_faults.c ]; then
   record "cmocka test_alloc_faults postgresql" 0 1
 fi
 
+# Fork safety on PostgreSQL (without a server its PostgreSQL tests skip):
+# the whole binary again, plainly and under valgrind (children included).
+if [ -x "$BUILD/test/test_fork" ]; then
+  CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
+  run_cmocka "$BUILD/test/test_fork"
+  run_cmocka "$BUILD/test/test_fork" valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+  record "cmocka test_fork postgresql" "$CM_PASSED" "$CM_FAILED"
+fi
+
 run_busted "lua5.4 postgresql" lua5.4 lua54 "$url" sqlite
 run_busted "luajit postgresql" luajit luajit "$url" sqlite
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <time.h>
+#include <unistd.h>
 
 int ath_mutex_init(ath_mutex *m) { return pthread_mutex_init(m, NULL); }
 void ath_mutex_destroy(ath_mutex *m) { pthread_mutex_destroy(m); }
@@ -32,4 +33,18 @@ int ath_cond_wait_until(ath_cond *c, ath_mutex *m, double deadline) {
   if (ts.tv_nsec >= 1000000000L) { ts.tv_sec++; ts.tv_nsec -= 1000000000L; }
   int rc = pthread_cond_timedwait(c, m, &ts);
   return rc == ETIMEDOUT;
+}
+
+long ath_process_id_cached;              /* atomic; refreshed in a forked child */
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void refresh_pid(void) { __atomic_store_n(&ath_process_id_cached, (long)getpid(), __ATOMIC_RELAXED); }
+static void init_pid(void) {
+  refresh_pid();
+  pthread_atfork(NULL, NULL, refresh_pid);
+}
+
+long ath_process_id(void) {
+  pthread_once(&pid_once, init_pid);
+  return __atomic_load_n(&ath_process_id_cached, __ATOMIC_RELAXED);
 }

@@ -24,5 +24,12 @@ ATH_HIDDEN void ath_cond_destroy(ath_cond *c);
 ATH_HIDDEN int ath_cond_wait_until(ath_cond *c, ath_mutex *m, double deadline);
 /* Seconds on the monotonic clock. */
 ATH_HIDDEN double ath_now_monotonic(void);
+/* This process's id without a system call per read (glibc stopped caching
+ * getpid): a pthread_atfork child handler refreshes it, so it is right after
+ * fork() in the child. A raw clone/syscall fork bypasses the handler. */
+ATH_HIDDEN long ath_process_id(void);
+/* What ath_process_id returns, for an inline read where it has been called
+ * once already (the refresh after fork is registered then). */
+ATH_HIDDEN extern long ath_process_id_cached;
 
 #endif

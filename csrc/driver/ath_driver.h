@@ -151,10 +151,20 @@ typedef struct ath_driver {
    * A decoded value is never silently empty or truncated. */
   ath_status (*column_value)(ath_dstmt *s, int col, ath_value *out, ath_error *err);
   /* --- fields above: version 2 --- */
+  /* Fork safety: c was opened by another process that still uses its
+   * session (this process forked from it). Cut c off from the server without
+   * sending anything and without touching that process's transaction.
+   * Returns 1 when c and its statements may now be reset, finalized and
+   * closed, which then free this process's memory only; 0 when they must be
+   * left alone for good (the caller never calls the driver on them again and
+   * their memory stays, bounded by the pool size). May be NULL: treated as 0. */
+  int (*disown)(ath_dconn *c);
+  /* --- fields above: version 3 --- */
 } ath_driver;
 
 /* 3: paramstyle and supports_returning left the table for the dialect's
- * facts (csrc/sql/ath_dialect.c); a table must be rebuilt for 3. */
+ * facts (csrc/sql/ath_dialect.c), and disown (fork safety) was added; a
+ * table must be rebuilt for 3. */
 #define ATH_DRIVER_VERSION 3
 
 /* The built-in drivers (NULL-safe lookups by dialect name). */

@@ -14,9 +14,11 @@
  * protocol counts parameters in 16 bits; more desynchronizes the stream). */
 #include "drv_pg.h"
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The wire protocol's parameter count is an Int16 (Bind, ParameterDescription). */
 #define PG_MAX_PARAMS 65535
@@ -213,6 +215,30 @@ static void pg_close(ath_dconn *c) {
   if (c == NULL) return;
   PQfinish(c->pg);
   ath_free(c);
+}
+
+/* Fork safety (see ath_driver.disown). The socket is shared with the process
+ * that opened the connection, which still uses the session: PQfinish would
+ * send it a Terminate message ('X', and an SSL close_notify first on TLS),
+ * which ends that process's session under it; a cancel request or a
+ * DEALLOCATE would act on it too. libpq has no "finish without Terminate",
+ * so the socket's descriptor is replaced, in this process only, by one open
+ * on /dev/null (dup2 swaps it atomically: no other thread can be handed the
+ * same number in between, as with close() and a later PQfinish). Everything
+ * libpq still writes (Terminate, TLS alerts) goes nowhere, PQfinish frees
+ * libpq's memory and closes our copy, and the other process's descriptor
+ * keeps the TCP connection open (a socket closes on its last reference).
+ * Leaking the PGconn instead (psycopg's choice) would hold the descriptor
+ * and memory for the life of the child; SQLAlchemy only drops its reference. */
+static int pg_disown(ath_dconn *c) {
+  c->disowned = 1;
+  int fd = PQsocket(c->pg);
+  if (fd < 0) return 1;                       /* no socket: nothing is shared */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull < 0) return 0;                  /* can't neutralize it: leave it be */
+  int ok = dup2(devnull, fd) == fd;
+  close(devnull);
+  return ok;
 }
 
 static ath_status pg_exec(ath_dconn *c, const char *sql, ath_error *err) { return pg_command(c, sql, err); }
@@ -469,6 +495,7 @@ static ath_status pg_bind(ath_dstmt *s, int idx, const ath_value *v, ath_error *
 /* Drain what is left of a streaming query so the connection is idle again. */
 static void drain(ath_dstmt *s) {
   if (!s->sent) return;
+  if (s->c->disowned) { s->sent = 0; return; }   /* a cancel would stop the other process's query */
   PGcancel *cancel = s->row_mode_done ? NULL : PQgetCancel(s->c->pg);
   if (cancel) { char buf[128]; PQcancel(cancel, buf, sizeof buf); PQfreeCancel(cancel); }
   PQclear(await_result(s->c->pg));
@@ -569,7 +596,7 @@ static void pg_reset(ath_dstmt *s) {
 static void pg_finalize(ath_dstmt *s) {
   if (s == NULL) return;
   pg_reset(s);
-  ath_drv_pg_free_stmt(s, 1);
+  ath_drv_pg_free_stmt(s, !s->c->disowned);      /* the server-side names are the other process's */
 }
 
 static void pg_set_streaming(ath_dstmt *s, int on) { s->streaming = on; }
@@ -735,4 +762,5 @@ const ath_driver ath_driver_postgresql = {
   pg_execute_batch,
   1,                            /* stream_holds_connection: single-row mode */
   pg_column_value,
+  pg_disown,
 };

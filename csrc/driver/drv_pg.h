@@ -8,6 +8,7 @@
 struct ath_dconn {
   PGconn *pg;
   unsigned long counter;         /* names prepared statements ath_s<N> */
+  int disowned;                  /* opened by another process: never talk to the server (pg_disown) */
 };
 
 typedef struct pg_block { struct pg_block *next; } pg_block;   /* arena block header */

@@ -153,6 +153,24 @@ static void sq_close(ath_dconn *c) {
   ath_free(c);
 }
 
+/* Fork safety (see ath_driver.disown). SQLite's rule is that a connection
+ * carried across fork() is never used in the child. Closing is a use too,
+ * but a harmless one when nothing is in progress: with no transaction open
+ * and no statement running, sqlite3_close writes nothing (no rollback to
+ * play back) and only closes this process's copies of the descriptors; the
+ * POSIX locks belong to the other process and stay (a WAL checkpoint on
+ * close needs an exclusive lock, which the other process's shared lock
+ * refuses while it has the database open). With a transaction open or a
+ * statement stepping, finalizing or closing would roll back into the file
+ * the other process is writing: then the handle is left alone for good (its
+ * memory and descriptors stay, a few per pooled connection). */
+static int sq_disown(ath_dconn *c) {
+  if (!sqlite3_get_autocommit(c->db)) return 0;
+  for (sqlite3_stmt *st = sqlite3_next_stmt(c->db, NULL); st; st = sqlite3_next_stmt(c->db, st))
+    if (sqlite3_stmt_busy(st)) return 0;
+  return 1;
+}
+
 static int only_space_or_comments(const char *p, const char *end) {
   while (p < end) {
     if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';') { p++; continue; }
@@ -402,4 +420,5 @@ const ath_driver ath_driver_sqlite = {
   NULL,                         /* execute_batch: stepping in a loop is already optimal */
   0,                            /* stream_holds_connection: statements interleave */
   sq_column_value,
+  sq_disown,
 };

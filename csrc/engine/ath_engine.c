@@ -91,6 +91,7 @@ static ath_status pool_connect(void *ud, void **out, ath_error *err) {
   *out = c;
   return st;
 }
+/* ath_conn_close cuts a connection of another process off first (fork). */
 static void pool_close(void *ud, void *conn) { (void)ud; ath_conn_close(conn); }
 static ath_status pool_ping(void *ud, void *conn, ath_error *err) {
   (void)ud;
@@ -291,7 +292,8 @@ void ath_engine_checkin(ath_engine *e, ath_conn *c) {
   if (c == NULL) return;
   if (c->invalid) {
     ath_pool_invalidate(e->pool, c);
-    if (e->cfg.pool.invalidate_pool_on_disconnect) ath_pool_invalidate_all(e->pool);
+    /* a connection of the process this one forked from is no disconnect */
+    if (e->cfg.pool.invalidate_pool_on_disconnect && !c->disowned) ath_pool_invalidate_all(e->pool);
     return;
   }
   ath_pool_checkin(e->pool, c);

@@ -4,7 +4,18 @@
  * connected right now (a slot is reserved under the lock, the connect runs
  * unlocked), so limits hold while connects are in flight.
  * Invariant (under the lock): open == nidle + nout + connecting + closing:
- * a slot is given back only after its connection is closed. */
+ * a slot is given back only after its connection is closed.
+ *
+ * Fork safety: every record remembers the process that connected it. In a
+ * forked child (nginx workers forked from a master that ran a query, prefork
+ * servers, fork() in a C host) the pool's memory is a copy, and its
+ * connections' sockets are shared with the parent, which still uses them. A
+ * record from another process is never handed out, pinged or reset (a
+ * rollback would go over the parent's session): it is dropped without a
+ * word, closed through ops.close (which, for such a connection, frees this
+ * process's memory only: see ath_conn_foreign), and its slot reused, so the
+ * checkout opens a connection of its own. SQLAlchemy's documented recipe
+ * does the same with a pid recorded at "connect" and checked at "checkout". */
 #include "ath_pool.h"
 #include "../base/ath_thread.h"
 #include <string.h>
@@ -14,6 +25,7 @@ typedef struct rec {
   double created;               /* monotonic seconds */
   unsigned gen;                 /* pool generation at connect time */
   unsigned long serial;         /* names the connection in events */
+  long pid;                     /* the process that connected it */
   struct rec *prev, *next;
 } rec;
 
@@ -31,7 +43,8 @@ struct ath_pool {
   int waiters;
   unsigned gen;                 /* bumped by invalidate_all / dispose */
   long total_connects;
-  rec *static_rec;              /* ATH_POOL_STATIC: the one connection */
+  rec *static_rec;              /* ATH_POOL_STATIC: the one connection; `out` holds
+                                   those of another process still checked out */
   int static_users;
   int static_connecting;
   pthread_t static_owner;       /* the thread using it while static_users > 0 */
@@ -51,6 +64,9 @@ static rec *rl_find(rlist *l, void *conn) {
   for (rec *r = l->head; r; r = r->next) if (r->conn == conn) return r;
   return NULL;
 }
+
+/* 1 when r's connection was made by another process (this one forked). */
+static int from_other_process(const rec *r) { return r->pid != ath_process_id(); }
 
 static unsigned long last_serial = 0;   /* atomic; serials are unique in the process */
 
@@ -127,11 +143,28 @@ static ath_status connect_rec(ath_pool *p, void *call_ud, unsigned gen, rec **ou
   ath_status st = p->ops.connect(p->ud, &r->conn, err);
   if (st != ATH_OK) { ath_free(r); return st; }
   r->created = ath_now_monotonic();
+  r->pid = ath_process_id();
   r->gen = gen;
   r->serial = __atomic_add_fetch(&last_serial, 1, __ATOMIC_RELAXED);
   emit(p, call_ud, "connect", r, NULL);
   *out = r;
   return ATH_OK;
+}
+
+/* STATIC, under the lock: when the one connection is another process's (this
+ * one forked), stop sharing it. With users here (a Connection carried across
+ * the fork) it moves to `out`, from where ath_pool_checkin/invalidate close
+ * it; with none it is returned for the caller to close (unlocked). */
+static rec *orphan_static_if_foreign(ath_pool *p) {
+  rec *old = p->static_rec;
+  if (old == NULL || !from_other_process(old)) return NULL;
+  int users = p->static_users;
+  p->static_rec = NULL;
+  p->static_users = 0;
+  p->open = 0;
+  if (users == 0) return old;
+  rl_push(&p->out, old);
+  return NULL;
 }
 
 /* STATIC: one connection. It is not safe to use from two OS threads at
@@ -142,6 +175,8 @@ static ath_status checkout_static(ath_pool *p, void *call_ud, double wait, void 
   double deadline = ath_now_monotonic() + wait;
   pthread_t self = pthread_self();
   ath_mutex_lock(&p->mu);
+  rec *old = orphan_static_if_foreign(p);
+  if (old) { ath_mutex_unlock(&p->mu); close_rec(p, old); ath_mutex_lock(&p->mu); }
   for (;;) {
     int busy_elsewhere = p->static_users > 0 && !pthread_equal(p->static_owner, self);
     if (!busy_elsewhere && !(p->static_rec == NULL && p->static_connecting)) break;
@@ -192,7 +227,7 @@ ath_status ath_pool_checkout_ev(ath_pool *p, double timeout, void *call_ud, void
     if (p->idle.n > 0) {
       rec *r = p->cfg.use_lifo ? p->idle.tail : p->idle.head;
       rl_remove(&p->idle, r);
-      int stale = r->gen != p->gen ||
+      int stale = from_other_process(r) || r->gen != p->gen ||
                   (p->cfg.recycle >= 0 && ath_now_monotonic() - r->created > p->cfg.recycle);
       if (stale) {
         ath_mutex_unlock(&p->mu);
@@ -271,6 +306,16 @@ void ath_pool_checkin(ath_pool *p, void *conn) {
     /* Only the owning thread returns it, so "last" can't change under us.
      * Reset while still owning it: other threads are kept out until then. */
     ath_mutex_lock(&p->mu);
+    rec *idle_old = orphan_static_if_foreign(p);
+    rec *orphan = rl_find(&p->out, conn);          /* another process's */
+    if (orphan) rl_remove(&p->out, orphan);
+    if (orphan || idle_old) {
+      ath_mutex_unlock(&p->mu);
+      if (idle_old) close_rec(p, idle_old);
+      if (orphan) close_rec(p, orphan);
+      if (orphan) return;
+      ath_mutex_lock(&p->mu);
+    }
     int last = p->static_users == 1;
     rec copy = p->static_rec ? *p->static_rec : (rec){ .conn = conn };
     ath_mutex_unlock(&p->mu);
@@ -292,7 +337,7 @@ void ath_pool_checkin(ath_pool *p, void *conn) {
   if (r == NULL) { ath_mutex_unlock(&p->mu); return; }     /* not ours: ignore */
   rl_remove(&p->out, r);
   ath_mutex_unlock(&p->mu);
-  int keep = p->cfg.kind == ATH_POOL_QUEUE;
+  int keep = p->cfg.kind == ATH_POOL_QUEUE && !from_other_process(r);   /* no reset over its socket */
   if (keep && p->ops.reset) {
     ath_error e;
     if (p->ops.reset(p->ud, conn, &e) != ATH_OK) keep = 0;
@@ -314,7 +359,17 @@ void ath_pool_invalidate(ath_pool *p, void *conn) {
   if (conn == NULL) return;
   ath_mutex_lock(&p->mu);
   if (p->cfg.kind == ATH_POOL_STATIC) {
+    rec *idle_old = orphan_static_if_foreign(p);
     rec *r = p->static_rec;
+    rec *orphan = rl_find(&p->out, conn);          /* another process's */
+    if (orphan) rl_remove(&p->out, orphan);
+    if (orphan || idle_old) {
+      ath_mutex_unlock(&p->mu);
+      if (idle_old) close_rec(p, idle_old);
+      if (orphan) { emit(p, NULL, "invalidate", orphan, NULL); close_rec(p, orphan); return; }
+      ath_mutex_lock(&p->mu);
+      r = p->static_rec;
+    }
     if (r && r->conn == conn) {
       rec copy = *r;
       ath_mutex_unlock(&p->mu);

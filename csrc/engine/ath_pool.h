@@ -23,7 +23,10 @@ typedef enum ath_pool_kind {
 typedef struct ath_pool_ops {
   /* New connection into *out; on failure fill err and return its status. */
   ath_status (*connect)(void *ud, void **out, ath_error *err);
-  /* Close a connection for good. */
+  /* Close a connection for good. Also called for a connection another
+   * process made (this one forked since; the pool never hands those out,
+   * pings or resets them): then it must free this process's memory only and
+   * send nothing over the socket that process still uses. */
   void (*close)(void *ud, void *conn);
   /* ATH_OK when conn is alive (pre_ping). May be NULL: treated as alive. */
   ath_status (*ping)(void *ud, void *conn, ath_error *err);

@@ -8,6 +8,7 @@ local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 local result = require("athanor.engine.result")
 local event = require("athanor.event")
+local NULL = require("athanor.core").null   -- ath.null
 
 local setmetatable, getmetatable, type, pcall, error, tostring, ipairs, rawget =
   setmetatable, getmetatable, type, pcall, error, tostring, ipairs, rawget
@@ -36,7 +37,7 @@ function M.new(engine, c, serial)
   return setmetatable({
     _c = c, engine = engine, dialect = engine.dialect,
     dialect_name = engine.dialect.name, _paramstyle = engine.dialect.paramstyle,
-    _echo = engine._echo, _tx = nil, _savepoints = 0, _serial = serial,
+    _echo = engine._echo, _tx = nil, _savepoints = 0, _serial = serial, _nulls = engine._nulls,
   }, Connection)
 end
 
@@ -195,18 +196,29 @@ end
 function Connection:_execute_sql(sql, values, opts, meta, names)
   local c = self._c or check_open(self, 2)
   if self._echo then log(self, sql, values) end
+  local stream, nulls = nil, self._nulls
+  if opts then
+    stream = opts.stream
+    local o = opts.nulls                    -- per execution: ath.null, or false to turn it off
+    if o ~= nil then
+      if o ~= NULL and o ~= false then
+        errors.raise("ArgumentError", 3, "execution option 'nulls' must be ath.null (or false), got %s", type(o))
+      end
+      nulls = o == NULL
+    end
+  end
   local engine = self.engine
   if engine._listeners ~= nil then
     local params = positional(values, names)
     local context = new_context(self, sql, params, false, opts)
     dispatch(engine, "before_cursor_execute", self, nil, sql, params, context, false)
     self._handled = nil
-    local ok, cur, rowcount, lastrowid = pcall(c.exec, c, sql, values, names, opts and opts.stream)
+    local ok, cur, rowcount, lastrowid = pcall(c.exec, c, sql, values, names, stream, nulls)
     if not ok then raise_handled(self, cur, sql, params, context) end
     dispatch(engine, "after_cursor_execute", self, nil, sql, params, context, false)
     return new_result(cur, rowcount, lastrowid, meta, self)
   end
-  local cur, rowcount, lastrowid = c:exec(sql, values, names, opts and opts.stream)
+  local cur, rowcount, lastrowid = c:exec(sql, values, names, stream, nulls)
   return new_result(cur, rowcount, lastrowid, meta, self)
 end
 

@@ -69,6 +69,7 @@ local OPTIONS = {
   statement_cache_size = int_between(0, 1000000),
   shared = string_of(nil),
   invalidate_pool_on_disconnect = boolean,
+  nulls = function(v) if v ~= core.null and v ~= false then return "ath.null (or false)" end end,
 }
 
 local Pool = { __name = "athanor.Pool" }
@@ -131,6 +132,7 @@ function M.wrap(c, opts)
     _c = c,
     _echo = opts.echo or false,
     _isolation = opts.isolation_level and ISOLATION[opts.isolation_level] or 0,
+    _nulls = opts.nulls == core.null,        -- rows carry SQL NULL as ath.null (API.md §1)
     dialect = dialects.get(info.dialect),       -- the dialect object (dialects/<name>.lua)
     url = setmetatable({ drivername = info.dialect, database = info.database, host = info.host,
                          port = info.port, username = info.username, _masked = info.url }, URL),

@@ -203,7 +203,7 @@ local function first_rows(self, want)
     a, b = rows[1], rows[2]
     cur:close()
   else
-    a, b, lost = cur:first2(want)
+    a, b, lost = cur:take_and_close(want)
     if lost ~= nil then lost_error(lost) end
   end
   src._closed = true
