@@ -16,6 +16,7 @@ PKGS=(
   valgrind libc6-dbg                       # valgrind needs libc's symbols for its redirections
   clang libclang-rt-14-dev                 # ThreadSanitizer and libFuzzer runtimes: make tsan, make fuzz, the corpus replay
   lua-sql-sqlite3 lua-sql-postgres python3-sqlalchemy python3-psycopg2   # bench/: LuaSQL and SQLAlchemy
+  libssl-dev lua-socket                    # the cosocket driver: SCRAM/MD5 from libcrypto; its blocking socket outside nginx
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

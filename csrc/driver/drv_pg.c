@@ -736,3 +736,12 @@ const ath_driver ath_driver_postgresql = {
   1,                            /* stream_holds_connection: single-row mode */
   pg_column_value,
 };
+
+/* For the cosocket driver (csrc/lua/l_pgwire.c): the same checks of
+ * statement text as pg_prepare's, and the parameter count it finds. */
+ath_status ath_drv_pg_check_statement(const char *sql, size_t len, int *nparams, ath_error *err) {
+  pg_scan sc;
+  ath_status st = check_statement(sql, len, &sc, err);
+  *nparams = st == ATH_OK ? (int)sc.max_param : 0;
+  return st;
+}

@@ -960,3 +960,11 @@ void ath_l_conn_register(lua_State *L) {
   lua_pushcfunction(L, l_set_row_class); lua_setfield(L, -2, "set_row_class");
   lua_pushcfunction(L, l_set_json_decoder); lua_setfield(L, -2, "set_json_decoder");
 }
+
+/* For the cosocket driver's codec binding (l_pgwire.c): the same Lua value
+ * → ath_value conversion as conn:exec's, so both drivers bind alike. */
+ath_status ath_l_to_value(lua_State *L, int idx, ath_value *v, ath_value **scratch, const char *name, int index,
+                          ath_error *err) {
+  param_label label = { name, index };
+  return to_value(L, idx, v, scratch, &label, err);
+}

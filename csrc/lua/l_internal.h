@@ -26,5 +26,6 @@ ATH_HIDDEN void ath_l_engine_register(lua_State *L);
 ATH_HIDDEN void ath_l_conn_register(lua_State *L);
 ATH_HIDDEN void ath_l_compile_register(lua_State *L);   /* csrc/lua/l_compile.c */
 ATH_HIDDEN void ath_l_error_register(lua_State *L);
+ATH_HIDDEN void ath_l_pgwire_register(lua_State *L);   /* csrc/lua/l_pgwire.c: core.pgwire */
 
 #endif
