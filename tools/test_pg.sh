@@ -53,6 +53,9 @@ fi
 
 run_busted "lua5.4 postgresql" lua5.4 lua54 "$url" sqlite
 run_busted "luajit postgresql" luajit luajit "$url" sqlite
+# The same suite through the cosocket driver (docs/cosocket-driver.md): the
+# wire codec over LuaSocket, on LuaJIT as in OpenResty.
+run_busted "luajit postgresql+cosocket" luajit luajit "postgresql+cosocket${url#postgresql}" sqlite
 
 if [ -f bench/run.sh ]; then
   run_check "bench smoke (sqlite + postgresql)" bash bench/run.sh --smoke

@@ -81,7 +81,7 @@ local function open_socket(p, pool_name)
   local sock, err
   if host:sub(1, 1) == "/" then
     local unix = require("socket.unix")
-    sock = unix()
+    sock = (type(unix) == "table" and unix.stream or unix)()
     sock:settimeout(p.connect_timeout)
     local ok
     ok, err = sock:connect(host .. "/.s.PGSQL." .. port)
@@ -217,6 +217,22 @@ function Conn:_read(sql, params)
   end
 end
 
+local COPY_IN = "COPY FROM STDIN is not supported: athanor sends no COPY data "
+  .. "(use INSERT ... VALUES / executemany, or SELECT)"
+local COPY_OUT = "COPY TO STDOUT is not supported: athanor reads no COPY data "
+  .. "(use INSERT ... VALUES / executemany, or SELECT)"
+
+-- The server started a COPY (message t, 'G' in or 'H' out): end it as the
+-- libpq driver does (CopyFail; data received is dropped) and return the
+-- ProgrammingError to raise once the server is ready again.
+function Conn:_refuse_copy(t, sql, params)
+  if t == "G" then
+    -- the server ignores Sync during COPY IN: the CopyFail needs its own
+    self:_send(pw.copy_fail("athanor sends no COPY data") .. SYNC, sql, params)
+  end
+  return db_error("ProgrammingError", t == "G" and COPY_IN or COPY_OUT, { sql = sql, params = params })
+end
+
 -- Read to ReadyForQuery; the first error met (as an object) or nil.
 function Conn:_until_ready(sql, params, first_err)
   while true do
@@ -226,13 +242,9 @@ function Conn:_until_ready(sql, params, first_err)
       return first_err
     elseif t == "E" then
       first_err = first_err or server_error(self, body, sql, params)
-    elseif t == "G" then                   -- COPY FROM STDIN: refuse it, end the COPY
-      self:_send(pw.copy_fail("athanor sends no COPY data") .. SYNC)
-      first_err = first_err or db_error("ProgrammingError", "COPY FROM STDIN is not supported: athanor sends no COPY "
-        .. "data (use INSERT ... VALUES / executemany, or SELECT)", { sql = sql, params = params })
-    elseif t == "H" then
-      first_err = first_err or db_error("ProgrammingError", "COPY TO STDOUT is not supported: athanor reads no COPY "
-        .. "data (use INSERT ... VALUES / executemany, or SELECT)", { sql = sql, params = params })
+    elseif t == "G" or t == "H" then
+      local refused = self:_refuse_copy(t, sql, params)
+      first_err = first_err or refused
     end
   end
 end
@@ -682,7 +694,10 @@ function Conn:exec(sql, params, names, stream)
       if t == "C" then rowcount = pw.command_complete(t, body)
       elseif t == "E" then err = err or server_error(self, body, sql, params)
       elseif t == "Z" then self._status = pw.ready(t, body) break
-      elseif t == "G" or t == "H" then err = self:_until_ready(sql, params, nil) or err break
+      elseif t == "G" or t == "H" then
+        local refused = self:_refuse_copy(t, sql, params)
+        err = self:_until_ready(sql, params, err or refused)
+        break
       end
     end
     if err then error(err, 0) end
@@ -715,7 +730,10 @@ function Conn:exec(sql, params, names, stream)
     elseif t == "C" then rowcount = pw.command_complete(t, body)
     elseif t == "E" then err = err or server_error(self, body, sql, params)
     elseif t == "Z" then self._status = pw.ready(t, body) break
-    elseif t == "G" or t == "H" then err = self:_until_ready(sql, params, nil) or err break
+    elseif t == "G" or t == "H" then
+      local refused = self:_refuse_copy(t, sql, params)
+      err = self:_until_ready(sql, params, err or refused)
+      break
     end
   end
   if err then error(err, 0) end
@@ -743,7 +761,8 @@ local function collect(self, sql, state)
         state.failed = state.index
       end
     elseif t == "G" or t == "H" then
-      state.err = state.err or self:_until_ready(sql)
+      local refused = self:_refuse_copy(t, sql)
+      state.err = self:_until_ready(sql, nil, state.err or refused)
       return
     elseif t == "Z" then
       self._status = pw.ready(t, body)

@@ -10,8 +10,8 @@ local core = require("athanor.core")
 local errors = require("athanor.errors")
 local lua_pool = require("athanor.engine.lua_pool")
 
-local setmetatable, getmetatable, type, pcall, error, ipairs, tostring =
-  setmetatable, getmetatable, type, pcall, error, ipairs, tostring
+local setmetatable, getmetatable, pcall, error, ipairs, tostring =
+  setmetatable, getmetatable, pcall, error, ipairs, tostring
 local monotonic = core.monotonic
 
 local M = {}
