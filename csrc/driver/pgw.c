@@ -154,6 +154,12 @@ int pgw_put_execute(ath_buf *b, const char *portal, int32_t maxrows) {
   return end_msg(b, at);
 }
 
+int pgw_put_copy_fail(ath_buf *b, const char *reason) {
+  size_t at = begin_msg(b, 'f');
+  put_str(b, reason);
+  return end_msg(b, at);
+}
+
 static int put_empty(ath_buf *b, char t) { size_t at = begin_msg(b, t); return end_msg(b, at); }
 int pgw_put_sync(ath_buf *b) { return put_empty(b, 'S'); }
 int pgw_put_flush(ath_buf *b) { return put_empty(b, 'H'); }

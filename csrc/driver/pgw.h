@@ -51,6 +51,8 @@ ATH_HIDDEN int pgw_put_describe(ath_buf *b, char kind, const char *name);
 ATH_HIDDEN int pgw_put_execute(ath_buf *b, const char *portal, int32_t maxrows);
 /* Close ('S' statement or 'P' portal). */
 ATH_HIDDEN int pgw_put_close(ath_buf *b, char kind, const char *name);
+/* CopyFail: ends a COPY FROM STDIN the server started, with this reason. */
+ATH_HIDDEN int pgw_put_copy_fail(ath_buf *b, const char *reason);
 ATH_HIDDEN int pgw_put_sync(ath_buf *b);
 ATH_HIDDEN int pgw_put_flush(ath_buf *b);
 ATH_HIDDEN int pgw_put_terminate(ath_buf *b);

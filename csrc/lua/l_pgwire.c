@@ -145,6 +145,14 @@ static int l_parse(lua_State *L) {
   return push_buf(L, &b);
 }
 
+/* pgwire.copy_fail(reason) */
+static int l_copy_fail(lua_State *L) {
+  const char *reason = luaL_checkstring(L, 1);
+  ath_buf b = ATH_BUF_INIT;
+  pgw_put_copy_fail(&b, reason);
+  return push_buf(L, &b);
+}
+
 /* pgwire.close_statement(name) */
 static int l_close_statement(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -717,7 +725,7 @@ void ath_l_pgwire_register(lua_State *L) {
     { "codec", l_codec_new }, { "scram", l_scram_new },
     { "startup", l_startup }, { "ssl_request", l_ssl_request }, { "password", l_password },
     { "md5_password", l_md5_password }, { "sasl_initial", l_sasl_initial }, { "sasl_response", l_sasl_response },
-    { "query", l_query }, { "parse", l_parse }, { "close_statement", l_close_statement },
+    { "query", l_query }, { "parse", l_parse }, { "close_statement", l_close_statement }, { "copy_fail", l_copy_fail },
     { "sync", l_sync }, { "flush", l_flush }, { "terminate", l_terminate }, { "cancel", l_cancel },
     { "header", l_header }, { "error", l_error }, { "auth", l_auth }, { "sasl_offers", l_sasl_offers },
     { "parameter_status", l_parameter_status }, { "backend_key", l_backend_key }, { "ready", l_ready },

@@ -67,7 +67,9 @@ local function open_socket(p, pool_name)
   if in_nginx() then
     M.check_phase()
     local sock = ngx.socket.tcp()           -- luacheck: ignore 113
-    sock:settimeouts(p.connect_timeout * 1000, p.timeout * 1000, p.timeout * 1000)
+    -- timeout = 0: no limit of ours on a query (nginx wants one: a day)
+    local io_ms = p.timeout > 0 and p.timeout * 1000 or 86400000
+    sock:settimeouts(p.connect_timeout * 1000, io_ms, io_ms)
     local ok, err
     if host:sub(1, 1) == "/" then
       ok, err = sock:connect("unix:" .. host .. "/.s.PGSQL." .. port, { pool = pool_name })

@@ -101,6 +101,8 @@ end
 
 ------------------------------------------------------------------ the core
 
+local function driver_module() return require("athanor.drivers.pgwire") end
+
 --- core for url (a `+cosocket` URL) with create_engine's checked options.
 function M.open(url, opts)
   opts = opts or {}
@@ -145,7 +147,13 @@ function M.open(url, opts)
     end,
     close = function(raw) raw:close() end,
     reset = function(raw)
-      if in_gc then raw._dirty = true return true end
+      if in_gc then
+        -- nginx closes a request's cosockets when it ends: one left to the
+        -- collector cannot be parked from here, so it is dropped
+        if driver.in_nginx() then return false end
+        raw._dirty = true
+        return true
+      end
       raw:rollback()
       raw:park()
       return true
@@ -173,6 +181,7 @@ end
 --- core:connect([timeout [, want_events]]) -> conn, serial [, events]
 function Core:connect(_, want_events)
   check_open(self)
+  if driver_module().in_nginx() then driver_module().check_phase() end
   local pool = self._pool
   local events = want_events and { dropped = 0 } or nil
   while true do
