@@ -13,7 +13,9 @@
  *   codec:bind(stmt, ptypes, sql, params) -> Bind + Execute of the kept
  *     parameters (text bound where the statement takes bytea goes binary; a
  *     zero byte in other text is a DataError)
- *   codec:row(body, oids, setkeys, rowmt, procs, json_decode, names) -> row
+ *   codec:row(buf, pos, len, oids, setkeys, rowmt, procs, json_decode, names) -> row
+ *     (the DataRow body buf[pos .. pos+len-1], so a receive buffer holding many
+ *     messages is decoded in place)
  * Readers raise OperationalError (connection_invalidated) on a malformed
  * message. */
 #include "l_internal.h"
@@ -173,16 +175,19 @@ static int l_cancel(lua_State *L) {
 
 static int raise_err(lua_State *L, ath_error *err) { return ath_l_raise(L, err, NULL, 0); }
 
-/* pgwire.header(five_bytes) -> type, body length */
+/* pgwire.header(buf [, pos]) -> type, body length: the 5-byte header at
+ * pos (1-based, default 1) of buf, which must hold it. */
 static int l_header(lua_State *L) {
   size_t n;
-  const char *h = luaL_checklstring(L, 1, &n);
+  const char *buf = luaL_checklstring(L, 1, &n);
+  lua_Integer pos = luaL_optinteger(L, 2, 1);
+  if (pos < 1 || (size_t)pos + 4 > n) return ath_l_raisef(L, ATH_E_ARGUMENT, "no message header at %d", (int)pos);
+  const char *h = buf + pos - 1;
   pgw_msg m;
   size_t used;
   ath_error err;
-  ath_status st = pgw_frame(h, n, &m, &used, &err);
+  ath_status st = pgw_frame(h, 5, &m, &used, &err);
   if (st != ATH_ROW && st != ATH_DONE) return raise_err(L, &err);
-  if (n != 5) return ath_l_raisef(L, ATH_E_ARGUMENT, "a message header has 5 bytes, got %d", (int)n);
   lua_pushlstring(L, h, 1);
   lua_pushinteger(L, (lua_Integer)(used - 5));
   return 2;
@@ -514,14 +519,21 @@ static int raise_inexact(lua_State *L, ath_dstmt *s, int names, int col, const a
                       "to read it as an exact decimal string", name, digits);
 }
 
-/* codec:row(body, oids, setkeys, rowmt, procs, json_decode, names) -> row,
+/* codec:row(buf, pos, len, oids, setkeys, rowmt, procs, json_decode, names) -> row,
  * built as l_conn.c push_row builds it: each value under its column's name
  * (a repeated name's by position), NULL absent, processors applied. */
 static int codec_row(lua_State *L) {
   l_codec *c = check_codec(L, 1);
   pgw_msg m;
   m.type = 'D';
-  m.body = luaL_checklstring(L, 2, &m.len);
+  size_t buflen;
+  const char *buf = luaL_checklstring(L, 2, &buflen);
+  lua_Integer pos = luaL_checkinteger(L, 3), len = luaL_checkinteger(L, 4);
+  if (pos < 1 || len < 0 || (size_t)(pos - 1) > buflen || (size_t)len > buflen - (size_t)(pos - 1))
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "DataRow at %d (%d bytes) is outside its buffer", (int)pos, (int)len);
+  m.body = buf + pos - 1;
+  m.len = (size_t)len;
+  lua_remove(L, 3); lua_remove(L, 3);                /* from here on as before: body at 2 */
   luaL_checktype(L, 3, LUA_TTABLE);
   luaL_checktype(L, 4, LUA_TTABLE);
   int procs = lua_istable(L, 6) ? 6 : 0;

@@ -21,7 +21,8 @@ local pw = core.pgwire
 local setmetatable, type, tostring, pairs, ipairs, error, pcall, rawget, tonumber =
   setmetatable, type, tostring, pairs, ipairs, error, pcall, rawget, tonumber
 local concat = table.concat
-local format = string.format
+local format, sub = string.format, string.sub
+local header = pw.header
 local collectgarbage = collectgarbage
 
 local M = {}
@@ -192,24 +193,64 @@ function Conn:_send(data, sql, params)
   if not ok then self:_lost(err, sql, params) end
 end
 
--- The next message: type, body. NoticeResponse, ParameterStatus and
--- NotificationResponse are taken care of here.
-function Conn:_read(sql, params)
+local CHUNK = 65536                       -- bytes asked of the socket at once
+local luasocket                           -- require("socket"), outside nginx
+
+-- Some bytes from the socket (at least one): whatever it has, up to CHUNK,
+-- so one receive serves many messages.
+function Conn:_recv(sql, params)
   local sock = self._sock
   if sock == nil then self:_lost("not connected", sql, params) end
+  if self._ngx then
+    local data, err = sock:receiveany(CHUNK)
+    if not data then self:_lost(err, sql, params) end
+    return data
+  end
+  local wait = self._p.timeout > 0 and self._p.timeout or nil
   while true do
-    local h, err = sock:receive(5)
-    if not h then
-      if self._cancelled then self._cancelled = nil end
-      self:_lost(err, sql, params)
-    end
-    local ok, t, n = pcall(pw.header, h)
-    if not ok then self:_lost(t.message or t, sql, params) end
-    local body = ""
-    if n > 0 then
-      body, err = sock:receive(n)
-      if not body then self:_lost(err, sql, params) end
-    end
+    sock:settimeout(0)
+    local data, err, partial = sock:receive(CHUNK)
+    sock:settimeout(wait)
+    data = data or partial
+    if data and #data > 0 then return data end
+    if err ~= "timeout" then self:_lost(err, sql, params) end
+    luasocket = luasocket or require("socket")
+    local ready = luasocket.select({ sock }, nil, wait)
+    if #ready == 0 then self:_lost("timeout", sql, params) end
+  end
+end
+
+-- Make at least need unread bytes buffered: the buffer and where they start.
+function Conn:_fill(need, sql, params)
+  local buf, pos = self._rbuf, self._rpos
+  local have = #buf - pos + 1
+  local parts, total = {}, have
+  if have > 0 then parts[1] = buf:sub(pos) end
+  while total < need do
+    local data = self:_recv(sql, params)
+    parts[#parts + 1] = data
+    total = total + #data
+  end
+  buf = concat(parts)
+  self._rbuf, self._rpos = buf, 1
+  return buf, 1
+end
+
+-- The next message: type, body; for a DataRow type, nil, and the buffer,
+-- position and length of its body (decoded in place by codec:row).
+-- NoticeResponse, ParameterStatus and NotificationResponse are taken care of
+-- here.
+function Conn:_read(sql, params)
+  while true do
+    local buf, pos = self._rbuf, self._rpos
+    if #buf - pos < 4 then buf, pos = self:_fill(5, sql, params) end
+    local ok, t, n = pcall(header, buf, pos)
+    if not ok then self:_lost(type(t) == "table" and t.message or t, sql, params) end
+    if #buf - pos - 4 < n then buf, pos = self:_fill(5 + n, sql, params) end
+    local start = pos + 5
+    self._rpos = start + n
+    if t == "D" then return t, nil, buf, start, n end
+    local body = n > 0 and sub(buf, start, start + n - 1) or ""
     if t == "S" then
       local name, value = pw.parameter_status(t, body)
       self._server[name] = value
@@ -336,7 +377,7 @@ function M.connect(p, cache_size)
     _p = p, _codec = pw.codec(), _server = {}, _status = "I",
     _cache = {}, _ncache = 0, _cache_size = cache_size or 128, _tick = 0, _counter = 0,
     _closing = {}, _cursors = setmetatable({}, { __mode = "k" }), _stream_ref = setmetatable({}, { __mode = "v" }),
-    _prepares = 0, _checkouts = 0, _id = serial,
+    _prepares = 0, _checkouts = 0, _id = serial, _rbuf = "", _rpos = 1, _ngx = in_nginx(),
     _pool_name = format("athanor:%s:%s:%s:%s:%d", tostring(p.host), tostring(p.port), p.user, p.database, serial),
   }, Conn)
   self:_connect_socket()
@@ -352,6 +393,7 @@ function Conn:_connect_socket()
       tostring(p.host or "localhost"), p.port or 5432, tostring(err))), 0)
   end
   self._sock = sock
+  self._rbuf, self._rpos = "", 1
   local ok, res, why = pcall(self._startup, self)
   if not ok or not res then
     pcall(sock.close, sock)
@@ -373,7 +415,7 @@ function Conn:_socket(sql, params)
   self._parked = false
   local sock, err, reused = open_socket(self._p, self._pool_name)
   if not sock then self:_lost(err, sql, params) end
-  if reused then self._sock = sock return sock end
+  if reused then self._sock = sock self._rbuf, self._rpos = "", 1 return sock end
   pcall(sock.close, sock)
   -- the parked connection is gone: its statements went with it
   self._cache, self._ncache, self._closing = {}, 0, {}
@@ -524,14 +566,15 @@ local function check_closed(cu)
   if cu._closed then errors.raise("InvalidRequestError", 3, "This result object is closed.") end
 end
 
--- Read the stream's next row body into cu._buf; at the end record the
+-- Read the stream's next row (its place in the receive buffer); at the end record the
 -- rowcount and free the connection.
 local function stream_next(cu)
   local conn = cu._conn
   while true do
-    local t, body = conn:_read(cu._sql)
+    local t, body, rb, rp, rl = conn:_read(cu._sql)
     if t == "D" then
-      cu._buf[1] = body; cu._n = 1; cu._i = 1
+      cu._rb[1], cu._rp[1], cu._rl[1] = rb, rp, rl
+      cu._n = 1; cu._i = 1
       return
     elseif t == "C" then
       cu._rowcount_pending = pw.command_complete(t, body)
@@ -569,12 +612,13 @@ end
 
 local function take_row(cu)
   local i = cu._i
-  local body = cu._buf[i]
-  cu._buf[i] = nil
+  local rb = cu._rb
+  local buf = rb[i]
+  rb[i] = nil
   cu._i = i + 1
   cu._seen = cu._seen + 1
   local e = cu._entry
-  local row = cu._codec:row(body, cu._oids, e.setkeys, e.rowmt, e.procs, json_decode, e.names)
+  local row = cu._codec:row(buf, cu._rp[i], cu._rl[i], cu._oids, e.setkeys, e.rowmt, e.procs, json_decode, e.names)
   if cu._i > cu._n and cu._done then finish(cu) end
   return row
 end
@@ -626,7 +670,7 @@ end
 -- Drop the rows not read; a stream still running is read to its end.
 local function release(cu)
   local conn = cu._conn
-  cu._buf = {}; cu._n = 0; cu._i = 1
+  cu._rb, cu._rp, cu._rl = {}, {}, {}; cu._n = 0; cu._i = 1
   if conn == nil then return end
   conn._cursors[cu] = nil
   if conn._stream_ref[1] == cu and not cu._done then
@@ -707,7 +751,7 @@ function Conn:exec(sql, params, names, stream)
   end
   local cu = setmetatable({
     _conn = self, _codec = codec, _entry = e, _oids = v.oids, _sql = sql,
-    _buf = {}, _n = 0, _i = 1, _seen = 0, _rowcount = -1, _done = false,
+    _rb = {}, _rp = {}, _rl = {}, _n = 0, _i = 1, _seen = 0, _rowcount = -1, _done = false,
   }, Cursor)
   if stream then
     self._streaming = true
@@ -725,10 +769,10 @@ function Conn:exec(sql, params, names, stream)
     if cu._done then self._cursors[cu] = nil end
     return cu
   end
-  local buf, n, err, rowcount = cu._buf, 0, nil, nil
+  local rbs, rps, rls, n, err, rowcount = cu._rb, cu._rp, cu._rl, 0, nil, nil
   while true do
-    local t, body = self:_read(sql, params)
-    if t == "D" then n = n + 1; buf[n] = body
+    local t, body, rb, rp, rl = self:_read(sql, params)
+    if t == "D" then n = n + 1; rbs[n], rps[n], rls[n] = rb, rp, rl
     elseif t == "C" then rowcount = pw.command_complete(t, body)
     elseif t == "E" then err = err or server_error(self, body, sql, params)
     elseif t == "Z" then self._status = pw.ready(t, body) break

@@ -78,8 +78,9 @@ function Pool:checkout()
       return take(self, raw)
     end
     -- Exhausted: what this program dropped without closing comes back
-    -- through the collector.
-    collectgarbage()
+    -- through the collector (once: a full collection per poll would make
+    -- the wait overshoot pool_timeout on a large heap).
+    if deadline == nil then collectgarbage() end
     if #self._idle == 0 and not has_room(self) then
       local now = monotonic()
       deadline = deadline or now + self._timeout
