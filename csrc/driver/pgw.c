@@ -279,7 +279,7 @@ ath_status pgw_error_from_fields(const pgw_fields *f, ath_error *err) {
   ath_status kind = pgw_sqlstate_kind(f->sqlstate, &disconnect);
   if (f->severity && (!strcmp(f->severity, "FATAL") || !strcmp(f->severity, "PANIC"))) disconnect = 1;
   if (disconnect) kind = ATH_E_OPERATIONAL;
-  ath_error_set(err, kind, "%s%s%s", f->message ? f->message : "error without a message",
+  ath_error_set(err, kind, "%s%s%s", f->message && *f->message ? f->message : "error without a message",
                 f->detail ? " DETAIL: " : "", f->detail ? f->detail : "");
   if (err) {
     if (f->sqlstate && strlen(f->sqlstate) == 5) memcpy(err->sqlstate, f->sqlstate, 6);

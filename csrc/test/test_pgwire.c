@@ -302,10 +302,14 @@ static void test_pgwire_errors_map_to_the_libpq_kinds(void **state) {
   assert_int_equal(pgw_error_from_fields(&f, &err), ATH_E_OPERATIONAL);
   assert_int_equal(err.disconnect, 1);
   assert_string_equal(err.sqlstate, "25P03");
-  /* no message at all still reads as an error */
+  /* no message at all, or an empty one, still reads as an error with a message */
   m = msg('E', "\0", 1);
   assert_int_equal(pgw_read_fields(&m, &f, &err), ATH_OK);
   assert_int_equal(pgw_error_from_fields(&f, &err), ATH_E_DBAPI);
+  expect_phrase(&err, "without a message");
+  m = msg('E', "C23505\0M\0\0", 10);                 /* found by fuzz_pgwire */
+  assert_int_equal(pgw_read_fields(&m, &f, &err), ATH_OK);
+  assert_int_equal(pgw_error_from_fields(&f, &err), ATH_E_INTEGRITY);
   expect_phrase(&err, "without a message");
 }
 
