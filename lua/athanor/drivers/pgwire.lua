@@ -233,6 +233,10 @@ function Conn:_fill(need, sql, params)
   end
   buf = concat(parts)
   self._rbuf, self._rpos = buf, 1
+  -- Every byte received becomes a Lua string, garbage once its rows are
+  -- read: one collector step per chunk keeps a long stream's heap flat
+  -- (without it a 1M-row stream grew the heap a third more than libpq's).
+  collectgarbage("step", 0)
   return buf, 1
 end
 

@@ -78,12 +78,14 @@ function Pool:checkout()
       return take(self, raw)
     end
     -- Exhausted: what this program dropped without closing comes back
-    -- through the collector (once: a full collection per poll would make
-    -- the wait overshoot pool_timeout on a large heap).
-    if deadline == nil then collectgarbage() end
+    -- through the collector (once, and inside the wait: a full collection
+    -- per poll would make the wait overshoot pool_timeout on a large heap).
+    if deadline == nil then
+      deadline = monotonic() + self._timeout
+      collectgarbage()
+    end
     if #self._idle == 0 and not has_room(self) then
       local now = monotonic()
-      deadline = deadline or now + self._timeout
       if now >= deadline then
         return nil, errors.new("PoolTimeoutError", format(
           "QueuePool limit of size %d overflow %d reached, connection timed out, timeout %g s",
