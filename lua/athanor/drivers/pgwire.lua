@@ -21,7 +21,7 @@ local pw = core.pgwire
 local setmetatable, type, tostring, pairs, ipairs, error, pcall, rawget, tonumber =
   setmetatable, type, tostring, pairs, ipairs, error, pcall, rawget, tonumber
 local concat = table.concat
-local format, sub = string.format, string.sub
+local format, sub, floor = string.format, string.sub, math.floor
 local header = pw.header
 local collectgarbage = collectgarbage
 
@@ -234,9 +234,11 @@ function Conn:_fill(need, sql, params)
   buf = concat(parts)
   self._rbuf, self._rpos = buf, 1
   -- Every byte received becomes a Lua string, garbage once its rows are
-  -- read: one collector step per chunk keeps a long stream's heap flat
-  -- (without it a 1M-row stream grew the heap a third more than libpq's).
-  collectgarbage("step", 0)
+  -- read, and the rows decoded from it cost a few times its size: a
+  -- collector step as if four times the bytes had been allocated keeps a
+  -- long stream's heap flat (without it a 1M-row stream grew the heap more
+  -- than libpq's). Small reads (one short result) are left to the pacing.
+  if total >= 8192 then collectgarbage("step", floor(total / 256)) end
   return buf, 1
 end
 

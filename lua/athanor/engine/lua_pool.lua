@@ -94,6 +94,9 @@ function Pool:checkout()
       self._waiters = self._waiters + 1
       sleep(math.min(0.01, deadline - now))
       self._waiters = self._waiters - 1
+      -- Finalizers a full collection only queued (Lua 5.4's generational
+      -- mode runs them at the next step) return their connections here.
+      collectgarbage("step", 0)
     end
   end
 end
