@@ -23,7 +23,7 @@ WERROR    ?= $(if $(CI),-Werror,)
 SANFLAGS  ?=
 CFLAGS    ?= $(OPT) -g
 ATH_CFLAGS = -std=gnu11 -fPIC -Wall -Wextra $(WERROR) $(SANFLAGS) -Icsrc -Icsrc/include $(PG_INC) -D_GNU_SOURCE
-LDLIBS_CORE = -lsqlite3 -lpq -lpthread -lm
+LDLIBS_CORE = -lsqlite3 -lpq -lcrypto -lpthread -lm
 LDFLAGS   ?=
 
 CORE_SRC  := $(sort $(wildcard csrc/base/*.c csrc/driver/*.c csrc/engine/*.c csrc/sql/*.c csrc/orm/*.c))

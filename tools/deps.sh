@@ -18,6 +18,7 @@ PKGS=(
   lua-sql-sqlite3 lua-sql-postgres python3-sqlalchemy python3-psycopg2   # bench/: LuaSQL and SQLAlchemy
   love zip unzip git                       # the LÖVE example headless (tools/love_check.sh); luarocks pack (tools/rocks_check.sh)
   nginx libnginx-mod-http-lua lua-resty-core apache2-utils curl   # spec/openresty: the nginx test
+  libssl-dev lua-socket                    # the cosocket driver: SCRAM/MD5 from libcrypto; its blocking socket outside nginx
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -62,6 +62,9 @@ fi
 
 run_busted "lua5.4 postgresql" lua5.4 lua54 "$url" sqlite
 run_busted "luajit postgresql" luajit luajit "$url" sqlite
+# The same suite through the cosocket driver (docs/cosocket-driver.md): the
+# wire codec over LuaSocket, on LuaJIT as in OpenResty.
+run_busted "luajit postgresql+cosocket" luajit luajit "postgresql+cosocket${url#postgresql}" sqlite
 
 # The nginx test: athanor inside Debian's nginx + lua-nginx-module (LuaJIT
 # build), 2 workers, on SQLite and this server (docs/openresty.md).

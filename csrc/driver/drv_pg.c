@@ -764,3 +764,12 @@ const ath_driver ath_driver_postgresql = {
   pg_column_value,
   pg_disown,
 };
+
+/* For the cosocket driver (csrc/lua/l_pgwire.c): the same checks of
+ * statement text as pg_prepare's, and the parameter count it finds. */
+ath_status ath_drv_pg_check_statement(const char *sql, size_t len, int *nparams, ath_error *err) {
+  pg_scan sc;
+  ath_status st = check_statement(sql, len, &sc, err);
+  *nparams = st == ATH_OK ? (int)sc.max_param : 0;
+  return st;
+}

@@ -77,4 +77,8 @@ ATH_HIDDEN void ath_drv_pg_free_variant(ath_dstmt *s, pg_variant *v, int dealloc
 /* Frees s (DEALLOCATE first when deallocate and the connection is alive). */
 ATH_HIDDEN void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate);
 
+/* The checks pg_prepare makes of statement text (no NUL, not empty, at most
+ * 65535 placeholders) and the highest $n in it, for the cosocket driver. */
+ATH_HIDDEN ath_status ath_drv_pg_check_statement(const char *sql, size_t len, int *nparams, ath_error *err);
+
 #endif

@@ -167,3 +167,11 @@ ath_status ath_l_bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath
   }
   return ATH_OK;
 }
+
+/* For the cosocket driver's codec binding (l_pgwire.c): the same Lua value
+ * → ath_value conversion as conn:exec's, so both drivers bind alike. */
+ath_status ath_l_to_value(lua_State *L, int idx, ath_value *v, ath_value **scratch, const char *name, int index,
+                          ath_error *err) {
+  param_label label = { name, index };
+  return to_value(L, idx, v, scratch, &label, err);
+}

@@ -55,6 +55,7 @@ print(json.dumps(out))
 -- Run SQLAlchemy on cases { {name, python_expr}, ... } against url; returns
 -- name -> { rows = {...} } or { error = "Kind: message" }.
 local function sqlalchemy_results(url, cases)
+  url = url:gsub("^(%w+)%+cosocket:", "%1:")   -- SQLAlchemy knows libpq's drivers, not ours
   local lines = { "CASES = [" }
   for _, c in ipairs(cases) do lines[#lines + 1] = ("  (%q, lambda: %s),"):format(c[1], c[2]) end
   lines[#lines + 1] = "]"

@@ -114,13 +114,21 @@ function M.create_engine(url, opts)
       errors.raise("ArgumentError", 2, "create_engine option '%s' must be %s, got %s", k, want, got)
     end
   end
+  if url:match("^[%w]+%+cosocket:") then                -- a Lua-side driver (docs/cosocket-driver.md)
+    return M.wrap(require("athanor.engine.lua_engine").open(url, opts), opts)
+  end
+  if opts.shared ~= nil and package.loaded["athanor.engine.lua_engine"]
+     and package.loaded["athanor.engine.lua_engine"].shared_url(opts.shared) then
+    errors.raise("ArgumentError", 2, "shared engine '%s' is already open with another URL", opts.shared)
+  end
   return M.wrap(core.engine_open(url, opts), opts)
 end
 
 --- Wrap a C engine handle (also used for engines handed over by a C host).
 function M.wrap(c, opts)
   local mt = getmetatable(c)
-  if type(c) ~= "userdata" or type(mt) ~= "table" or mt.__name ~= "athanor.Engine" then
+  local lua_core = type(c) == "table" and type(mt) == "table" and mt.__name == "athanor.LuaEngine"
+  if not lua_core and (type(c) ~= "userdata" or type(mt) ~= "table" or mt.__name ~= "athanor.Engine") then
     errors.raise("ArgumentError", 2, "wrap() expects a C engine handle, got %s", type(c))
   end
   if opts ~= nil and type(opts) ~= "table" then
