@@ -17,6 +17,14 @@ static int l_monotonic(lua_State *L) {
   return 1;
 }
 
+/* core.process_id(): this process's id, refreshed after fork() (ath_thread.h),
+ * for Lua-side drivers to tell a connection their process made from one it
+ * inherited through a fork. */
+static int l_process_id(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)ath_process_id());
+  return 1;
+}
+
 #if defined(__GNUC__)
 __attribute__((visibility("default")))
 #endif
@@ -34,6 +42,8 @@ int luaopen_athanor_core(lua_State *L) {
   lua_setfield(L, -2, "alloc_live");
   lua_pushcfunction(L, l_monotonic);
   lua_setfield(L, -2, "monotonic");
+  lua_pushcfunction(L, l_process_id);
+  lua_setfield(L, -2, "process_id");
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "version");
 #if LUA_VERSION_NUM >= 503

@@ -476,9 +476,14 @@ static int int_fits_number(int64_t i) {
 /* Push v as conn:exec's rows do (l_conn.c push_value); JSON through the
  * decoder at json (0: none). 0, having pushed nothing, for an integer no Lua
  * number holds exactly. */
-static int push_value(lua_State *L, const ath_value *v, int json) {
+/* nulls: SQL NULL, also inside an array, is ath.null (the NULL light
+ * userdata) as l_cursor.c gives it under the option `nulls`; else nil. */
+static int push_value(lua_State *L, const ath_value *v, int json, int nulls) {
   switch (v->type) {
-    case ATH_V_NULL: lua_pushnil(L); return 1;
+    case ATH_V_NULL:
+      if (nulls) lua_pushlightuserdata(L, NULL);
+      else lua_pushnil(L);
+      return 1;
     case ATH_V_INT:
       if (!int_fits_number(v->u.i)) return 0;
       ath_pushint64(L, (long long)v->u.i);
@@ -497,7 +502,7 @@ static int push_value(lua_State *L, const ath_value *v, int json) {
     case ATH_V_ARRAY:
       lua_createtable(L, (int)v->u.arr.n, 0);
       for (size_t i = 0; i < v->u.arr.n; i++) {
-        if (!push_value(L, &v->u.arr.items[i], json)) { lua_pop(L, 1); return 0; }
+        if (!push_value(L, &v->u.arr.items[i], json, nulls)) { lua_pop(L, 1); return 0; }
         lua_rawseti(L, -2, (int)i + 1);
       }
       return 1;
@@ -519,9 +524,10 @@ static int raise_inexact(lua_State *L, ath_dstmt *s, int names, int col, const a
                       "to read it as an exact decimal string", name, digits);
 }
 
-/* codec:row(buf, pos, len, oids, setkeys, rowmt, procs, json_decode, names) -> row,
- * built as l_conn.c push_row builds it: each value under its column's name
- * (a repeated name's by position), NULL absent, processors applied. */
+/* codec:row(buf, pos, len, oids, setkeys, rowmt, procs, json_decode, names, nulls) -> row,
+ * built as l_cursor.c builds it: each value under its column's name
+ * (a repeated name's by position), NULL absent (ath.null when nulls is
+ * true: the option `nulls`), processors applied. */
 static int codec_row(lua_State *L) {
   l_codec *c = check_codec(L, 1);
   pgw_msg m;
@@ -540,6 +546,7 @@ static int codec_row(lua_State *L) {
   int json = lua_isfunction(L, 7) ? 7 : 0;
   int names = 8;
   luaL_checktype(L, names, LUA_TTABLE);
+  const int nulls = lua_toboolean(L, 9);
   lua_settop(L, 8);
   int ncols = (int)lua_rawlen(L, 3);
   ath_error err;
@@ -588,7 +595,7 @@ static int codec_row(lua_State *L) {
         if (v.type == ATH_V_INT && !int_fits_number(v.u.i)) {
           char digits[32];
           lua_pushstring(L, (snprintf(digits, sizeof digits, "%lld", (long long)v.u.i), digits));
-        } else if (!push_value(L, &v, json)) {
+        } else if (!push_value(L, &v, json, nulls)) {
           raise_inexact(L, s, names, i, &v);
         }
         lua_call(L, 1, 1);                           /* stack: setkey, value */
@@ -599,8 +606,8 @@ static int codec_row(lua_State *L) {
       }
       lua_pop(L, 1);
     }
-    if (v.type == ATH_V_NULL) { lua_pop(L, 1); continue; }
-    if (!push_value(L, &v, json)) raise_inexact(L, s, names, i, &v);
+    if (v.type == ATH_V_NULL && !nulls) { lua_pop(L, 1); continue; }
+    if (!push_value(L, &v, json, nulls)) raise_inexact(L, s, names, i, &v);
     if (named) lua_rawset(L, row);
     else { lua_rawseti(L, row, i + 1); lua_pop(L, 1); }
   }

@@ -18,6 +18,7 @@ local errors = require("athanor.errors")
 local compat = require("athanor.compat")
 
 local pw = core.pgwire
+local process_id = core.process_id
 local setmetatable, type, tostring, pairs, ipairs, error, pcall, rawget, tonumber =
   setmetatable, type, tostring, pairs, ipairs, error, pcall, rawget, tonumber
 local concat = table.concat
@@ -384,6 +385,7 @@ function M.connect(p, cache_size)
     _cache = {}, _ncache = 0, _cache_size = cache_size or 128, _tick = 0, _counter = 0,
     _closing = {}, _cursors = setmetatable({}, { __mode = "k" }), _stream_ref = setmetatable({}, { __mode = "v" }),
     _prepares = 0, _checkouts = 0, _id = serial, _rbuf = "", _rpos = 1, _ngx = in_nginx(),
+    _owner = process_id(),                     -- fork safety: see Conn:foreign()
     _pool_name = format("athanor:%s:%s:%s:%s:%d", tostring(p.host), tostring(p.port), p.user, p.database, serial),
   }, Conn)
   self:_connect_socket()
@@ -438,8 +440,26 @@ function Conn:park()
   if ok then self._parked = true else self._dead = true self._invalid = true end
 end
 
---- Close the server connection (Terminate), whatever state it is in.
+--- True when this connection was opened by another process that this one
+-- was forked from: its socket is that process's session, never to be used
+-- here (not even to say goodbye).
+function Conn:foreign() return self._owner ~= process_id() end
+
+--- Fork safety: forget the socket without a word. Closing our copy of the
+-- descriptor (LuaSocket's close is close(2), never shutdown(2)) leaves the
+-- other process's session as it is; no Terminate is sent.
+function Conn:disown()
+  local sock = self._sock
+  self._sock, self._dead, self._invalid, self._parked = nil, true, true, false
+  self._cache, self._ncache, self._closing = {}, 0, {}
+  if sock and not self._ngx then pcall(sock.close, sock) end
+  if self._codec then self._codec:close() self._codec = nil end
+end
+
+--- Close the server connection (Terminate), whatever state it is in; one
+-- inherited through fork() is only disowned.
 function Conn:close()
+  if self:foreign() then return self:disown() end
   self:_detach_all(1)
   if self._parked and not self._dead and in_nginx() then
     pcall(self._socket, self)              -- take it back to say goodbye
@@ -624,7 +644,7 @@ local function take_row(cu)
   cu._i = i + 1
   cu._seen = cu._seen + 1
   local e = cu._entry
-  local row = cu._codec:row(buf, cu._rp[i], cu._rl[i], cu._oids, e.setkeys, e.rowmt, e.procs, json_decode, e.names)
+  local row = cu._codec:row(buf, cu._rp[i], cu._rl[i], cu._oids, e.setkeys, e.rowmt, e.procs, json_decode, e.names, cu._nulls)
   if cu._i > cu._n and cu._done then finish(cu) end
   return row
 end
@@ -651,10 +671,13 @@ function Cursor:fetchone()
   return row
 end
 
-function Cursor:first2(want)
+function Cursor:take_and_close(want)
   check_closed(self)
-  if self._detached then return nil, nil, DETACH_REASON[self._detached] end
   want = want or 2
+  if want ~= 1 and want ~= 2 then
+    errors.raise("ArgumentError", 2, "take_and_close takes 1 or 2 rows, not %s", tostring(want))
+  end
+  if self._detached then return nil, nil, DETACH_REASON[self._detached] end
   local a, b
   if has_row(self) then a = take_row(self) end
   if want >= 2 and has_row(self) then b = take_row(self) end
@@ -726,8 +749,8 @@ function Conn:_check_idle()
   self:_drain_stream()                       -- abandoned: its rows are not wanted
 end
 
---- conn:exec(sql, params, names, stream) -> cursor | nil, rowcount, lastrowid
-function Conn:exec(sql, params, names, stream)
+--- conn:exec(sql, params, names, stream, nulls) -> cursor | nil, rowcount, lastrowid
+function Conn:exec(sql, params, names, stream, nulls)
   if type(sql) ~= "string" then errors.raise("ArgumentError", 2, "exec() expects SQL text, got %s", type(sql)) end
   if params ~= nil and type(params) ~= "table" then
     errors.raise("ArgumentError", 2, "parameters must be a table, got %s", type(params))
@@ -758,6 +781,7 @@ function Conn:exec(sql, params, names, stream)
   local cu = setmetatable({
     _conn = self, _codec = codec, _entry = e, _oids = v.oids, _sql = sql,
     _rb = {}, _rp = {}, _rl = {}, _n = 0, _i = 1, _seen = 0, _rowcount = -1, _done = false,
+    _nulls = nulls and true or false,
   }, Cursor)
   if stream then
     self._streaming = true

@@ -13,6 +13,7 @@ local lua_pool = require("athanor.engine.lua_pool")
 local setmetatable, getmetatable, pcall, error, ipairs, tostring =
   setmetatable, getmetatable, pcall, error, ipairs, tostring
 local monotonic = core.monotonic
+local process_id = core.process_id
 
 local M = {}
 
@@ -40,12 +41,21 @@ local function closed_error(level)
   errors.raise("InvalidRequestError", level + 1, "Connection is closed")
 end
 
+-- A connection carried into a forked child stays its parent's (fork safety,
+-- as the C pool does it: docs/pooling.md): the same refusal as l_conn.c's.
+local function foreign_error(raw, level)
+  errors.raise("DisconnectionError", level + 1,
+    "This Connection was opened by process %d, which this process was forked from: it "
+    .. "stays that process's; close it and check out a new one here", raw._owner)
+end
+
 for _, name in ipairs({ "exec", "exec_many", "exec_script", "begin", "commit", "rollback", "savepoint",
                         "release_savepoint", "rollback_to_savepoint", "in_transaction", "ping", "cancel",
                         "clear_cache" }) do
   Handle[name] = function(self, ...)
     local raw = self._raw
     if raw == nil then closed_error(2) end
+    if raw._owner ~= process_id() then foreign_error(raw, 2) end
     return raw[name](raw, ...)
   end
 end
@@ -59,8 +69,9 @@ local function release(self, invalidate)
   local raw = self._raw
   if raw == nil then return end
   self._raw = nil
-  raw:_detach_all(1)
   local pool = self._core._pool
+  if raw:foreign() then pool:invalidate(raw) return end   -- disowned, never reset over the parent's socket
+  raw:_detach_all(1)
   if invalidate or raw._invalid or raw._dead then pool:invalidate(raw)
   elseif self._core._null_pool then pool:invalidate(raw)
   else pool:checkin(raw) end
@@ -188,7 +199,9 @@ function Core:connect(_, want_events)
     local raw, err = pool:checkout()
     if raw == nil then error(err, 0) end
     local fresh = raw._checkouts == 0
-    if not fresh and self._recycle >= 0 and monotonic() - raw._born > self._recycle then
+    if raw:foreign() then
+      pool:invalidate(raw)                           -- the parent's: disowned, a new one opened here
+    elseif not fresh and self._recycle >= 0 and monotonic() - raw._born > self._recycle then
       pool:invalidate(raw)                           -- SQLAlchemy: no invalidate event on recycle
     elseif not fresh and raw._dirty and not pcall(raw.rollback, raw) then
       pool:invalidate(raw)
