@@ -180,7 +180,12 @@ describe("Streaming on PostgreSQL #postgresql", function()
     end
     assert.equal(1000000, n)
     assert.equal(500000500000, sum)
-    assert.is_true(max_heap - heap0 < 16 * 1024, ("Lua heap grew by %.0f KB"):format(max_heap - heap0))
+    -- The collector lets the heap reach about twice its live size before a
+    -- cycle (pause 200%), so the allowance is 16 MB on top of what was live
+    -- at the start (the modules and specs loaded before this one); the 1M
+    -- rows kept would be well over 100 MB.
+    assert.is_true(max_heap - heap0 < 16 * 1024 + heap0,
+      ("Lua heap grew by %.0f KB from %.0f KB"):format(max_heap - heap0, heap0))
     assert.is_true(max_rss - rss0 < 64 * 1024, ("RSS grew by %.0f KB"):format(max_rss - rss0))
     c:close()
     e:dispose()
