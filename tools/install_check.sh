@@ -32,7 +32,7 @@ lua_inc=$(pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 lua_lib=$(pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
 # shellcheck disable=SC2086
 cc -std=c99 -Wall -Wextra -Werror -I"$prefix/include" $lua_inc "$prefix/app.c" "$prefix/lib/libathanor.a" \
-   $lua_lib -lsqlite3 -lpq -lpthread -lm -ldl -o "$prefix/app"
+   $lua_lib -lsqlite3 -lpq -lcrypto -lpthread -lm -ldl -o "$prefix/app"
 [ "$("$prefix/app")" = 42 ] || { echo "installed libathanor.a: expected 42"; exit 1; }
 [ "$(cd / && "$prefix/bin/athanor" -e 'local ath = require("athanor")
   print(ath.create_engine("sqlite://"):connect():execute(ath.text("select 42")):scalar())')" = 42 ] \

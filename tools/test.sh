@@ -83,7 +83,7 @@ tsan_run() {
   # engine, connection and driver sources come along, all instrumented.
   local pg_inc; pg_inc=$(pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
   if clang -fsanitize=thread -g -O1 -D_GNU_SOURCE -Icsrc -Icsrc/include -I"$pg_inc" csrc/test/test_pool.c \
-       csrc/engine/*.c csrc/driver/*.c csrc/base/*.c -lcmocka -lsqlite3 -lpq -lpthread -lm \
+       csrc/engine/*.c csrc/driver/*.c csrc/base/*.c -lcmocka -lsqlite3 -lpq -lcrypto -lpthread -lm \
        -o build-tsan/test_pool >"$out" 2>&1; then
     # shellcheck disable=SC2034  # read by run_cmocka (tools/test_lib.sh)
     CM_PASSED=0 CM_FAILED=0 CM_BINS=0 CM_FAILING=""
