@@ -8,6 +8,7 @@ local errors = require("athanor.errors")
 local state = require("athanor.orm.state")
 local mapper_mod = require("athanor.orm.mapper")
 local loading = require("athanor.orm.loading")
+local rel = require("athanor.orm.relationships")
 
 local states = state.states
 local type, ipairs, pairs, setmetatable, getmetatable, select, tostring =
@@ -164,7 +165,7 @@ local function join_target(target, level)
   local mapper = mapper_mod.mapper_of(target)
   if mapper then return mapper.table, mapper end
   if type(target) == "table" and target._orm_property then
-    if target.join_target then return target:join_target() end
+    if target.join_target then return target:join_target() end   -- a relationship: table, mapper, ON
     errors.raise("InvalidRequestError", level + 1,
       "join(%s): joining along a relationship needs relationships (API.md §8); give the model and the ON clause",
       tostring(target))
@@ -173,9 +174,9 @@ local function join_target(target, level)
 end
 
 local function add_join(self, outer, target, on, opts)
-  local t, mapper = join_target(target, 3)
+  local t, mapper, rel_on = join_target(target, 3)
   local c = clone(self)
-  c._joins = append(self._joins, { target = t, mapper = mapper, on = on, opts = opts, outer = outer })
+  c._joins = append(self._joins, { target = t, mapper = mapper, on = on or rel_on, opts = opts, outer = outer })
   return c
 end
 
@@ -248,15 +249,62 @@ local function convert(q, res, rows)
   return loading.load(plan, rows)
 end
 
+-- The loader options in effect (explicit, and the relationships' own
+-- eager strategies) when the query returns objects of one model, else nil.
+local function loader_options(q)
+  local e = q._entities
+  if #e ~= 1 or e[1].mapper == nil then return nil end
+  local mapper = e[1].mapper
+  if #q._options == 0 and mapper.relationships == nil then return nil end
+  rel.configure()
+  local opts = rel.effective_options(mapper, q._options)
+  if #opts == 0 then return nil end
+  return opts, mapper
+end
+
+-- Objects of sel (the query's select) with their eager loads: joined ones
+-- in the statement (the query wrapped in a subquery when `limited`, so
+-- LIMIT counts parents), the others by one more query each.
+local function load_eager(q, sel, limited, opts, mapper, level)
+  local session = q._session
+  local stmt, entities, _, sub = rel.joined_statement(sel, mapper, opts, limited)
+  if stmt == nil then
+    local res = run(q, sel, nil, level + 1)
+    local objs = convert(q, res, res:all())
+    rel.after_load(session, objs, opts, nil)
+    return objs
+  end
+  if sub then
+    -- the subquery's order is not kept by the join: order the outer select by the same columns
+    local order = {}
+    for _, o in ipairs(q._order) do
+      if type(o) == "table" and o.table == mapper.table and sub.c[o.name] then order[#order + 1] = sub.c[o.name] end
+    end
+    if #order > 0 then stmt = stmt:order_by(unpack(order)) end
+  end
+  local res = run(q, stmt, nil, level + 1)
+  local rows = res:all()
+  loading.load(loading.plan(session, entities, res:keys()), rows)
+  local parents, joined = rel.joined_rows(session, rows, entities)
+  rel.after_load(session, parents, opts, joined)
+  return parents
+end
+
+local function is_limited(q) return q._limit ~= nil or q._offset ~= nil or q._distinct ~= nil end
+
 --- Every result: objects for one model, rows (tuples with the models'
 -- names as keys) otherwise.
 function Query:all()
+  local opts, mapper = loader_options(self)
+  if opts then return load_eager(self, self:statement(), is_limited(self), opts, mapper, 2) end
   local res = run(self, self:statement(), nil, 2)
   return convert(self, res, res:all())
 end
 
 --- The first result, or nil (LIMIT 1).
 function Query:first()
+  local opts, mapper = loader_options(self)
+  if opts then return load_eager(self, self:statement():limit(1), true, opts, mapper, 2)[1] end
   local res = run(self, self:statement():limit(1), nil, 2)
   return convert(self, res, res:all())[1]
 end
@@ -264,6 +312,13 @@ end
 --- Exactly one result.
 -- @raise NoResultFound, MultipleResultsFound
 function Query:one()
+  local opts, mapper = loader_options(self)
+  if opts then
+    local objs = load_eager(self, self:statement(), is_limited(self), opts, mapper, 2)
+    if #objs == 0 then errors.raise("NoResultFound", 2, "No row was found when one was required") end
+    if #objs > 1 then errors.raise("MultipleResultsFound", 2, "Multiple rows were found when exactly one was required") end
+    return objs[1]
+  end
   local res = run(self, self:statement(), nil, 2)
   local rows = res:fetchmany(2)
   res:close()
@@ -275,6 +330,12 @@ end
 --- One result or nil.
 -- @raise MultipleResultsFound
 function Query:one_or_none()
+  local opts, mapper = loader_options(self)
+  if opts then
+    local objs = load_eager(self, self:statement(), is_limited(self), opts, mapper, 2)
+    if #objs > 1 then errors.raise("MultipleResultsFound", 2, "Multiple rows were found when one or none was required") end
+    return objs[1]
+  end
   local res = run(self, self:statement(), nil, 2)
   local rows = res:fetchmany(2)
   res:close()

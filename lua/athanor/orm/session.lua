@@ -265,6 +265,7 @@ function Session:expunge_all()
     if st and st.session == self then detach(self, obj, st) end
   end
   self._identity = {}
+  self._rel, self._loadopt = nil, nil
   state.release_all(self._strong)
 end
 
@@ -281,6 +282,7 @@ function Session:expire(obj, attrs)
   if attrs == nil then
     for _, key in ipairs(mapper.attr_keys) do if not pk[key] then rawset(obj, key, nil) end end
     st.expired = true
+    if mapper.relationships then uow.relationship_hooks.expire(self, obj, mapper) end
   else
     local e = st.expired
     if e ~= true then
@@ -309,9 +311,12 @@ local function expire_all(self)
         for _, i in ipairs(pk) do is_pk[i] = true end
         for i = 1, #keys do if not is_pk[i] then rawset(obj, keys[i], nil) end end
         st.expired = true
+        if mapper.relationships then uow.relationship_hooks.expire(self, obj, mapper) end
       end
     end
   end
+  -- loaded relationships are read again too: their snapshots go
+  self._rel, self._loadopt = nil, nil
 end
 
 --- Expire every persistent object of the session.
