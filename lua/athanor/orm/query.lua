@@ -267,7 +267,7 @@ end
 -- LIMIT counts parents), the others by one more query each.
 local function load_eager(q, sel, limited, opts, mapper, level)
   local session = q._session
-  local stmt, entities, _, sub = rel.joined_statement(sel, mapper, opts, limited)
+  local stmt, entities, _, sub, eager_order = rel.joined_statement(sel, mapper, opts, limited)
   if stmt == nil then
     local res = run(q, sel, nil, level + 1)
     local objs = convert(q, res, res:all())
@@ -282,6 +282,7 @@ local function load_eager(q, sel, limited, opts, mapper, level)
     end
     if #order > 0 then stmt = stmt:order_by(unpack(order)) end
   end
+  if #eager_order > 0 then stmt = stmt:order_by(unpack(eager_order)) end
   local res = run(q, stmt, nil, level + 1)
   local rows = res:all()
   loading.load(loading.plan(session, entities, res:keys()), rows)

@@ -379,9 +379,29 @@ local function secondary_on(self, target_table)
   return #on == 1 and on[1] or ath.and_(unpack(on))
 end
 
+-- order_by given as columns, or as strings naming attributes of the
+-- target ("email", "Address.email", "email desc": the target may not
+-- exist when the relationship is written).
+local function order_terms(self)
+  local out = {}
+  for _, o in ipairs(as_list(self.opts.order_by) or {}) do
+    if type(o) == "string" then
+      local name, dir = o:match("^%s*([%w_%.]+)%s*(%a*)%s*$")
+      local attr = name and (name:match("%.([%w_]+)$") or name)
+      local prop = attr and self.mapper.props[attr]
+      if prop == nil or prop.kind ~= "column" then
+        errors.raise("ArgumentError", 4, "relationship %s: order_by '%s' names no column of %s", tostring(self), o, self.mapper.name)
+      end
+      o = prop.column
+      if dir:lower() == "desc" then o = o:desc() end
+    end
+    out[#out + 1] = o
+  end
+  return out
+end
+
 local function apply_order(self, q)
-  local ob = self.opts.order_by
-  if ob ~= nil then q = q:order_by(unpack(as_list(ob))) end
+  if self.opts.order_by ~= nil then q = q:order_by(unpack(order_terms(self))) end
   return q
 end
 
@@ -1156,13 +1176,19 @@ function M.joined_statement(sel, mapper, options, limited)
   -- limited: joins from the subquery; else the query's own select (its
   -- FROM, WHERE, ORDER BY) with the eager columns and joins added
   local from = limited and parent_from or sel
-  local extra = {}
+  local extra, eager_order = {}, {}
   for n, opt in ipairs(joins) do
     local prop = opt.path[1].prop
     local tm = prop.mapper
     local alias = tm.table:alias(tm.table.name .. "_" .. n)
     for _, col in ipairs(tm.columns) do cols[#cols + 1] = alias.c[col.name]; extra[#extra + 1] = alias.c[col.name] end
     entities[#entities + 1] = { mapper = tm, joined = opt }
+    if prop.opts.order_by ~= nil then
+      -- the collection's order_by, on the eager alias (plain columns)
+      for _, o in ipairs(order_terms(prop)) do
+        if type(o) == "table" and o.table == tm.table and alias.c[o.name] then eager_order[#eager_order + 1] = alias.c[o.name] end
+      end
+    end
     if prop.direction == "manytomany" then
       local sa = prop.secondary:alias(prop.secondary.name .. "_" .. n)
       local on1 = {}
@@ -1183,7 +1209,7 @@ function M.joined_statement(sel, mapper, options, limited)
   else
     out = from:add_columns(unpack(extra))
   end
-  return out, entities, joins, sub
+  return out, entities, joins, sub, eager_order
 end
 
 --- De-duplicate joined rows (tuples of parent, related...) into parents

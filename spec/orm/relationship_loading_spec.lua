@@ -1,0 +1,235 @@
+-- Loading strategies (API.md §8), checked by counting the statements the
+-- engine runs (its before_cursor_execute event): lazy "select" on access,
+-- joinedload (one statement, LIMIT applied to parents), selectinload (one
+-- IN query per relationship), chained options, raiseload, noload, the
+-- relationship's own lazy strategy, and query joins along a relationship.
+local ath = require("athanor")
+local orm = require("athanor.orm")
+local errors = require("athanor.errors")
+local fixtures = require("spec.orm.fixtures")
+
+local fx = fixtures.new(function(Base)
+  local m = {}
+  m.User = Base:model("User", {
+    __tablename = "rl_users",
+    id = ath.Column(ath.Integer, { primary_key = true }),
+    name = ath.Column(ath.String(50)),
+    addresses = orm.relationship("Address", { back_populates = "user", order_by = "Address.id" }),
+    posts = orm.relationship("Post", { backref = "author" }),
+  })
+  m.Address = Base:model("Address", {
+    __tablename = "rl_addresses",
+    id = ath.Column(ath.Integer, { primary_key = true }),
+    email = ath.Column(ath.String(50)),
+    user_id = ath.Column(ath.Integer, ath.ForeignKey("rl_users.id")),
+    user = orm.relationship("User", { back_populates = "addresses" }),
+  })
+  m.Post = Base:model("Post", {
+    __tablename = "rl_posts",
+    id = ath.Column(ath.Integer, { primary_key = true }),
+    title = ath.Column(ath.String(50)),
+    user_id = ath.Column(ath.Integer, ath.ForeignKey("rl_users.id")),
+    comments = orm.relationship("Comment", { lazy = "selectin" }),
+  })
+  m.Comment = Base:model("Comment", {
+    __tablename = "rl_comments",
+    id = ath.Column(ath.Integer, { primary_key = true }),
+    body = ath.Column(ath.String(50)),
+    post_id = ath.Column(ath.Integer, ath.ForeignKey("rl_posts.id")),
+  })
+  return m
+end)
+
+-- Statements run by fn.
+local function count(fn)
+  fx.reset_sql()
+  fn()
+  return #fx.sql
+end
+
+-- n users, each with `per` addresses and one post with two comments.
+local function seed(n, per)
+  local m, s = fx.models, fx.session
+  for i = 1, n do
+    local u = m.User{ name = string.format("u%03d", i) }
+    for j = 1, per do table.insert(u.addresses, m.Address{ email = "a" .. i .. "_" .. j }) end
+    u.posts = { m.Post{ title = "p" .. i, comments = { m.Comment{ body = "c1" }, m.Comment{ body = "c2" } } } }
+    s:add(u)
+  end
+  s:commit()
+end
+
+local function with_session(fn)
+  local s = fx.Session()
+  local ok, err = pcall(fn, s)
+  s:close()
+  if not ok then error(err, 0) end
+end
+
+describe("Relationship loading", function()
+  before_each(fx.open)
+  after_each(fx.close)
+
+  it("loads 100 users with their addresses in 101 statements lazily", function()
+    seed(100, 2)
+    with_session(function(s)
+      local n = count(function()
+        for _, u in ipairs(s:query(fx.models.User):all()) do assert.equal(2, #u.addresses) end
+      end)
+      assert.equal(101, n)
+    end)
+  end)
+
+  it("loads 100 users with their addresses in 1 statement with joinedload", function()
+    seed(100, 2)
+    with_session(function(s)
+      local User = fx.models.User
+      local n = count(function()
+        local users = s:query(User):options(orm.joinedload(User.addresses)):all()
+        assert.equal(100, #users)
+        for _, u in ipairs(users) do
+          assert.equal(2, #u.addresses)
+          assert.equal(u, u.addresses[1].user)
+          assert.truthy(u.addresses[1].id < u.addresses[2].id)   -- the relationship's order_by
+        end
+      end)
+      assert.equal(1, n)
+    end)
+  end)
+
+  it("loads 100 users with their addresses in 2 statements with selectinload", function()
+    seed(100, 2)
+    with_session(function(s)
+      local User = fx.models.User
+      local n = count(function()
+        local users = s:query(User):options(orm.selectinload(User.addresses)):all()
+        assert.equal(100, #users)
+        for _, u in ipairs(users) do
+          assert.equal(2, #u.addresses)
+          assert.truthy(u.addresses[1].id < u.addresses[2].id)   -- the relationship's order_by
+        end
+      end)
+      assert.equal(2, n)
+    end)
+  end)
+
+  it("loads three levels with chained selectinload in 3 statements", function()
+    seed(20, 1)
+    with_session(function(s)
+      local m = fx.models
+      local n = count(function()
+        local users = s:query(m.User):options(orm.selectinload(m.User.posts):selectinload(m.Post.comments)):all()
+        for _, u in ipairs(users) do
+          assert.equal(1, #u.posts)
+          assert.equal(2, #u.posts[1].comments)
+          assert.equal(u, u.posts[1].author)
+        end
+      end)
+      assert.equal(3, n)
+    end)
+  end)
+
+  it("chains a selectinload under a joinedload: 2 statements", function()
+    seed(20, 1)
+    with_session(function(s)
+      local m = fx.models
+      local n = count(function()
+        local users = s:query(m.User):options(orm.joinedload(m.User.posts):selectinload(m.Post.comments)):all()
+        assert.equal(20, #users)
+        for _, u in ipairs(users) do assert.equal(2, #u.posts[1].comments) end
+      end)
+      assert.equal(2, n)
+    end)
+  end)
+
+  it("returns 10 parents with all their children from joinedload with LIMIT 10", function()
+    seed(30, 3)
+    with_session(function(s)
+      local User = fx.models.User
+      local users
+      local n = count(function()
+        users = s:query(User):options(orm.joinedload(User.addresses)):order_by(User.name):limit(10):all()
+      end)
+      assert.equal(1, n)
+      assert.truthy(fx.sql[1]:find("anon_1", 1, true))             -- the LIMIT is inside a subquery
+      assert.equal(10, #users)
+      for i, u in ipairs(users) do
+        assert.equal(string.format("u%03d", i), u.name)
+        assert.equal(3, #u.addresses)
+      end
+    end)
+  end)
+
+  it("chunks the IN list of a selectin load of many parents", function()
+    seed(1100, 1)
+    with_session(function(s)
+      local User = fx.models.User
+      local n = count(function()
+        local users = s:query(User):options(orm.selectinload(User.addresses)):all()
+        assert.equal(1100, #users)
+        for _, u in ipairs(users) do assert.equal(1, #u.addresses) end
+      end)
+      assert.equal(1 + 3, n)                                      -- 500 keys per IN query
+    end)
+  end)
+
+  it("uses the relationship's own lazy = 'selectin' without an option", function()
+    seed(10, 0)
+    with_session(function(s)
+      local n = count(function()
+        local posts = s:query(fx.models.Post):all()
+        for _, p in ipairs(posts) do assert.equal(2, #p.comments) end
+      end)
+      assert.equal(2, n)
+    end)
+  end)
+
+  it("raises InvalidRequestError naming the attribute on the first lazy access under raiseload('*')", function()
+    seed(3, 1)
+    with_session(function(s)
+      local User = fx.models.User
+      local users = s:query(User):options(orm.raiseload("*")):all()
+      local ok, err = pcall(function() return users[1].addresses end)
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "InvalidRequestError"))
+      assert.truthy(tostring(err):find("User.addresses", 1, true))
+      -- an eager option beside it still loads
+      local more = s:query(User):options(orm.raiseload("*"), orm.selectinload(User.posts)):all()
+      assert.equal(1, #more[1].posts)
+    end)
+  end)
+
+  it("gives an empty collection under noload and loads lazily again under lazyload", function()
+    seed(2, 1)
+    with_session(function(s)
+      local User = fx.models.User
+      local u = s:query(User):options(orm.noload(User.addresses)):first()
+      assert.same({}, u.addresses)
+    end)
+    with_session(function(s)
+      local User = fx.models.User
+      local u = s:query(User):options(orm.lazyload(User.addresses)):first()
+      assert.equal(1, #u.addresses)
+    end)
+  end)
+
+  it("rejects a loader option that is not given a relationship", function()
+    local ok, err = pcall(orm.joinedload, fx.models.User.name)
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ArgumentError"))
+  end)
+
+  it("joins along a relationship with query:join(User.addresses)", function()
+    seed(5, 2)
+    with_session(function(s)
+      local m = fx.models
+      local users = s:query(m.User):join(m.User.addresses):filter(m.Address.email:eq("a3_2")):all()
+      assert.equal(1, #users)
+      assert.equal("u003", users[1].name)
+      assert.equal(5, s:query(m.User):join(m.User.addresses):distinct():count())
+      assert.equal(10, s:query(m.Address):join(m.Address.user):filter(m.User.name:like("u%")):count())
+      local outer = s:query(m.User):outerjoin(m.User.addresses):count()
+      assert.equal(10, outer)
+    end)
+  end)
+end)
