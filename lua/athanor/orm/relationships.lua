@@ -80,6 +80,10 @@ function M.relationship(target, opts)
   for k in pairs(opts) do
     if not OPTIONS[k] then errors.raise("ArgumentError", 2, "relationship(): unknown option '%s'", tostring(k)) end
   end
+  if opts.primaryjoin ~= nil then
+    -- not silently ignored: a relationship on another condition would load the wrong rows
+    errors.raise("ArgumentError", 2, "relationship(): primaryjoin is not supported yet; the join follows the foreign keys (foreign_keys picks them)")
+  end
   local lazy = opts.lazy or "select"
   if lazy == true then lazy = "select" elseif lazy == false then lazy = "joined" end
   if not LAZY[lazy] then errors.raise("ArgumentError", 2, "relationship(): unknown lazy strategy '%s'", tostring(lazy)) end
@@ -1265,6 +1269,35 @@ function Relationship:join_target()
   for i, p in ipairs(self.pairs) do on[i] = p[3]:eq(p[4]) end
   return tm.table, tm, #on == 1 and on[1] or ath.and_(unpack(on))
 end
+
+--- EXISTS (SELECT ... FROM target WHERE <join condition> AND criteria):
+-- `query(User):filter(User.addresses:any(Address.email:like("%@x")))`.
+local function exists_related(self, fname, want_list, criteria, level)
+  self:_setup(level + 1)
+  if self.uselist ~= want_list and self.direction ~= "manytomany" then
+    errors.raise("InvalidRequestError", level + 1, "%s(): %s is %s; use %s()", fname, tostring(self),
+      want_list and "not a collection" or "a collection", want_list and "has" or "any")
+  end
+  if self.parent.table == self.mapper.table then
+    errors.raise("InvalidRequestError", level + 1, "%s(): not available yet for the self-referential %s", fname, tostring(self))
+  end
+  local tm = self.mapper
+  local key_col = tm.columns[tm.pk_index[1]]
+  local where = {}
+  local sel
+  if self.direction == "manytomany" then
+    sel = ath.select(key_col):select_from(self.secondary:join(tm.table, secondary_on(self, tm.table)))
+    for _, p in ipairs(self.sec_local) do where[#where + 1] = p[1]:eq(self.parent.props[p[2]].column) end
+  else
+    sel = ath.select(key_col)
+    for _, p in ipairs(self.pairs) do where[#where + 1] = p[4]:eq(p[3]) end
+  end
+  if criteria ~= nil then where[#where + 1] = criteria end
+  return ath.exists(sel:where(unpack(where)))
+end
+
+function Relationship:any(criteria) return exists_related(self, "any", true, criteria, 2) end
+function Relationship:has(criteria) return exists_related(self, "has", false, criteria, 2) end
 
 -- The unit of work calls these (it never requires this module).
 uow.relationship_hooks = M
