@@ -65,6 +65,7 @@ describe("orm.relationship", function()
     local Parent, Child, s = fx.models.Parent, fx.models.Child, fx.session
     local p = Parent{ name = "p", children = { Child{ name = "a" }, Child{ name = "b" } } }
     s:add(p)                                            -- save-update cascade: the children come along
+    assert.equal(3, #s.new)
     s:commit()
     assert.same({ a = "p", b = "p" }, tree())
     fresh(function(s2)

@@ -624,6 +624,25 @@ local function cascade_add(session, prop, obj, work)
   end
 end
 
+--- session:add(obj): the objects obj's relationships hold join too
+-- (save-update cascade), as in SQLAlchemy; the flush repeats it for
+-- objects put into relationships later.
+function M.cascade_on_add(session, obj)
+  M.configure()
+  local work, i = { obj }, 1
+  while i <= #work do
+    local o = work[i]
+    local st = states[o]
+    local rels = st and st.mapper.relationships
+    if rels then
+      for _, prop in ipairs(rels) do
+        if pcall(prop._setup, prop, 3) then cascade_add(session, prop, o, work) end
+      end
+    end
+    i = i + 1
+  end
+end
+
 -- Every object the session holds, for mappers with relationships.
 local function session_objects(session)
   local out, seen = {}, {}

@@ -183,6 +183,7 @@ function Session:add(obj)
       self._new_set[obj] = true
       self._new[#self._new + 1] = obj
     end
+    if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
     return
   end
   local idmap = loading.identity_map(self, mapper)
@@ -195,6 +196,7 @@ function Session:add(obj)
   idmap[st.key] = obj
   st.session, st.status = self, "persistent"
   self._strong[obj] = true
+  if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
 end
 
 --- Add every object of an array.
