@@ -237,4 +237,47 @@ describe("orm.relationship", function()
     assert.is_true(errors.is(err, "InvalidRequestError"))
     assert.truthy(tostring(err):find("Nobody", 1, true))
   end)
+
+  it("lets parents and children that refer to each other be collected after commit", function()
+    local Parent, Child, s = fx.models.Parent, fx.models.Child, fx.session
+    s:add(Parent{ name = "p", children = { Child{ name = "a" }, Child{ name = "b" } } })
+    s:commit()
+    local ps = s:query(Parent):options(orm.joinedload(Parent.children)):all()
+    assert.equal(ps[1], ps[1].children[1].parent)
+    local weak = setmetatable({ ps[1], ps[1].children[1] }, { __mode = "v" })
+    ps = nil                                             -- luacheck: ignore 311
+    s:commit()
+    for _ = 1, 4 do collectgarbage("collect") end
+    assert.is_nil(weak[1])
+    assert.is_nil(weak[2])
+    local n = 0
+    for _, idmap in pairs(s._identity) do for _ in pairs(idmap) do n = n + 1 end end
+    assert.equal(0, n)
+  end)
+
+  it("loads a viewonly relationship and writes nothing through it", function()
+    local Parent, Child, s = fx.models.Parent, fx.models.Child, fx.session
+    Parent.kids_view = orm.relationship(Child, { viewonly = true })
+    local p = Parent{ name = "p", children = { Child{ name = "a" } } }
+    s:add(p)
+    s:commit()
+    assert.equal("a", p.kids_view[1].name)
+    table.insert(p.kids_view, Child{ name = "ignored" })
+    s:commit()
+    assert.same({ a = "p" }, tree())
+  end)
+
+  it("raises InvalidRequestError naming the attribute for lazy = 'raise'", function()
+    local Parent, Child, s = fx.models.Parent, fx.models.Child, fx.session
+    Parent.strict_children = orm.relationship(Child, { lazy = "raise" })
+    s:add(Parent{ name = "p" })
+    s:commit()
+    local p = s:query(Parent):one()
+    local ok, err = pcall(function() return p.strict_children end)
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "InvalidRequestError"))
+    assert.truthy(tostring(err):find("Parent.strict_children", 1, true))
+    local q = s:query(Parent):options(orm.selectinload(Parent.strict_children)):one()
+    assert.same({}, q.strict_children)
+  end)
 end)
