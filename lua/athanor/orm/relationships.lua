@@ -1135,6 +1135,15 @@ end
 -- statement itself: `joined` marks them) and the rest of each path.
 function M.after_load(session, objs, options, joined)
   if #objs == 0 then return end
+  -- the query that loaded objs has autoflushed: its eager loads need not again
+  local prev = session._no_autoflush
+  session._no_autoflush = true
+  local ok, err = pcall(M._after_load, session, objs, options, joined)
+  session._no_autoflush = prev
+  if not ok then error(err, 0) end
+end
+
+function M._after_load(session, objs, options, joined)
   for _, opt in ipairs(options) do
     if getmetatable(opt) == Load then
       local first = opt.path[1]
