@@ -280,4 +280,15 @@ describe("orm.relationship", function()
     local q = s:query(Parent):options(orm.selectinload(Parent.strict_children)):one()
     assert.same({}, q.strict_children)
   end)
+
+  it("loads a relationship again after session:expire(obj, { key })", function()
+    local Parent, Child, s = fx.models.Parent, fx.models.Child, fx.session
+    local p = Parent{ name = "p" }
+    s:add(p)
+    s:commit()
+    assert.same({}, p.children)
+    s:execute(ath.insert(Child), { { name = "c", parent_id = p.id } })
+    s:expire(p, { "children" })
+    assert.equal("c", p.children[1].name)
+  end)
 end)

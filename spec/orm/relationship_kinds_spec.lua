@@ -47,6 +47,13 @@ local fx = fixtures.new(function(Base)
     children = orm.relationship("Node", { back_populates = "parent", order_by = "name" }),
   })
   m.Node.parent = orm.relationship("Node", { back_populates = "children", remote_side = m.Node.id })
+  m.Dancer = Base:model("Dancer", {
+    __tablename = "rk_dancers",
+    id = ath.Column(ath.Integer, { primary_key = true }),
+    name = ath.Column(ath.String(50)),
+    partner_id = ath.Column(ath.Integer, ath.ForeignKey("rk_dancers.id")),
+  })
+  m.Dancer.partner = orm.relationship("Dancer", { remote_side = m.Dancer.id, post_update = true })
   m.Customer = Base:model("Customer", {
     __tablename = "rk_customers",
     id = ath.Column(ath.Integer, { primary_key = true }),
@@ -235,6 +242,23 @@ describe("Relationship kinds", function()
           assert.equal(0, #fx.sql)
         end)
       end
+    end)
+  end)
+
+  describe("rows that refer to each other (post_update)", function()
+    it("inserts both rows, then sets their foreign keys with UPDATEs", function()
+      local m, s = fx.models, fx.session
+      local a, b = m.Dancer{ name = "a" }, m.Dancer{ name = "b" }
+      a.partner, b.partner = b, a
+      s:add_all({ a, b })
+      fx.reset_sql()
+      s:commit()
+      assert.equal(2, #fx.statements("UPDATE"))
+      with_session(function(s2)
+        local da = s2:query(m.Dancer):filter_by({ name = "a" }):one()
+        assert.equal("b", da.partner.name)
+        assert.equal(da, da.partner.partner)
+      end)
     end)
   end)
 

@@ -38,7 +38,7 @@ M.Relationship = Relationship
 local OPTIONS = {
   back_populates = true, backref = true, secondary = true, uselist = true, order_by = true, cascade = true,
   lazy = true, foreign_keys = true, primaryjoin = true, remote_side = true, passive_deletes = true,
-  viewonly = true,
+  viewonly = true, post_update = true,
 }
 local LAZY = { select = true, joined = true, selectin = true, raise = true, noload = true }
 local CASCADES = { ["save-update"] = true, merge = true, delete = true, ["delete-orphan"] = true,
@@ -569,8 +569,8 @@ local function new_plan()
 end
 
 -- target.tkeys := source.skeys (source nil: NULL)
-local function sync(plan, target, tkeys, source, skeys)
-  plan.syncs[#plan.syncs + 1] = { target, tkeys, source, skeys }
+local function sync(plan, target, tkeys, source, skeys, post)
+  plan.syncs[#plan.syncs + 1] = { target, tkeys, source, skeys, post }
 end
 
 local function apply_sync(op)
@@ -780,7 +780,7 @@ function M._changes(session, plan, prop, obj, deleting)
     if cur ~= nil and cur ~= snap then
       local tk, sk = {}, {}
       for k, p in ipairs(prop.pairs) do tk[k] = p[1]; sk[k] = p[2] end
-      if not deleting[cur] then sync(plan, obj, tk, cur, sk) end
+      if not deleting[cur] then sync(plan, obj, tk, cur, sk, prop.opts.post_update) end
       if back and back.uselist then
         local coll = rawget(cur, back.key)
         if coll and not contains(coll, obj) then coll[#coll + 1] = obj end
@@ -847,7 +847,7 @@ function M._changes(session, plan, prop, obj, deleting)
       else
         local tk, sk = {}, {}
         for k, p in ipairs(prop.pairs) do tk[k] = p[2]; sk[k] = p[1] end
-        sync(plan, child, tk, obj, sk)
+        sync(plan, child, tk, obj, sk, prop.opts.post_update or (back and back.opts.post_update))
         if back and not back.uselist then
           local old = rawget(child, back.key)
           if old ~= obj then
@@ -886,10 +886,39 @@ function M.apply_syncs(plan, objs)
   if objs then want = members_set(objs) end
   local rest = {}
   for _, op in ipairs(plan.syncs) do
-    local ready = op[3] == nil or has_identity(op[3]) or (rawget(op[3], op[4][1]) ~= nil)
+    local ready = not op[5] and (op[3] == nil or has_identity(op[3]) or (rawget(op[3], op[4][1]) ~= nil))
     if ready and (want == nil or want[op[1]]) then apply_sync(op) else rest[#rest + 1] = op end
   end
   plan.syncs = rest
+end
+
+--- After every INSERT: the FK copies left (post_update ones, and those of
+-- rows of one table that refer to each other in a cycle). A row inserted
+-- in this flush gets its FKs by an UPDATE of its own; a persistent one is
+-- found changed by the update phase.
+function M.after_inserts(plan, conn, work)
+  local inserted = members_set(work.inserted)
+  local cols_of, order = {}, {}
+  for _, op in ipairs(plan.syncs) do
+    apply_sync(op)
+    local target = op[1]
+    if inserted[target] then
+      if not cols_of[target] then cols_of[target] = {}; order[#order + 1] = target end
+      for _, k in ipairs(op[2]) do cols_of[target][k] = true end
+    end
+  end
+  plan.syncs = {}
+  for _, obj in ipairs(order) do
+    local mapper = states[obj].mapper
+    local values, crit = {}, {}
+    for k in pairs(cols_of[obj]) do
+      local v = rawget(obj, k)
+      values[mapper.props[k].column.name] = v == nil and ath.null or v
+    end
+    for i, a in ipairs(mapper.pk_index) do crit[i] = mapper.columns[a]:eq(rawget(obj, mapper.attr_keys[a])) end
+    conn:execute(ath.update(mapper.table):where(unpack(crit)):values(values))
+    work.statements = work.statements + 1
+  end
 end
 
 --- Pending objects of one mapper in insert rounds: a row whose parent (by
@@ -900,7 +929,7 @@ function M.insert_rounds(plan, objs)
   local any = false
   for _, op in ipairs(plan.syncs) do
     local src = op[3]
-    if src ~= nil and in_batch[op[1]] and in_batch[src] and src ~= op[1] then
+    if src ~= nil and not op[5] and in_batch[op[1]] and in_batch[src] and src ~= op[1] then
       waits[op[1]] = waits[op[1]] or {}
       waits[op[1]][#waits[op[1]] + 1] = src
       any = true

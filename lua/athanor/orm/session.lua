@@ -286,14 +286,22 @@ function Session:expire(obj, attrs)
     st.expired = true
     if mapper.relationships then uow.relationship_hooks.expire(self, obj, mapper) end
   else
+    for _, key in ipairs(attrs) do
+      if mapper.props[key] == nil then
+        errors.raise("ArgumentError", 2, "%s has no attribute '%s'", mapper.name, tostring(key))
+      end
+      if mapper.props[key].kind == "relationship" then
+        -- a relationship is not a column: forget it, it loads again on access
+        rawset(obj, key, nil)
+        local snaps = rawget(self, "_rel")
+        if snaps and snaps[obj] then snaps[obj][key] = nil end
+      end
+    end
     local e = st.expired
     if e ~= true then
       e = e or {}
       for _, key in ipairs(attrs) do
-        if mapper.props[key] == nil then
-          errors.raise("ArgumentError", 2, "%s has no attribute '%s'", mapper.name, tostring(key))
-        end
-        if not pk[key] then e[key] = true; rawset(obj, key, nil) end
+        if mapper.props[key].kind == "column" and not pk[key] then e[key] = true; rawset(obj, key, nil) end
       end
       st.expired = next(e) and e or nil
     end

@@ -328,7 +328,7 @@ local function execute(conn, new, dirty, deleted, work, rel, session)
   end
   if plan then
     -- FKs from parents inserted just now make more objects dirty
-    rel.apply_syncs(plan)
+    rel.after_inserts(plan, conn, work)
     local deleting = {}
     for _, obj in ipairs(deleted) do deleting[obj] = true end
     upd_groups = by_mapper(find_dirty(session, deleting))
