@@ -129,6 +129,39 @@ describe("Relationship cascades", function()
   end)
 end)
 
+describe("The merge cascade", function()
+  before_each(fx.open)
+  after_each(fx.close)
+
+  it("merges a detached parent with its children into another session", function()
+    local m, s = fx.models, fx.session
+    local o = m.Order{ name = "o", items = { m.Item{ name = "a" } } }
+    s:add(o)
+    s:commit()
+    local id = o.id
+    local item_id = o.items[1].id
+    s:close()                                                   -- o and its item are detached
+    o.name = "renamed"
+    o.items[1].name = "a2"
+    table.insert(o.items, m.Item{ name = "b" })
+    local s2 = fx.Session()
+    local merged = s2:merge(o)
+    assert.are_not.equal(o, merged)
+    assert.equal(2, #merged.items)
+    assert.equal(item_id, merged.items[1].id)
+    s2:commit()
+    s2:close()
+    local s3 = fx.Session()
+    local got = s3:get(m.Order, id)
+    assert.equal("renamed", got.name)
+    local names = {}
+    for _, it in ipairs(got.items) do names[#names + 1] = it.name end
+    table.sort(names)
+    assert.same({ "a2", "b" }, names)
+    s3:close()
+  end)
+end)
+
 describe("Relationship cascades #postgresql", function()
   before_each(fx.open)
   after_each(fx.close)

@@ -643,6 +643,31 @@ function M.cascade_on_add(session, obj)
   end
 end
 
+--- session:merge(obj): the related objects obj holds (loaded or set) are
+-- merged too under the merge cascade, and the merged object's
+-- relationship holds their merged copies. `merging` maps what was merged
+-- already (cycles through back_populates).
+function M.cascade_merge(session, obj, target, merging)
+  local mapper = states[target].mapper
+  for _, prop in ipairs(mapper.relationships) do
+    if prop.cascade.merge and not prop.viewonly and pcall(prop._setup, prop, 3) then
+      local v = rawget(obj, prop.key)
+      if v ~= nil then
+        if prop.uselist then
+          local out = {}
+          for i, x in ipairs(v) do out[i] = session:merge(x, merging) end
+          -- compared with what the target had loaded: the flush sees the change
+          if rawget(target, prop.key) == nil then local _ = target[prop.key] end
+          rawset(target, prop.key, out)
+        else
+          if rawget(target, prop.key) == nil then local _ = target[prop.key] end
+          rawset(target, prop.key, session:merge(v, merging))
+        end
+      end
+    end
+  end
+end
+
 -- Every object the session holds, for mappers with relationships.
 local function session_objects(session)
   local out, seen = {}, {}

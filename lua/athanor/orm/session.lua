@@ -414,8 +414,10 @@ end
 
 --- Copy the state of obj onto the session's object with the same identity
 -- (loaded or created), and return that object; obj itself is not added.
-function Session:merge(obj)
+function Session:merge(obj, merging)
   local mapper = mapper_for(obj, "Session:merge()", 2)
+  merging = merging or {}
+  if merging[obj] then return merging[obj] end
   local key = mapper:identity_key_of(obj)
   local target
   if key ~= nil then
@@ -427,11 +429,13 @@ function Session:merge(obj)
     target = mapper.model{}
     self:add(target)
   end
+  merging[obj] = target
   if target == obj then return obj end
   for _, k in ipairs(mapper.attr_keys) do
     local v = rawget(obj, k)
     if v ~= nil or states[obj] == nil or not states[obj].expired then rawset(target, k, v) end
   end
+  if mapper.relationships then uow.relationship_hooks.cascade_merge(self, obj, target, merging) end
   return target
 end
 
