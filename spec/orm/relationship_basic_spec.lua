@@ -23,6 +23,13 @@ local fx = fixtures.new(function(Base)
     parent_id = ath.Column(ath.Integer, ath.ForeignKey("rb_parents.id")),
     parent = orm.relationship("Parent", { back_populates = "children" }),
   })
+  m.Tagline = Base:model("Tagline", {
+    __tablename = "rb_taglines",
+    id = ath.Column(ath.Integer, { primary_key = true }),
+    text = ath.Column(ath.String(50), { nullable = false }),
+    parent_id = ath.Column(ath.Integer, ath.ForeignKey("rb_parents.id")),
+  })
+  m.Parent.taglines = orm.relationship(m.Tagline)
   m.Author = Base:model("Author", {
     __tablename = "rb_authors",
     id = ath.Column(ath.Integer, { primary_key = true }),
@@ -290,5 +297,32 @@ describe("orm.relationship", function()
     s:execute(ath.insert(Child), { { name = "c", parent_id = p.id } })
     s:expire(p, { "children" })
     assert.equal("c", p.children[1].name)
+  end)
+
+  it("writes nothing when a child's INSERT fails, and flushes the same graph after rollback", function()
+    local Parent, Tagline, s = fx.models.Parent, fx.models.Tagline, fx.session
+    local bad = Tagline{}                                  -- text is NOT NULL
+    local p = Parent{ name = "p", taglines = { Tagline{ text = "ok" }, bad } }
+    s:add(p)
+    local ok, err = pcall(s.commit, s)
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "IntegrityError"))
+    assert.equal(0, fx.count("rb_parents"))
+    assert.equal(0, fx.count("rb_taglines"))
+    local ok2, err2 = pcall(s.flush, s)
+    assert.is_false(ok2)
+    assert.is_true(errors.is(err2, "PendingRollbackError"))
+    s:rollback()
+    assert.equal("transient", orm.inspect(p).state)
+    assert.is_nil(p.id)
+    bad.text = "fixed"
+    s:add(p)
+    s:commit()
+    assert.equal(1, fx.count("rb_parents"))
+    assert.equal(2, fx.count("rb_taglines"))
+    fresh(function(s2)
+      local got = s2:query(Parent):one()
+      assert.equal(2, #got.taglines)
+    end)
   end)
 end)
