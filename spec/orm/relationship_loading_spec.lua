@@ -234,6 +234,37 @@ describe("Relationship loading", function()
   end)
 end)
 
+describe("contains_eager", function()
+  before_each(fx.open)
+  after_each(fx.close)
+
+  it("fills collections from the query's own join in 1 statement, with only the joined rows", function()
+    seed(5, 2)
+    with_session(function(s)
+      local m = fx.models
+      fx.reset_sql()
+      local users = s:query(m.User):join(m.User.addresses):filter(m.Address.email:like("%_1"))
+        :options(orm.contains_eager(m.User.addresses)):order_by(m.User.name):all()
+      assert.equal(5, #users)
+      for i, u in ipairs(users) do
+        assert.equal(1, #u.addresses)
+        assert.equal("a" .. i .. "_1", u.addresses[1].email)
+      end
+      assert.equal(1, #fx.sql)
+    end)
+  end)
+
+  it("raises InvalidRequestError when the query does not join the relationship's target", function()
+    with_session(function(s)
+      local m = fx.models
+      local ok, err = pcall(function() return s:query(m.User):options(orm.contains_eager(m.User.addresses)):all() end)
+      assert.is_false(ok)
+      assert.is_true(errors.is(err, "InvalidRequestError"))
+      assert.truthy(tostring(err):find("contains_eager", 1, true))
+    end)
+  end)
+end)
+
 describe("Relationship EXISTS filters", function()
   before_each(fx.open)
   after_each(fx.close)

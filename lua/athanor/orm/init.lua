@@ -27,7 +27,7 @@ local M = {
   Session = function(opts) return session_mod.Session(opts) end,
   relationship = rel.relationship,
   joinedload = rel.joinedload, selectinload = rel.selectinload, lazyload = rel.lazyload,
-  raiseload = rel.raiseload, noload = rel.noload,
+  raiseload = rel.raiseload, noload = rel.noload, contains_eager = rel.contains_eager,
   configure_mappers = rel.configure,
 }
 mapper_mod.configure_hook = function() rel.configure() end

@@ -267,6 +267,35 @@ end
 -- LIMIT counts parents), the others by one more query each.
 local function load_eager(q, sel, limited, opts, mapper, level)
   local session = q._session
+  -- contains_eager: the related rows come from the query's own join
+  local contains = {}
+  for _, opt in ipairs(opts) do
+    local step = opt.path[1]
+    if step.strategy == "contains" and step.prop ~= "*" and step.prop.parent == mapper then
+      local tm = step.prop:_setup(level + 1).mapper
+      local found = false
+      for _, j in ipairs(q._joins) do if j.mapper == tm then found = true end end
+      if not found then
+        errors.raise("InvalidRequestError", level + 1,
+          "contains_eager(%s): the query does not join %s (query:join(%s))", tostring(step.prop), tm.name, tostring(step.prop))
+      end
+      contains[#contains + 1] = opt
+    end
+  end
+  if #contains > 0 then
+    local entities, stmt = { { mapper = mapper } }, sel
+    for _, opt in ipairs(contains) do
+      local tm = opt.path[1].prop.mapper
+      stmt = stmt:add_columns(unpack(tm.columns))
+      entities[#entities + 1] = { mapper = tm, joined = opt }
+    end
+    local res = run(q, stmt, nil, level + 1)
+    local rows = res:all()
+    loading.load(loading.plan(session, entities, res:keys()), rows)
+    local parents, joined = rel.joined_rows(session, rows, entities)
+    rel.after_load(session, parents, opts, joined)
+    return parents
+  end
   local stmt, entities, _, sub, eager_order = rel.joined_statement(sel, mapper, opts, limited)
   if stmt == nil then
     local res = run(q, sel, nil, level + 1)

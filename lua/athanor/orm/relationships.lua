@@ -1131,9 +1131,9 @@ end
 
 local function new_load(path) return setmetatable({ path = path }, Load) end
 
-for _, name in ipairs({ "joinedload", "selectinload", "lazyload", "raiseload", "noload" }) do
+for _, name in ipairs({ "joinedload", "selectinload", "lazyload", "raiseload", "noload", "contains_eager" }) do
   local strategy = ({ joinedload = "joined", selectinload = "selectin", lazyload = "select",
-                      raiseload = "raise", noload = "noload" })[name]
+                      raiseload = "raise", noload = "noload", contains_eager = "contains" })[name]
   M[name] = function(attr)
     return new_load({ { strategy = strategy, prop = check_attr(attr, name, 2) } })
   end
