@@ -26,6 +26,8 @@ M.Query = Query
 local function entity_of(x, level)
   local mapper = mapper_mod.mapper_of(x)
   if mapper then return { mapper = mapper } end
+  local am, alias = rel.aliased_info(x)
+  if am then return { mapper = am, from = alias } end
   if type(x) == "table" and x._orm_property then
     errors.raise("ArgumentError", level + 1, "query(): %s is not a column; select its model instead", tostring(x))
   end
@@ -83,7 +85,7 @@ end
 --- The Core select this query runs.
 function Query:statement()
   local cols = {}
-  for i, e in ipairs(self._entities) do cols[i] = e.mapper and e.mapper.table or e.expr end
+  for i, e in ipairs(self._entities) do cols[i] = e.from or (e.mapper and e.mapper.table) or e.expr end
   local s = ath.select(unpack(cols))
   if self._select_from then s = s:select_from(unpack(self._select_from)) end
   for _, j in ipairs(self._joins) do
@@ -164,6 +166,8 @@ end
 local function join_target(target, level)
   local mapper = mapper_mod.mapper_of(target)
   if mapper then return mapper.table, mapper end
+  local am, alias = rel.aliased_info(target)
+  if am then return alias, am end
   if type(target) == "table" and target._orm_property then
     if target.join_target then return target:join_target() end   -- a relationship: table, mapper, ON
     errors.raise("InvalidRequestError", level + 1,
@@ -253,7 +257,7 @@ end
 -- eager strategies) when the query returns objects of one model, else nil.
 local function loader_options(q)
   local e = q._entities
-  if #e ~= 1 or e[1].mapper == nil then return nil end
+  if #e ~= 1 or e[1].mapper == nil or e[1].from ~= nil then return nil end
   local mapper = e[1].mapper
   if #q._options == 0 and mapper.relationships == nil then return nil end
   rel.configure()

@@ -1381,6 +1381,40 @@ end
 function Relationship:any(criteria) return exists_related(self, "any", true, criteria, 2) end
 function Relationship:has(criteria) return exists_related(self, "has", false, criteria, 2) end
 
+------------------------------------------------------------------ aliases
+
+local Aliased = { __name = "athanor.orm.AliasedClass" }
+M.Aliased = Aliased
+Aliased.__index = function(self, k)
+  local cols = rawget(self, "_columns")
+  local c = cols[k]
+  if c ~= nil then return c end
+  return Aliased[k]
+end
+function Aliased.__clause_element__(self) return rawget(self, "_alias") end
+function Aliased.__tostring(self) return "aliased(" .. rawget(self, "_mapper").name .. ")" end
+
+local alias_count = 0
+
+--- orm.aliased(Model [, name]): the model under another name, to join or
+-- select it twice: `a2.email` is the alias's column; query(a2) loads
+-- objects of Model (the same identity map).
+function M.aliased(model, name)
+  local mapper = mapper_mod.mapper_of(model)
+  if mapper == nil then errors.raise("ArgumentError", 2, "orm.aliased() expects a model, got %s", tostring(model)) end
+  if name == nil then alias_count = alias_count + 1; name = mapper.table.name .. "_a" .. alias_count end
+  local alias = mapper.table:alias(name)
+  local cols = {}
+  for i, key in ipairs(mapper.attr_keys) do cols[key] = alias.c[mapper.columns[i].name] end
+  return setmetatable({ _mapper = mapper, _alias = alias, _columns = cols }, Aliased)
+end
+
+--- The mapper and alias of an aliased model, or nil.
+function M.aliased_info(x)
+  if type(x) == "table" and getmetatable(x) == Aliased then return rawget(x, "_mapper"), rawget(x, "_alias") end
+  return nil
+end
+
 -- The unit of work calls these (it never requires this module).
 uow.relationship_hooks = M
 
