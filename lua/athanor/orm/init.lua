@@ -28,7 +28,7 @@ local M = {
   relationship = rel.relationship,
   joinedload = rel.joinedload, selectinload = rel.selectinload, lazyload = rel.lazyload,
   raiseload = rel.raiseload, noload = rel.noload, contains_eager = rel.contains_eager,
-  configure_mappers = rel.configure, aliased = rel.aliased,
+  configure_mappers = rel.configure, aliased = rel.aliased, defer = rel.defer, load_only = rel.load_only,
 }
 mapper_mod.configure_hook = function() rel.configure() end
 

@@ -85,7 +85,13 @@ end
 --- The Core select this query runs.
 function Query:statement()
   local cols = {}
-  for i, e in ipairs(self._entities) do cols[i] = e.from or (e.mapper and e.mapper.table) or e.expr end
+  for _, e in ipairs(self._entities) do
+    if e.present then
+      for _, i in ipairs(e.present) do cols[#cols + 1] = e.mapper.columns[i] end
+    else
+      cols[#cols + 1] = e.from or (e.mapper and e.mapper.table) or e.expr
+    end
+  end
   local s = ath.select(unpack(cols))
   if self._select_from then s = s:select_from(unpack(self._select_from)) end
   for _, j in ipairs(self._joins) do
@@ -203,6 +209,17 @@ end
 function Query:options(...)
   local c = clone(self)
   c._options = append(self._options, ...)
+  -- defer / load_only: the model's entity selects only some columns
+  local e = c._entities[1]
+  if e.mapper and e.from == nil then
+    local present = rel.loaded_columns(e.mapper, c._options, 2)
+    if present then
+      local entities = {}
+      for i, x in ipairs(c._entities) do entities[i] = x end
+      entities[1] = { mapper = e.mapper, present = present }
+      c._entities = entities
+    end
+  end
   return c
 end
 
@@ -287,7 +304,7 @@ local function load_eager(q, sel, limited, opts, mapper, level)
     end
   end
   if #contains > 0 then
-    local entities, stmt = { { mapper = mapper } }, sel
+    local entities, stmt = { { mapper = mapper, present = q._entities[1].present } }, sel
     for _, opt in ipairs(contains) do
       local tm = opt.path[1].prop.mapper
       stmt = stmt:add_columns(unpack(tm.columns))
@@ -300,7 +317,7 @@ local function load_eager(q, sel, limited, opts, mapper, level)
     rel.after_load(session, parents, opts, joined)
     return parents
   end
-  local stmt, entities, _, sub, eager_order = rel.joined_statement(sel, mapper, opts, limited)
+  local stmt, entities, _, sub, eager_order = rel.joined_statement(sel, mapper, opts, limited, q._entities[1].present)
   if stmt == nil then
     local res = run(q, sel, nil, level + 1)
     local objs = convert(q, res, res:all())

@@ -1151,6 +1151,56 @@ function Load:__tostring()
   return "Load(" .. table.concat(parts, ".") .. ")"
 end
 
+-- Column options: orm.defer("bio", ...) and orm.load_only("name", ...)
+-- choose the columns of the query's model that its SELECT loads; the
+-- others are expired on the objects and read on first access.
+local ColumnOption = { __name = "athanor.orm.ColumnOption" }
+ColumnOption.__index = ColumnOption
+M.ColumnOption = ColumnOption
+
+local function column_option(kind)
+  return function(...)
+    local keys = { ... }
+    if #keys == 0 then errors.raise("ArgumentError", 3, "orm.%s() expects attribute names", kind) end
+    for i, k in ipairs(keys) do
+      if type(k) == "table" and k.k ~= nil and k.name then keys[i] = k.name end   -- a column: its name
+      if type(keys[i]) ~= "string" then
+        errors.raise("ArgumentError", 3, "orm.%s() expects attribute names, got %s", kind, type(keys[i]))
+      end
+    end
+    return setmetatable({ kind = kind, keys = keys }, ColumnOption)
+  end
+end
+M.defer = column_option("defer")
+M.load_only = column_option("load_only")
+
+--- The attribute indices of mapper a query loads under `options`, or nil
+-- for all. The primary key is always loaded.
+-- @raise ArgumentError naming an attribute that is not a column of mapper
+function M.loaded_columns(mapper, options, level)
+  local deferred, only
+  for _, opt in ipairs(options) do
+    if getmetatable(opt) == ColumnOption then
+      for _, k in ipairs(opt.keys) do
+        local p = mapper.props[k]
+        if p == nil or p.kind ~= "column" then
+          errors.raise("ArgumentError", level + 1, "orm.%s(): %s has no column attribute '%s'", opt.kind, mapper.name, k)
+        end
+        if opt.kind == "defer" then deferred = deferred or {}; deferred[k] = true
+        else only = only or {}; only[k] = true end
+      end
+    end
+  end
+  if deferred == nil and only == nil then return nil end
+  local present = {}
+  for i, k in ipairs(mapper.attr_keys) do
+    if mapper.is_pk[i] or ((only == nil or only[k]) and not (deferred and deferred[k])) then
+      present[#present + 1] = i
+    end
+  end
+  return present
+end
+
 -- Per-object strategies for lazy / raise / noload options.
 local function set_lazy_option(session, objs, prop, strategy)
   local o = rawget(session, "_loadopt")
@@ -1233,7 +1283,7 @@ end
 -- a subquery when it has LIMIT/OFFSET/DISTINCT, so the limit counts
 -- parents, not joined rows) LEFT OUTER JOINed to each joined relationship.
 -- @return the statement, the entities to load, the joined steps
-function M.joined_statement(sel, mapper, options, limited)
+function M.joined_statement(sel, mapper, options, limited, present)
   local joins = {}
   for _, opt in ipairs(options) do
     local step = opt.path[1]
@@ -1248,17 +1298,25 @@ function M.joined_statement(sel, mapper, options, limited)
     sub = sel:subquery("anon_1")
     parent_from = sub
     parent_cols = {}
-    for i, col in ipairs(mapper.columns) do parent_cols[i] = sub.c[col.name] end
+    for i, col in ipairs(mapper.columns) do parent_cols[i] = sub.c[col.name] end   -- nil: not selected
   else
     parent_from = mapper.table
     parent_cols = mapper.columns
   end
   local function pcol(key)
-    return parent_cols[mapper.index[key]]
+    local c = parent_cols[mapper.index[key]]
+    if c == nil then
+      errors.raise("InvalidRequestError", 4, "joinedload: the join needs column '%s' of %s, which the query defers", key, mapper.name)
+    end
+    return c
   end
   local cols = {}
-  for i, c in ipairs(parent_cols) do cols[i] = c end
-  local entities = { { mapper = mapper } }
+  if present then
+    for _, i in ipairs(present) do cols[#cols + 1] = parent_cols[i] end
+  else
+    for i, c in ipairs(parent_cols) do cols[i] = c end
+  end
+  local entities = { { mapper = mapper, present = present } }
   -- limited: joins from the subquery; else the query's own select (its
   -- FROM, WHERE, ORDER BY) with the eager columns and joins added
   local from = limited and parent_from or sel
