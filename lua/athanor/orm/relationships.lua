@@ -80,14 +80,12 @@ function M.relationship(target, opts)
   for k in pairs(opts) do
     if not OPTIONS[k] then errors.raise("ArgumentError", 2, "relationship(): unknown option '%s'", tostring(k)) end
   end
-  if opts.primaryjoin ~= nil then
-    -- not silently ignored: a relationship on another condition would load the wrong rows
-    errors.raise("ArgumentError", 2, "relationship(): primaryjoin is not supported yet; the join follows the foreign keys (foreign_keys picks them)")
-  end
   local lazy = opts.lazy or "select"
   if lazy == true then lazy = "select" elseif lazy == false then lazy = "joined" end
   if not LAZY[lazy] then errors.raise("ArgumentError", 2, "relationship(): unknown lazy strategy '%s'", tostring(lazy)) end
   local cascade = parse_cascade(opts.cascade, 2)
+  -- a custom join condition only reads: which columns to write is not known
+  if opts.primaryjoin ~= nil then opts.viewonly = true end
   if opts.viewonly then cascade = {} end
   local r = setmetatable({ target_arg = target, opts = opts, cascade = cascade, lazy = lazy,
                            back_populates = opts.back_populates, viewonly = opts.viewonly and true or false,
@@ -189,7 +187,20 @@ function Relationship:_setup(level)
   end
   local pairs_, direction
   local secondary = opts.secondary
-  if secondary ~= nil then
+  if opts.primaryjoin ~= nil then
+    -- loaded by joining the parent's table on the condition
+    if pt == tt then
+      errors.raise("ArgumentError", level, "relationship %s: primaryjoin on one table (self-referential) is not supported yet", tostring(self))
+    end
+    if secondary ~= nil then
+      errors.raise("ArgumentError", level, "relationship %s: primaryjoin with secondary is not supported yet", tostring(self))
+    end
+    local pj = opts.primaryjoin
+    if type(pj) == "function" then pj = pj() end
+    self.primaryjoin = pj
+    direction = "custom"
+    pairs_ = {}
+  elseif secondary ~= nil then
     if type(secondary) == "string" then secondary = parent.table.metadata.tables[secondary] end
     if type(secondary) ~= "table" or secondary.columns == nil then
       errors.raise("ArgumentError", level, "relationship %s: secondary must be a Table", tostring(self))
@@ -263,6 +274,7 @@ function Relationship:_setup(level)
   self.direction = direction
   if opts.uselist ~= nil then self.uselist = opts.uselist and true or false
   else self.uselist = direction ~= "manytoone" end
+  if direction == "custom" then self.back_populates = nil end
   self.target, self.mapper = target, tm
   unconfigured[self] = nil
   local br = opts.backref
@@ -454,6 +466,13 @@ function Relationship:_load_value(obj, session)
       local hit = loading.identity_map(session, tm)[tm:identity_key(vals)]
       if hit ~= nil and not session._deleted_set[hit] then return hit end
     end
+  end
+  if self.direction == "custom" then
+    local pm, crit = self.parent, {}
+    for i, a in ipairs(pm.pk_index) do crit[i] = pm.columns[a]:eq(obj[pm.attr_keys[a]]) end
+    local rows = apply_order(self, session:query(self.target):join(pm.table, self.primaryjoin):filter(unpack(crit))):all()
+    if self.uselist then return rows end
+    return rows[1]
   end
   local crit = self:_criteria(obj)
   if crit == nil then return self.uselist and {} or nil end
@@ -1082,7 +1101,11 @@ function M.selectin(session, prop, objs)
     return loaded
   end
   local lk, keycol, qcols
-  if prop.direction == "manytomany" then
+  if prop.direction == "custom" then
+    local pm = prop.parent
+    if pm.pk_count ~= 1 then return loaded end
+    lk, keycol = pm.attr_keys[pm.pk_index[1]], pm.columns[pm.pk_index[1]]
+  elseif prop.direction == "manytomany" then
     if #prop.sec_local ~= 1 then return loaded end
     lk, keycol = prop.sec_local[1][2], prop.sec_local[1][1]
   else
@@ -1099,6 +1122,7 @@ function M.selectin(session, prop, objs)
     local chunk = { unpack(keys, s, math.min(#keys, s + MAX_IN - 1)) }
     local q = session:query(prop.target, qcols)
     if prop.direction == "manytomany" then q = q:join(prop.secondary, secondary_on(prop, tm.table)) end
+    if prop.direction == "custom" then q = q:join(prop.parent.table, prop.primaryjoin) end
     q = apply_order(prop, q:filter(keycol:in_(chunk)))
     for _, row in ipairs(q:all()) do
       local t, k = row[1], row[2]
@@ -1289,7 +1313,8 @@ function M.joined_statement(sel, mapper, options, limited, present)
     local step = opt.path[1]
     if step.strategy == "joined" and step.prop ~= "*" and step.prop.parent == mapper then
       step.prop:_setup(3)
-      joins[#joins + 1] = opt
+      -- a custom primaryjoin names the real tables, not the eager alias: selectin instead
+      if step.prop.direction ~= "custom" then joins[#joins + 1] = opt end
     end
   end
   if #joins == 0 then return nil end
@@ -1398,6 +1423,7 @@ end
 function Relationship:join_target()
   self:_setup(3)
   local tm = self.mapper
+  if self.direction == "custom" then return tm.table, tm, self.primaryjoin end
   if self.direction == "manytomany" then
     -- the secondary first, then the target: returned as a join of both
     local on1 = {}
@@ -1414,7 +1440,7 @@ end
 -- `query(User):filter(User.addresses:any(Address.email:like("%@x")))`.
 local function exists_related(self, fname, want_list, criteria, level)
   self:_setup(level + 1)
-  if self.uselist ~= want_list and self.direction ~= "manytomany" then
+  if self.uselist ~= want_list and self.direction ~= "manytomany" and self.direction ~= "custom" then
     errors.raise("InvalidRequestError", level + 1, "%s(): %s is %s; use %s()", fname, tostring(self),
       want_list and "not a collection" or "a collection", want_list and "has" or "any")
   end
@@ -1425,7 +1451,10 @@ local function exists_related(self, fname, want_list, criteria, level)
   local key_col = tm.columns[tm.pk_index[1]]
   local where = {}
   local sel
-  if self.direction == "manytomany" then
+  if self.direction == "custom" then
+    sel = ath.select(key_col)
+    where[1] = self.primaryjoin
+  elseif self.direction == "manytomany" then
     sel = ath.select(key_col):select_from(self.secondary:join(tm.table, secondary_on(self, tm.table)))
     for _, p in ipairs(self.sec_local) do where[#where + 1] = p[1]:eq(self.parent.props[p[2]].column) end
   else
