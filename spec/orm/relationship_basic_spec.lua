@@ -325,4 +325,13 @@ describe("orm.relationship", function()
       assert.equal(2, #got.taglines)
     end)
   end)
+
+  it("autoflushes pending objects before a lazy load, so it sees a child added by its foreign key", function()
+    local Parent, Child, s = fx.models.Parent, fx.models.Child, fx.session
+    s:add(Parent{ name = "p" })
+    s:commit()
+    local p = s:query(Parent):one()
+    s:add(Child{ name = "c", parent_id = p.id })
+    assert.equal("c", p.children[1].name)
+  end)
 end)

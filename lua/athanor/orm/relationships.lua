@@ -520,7 +520,15 @@ function Relationship:get_missing(obj, key, st)
   if strategy == "noload" then
     value = self.uselist and {} or nil
   else
-    value = self:_load_value(obj, session)
+    -- A lazy load autoflushes only when objects are pending or deleted:
+    -- an autoflush compares every object of the session, and a loop of
+    -- lazy loads over N objects would cost N^2.
+    local prev = session._no_autoflush
+    if #session._new == 0 and #session._deleted == 0 then session._no_autoflush = true end
+    local ok, res = pcall(self._load_value, self, obj, session)
+    session._no_autoflush = prev
+    if not ok then error(res, 0) end
+    value = res
   end
   if rawget(obj, key) ~= nil then return rawget(obj, key) end   -- set by a nested load meanwhile
   rawset(obj, key, value)
