@@ -334,4 +334,18 @@ describe("orm.relationship", function()
     s:add(Child{ name = "c", parent_id = p.id })
     assert.equal("c", p.children[1].name)
   end)
+
+  it("compares a lazily loaded collection with what was loaded, without reading it again at flush", function()
+    local Parent, Child, s = fx.models.Parent, fx.models.Child, fx.session
+    s:add(Parent{ name = "p", children = { Child{ name = "a" }, Child{ name = "b" } } })
+    s:commit()
+    local p = s:query(Parent):one()
+    table.remove(p.children, 1)                          -- lazy load, then the removal
+    fx.reset_sql()
+    s:flush()
+    assert.equal(0, #fx.statements("SELECT"))
+    assert.equal(1, #fx.statements("UPDATE"))
+    s:commit()
+    assert.same({ a = false, b = "p" }, tree())
+  end)
 end)
