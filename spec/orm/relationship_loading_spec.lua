@@ -142,6 +142,26 @@ describe("Relationship loading", function()
     end)
   end)
 
+  it("loads three levels with chained joinedload in 1 statement, with or without LIMIT", function()
+    seed(12, 1)
+    for _, limit in ipairs({ false, 5 }) do
+      with_session(function(s)
+        local m = fx.models
+        local q = s:query(m.User):options(orm.joinedload(m.User.posts):joinedload(m.Post.comments)):order_by(m.User.name)
+        if limit then q = q:limit(limit) end
+        local n = count(function()
+          local users = q:all()
+          assert.equal(limit or 12, #users)
+          for _, u in ipairs(users) do
+            assert.equal(1, #u.posts)
+            assert.equal(2, #u.posts[1].comments)
+          end
+        end)
+        assert.equal(1, n)
+      end)
+    end
+  end)
+
   it("returns 10 parents with all their children from joinedload with LIMIT 10", function()
     seed(30, 3)
     with_session(function(s)

@@ -308,7 +308,7 @@ local function load_eager(q, sel, limited, opts, mapper, level)
     for _, opt in ipairs(contains) do
       local tm = opt.path[1].prop.mapper
       stmt = stmt:add_columns(unpack(tm.columns))
-      entities[#entities + 1] = { mapper = tm, joined = opt }
+      entities[#entities + 1] = { mapper = tm, joined = opt, prop = opt.path[1].prop, step = 1, parent_n = 1 }
     end
     local res = run(q, stmt, nil, level + 1)
     local rows = res:all()

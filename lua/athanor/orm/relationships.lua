@@ -1284,7 +1284,7 @@ function M._after_load(session, objs, options, joined)
     if getmetatable(opt) == Load then
       local first = opt.path[1]
       if joined and joined[opt] then
-        apply_path(session, joined[opt], opt.path, 2)
+        apply_path(session, joined[opt].children, opt.path, joined[opt].depth + 1)
       elseif first then
         apply_path(session, objs, opt.path, 1)
       end
@@ -1354,30 +1354,43 @@ function M.joined_statement(sel, mapper, options, limited, present)
   -- FROM, WHERE, ORDER BY) with the eager columns and joins added
   local from = limited and parent_from or sel
   local extra, eager_order = {}, {}
-  for n, opt in ipairs(joins) do
-    local prop = opt.path[1].prop
-    local tm = prop.mapper
-    local alias = tm.table:alias(tm.table.name .. "_" .. n)
-    for _, col in ipairs(tm.columns) do cols[#cols + 1] = alias.c[col.name]; extra[#extra + 1] = alias.c[col.name] end
-    entities[#entities + 1] = { mapper = tm, joined = opt }
-    if prop.opts.order_by ~= nil then
-      -- the collection's order_by, on the eager alias (plain columns)
-      for _, o in ipairs(order_terms(prop)) do
-        if type(o) == "table" and o.table == tm.table and alias.c[o.name] then eager_order[#eager_order + 1] = alias.c[o.name] end
+  local n = 0
+  for _, opt in ipairs(joins) do
+    -- the joined steps at the head of the path, each from the previous alias
+    local colfor, parent_n, at = pcol, 1, mapper
+    for k, step in ipairs(opt.path) do
+      local prop = step.prop
+      if step.strategy ~= "joined" or prop == "*" or prop.parent ~= at then break end
+      prop:_setup(3)
+      if prop.direction == "custom" then break end
+      n = n + 1
+      local tm = prop.mapper
+      local alias = tm.table:alias(tm.table.name .. "_" .. n)
+      for _, col in ipairs(tm.columns) do cols[#cols + 1] = alias.c[col.name]; extra[#extra + 1] = alias.c[col.name] end
+      local entity = { mapper = tm, joined = opt, prop = prop, step = k, parent_n = parent_n }
+      entities[#entities + 1] = entity
+      if prop.opts.order_by ~= nil then
+        -- the collection's order_by, on the eager alias (plain columns)
+        for _, o in ipairs(order_terms(prop)) do
+          if type(o) == "table" and o.table == tm.table and alias.c[o.name] then eager_order[#eager_order + 1] = alias.c[o.name] end
+        end
       end
-    end
-    if prop.direction == "manytomany" then
-      local sa = prop.secondary:alias(prop.secondary.name .. "_" .. n)
-      local on1 = {}
-      for i, p in ipairs(prop.sec_local) do on1[i] = sa.c[p[1].name]:eq(pcol(p[2])) end
-      local on2 = {}
-      for i, p in ipairs(prop.sec_remote) do on2[i] = sa.c[p[1].name]:eq(alias.c[tm.props[p[2]].column.name]) end
-      from = from:outerjoin(sa, #on1 == 1 and on1[1] or ath.and_(unpack(on1)))
-      from = from:outerjoin(alias, #on2 == 1 and on2[1] or ath.and_(unpack(on2)))
-    else
-      local on = {}
-      for i, p in ipairs(prop.pairs) do on[i] = pcol(p[1]):eq(alias.c[p[4].name]) end
-      from = from:outerjoin(alias, #on == 1 and on[1] or ath.and_(unpack(on)))
+      if prop.direction == "manytomany" then
+        local sa = prop.secondary:alias(prop.secondary.name .. "_" .. n)
+        local on1 = {}
+        for i, p in ipairs(prop.sec_local) do on1[i] = sa.c[p[1].name]:eq(colfor(p[2])) end
+        local on2 = {}
+        for i, p in ipairs(prop.sec_remote) do on2[i] = sa.c[p[1].name]:eq(alias.c[tm.props[p[2]].column.name]) end
+        from = from:outerjoin(sa, #on1 == 1 and on1[1] or ath.and_(unpack(on1)))
+        from = from:outerjoin(alias, #on2 == 1 and on2[1] or ath.and_(unpack(on2)))
+      else
+        local on = {}
+        for i, p in ipairs(prop.pairs) do on[i] = colfor(p[1]):eq(alias.c[p[4].name]) end
+        from = from:outerjoin(alias, #on == 1 and on[1] or ath.and_(unpack(on)))
+      end
+      local this_alias, this_mapper = alias, tm
+      colfor = function(key) return this_alias.c[this_mapper.props[key].column.name] end
+      parent_n, at = #entities, tm
     end
   end
   local out
@@ -1393,34 +1406,35 @@ end
 -- with their collections set.
 function M.joined_rows(session, rows, entities)
   local parents, seen = {}, {}
-  local per = {}
-  for n = 2, #entities do per[n] = {} end
+  local per, order = {}, {}            -- per[n][parent object] = { list, set }; order[n]: parents seen
+  for n = 2, #entities do per[n] = {}; order[n] = {} end
   for _, row in ipairs(rows) do
     local p = row[1]
     if p ~= nil then
-      if not seen[p] then
-        seen[p] = true
-        parents[#parents + 1] = p
-        for n = 2, #entities do per[n][p] = { list = {}, set = {} } end
-      end
+      if not seen[p] then seen[p] = true; parents[#parents + 1] = p end
       for n = 2, #entities do
-        local c = row[n]
-        local acc = per[n][p]
-        if c ~= nil and not acc.set[c] then acc.set[c] = true; acc.list[#acc.list + 1] = c end
+        local owner = row[entities[n].parent_n]
+        if owner ~= nil then
+          local acc = per[n][owner]
+          if acc == nil then acc = { list = {}, set = {} }; per[n][owner] = acc; order[n][#order[n] + 1] = owner end
+          local c = row[n]
+          if c ~= nil and not acc.set[c] then acc.set[c] = true; acc.list[#acc.list + 1] = c end
+        end
       end
     end
   end
   local joined = {}
   for n = 2, #entities do
-    local opt = entities[n].joined
-    local prop = opt.path[1].prop
+    local e = entities[n]
+    local prop = e.prop
     local children = {}
-    for _, p in ipairs(parents) do
-      local list = per[n][p].list
-      if prop.uselist then populate(session, prop, p, list) else populate(session, prop, p, list[1]) end
+    for _, owner in ipairs(order[n]) do
+      local list = per[n][owner].list
+      if prop.uselist then populate(session, prop, owner, list) else populate(session, prop, owner, list[1]) end
       for _, c in ipairs(list) do children[#children + 1] = c end
     end
-    joined[opt] = children
+    local prev = joined[e.joined]
+    if prev == nil or prev.depth < e.step then joined[e.joined] = { children = children, depth = e.step } end
   end
   return parents, joined
 end
