@@ -202,6 +202,10 @@ run_check "luacheck (lua/, spec/, bench/)" luacheck --no-color -q lua spec bench
 run_check "examples/orm_quickstart.lua (lua5.4)" bash -c 'eval "$(bash tools/env.sh "$BUILD" lua54)" && lua5.4 examples/orm_quickstart.lua'
 # shellcheck disable=SC2016
 run_check "examples/orm_quickstart.lua (luajit)" bash -c 'eval "$(bash tools/env.sh "$BUILD" luajit)" && luajit examples/orm_quickstart.lua'
+# shellcheck disable=SC2016
+run_check "examples/relationships.lua (lua5.4)" bash -c 'eval "$(bash tools/env.sh "$BUILD" lua54)" && lua5.4 examples/relationships.lua'
+# shellcheck disable=SC2016
+run_check "examples/relationships.lua (luajit)" bash -c 'eval "$(bash tools/env.sh "$BUILD" luajit)" && luajit examples/relationships.lua'
 asan_run
 tsan_run
 fuzz_replay_run

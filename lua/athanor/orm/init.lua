@@ -9,6 +9,7 @@ local event = require("athanor.event")
 local state = require("athanor.orm.state")
 local mapper_mod = require("athanor.orm.mapper")
 local session_mod = require("athanor.orm.session")
+local rel = require("athanor.orm.relationships")
 
 local type, tostring, ipairs, getmetatable = type, tostring, ipairs, getmetatable
 
@@ -24,7 +25,12 @@ local M = {
   validates = mapper_mod.validates,
   sessionmaker = session_mod.sessionmaker,
   Session = function(opts) return session_mod.Session(opts) end,
+  relationship = rel.relationship,
+  joinedload = rel.joinedload, selectinload = rel.selectinload, lazyload = rel.lazyload,
+  raiseload = rel.raiseload, noload = rel.noload, contains_eager = rel.contains_eager,
+  configure_mappers = rel.configure, aliased = rel.aliased, defer = rel.defer, load_only = rel.load_only,
 }
+mapper_mod.configure_hook = function() rel.configure() end
 
 --- orm.inspect(obj) -> { state =, identity =, modified =, session =,
 -- mapper =, expired = } for an instance; the Mapper for a model.

@@ -7,7 +7,7 @@ local state = require("athanor.orm.state")
 
 local orm_load = core.orm_load
 local dispatch = event.dispatch
-local rawget, setmetatable = rawget, setmetatable
+local rawget, setmetatable, ipairs = rawget, setmetatable, ipairs
 
 local M = {}
 
@@ -26,21 +26,42 @@ end
 
 --- The C loader's spec for mapper's columns starting after position
 -- `offset` of a result whose column names are `names`.
-local function entity_spec(session, mapper, names, offset)
+local function deferred_keys(mapper, present)
+  local sel = {}
+  for _, i in ipairs(present) do sel[i] = true end
+  local out = {}
+  for i, k in ipairs(mapper.attr_keys) do if not sel[i] then out[#out + 1] = k end end
+  return out
+end
+
+-- A row key no result has: an attribute not selected (deferred) reads nil.
+local ABSENT = "\0not selected"
+
+local function entity_spec(session, mapper, names, offset, present)
   local first_at = {}
   for p = 1, #names do
     local nm = names[p]
     if first_at[nm] == nil then first_at[nm] = p end
   end
   local row_keys = {}
-  for i = 1, #mapper.attr_keys do
-    local p = offset + i
-    local nm = names[p]
-    row_keys[i] = (first_at[nm] == p) and nm or p
+  if present then
+    -- only the attributes `present` (indices, in select order) are in the row
+    for i = 1, #mapper.attr_keys do row_keys[i] = ABSENT end
+    for j, i in ipairs(present) do
+      local p = offset + j
+      local nm = names[p]
+      row_keys[i] = (first_at[nm] == p) and nm or p
+    end
+  else
+    for i = 1, #mapper.attr_keys do
+      local p = offset + i
+      local nm = names[p]
+      row_keys[i] = (first_at[nm] == p) and nm or p
+    end
   end
   -- a row of exactly this entity's columns, named as its attributes, is
   -- turned into the object itself
-  local reuse = offset == 0 and #names == #mapper.attr_keys
+  local reuse = offset == 0 and #names == #mapper.attr_keys and present == nil
   for i, key in ipairs(mapper.attr_keys) do if row_keys[i] ~= key then reuse = false end end
   local model = mapper.model
   local listeners = rawget(model, "_listeners")
@@ -49,6 +70,7 @@ local function entity_spec(session, mapper, names, offset)
     attrs = mapper.attr_keys, row_keys = row_keys, pk = mapper.pk_index,
     identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
     new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = reuse,
+    deferred = present and deferred_keys(mapper, present) or nil,
   }
 end
 
@@ -61,8 +83,8 @@ function M.plan(session, entities, names)
   for i, e in ipairs(entities) do
     plan.offsets[i] = offset
     if e.mapper then
-      plan.specs[i] = entity_spec(session, e.mapper, names, offset)
-      offset = offset + #e.mapper.attr_keys
+      plan.specs[i] = entity_spec(session, e.mapper, names, offset, e.present)
+      offset = offset + (e.present and #e.present or #e.mapper.attr_keys)
     else
       offset = offset + 1
     end
@@ -70,6 +92,26 @@ function M.plan(session, entities, names)
   plan.single = single
   plan.entity_only = single
   return plan
+end
+
+-- Attributes an entity did not select (defer, load_only) are expired on
+-- the objects loaded: read on first access. (An attribute found assigned
+-- is left alone: autoflush has written it before the query ran.)
+local function mark_deferred(spec, objs)
+  local deferred = spec.deferred
+  if deferred == nil then return end
+  local states = spec.states
+  for r = 1, #objs do
+    local obj = objs[r]
+    local st = obj and states[obj]
+    if st and st.expired ~= true and st.key ~= nil then
+      local e = st.expired
+      for _, k in ipairs(deferred) do
+        if rawget(obj, k) == nil then e = e or {}; e[k] = true end
+      end
+      st.expired = e
+    end
+  end
 end
 
 local function fire_load(spec)
@@ -88,6 +130,7 @@ function M.load(plan, rows)
   if plan.single then
     local spec = plan.specs[1]
     orm_load(spec, rows, rows)
+    mark_deferred(spec, rows)
     -- a NULL key (outer join) loads as nil
     for i = 1, #rows do if rows[i] == false then rows[i] = nil end end
     fire_load(spec)
@@ -99,6 +142,7 @@ function M.load(plan, rows)
     if e.mapper then
       local out = {}
       orm_load(plan.specs[i], rows, out)
+      mark_deferred(plan.specs[i], out)
       fire_load(plan.specs[i])
       cols[i] = out
     end

@@ -161,6 +161,7 @@ M.run_validators = run_validators
 -- ArgumentError naming the model and the key; validators run here.
 function ModelMeta.__call(model, fields)
   local mapper = rawget(model, "__mapper__")
+  if M.configure_hook then M.configure_hook() end
   local obj = setmetatable({}, model)
   if fields ~= nil then
     if type(fields) ~= "table" then
@@ -181,6 +182,16 @@ function ModelMeta.__call(model, fields)
   state.snapshot(obj, st)
   states[obj] = st
   return obj
+end
+
+-- A field the model does not hold yet may be a backref another model's
+-- relationship adds when the relationships are configured.
+function ModelMeta.__index(model, key)
+  if M.configure_hook and type(key) == "string" and key:sub(1, 2) ~= "__" then
+    M.configure_hook()
+    return rawget(model, key)
+  end
+  return nil
 end
 
 function ModelMeta.__newindex(model, key, value)

@@ -8,6 +8,7 @@ local errors = require("athanor.errors")
 local state = require("athanor.orm.state")
 local mapper_mod = require("athanor.orm.mapper")
 local loading = require("athanor.orm.loading")
+local rel = require("athanor.orm.relationships")
 
 local states = state.states
 local type, ipairs, pairs, setmetatable, getmetatable, select, tostring =
@@ -25,6 +26,8 @@ M.Query = Query
 local function entity_of(x, level)
   local mapper = mapper_mod.mapper_of(x)
   if mapper then return { mapper = mapper } end
+  local am, alias = rel.aliased_info(x)
+  if am then return { mapper = am, from = alias } end
   if type(x) == "table" and x._orm_property then
     errors.raise("ArgumentError", level + 1, "query(): %s is not a column; select its model instead", tostring(x))
   end
@@ -82,7 +85,13 @@ end
 --- The Core select this query runs.
 function Query:statement()
   local cols = {}
-  for i, e in ipairs(self._entities) do cols[i] = e.mapper and e.mapper.table or e.expr end
+  for _, e in ipairs(self._entities) do
+    if e.present then
+      for _, i in ipairs(e.present) do cols[#cols + 1] = e.mapper.columns[i] end
+    else
+      cols[#cols + 1] = e.from or (e.mapper and e.mapper.table) or e.expr
+    end
+  end
   local s = ath.select(unpack(cols))
   if self._select_from then s = s:select_from(unpack(self._select_from)) end
   for _, j in ipairs(self._joins) do
@@ -163,8 +172,10 @@ end
 local function join_target(target, level)
   local mapper = mapper_mod.mapper_of(target)
   if mapper then return mapper.table, mapper end
+  local am, alias = rel.aliased_info(target)
+  if am then return alias, am end
   if type(target) == "table" and target._orm_property then
-    if target.join_target then return target:join_target() end
+    if target.join_target then return target:join_target() end   -- a relationship: table, mapper, ON
     errors.raise("InvalidRequestError", level + 1,
       "join(%s): joining along a relationship needs relationships (API.md §8); give the model and the ON clause",
       tostring(target))
@@ -173,9 +184,9 @@ local function join_target(target, level)
 end
 
 local function add_join(self, outer, target, on, opts)
-  local t, mapper = join_target(target, 3)
+  local t, mapper, rel_on = join_target(target, 3)
   local c = clone(self)
-  c._joins = append(self._joins, { target = t, mapper = mapper, on = on, opts = opts, outer = outer })
+  c._joins = append(self._joins, { target = t, mapper = mapper, on = on or rel_on, opts = opts, outer = outer })
   return c
 end
 
@@ -198,6 +209,17 @@ end
 function Query:options(...)
   local c = clone(self)
   c._options = append(self._options, ...)
+  -- defer / load_only: the model's entity selects only some columns
+  local e = c._entities[1]
+  if e.mapper and e.from == nil then
+    local present = rel.loaded_columns(e.mapper, c._options, 2)
+    if present then
+      local entities = {}
+      for i, x in ipairs(c._entities) do entities[i] = x end
+      entities[1] = { mapper = e.mapper, present = present }
+      c._entities = entities
+    end
+  end
   return c
 end
 
@@ -248,15 +270,92 @@ local function convert(q, res, rows)
   return loading.load(plan, rows)
 end
 
+-- The loader options in effect (explicit, and the relationships' own
+-- eager strategies) when the query returns objects of one model, else nil.
+local function loader_options(q)
+  local e = q._entities
+  if #e ~= 1 or e[1].mapper == nil or e[1].from ~= nil then return nil end
+  local mapper = e[1].mapper
+  if #q._options == 0 and mapper.relationships == nil then return nil end
+  rel.configure()
+  local opts = rel.effective_options(mapper, q._options)
+  if #opts == 0 then return nil end
+  return opts, mapper
+end
+
+-- Objects of sel (the query's select) with their eager loads: joined ones
+-- in the statement (the query wrapped in a subquery when `limited`, so
+-- LIMIT counts parents), the others by one more query each.
+local function load_eager(q, sel, limited, opts, mapper, level)
+  local session = q._session
+  -- contains_eager: the related rows come from the query's own join
+  local contains = {}
+  for _, opt in ipairs(opts) do
+    local step = opt.path[1]
+    if step.strategy == "contains" and step.prop ~= "*" and step.prop.parent == mapper then
+      local tm = step.prop:_setup(level + 1).mapper
+      local found = false
+      for _, j in ipairs(q._joins) do if j.mapper == tm then found = true end end
+      if not found then
+        errors.raise("InvalidRequestError", level + 1,
+          "contains_eager(%s): the query does not join %s (query:join(%s))", tostring(step.prop), tm.name, tostring(step.prop))
+      end
+      contains[#contains + 1] = opt
+    end
+  end
+  if #contains > 0 then
+    local entities, stmt = { { mapper = mapper, present = q._entities[1].present } }, sel
+    for _, opt in ipairs(contains) do
+      local tm = opt.path[1].prop.mapper
+      stmt = stmt:add_columns(unpack(tm.columns))
+      entities[#entities + 1] = { mapper = tm, joined = opt, prop = opt.path[1].prop, step = 1, parent_n = 1 }
+    end
+    local res = run(q, stmt, nil, level + 1)
+    local rows = res:all()
+    loading.load(loading.plan(session, entities, res:keys()), rows)
+    local parents, joined = rel.joined_rows(session, rows, entities)
+    rel.after_load(session, parents, opts, joined)
+    return parents
+  end
+  local stmt, entities, _, sub, eager_order = rel.joined_statement(sel, mapper, opts, limited, q._entities[1].present)
+  if stmt == nil then
+    local res = run(q, sel, nil, level + 1)
+    local objs = convert(q, res, res:all())
+    rel.after_load(session, objs, opts, nil)
+    return objs
+  end
+  if sub then
+    -- the subquery's order is not kept by the join: order the outer select by the same columns
+    local order = {}
+    for _, o in ipairs(q._order) do
+      if type(o) == "table" and o.table == mapper.table and sub.c[o.name] then order[#order + 1] = sub.c[o.name] end
+    end
+    if #order > 0 then stmt = stmt:order_by(unpack(order)) end
+  end
+  if #eager_order > 0 then stmt = stmt:order_by(unpack(eager_order)) end
+  local res = run(q, stmt, nil, level + 1)
+  local rows = res:all()
+  loading.load(loading.plan(session, entities, res:keys()), rows)
+  local parents, joined = rel.joined_rows(session, rows, entities)
+  rel.after_load(session, parents, opts, joined)
+  return parents
+end
+
+local function is_limited(q) return q._limit ~= nil or q._offset ~= nil or q._distinct ~= nil end
+
 --- Every result: objects for one model, rows (tuples with the models'
 -- names as keys) otherwise.
 function Query:all()
+  local opts, mapper = loader_options(self)
+  if opts then return load_eager(self, self:statement(), is_limited(self), opts, mapper, 2) end
   local res = run(self, self:statement(), nil, 2)
   return convert(self, res, res:all())
 end
 
 --- The first result, or nil (LIMIT 1).
 function Query:first()
+  local opts, mapper = loader_options(self)
+  if opts then return load_eager(self, self:statement():limit(1), true, opts, mapper, 2)[1] end
   local res = run(self, self:statement():limit(1), nil, 2)
   return convert(self, res, res:all())[1]
 end
@@ -264,6 +363,13 @@ end
 --- Exactly one result.
 -- @raise NoResultFound, MultipleResultsFound
 function Query:one()
+  local opts, mapper = loader_options(self)
+  if opts then
+    local objs = load_eager(self, self:statement(), is_limited(self), opts, mapper, 2)
+    if #objs == 0 then errors.raise("NoResultFound", 2, "No row was found when one was required") end
+    if #objs > 1 then errors.raise("MultipleResultsFound", 2, "Multiple rows were found when exactly one was required") end
+    return objs[1]
+  end
   local res = run(self, self:statement(), nil, 2)
   local rows = res:fetchmany(2)
   res:close()
@@ -275,6 +381,12 @@ end
 --- One result or nil.
 -- @raise MultipleResultsFound
 function Query:one_or_none()
+  local opts, mapper = loader_options(self)
+  if opts then
+    local objs = load_eager(self, self:statement(), is_limited(self), opts, mapper, 2)
+    if #objs > 1 then errors.raise("MultipleResultsFound", 2, "Multiple rows were found when one or none was required") end
+    return objs[1]
+  end
   local res = run(self, self:statement(), nil, 2)
   local rows = res:fetchmany(2)
   res:close()

@@ -183,6 +183,7 @@ function Session:add(obj)
       self._new_set[obj] = true
       self._new[#self._new + 1] = obj
     end
+    if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
     return
   end
   local idmap = loading.identity_map(self, mapper)
@@ -195,6 +196,7 @@ function Session:add(obj)
   idmap[st.key] = obj
   st.session, st.status = self, "persistent"
   self._strong[obj] = true
+  if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
 end
 
 --- Add every object of an array.
@@ -265,6 +267,7 @@ function Session:expunge_all()
     if st and st.session == self then detach(self, obj, st) end
   end
   self._identity = {}
+  self._rel, self._loadopt = nil, nil
   state.release_all(self._strong)
 end
 
@@ -281,15 +284,24 @@ function Session:expire(obj, attrs)
   if attrs == nil then
     for _, key in ipairs(mapper.attr_keys) do if not pk[key] then rawset(obj, key, nil) end end
     st.expired = true
+    if mapper.relationships then uow.relationship_hooks.expire(self, obj, mapper) end
   else
+    for _, key in ipairs(attrs) do
+      if mapper.props[key] == nil then
+        errors.raise("ArgumentError", 2, "%s has no attribute '%s'", mapper.name, tostring(key))
+      end
+      if mapper.props[key].kind == "relationship" then
+        -- a relationship is not a column: forget it, it loads again on access
+        rawset(obj, key, nil)
+        local snaps = rawget(self, "_rel")
+        if snaps and snaps[obj] then snaps[obj][key] = nil end
+      end
+    end
     local e = st.expired
     if e ~= true then
       e = e or {}
       for _, key in ipairs(attrs) do
-        if mapper.props[key] == nil then
-          errors.raise("ArgumentError", 2, "%s has no attribute '%s'", mapper.name, tostring(key))
-        end
-        if not pk[key] then e[key] = true; rawset(obj, key, nil) end
+        if mapper.props[key].kind == "column" and not pk[key] then e[key] = true; rawset(obj, key, nil) end
       end
       st.expired = next(e) and e or nil
     end
@@ -309,9 +321,12 @@ local function expire_all(self)
         for _, i in ipairs(pk) do is_pk[i] = true end
         for i = 1, #keys do if not is_pk[i] then rawset(obj, keys[i], nil) end end
         st.expired = true
+        if mapper.relationships then uow.relationship_hooks.expire(self, obj, mapper) end
       end
     end
   end
+  -- loaded relationships are read again too: their snapshots go
+  self._rel, self._loadopt = nil, nil
 end
 
 --- Expire every persistent object of the session.
@@ -399,8 +414,10 @@ end
 
 --- Copy the state of obj onto the session's object with the same identity
 -- (loaded or created), and return that object; obj itself is not added.
-function Session:merge(obj)
+function Session:merge(obj, merging)
   local mapper = mapper_for(obj, "Session:merge()", 2)
+  merging = merging or {}
+  if merging[obj] then return merging[obj] end
   local key = mapper:identity_key_of(obj)
   local target
   if key ~= nil then
@@ -412,11 +429,13 @@ function Session:merge(obj)
     target = mapper.model{}
     self:add(target)
   end
+  merging[obj] = target
   if target == obj then return obj end
   for _, k in ipairs(mapper.attr_keys) do
     local v = rawget(obj, k)
     if v ~= nil or states[obj] == nil or not states[obj].expired then rawset(target, k, v) end
   end
+  if mapper.relationships then uow.relationship_hooks.cascade_merge(self, obj, target, merging) end
   return target
 end
 

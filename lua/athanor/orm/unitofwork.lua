@@ -286,7 +286,18 @@ local function delete_objects(conn, mapper, objs, work)
 end
 
 -- Every statement of the flush, in order (raises on the first failure).
-local function execute(conn, new, dirty, deleted, work)
+local function execute(conn, new, dirty, deleted, work, rel, session)
+  local plan = work.rel_plan
+  if plan then
+    -- cascades may have added and deleted objects
+    new, deleted = {}, {}
+    for i, obj in ipairs(session._new) do new[i] = obj end
+    for i, obj in ipairs(session._deleted) do deleted[i] = obj end
+    rel.apply_syncs(plan)                             -- FKs from parents that have their key
+    local deleting = {}
+    for _, obj in ipairs(deleted) do deleting[obj] = true end
+    dirty = find_dirty(session, deleting)
+  end
   local ins_groups, ins_list = by_mapper(new)
   local upd_groups, upd_list = by_mapper(dirty)
   local del_groups, del_list = by_mapper(deleted)
@@ -294,13 +305,38 @@ local function execute(conn, new, dirty, deleted, work)
   for _, l in ipairs({ ins_list, upd_list, del_list }) do
     for _, m in ipairs(l) do if not seen[m] then seen[m] = true; all[#all + 1] = m end end
   end
+  if plan then
+    -- objects whose FK comes from a parent not inserted yet are updated later
+    for _, op in ipairs(plan.syncs) do
+      local st = states[op[1]]
+      if st and not seen[st.mapper] then seen[st.mapper] = true; all[#all + 1] = st.mapper end
+    end
+  end
   local order = sort_mappers(all)
   for _, m in ipairs(order) do
-    if ins_groups[m] then insert_objects(conn, m, ins_groups[m], work) end
+    if ins_groups[m] then
+      if plan then
+        -- parents are inserted: their keys go into the children's FKs
+        for _, round in ipairs(rel.insert_rounds(plan, ins_groups[m])) do
+          rel.apply_syncs(plan, round)
+          insert_objects(conn, m, round, work)
+        end
+      else
+        insert_objects(conn, m, ins_groups[m], work)
+      end
+    end
+  end
+  if plan then
+    -- FKs from parents inserted just now make more objects dirty
+    rel.after_inserts(plan, conn, work)
+    local deleting = {}
+    for _, obj in ipairs(deleted) do deleting[obj] = true end
+    upd_groups = by_mapper(find_dirty(session, deleting))
   end
   for _, m in ipairs(order) do
     if upd_groups[m] then update_objects(conn, m, upd_groups[m], work) end
   end
+  if plan then rel.write_secondary(plan, conn, work) end
   for i = #order, 1, -1 do
     local m = order[i]
     if del_groups[m] then delete_objects(conn, m, del_groups[m], work) end
@@ -314,10 +350,21 @@ end
 function M.flush(session, level)
   level = (level or 1) + 1
   if session._flushing then return end
+  local rel = M.relationship_hooks
+  local rel_plan
+  if rel then
+    session._flushing = true
+    local ok, res = pcall(rel.prepare, session)
+    session._flushing = false
+    if not ok then error(res, 0) end
+    rel_plan = res
+  end
   local deleting = {}
   for _, obj in ipairs(session._deleted) do deleting[obj] = true end
   local dirty = find_dirty(session, deleting)
-  if #session._new == 0 and #session._deleted == 0 and #dirty == 0 then
+  local rel_work = rel_plan and (#rel_plan.syncs > 0 or next(rel_plan.sec_insert) or next(rel_plan.sec_delete))
+  if #session._new == 0 and #session._deleted == 0 and #dirty == 0 and not rel_work then
+    if rel_plan then rel.finish(rel_plan, session) end
     state.release_all(session._strong)              -- everything is clean: only references keep objects now
     return
   end
@@ -336,8 +383,8 @@ function M.flush(session, level)
   local new, deleted = {}, {}
   for i, obj in ipairs(session._new) do new[i] = obj end
   for i, obj in ipairs(session._deleted) do deleted[i] = obj end
-  local work = { undo = {}, inserted = {}, updated = {}, deleted = {}, statements = 0 }
-  ok, err = pcall(execute, conn, new, dirty, deleted, work)
+  local work = { undo = {}, inserted = {}, updated = {}, deleted = {}, statements = 0, rel_plan = rel_plan }
+  ok, err = pcall(execute, conn, new, dirty, deleted, work, rel, session)
   if not ok then
     for i = #work.undo, 1, -1 do rawset(work.undo[i][1], work.undo[i][2], nil) end
     session:_fail(err)
@@ -391,6 +438,7 @@ function M.flush(session, level)
   end
   session._new, session._new_set = {}, {}
   session._deleted, session._deleted_set = {}, {}
+  if rel_plan then rel.finish(rel_plan, session) end
   state.release_all(session._strong)
   session._flushing = false
   session.last_flush_statements = work.statements
