@@ -62,6 +62,7 @@ typedef struct frozen {
   int nmemo;
   const void *memo_key[FROZEN_MEMO];
   ath_node *memo_node[FROZEN_MEMO];
+  ath_node_share share;         /* the root's: the cache key names the subtree by share.serial */
 } frozen;
 
 typedef struct l_compiler {
@@ -75,6 +76,8 @@ typedef struct l_compiler {
                                    call or __gc if a Lua error longjmps past its owner */
   ath_buf scratch;              /* quote_identifier's output */
   long renders, hits;
+  unsigned long long frozen_serial;  /* the last serial given to a frozen subtree (never reused: a
+                                        cached key naming a dropped one is simply never met again) */
   frozen *frozen[FROZEN_MAX];
   int nfrozen;
   /* The registered node metatables' addresses, to check a node's class
@@ -342,6 +345,23 @@ static ath_node *convert_frozen(conv *cv, int idx) {
   fz->nmemo = sub.nmemo;
   memcpy(fz->memo_key, sub.memo_key, (size_t)sub.nmemo * sizeof fz->memo_key[0]);
   memcpy(fz->memo_node, sub.memo_node, (size_t)sub.nmemo * sizeof fz->memo_node[0]);
+  /* The serial is kept in the list itself, so it outlives this entry: once
+   * the table of frozen entries is emptied (FROZEN_MAX), the list converted
+   * again keeps its key and the cached renderings stay valid. */
+  lua_pushliteral(L, "_frozen_serial");
+  if (rawget_type(L, idx) == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
+    fz->share.serial = (unsigned long long)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    fz->share.serial = ++cc->frozen_serial;
+    lua_pushliteral(L, "_frozen_serial");
+    lua_pushinteger(L, (lua_Integer)fz->share.serial);
+    lua_rawset(L, idx);
+  }
+  fz->share.nmemo = fz->nmemo;
+  fz->share.memo = fz->memo_node;
+  root->share = &fz->share;                          /* keyed by its serial from now on */
   lua_pushvalue(L, idx);
   fz->ref = luaL_ref(L, LUA_REGISTRYINDEX);          /* keeps the list (and its address) alive */
   fz->addr = addr;   /* only now: if luaL_ref raised, the entry stays address-less and is dropped */
@@ -510,7 +530,17 @@ static ath_node *convert(conv *cv, int idx) {
     lua_pushvalue(L, lua_upvalueindex(KEY_T));
     n->from = convert_child(cv, rawget_type(L, idx));
   }
+  /* An INSERT's column list (frozen: one per table and set of columns)
+   * before its table, so the table is first met inside the list and the
+   * list can be shared (convert_frozen wants no FROM element seen yet). */
+  int first = kind == ATH_N_INSERT && nkids > ATH_INSERT_COLUMNS ? ATH_INSERT_COLUMNS : -1;
+  if (first >= 0) {
+    int t = ath_rawgeti(L, idx, first + 1);
+    if (t == LUA_TBOOLEAN) lua_pop(L, 1);
+    else n->kids[first] = convert_child(cv, t);
+  }
   for (int i = 0; i < nkids; i++) {
+    if (i == first) continue;
     int t = ath_rawgeti(L, idx, i + 1);
     if (t == LUA_TBOOLEAN) { lua_pop(L, 1); continue; }   /* an empty slot */
     n->kids[i] = convert_child(cv, t);
