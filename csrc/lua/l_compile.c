@@ -8,6 +8,7 @@
  *   is NULL). `meta` is a table kept with the cache entry: meta[1] = the SQL,
  *   names = a name or false per placeholder, all_named (see push_meta).
  * core.compile_stats() -> { renders =, hits =, size = }; core.compile_cache_clear();
+ * core.compile_hit() / core.compile_epoch(): see l_compile_hit;
  * core.set_compile_cache_size(n); core.quote_identifier(dialect, name);
  * core.node_kinds: name -> number, and the flag bits; core.node_slots:
  *   kind name -> { slot name -> 1-based child index } (ATH_NODE_KINDS).
@@ -76,6 +77,9 @@ typedef struct l_compiler {
                                    call or __gc if a Lua error longjmps past its owner */
   ath_buf scratch;              /* quote_identifier's output */
   long renders, hits;
+  size_t cache_size;            /* the cache's capacity (0: nothing is kept) */
+  lua_Integer epoch;            /* changed whenever a rendering may no longer hold (cache cleared or
+                                   resized, a dialect registered): see l_compile_hit */
   unsigned long long frozen_serial;  /* the last serial given to a frozen subtree (never reused: a
                                         cached key naming a dropped one is simply never met again) */
   frozen *frozen[FROZEN_MAX];
@@ -729,6 +733,7 @@ static int l_register_dialect(lua_State *L) {
   if (slot == cc->ndialects) cc->ndialects++;
   dialect_free(old);
   if (cc->cache) ath_lru_clear(cc->cache);
+  cc->epoch++;
   d->name = dup_fact(L, name);
   d->limit_all = dup_fact(L, facts.limit_all);
   d->empty_insert = dup_fact(L, facts.empty_insert);
@@ -792,7 +797,8 @@ static int l_compile(lua_State *L) {
   ath_node *root = convert(&cv, 1);
 
   ath_buf_reset(&cc->key);
-  int cacheable = ath_node_key(&cc->key, root, d) == 0 && cc->cache;
+  /* (a cache of size 0 would evict, and free, the rendering as it takes it) */
+  int cacheable = ath_node_key(&cc->key, root, d) == 0 && cc->cache && cc->cache_size > 0;
   ath_compiled *c = cacheable ? ath_lru_get(cc->cache, cc->key.data, cc->key.len) : NULL;
   if (c) {
     cc->hits++;
@@ -854,8 +860,30 @@ static int l_compile_stats(lua_State *L) {
   return 1;
 }
 
+/* core.compile_hit() -> epoch: the Lua layer keeps the SQL of a few hot
+ * shapes itself (a one-row INSERT's, on its shape: sql/init.lua) and asks
+ * here before using it: the answer is the cache's epoch, which changes
+ * whenever a kept rendering may no longer hold, and the use is counted as
+ * a cache hit. A cache of size 0 answers false (nothing is kept). */
+static int l_compile_hit(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
+  if (!cc->cache || cc->cache_size == 0) { lua_pushboolean(L, 0); return 1; }
+  cc->hits++;
+  lua_pushinteger(L, cc->epoch);
+  return 1;
+}
+
+/* core.compile_epoch() -> the epoch (false for a cache of size 0), not counted. */
+static int l_compile_epoch(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
+  if (!cc->cache || cc->cache_size == 0) lua_pushboolean(L, 0);
+  else lua_pushinteger(L, cc->epoch);
+  return 1;
+}
+
 static int l_compile_cache_clear(lua_State *L) {
   l_compiler *cc = get_compiler(L);
+  cc->epoch++;
   if (cc->cache) ath_lru_clear(cc->cache);
   frozen_clear(cc);
   cc->renders = cc->hits = 0;
@@ -870,6 +898,8 @@ static int l_set_compile_cache_size(lua_State *L) {
     return ath_l_raisef(L, ATH_E_ARGUMENT, "compile cache size must be in 0..%d, got %lld", COMPILE_CACHE_MAX, (long long)n);
   ath_lru *fresh = ath_lru_new((size_t)n, evict_compiled, cc);
   if (!fresh) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  cc->epoch++;
+  cc->cache_size = (size_t)n;
   ath_lru_free(cc->cache);
   cc->cache = fresh;
   return 0;
@@ -948,6 +978,8 @@ void ath_l_compile_register(lua_State *L) {
     { "compile", l_compile },
     { "compile_stats", l_compile_stats },
     { "compile_cache_clear", l_compile_cache_clear },
+    { "compile_hit", l_compile_hit },
+    { "compile_epoch", l_compile_epoch },
     { "set_compile_cache_size", l_set_compile_cache_size },
     { "quote_identifier", l_quote_identifier },
     { "register_node_metatable", l_register_node_metatable },
@@ -965,6 +997,7 @@ void ath_l_compile_register(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   cc->cache = ath_lru_new(DEFAULT_CACHE_SIZE, evict_compiled, cc);
+  cc->cache_size = DEFAULT_CACHE_SIZE;
   cc->arena = ath_arena_new();
   if (!cc->cache || !cc->arena) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   /* upvalues: the compiler, the interned field names, the slot table, the node metatables */
