@@ -264,6 +264,15 @@ static int node_kind(conv *cv, int idx) {
       ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression, got an object of type %s that is not one "
                    "(wrap a value with ath.literal())", describe_object(L, idx));
   }
+  lua_pushvalue(L, lua_upvalueindex(KEY_K));
+  if (rawget_type(L, idx) == LUA_TNUMBER) {          /* the usual case, read in one step */
+    int isint = 0;
+    lua_Integer k = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (isint && k > 0 && k < ATH_N__COUNT) return (int)k;
+  } else {
+    lua_pop(L, 1);
+  }
   int kind;
   int got = get_int_field(L, idx, KEY_K, INT_MIN, INT_MAX, &kind);
   if (got == 1 && kind > 0 && kind < ATH_N__COUNT) return kind;
