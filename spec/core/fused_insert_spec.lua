@@ -106,3 +106,26 @@ describe("the fused one-row insert and as-given executemany rows", function()
     assert.equal(0, count())
   end)
 end)
+
+-- SQLite numbers an INTEGER PRIMARY KEY given as NULL; PostgreSQL refuses
+-- NULL for a serial key, whichever path the INSERT takes.
+describe("the fused one-row insert with a key given as ath.null #sqlite", function()
+  local fx = h.schema_fixture(md)
+  local conn
+  setup(function() conn = fx.open() end)
+  teardown(fx.close)
+  local function row(id) return conn:execute(ath.select(items):where(items.c.id:eq(id))):one() end
+
+  it("gives the key of a row of a kept shape whether the database numbers it or the row gives it", function()
+    for _, ids in ipairs({ { ath.null, 50, ath.null }, { 60, ath.null, 10 } }) do
+      conn:execute(ath.delete(items))
+      for i, id in ipairs(ids) do
+        local res = conn:execute(ath.insert(items):values({ id = id, name = "k" .. i }))
+        local key = res:inserted_primary_key()[1]
+        assert.is_number(key)
+        if id ~= ath.null then assert.equal(id, key) end
+        assert.equal("k" .. i, row(key).name)
+      end
+    end
+  end)
+end)

@@ -203,7 +203,7 @@ local function dml_execute(self, conn, params, opts)
   local shape = plan.shape
   if shape and params == nil and not self._conflict and not returning and node[INS_ROWS][1].k == K_VALUES
      and #values == #shape.cols then
-    keep_fused(shape, conn.dialect, sql, plan.keys == "implicit_returning")
+    keep_fused(shape, conn.dialect, (pk and pk.autoinc_index ~= nil) or false, sql, plan.keys == "implicit_returning")
   end
   local res = conn:_execute_sql(sql, values, opts, meta)
   if plan.keys == "implicit_returning" then res.lastrowid = res:scalar() end
@@ -217,12 +217,16 @@ end
 -- the row's converted values are bound directly: no statement node, no plan
 -- and no conversion to C nodes. The compiled cache's epoch (core.compile_hit)
 -- says whether a kept SQL still holds; each use counts as a cache hit.
+-- Kept per dialect and per whether the database numbers the key: a row
+-- of the same shape giving its key as ath.null asks PostgreSQL for it
+-- through RETURNING, one giving a value does not.
 local WEAK_KEYS = { __mode = "k" }
-function keep_fused(shape, dialect, sql, implicit)
+function keep_fused(shape, dialect, numbered, sql, implicit)
   local epoch = compile_epoch()
-  if not epoch then return end                    -- a cache of size 0 keeps nothing
-  local fused = shape.fused
-  if not fused then fused = setmetatable({}, WEAK_KEYS); shape.fused = fused end
+  if not epoch or dialect == nil then return end  -- a cache of size 0 keeps nothing
+  local field = numbered and "fused_numbered" or "fused"
+  local fused = shape[field]
+  if not fused then fused = setmetatable({}, WEAK_KEYS); shape[field] = fused end
   fused[dialect] = { sql = sql, epoch = epoch, implicit = implicit }
 end
 
@@ -233,11 +237,11 @@ local function insert_execute(self, conn, params, opts)
     if not rows or rows[2] == nil then
       local src = rows and rows[1] or EMPTY
       local shape = one_row_shape(self.table, src)
-      local fused = shape.fused
-      local entry = fused and fused[conn.dialect]
-      if entry then
+      if shape.fused or shape.fused_numbered then
         local row, pk = one_row(shape, src, 3)
-        if row.k == K_VALUES and entry.epoch == compile_hit() then
+        local fused = shape[pk and pk.autoinc_index ~= nil and "fused_numbered" or "fused"]
+        local entry = fused and fused[conn.dialect]
+        if entry and row.k == K_VALUES and entry.epoch == compile_hit() then
           local meta
           if pk then meta = { inserted_primary_key = pk.values, autoinc_index = pk.autoinc_index, pk_count = pk.count } end
           local res = conn:_execute_sql(entry.sql, row, opts, meta)
