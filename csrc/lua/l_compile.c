@@ -264,8 +264,11 @@ static int node_kind(conv *cv, int idx) {
       ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression, got an object of type %s that is not one "
                    "(wrap a value with ath.literal())", describe_object(L, idx));
   }
+#if LUA_VERSION_NUM >= 503
+  /* the usual case, read in one step (5.3+: lua_tointegerx refuses 1.5;
+   * LuaJIT's would truncate it, so it reads the field below) */
   lua_pushvalue(L, lua_upvalueindex(KEY_K));
-  if (rawget_type(L, idx) == LUA_TNUMBER) {          /* the usual case, read in one step */
+  if (rawget_type(L, idx) == LUA_TNUMBER) {
     int isint = 0;
     lua_Integer k = lua_tointegerx(L, -1, &isint);
     lua_pop(L, 1);
@@ -273,6 +276,7 @@ static int node_kind(conv *cv, int idx) {
   } else {
     lua_pop(L, 1);
   }
+#endif
   int kind;
   int got = get_int_field(L, idx, KEY_K, INT_MIN, INT_MAX, &kind);
   if (got == 1 && kind > 0 && kind < ATH_N__COUNT) return kind;

@@ -106,10 +106,6 @@ local function convert_row(cols, src, out, by_name, level)
 end
 M.convert_row = convert_row
 
--- True when convert_row would give src's own values back for cols: every
--- column has a plain value its bind processor returns unchanged (the
--- common executemany row: integers, strings, floats). Such a row is bound
--- as given, by name, like a text statement's parameters: no copy per row.
 local PLAIN_BINDS = require("athanor.types")._plain_binds
 local mtype = math.type
 
@@ -125,7 +121,7 @@ local function checked_rows(t, params, level)
   local many, given = {}, {}
   for i, r in ipairs(params) do
     local count, plain = 0, true
-    for key, v in next, r do
+    for key, v in pairs(r) do
       local col = type(key) == "string" and c[key]
       if not col then plain = nil break end        -- a key to check (or rename): check_keys below
       count = count + 1
