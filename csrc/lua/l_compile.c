@@ -8,6 +8,7 @@
  *   is NULL). `meta` is a table kept with the cache entry: meta[1] = the SQL,
  *   names = a name or false per placeholder, all_named (see push_meta).
  * core.compile_stats() -> { renders =, hits =, size = }; core.compile_cache_clear();
+ * core.compile_hit() / core.compile_epoch(): see l_compile_hit;
  * core.set_compile_cache_size(n); core.quote_identifier(dialect, name);
  * core.node_kinds: name -> number, and the flag bits; core.node_slots:
  *   kind name -> { slot name -> 1-based child index } (ATH_NODE_KINDS).
@@ -62,6 +63,7 @@ typedef struct frozen {
   int nmemo;
   const void *memo_key[FROZEN_MEMO];
   ath_node *memo_node[FROZEN_MEMO];
+  ath_node_share share;         /* the root's: the cache key names the subtree by share.serial */
 } frozen;
 
 typedef struct l_compiler {
@@ -75,6 +77,11 @@ typedef struct l_compiler {
                                    call or __gc if a Lua error longjmps past its owner */
   ath_buf scratch;              /* quote_identifier's output */
   long renders, hits;
+  size_t cache_size;            /* the cache's capacity (0: nothing is kept) */
+  lua_Integer epoch;            /* changed whenever a rendering may no longer hold (cache cleared or
+                                   resized, a dialect registered): see l_compile_hit */
+  unsigned long long frozen_serial;  /* the last serial given to a frozen subtree (never reused: a
+                                        cached key naming a dropped one is simply never met again) */
   frozen *frozen[FROZEN_MAX];
   int nfrozen;
   /* The registered node metatables' addresses, to check a node's class
@@ -257,6 +264,19 @@ static int node_kind(conv *cv, int idx) {
       ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression, got an object of type %s that is not one "
                    "(wrap a value with ath.literal())", describe_object(L, idx));
   }
+#if LUA_VERSION_NUM >= 503
+  /* the usual case, read in one step (5.3+: lua_tointegerx refuses 1.5;
+   * LuaJIT's would truncate it, so it reads the field below) */
+  lua_pushvalue(L, lua_upvalueindex(KEY_K));
+  if (rawget_type(L, idx) == LUA_TNUMBER) {
+    int isint = 0;
+    lua_Integer k = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (isint && k > 0 && k < ATH_N__COUNT) return (int)k;
+  } else {
+    lua_pop(L, 1);
+  }
+#endif
   int kind;
   int got = get_int_field(L, idx, KEY_K, INT_MIN, INT_MAX, &kind);
   if (got == 1 && kind > 0 && kind < ATH_N__COUNT) return kind;
@@ -342,6 +362,23 @@ static ath_node *convert_frozen(conv *cv, int idx) {
   fz->nmemo = sub.nmemo;
   memcpy(fz->memo_key, sub.memo_key, (size_t)sub.nmemo * sizeof fz->memo_key[0]);
   memcpy(fz->memo_node, sub.memo_node, (size_t)sub.nmemo * sizeof fz->memo_node[0]);
+  /* The serial is kept in the list itself, so it outlives this entry: once
+   * the table of frozen entries is emptied (FROZEN_MAX), the list converted
+   * again keeps its key and the cached renderings stay valid. */
+  lua_pushliteral(L, "_frozen_serial");
+  if (rawget_type(L, idx) == LUA_TNUMBER && lua_isinteger(L, -1) && lua_tointeger(L, -1) > 0) {
+    fz->share.serial = (unsigned long long)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+    fz->share.serial = ++cc->frozen_serial;
+    lua_pushliteral(L, "_frozen_serial");
+    lua_pushinteger(L, (lua_Integer)fz->share.serial);
+    lua_rawset(L, idx);
+  }
+  fz->share.nmemo = fz->nmemo;
+  fz->share.memo = fz->memo_node;
+  root->share = &fz->share;                          /* keyed by its serial from now on */
   lua_pushvalue(L, idx);
   fz->ref = luaL_ref(L, LUA_REGISTRYINDEX);          /* keeps the list (and its address) alive */
   fz->addr = addr;   /* only now: if luaL_ref raised, the entry stays address-less and is dropped */
@@ -510,7 +547,17 @@ static ath_node *convert(conv *cv, int idx) {
     lua_pushvalue(L, lua_upvalueindex(KEY_T));
     n->from = convert_child(cv, rawget_type(L, idx));
   }
+  /* An INSERT's column list (frozen: one per table and set of columns)
+   * before its table, so the table is first met inside the list and the
+   * list can be shared (convert_frozen wants no FROM element seen yet). */
+  int first = kind == ATH_N_INSERT && nkids > ATH_INSERT_COLUMNS ? ATH_INSERT_COLUMNS : -1;
+  if (first >= 0) {
+    int t = ath_rawgeti(L, idx, first + 1);
+    if (t == LUA_TBOOLEAN) lua_pop(L, 1);
+    else n->kids[first] = convert_child(cv, t);
+  }
   for (int i = 0; i < nkids; i++) {
+    if (i == first) continue;
     int t = ath_rawgeti(L, idx, i + 1);
     if (t == LUA_TBOOLEAN) { lua_pop(L, 1); continue; }   /* an empty slot */
     n->kids[i] = convert_child(cv, t);
@@ -699,6 +746,7 @@ static int l_register_dialect(lua_State *L) {
   if (slot == cc->ndialects) cc->ndialects++;
   dialect_free(old);
   if (cc->cache) ath_lru_clear(cc->cache);
+  cc->epoch++;
   d->name = dup_fact(L, name);
   d->limit_all = dup_fact(L, facts.limit_all);
   d->empty_insert = dup_fact(L, facts.empty_insert);
@@ -762,7 +810,8 @@ static int l_compile(lua_State *L) {
   ath_node *root = convert(&cv, 1);
 
   ath_buf_reset(&cc->key);
-  int cacheable = ath_node_key(&cc->key, root, d) == 0 && cc->cache;
+  /* (a cache of size 0 would evict, and free, the rendering as it takes it) */
+  int cacheable = ath_node_key(&cc->key, root, d) == 0 && cc->cache && cc->cache_size > 0;
   ath_compiled *c = cacheable ? ath_lru_get(cc->cache, cc->key.data, cc->key.len) : NULL;
   if (c) {
     cc->hits++;
@@ -824,8 +873,30 @@ static int l_compile_stats(lua_State *L) {
   return 1;
 }
 
+/* core.compile_hit() -> epoch: the Lua layer keeps the SQL of a few hot
+ * shapes itself (a one-row INSERT's, on its shape: sql/init.lua) and asks
+ * here before using it: the answer is the cache's epoch, which changes
+ * whenever a kept rendering may no longer hold, and the use is counted as
+ * a cache hit. A cache of size 0 answers false (nothing is kept). */
+static int l_compile_hit(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
+  if (!cc->cache || cc->cache_size == 0) { lua_pushboolean(L, 0); return 1; }
+  cc->hits++;
+  lua_pushinteger(L, cc->epoch);
+  return 1;
+}
+
+/* core.compile_epoch() -> the epoch (false for a cache of size 0), not counted. */
+static int l_compile_epoch(lua_State *L) {
+  l_compiler *cc = get_compiler(L);
+  if (!cc->cache || cc->cache_size == 0) lua_pushboolean(L, 0);
+  else lua_pushinteger(L, cc->epoch);
+  return 1;
+}
+
 static int l_compile_cache_clear(lua_State *L) {
   l_compiler *cc = get_compiler(L);
+  cc->epoch++;
   if (cc->cache) ath_lru_clear(cc->cache);
   frozen_clear(cc);
   cc->renders = cc->hits = 0;
@@ -840,6 +911,8 @@ static int l_set_compile_cache_size(lua_State *L) {
     return ath_l_raisef(L, ATH_E_ARGUMENT, "compile cache size must be in 0..%d, got %lld", COMPILE_CACHE_MAX, (long long)n);
   ath_lru *fresh = ath_lru_new((size_t)n, evict_compiled, cc);
   if (!fresh) return ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  cc->epoch++;
+  cc->cache_size = (size_t)n;
   ath_lru_free(cc->cache);
   cc->cache = fresh;
   return 0;
@@ -918,6 +991,8 @@ void ath_l_compile_register(lua_State *L) {
     { "compile", l_compile },
     { "compile_stats", l_compile_stats },
     { "compile_cache_clear", l_compile_cache_clear },
+    { "compile_hit", l_compile_hit },
+    { "compile_epoch", l_compile_epoch },
     { "set_compile_cache_size", l_set_compile_cache_size },
     { "quote_identifier", l_quote_identifier },
     { "register_node_metatable", l_register_node_metatable },
@@ -935,6 +1010,7 @@ void ath_l_compile_register(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   cc->cache = ath_lru_new(DEFAULT_CACHE_SIZE, evict_compiled, cc);
+  cc->cache_size = DEFAULT_CACHE_SIZE;
   cc->arena = ath_arena_new();
   if (!cc->cache || !cc->arena) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   /* upvalues: the compiler, the interned field names, the slot table, the node metatables */

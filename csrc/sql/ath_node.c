@@ -125,6 +125,25 @@ static void key_node(key_state *k, const ath_node *n) {
   ath_buf *b = k->b;
   if (k->overflow || b->oom) return;   /* no usable key; and a recursive CTE past the memo would loop */
   if (!n) { ath_buf_putc(b, 0); return; }
+  if (n->share) {                      /* a shared subtree: its serial, and where its FROM elements are in seen */
+    const ath_node_share *sh = n->share;
+    if (ath_buf_reserve(b, 12 + (size_t)sh->nmemo * 10) != 0) return;
+    unsigned char *start = (unsigned char *)b->data + b->len, *p = start;
+    *p++ = 0xfe;
+    p = put_varint(p, (size_t)sh->serial);
+    for (int j = 0; j < sh->nmemo; j++) {
+      int i = 0;
+      while (i < k->nseen && k->seen[i] != sh->memo[j]) i++;
+      if (i == k->nseen) {
+        if (k->nseen == KEY_MEMO) { k->overflow = 1; return; }
+        k->seen[k->nseen++] = sh->memo[j];
+      }
+      p = put_varint(p, (size_t)i);
+    }
+    b->len += (size_t)(p - start);
+    b->data[b->len] = '\0';
+    return;
+  }
   if (n->kind == ATH_N_TABLE || n->kind == ATH_N_ALIAS || n->kind == ATH_N_CTE) {
     for (int i = 0; i < k->nseen; i++) {
       if (k->seen[i] == n) {

@@ -181,6 +181,15 @@ ATH_HIDDEN extern const ath_kind_info ath_kinds[ATH_N__COUNT];
 #define ATH_F_LATERAL    0x4000  /* ALIAS */
 
 typedef struct ath_node ath_node;
+/* A subtree converted once and shared by many compilations (the Lua layer's
+ * frozen column lists): the cache key names it by a serial number, never
+ * reused, instead of walking it; memo are its FROM elements in the order a
+ * walk meets them (the key records which of them the rest shares). */
+typedef struct ath_node_share {
+  unsigned long long serial;
+  int nmemo;
+  ath_node *const *memo;
+} ath_node_share;
 struct ath_node {
   int kind;
   int flags;
@@ -190,6 +199,7 @@ struct ath_node {
   ath_node *from;               /* COLUMN, STAR */
   int nkids;
   ath_node **kids;
+  const ath_node_share *share;  /* set on the root of a shared subtree; NULL otherwise */
 };
 
 /* A bump allocator for one compilation's nodes; freed at once. */

@@ -1334,6 +1334,39 @@ static void test_cache_key_shared_from_elements(void **state) {
   assert_true(keys_equal(&k1, &k4));
 }
 
+/* A shared subtree (ath_node.share: a frozen column list) is keyed by its
+ * serial and by where its FROM elements fall among those seen, not walked:
+ * the same serial with the same sharing gives one key; another serial, or
+ * its table met before as another node, another key. */
+static void test_cache_key_shared_subtree(void **state) {
+  (void)state;
+  ath_node *users = table("users");
+  ath_node *list = LIST(col(users, "id"));
+  ath_node *memo[1] = { users };
+  ath_node_share share = { 7, 1, memo };
+  list->share = &share;
+  ath_node *where = bin(col(users, "id"), "=", bind(1));
+  keyed k1 = key_of(select_(list, where), SQLITE);
+  keyed k2 = key_of(select_(list, bin(col(users, "id"), "=", bind(2))), SQLITE);
+  assert_true(keys_equal(&k1, &k2));              /* values are not in the key */
+  /* the list's table met first as another node with the same name: FROM users, users */
+  ath_node *twin = table("users");
+  ath_node *lead = select_(LIST(col(twin, "id")), NULL);
+  ath_node *q_same = select_(list, NULL), *q_twin = select_(list, NULL);
+  ath_node *u_same = compound("UNION", LIST(select_(LIST(col(users, "id")), NULL), q_same), NULL, NULL, NULL);
+  ath_node *u_twin = compound("UNION", LIST(lead, q_twin), NULL, NULL, NULL);
+  keyed k3 = key_of(u_same, SQLITE), k4 = key_of(u_twin, SQLITE);
+  assert_false(keys_equal(&k3, &k4));
+  /* another serial: another key */
+  share.serial = 8;
+  keyed k5 = key_of(select_(list, where), SQLITE);
+  assert_false(keys_equal(&k1, &k5));
+  /* without the share the list is walked: a key unlike the serial's */
+  list->share = NULL;
+  keyed k6 = key_of(select_(list, where), SQLITE);
+  assert_false(keys_equal(&k1, &k6));
+}
+
 static void test_cache_key_too_many_from_elements(void **state) {
   (void)state;
   enum { N = 65 };
@@ -2050,6 +2083,7 @@ int main(void) {
     T(test_compile_arguments),
     T(test_cache_key),
     T(test_cache_key_shared_from_elements),
+    T(test_cache_key_shared_subtree),
     T(test_cache_key_too_many_from_elements),
     T(test_out_of_memory_compile),
     T(test_out_of_memory_key),

@@ -382,4 +382,10 @@ function M.is_type(x)
 end
 
 M._null = null
+-- Bind processors that give back unchanged every value of one Lua type
+-- (keyed by the function itself, so a configured copy with its own _bind
+-- is not mistaken for its class): INSERT's row conversion checks the type
+-- inline instead of calling them (sql/dml.lua).
+M._plain_binds = { [int_bind] = "integer", [string_bind] = "string", [M.Float._bind] = "number" }
+
 return M

@@ -106,6 +106,42 @@ local function convert_row(cols, src, out, by_name, level)
 end
 M.convert_row = convert_row
 
+local PLAIN_BINDS = require("athanor.types")._plain_binds
+local mtype = math.type
+
+-- The rows of an executemany with their keys checked (check_keys), in one
+-- pass over each row's keys, which also notes the rows convert_row would
+-- give back unchanged: every value plain and of the Lua type its column's
+-- built-in bind check passes (an integer for Integer, a string, a number
+-- for Float). given[i] is then row i's number of keys; the plan binds such
+-- a row as it is, by name, when that is the number of columns inserted
+-- (its keys are columns of the statement, so it has them all).
+local function checked_rows(t, params, level)
+  local c = t.c
+  local many, given = {}, {}
+  for i, r in ipairs(params) do
+    local count, plain = 0, true
+    for key, v in pairs(r) do
+      local col = type(key) == "string" and c[key]
+      if not col then plain = nil break end        -- a key to check (or rename): check_keys below
+      count = count + 1
+      if plain then
+        local tv = type(v)
+        if tv == "table" then plain = false
+        elseif v ~= null then
+          local proc = col.type._bind
+          local p = proc and PLAIN_BINDS[proc]
+          if proc and p ~= tv and not (p == "integer" and mtype and mtype(v) == "integer") then plain = false end
+        end
+      end
+    end
+    if plain == nil then r = check_keys(t, r, level + 1) end
+    many[i] = r
+    given[i] = plain and count or false
+  end
+  return many, given
+end
+
 ------------------------------------------------------------------- INSERT
 
 local Insert = { __name = "athanor.Insert" }
@@ -335,6 +371,7 @@ local MAX_BATCH_ROWS, MAX_BATCH_PARAMS = 1000, 30000
 --   keys = "returning" | "implicit_returning" | "lastrowid" | "given" | "none",
 --   returning = the RETURNING list or nil,
 --   pk = single: { values =, count =, autoinc_index =, column = } or nil,
+--   shape = single: the row's shape (its columns; sql/init.lua keeps the SQL on it),
 --   sentinel = multivalues: position in RETURNING of the key the database
 --     numbers in row order (rows are put in that order), or nil }
 -- @raise ArgumentError for unknown columns, params that cannot be merged
@@ -352,12 +389,11 @@ function Insert:plan(params, dialect, level)
     return plan
   end
   local rows = self._rows or EMPTY
-  local many
+  local many, as_given
   if params ~= nil then
     if type(params) ~= "table" then errors.raise("ArgumentError", level + 1, "execute() parameters must be a table") end
     if is_many(params) then
-      many = {}
-      for i, r in ipairs(params) do many[i] = check_keys(t, r, level + 1) end
+      many, as_given = checked_rows(t, params, level + 1)
     else
       params = check_keys(t, params, level + 1)
       if #rows > 1 then errors.raise("ArgumentError", level + 1, "execute() parameters cannot be merged into a multi-row values()") end
@@ -375,6 +411,7 @@ function Insert:plan(params, dialect, level)
     local row, pk = one_row(shape, src, level + 1)
     n[INS.ROWS] = { k = K.LIST, row }
     plan.pk = pk or false
+    plan.shape = shape
     if returning then plan.keys = "returning"
     elseif pk and pk.autoinc_index then
       -- a database without lastrowid (PostgreSQL) gives an integer key it
@@ -398,8 +435,10 @@ function Insert:plan(params, dialect, level)
     for i, col in ipairs(cols) do row[i] = { k = K.BIND, s = col.name, f = K.F_NAMED } end
     n[INS.ROWS] = { k = K.LIST, row }
     local converted = {}
+    local ncols = #cols
     for r, src in ipairs(many) do
-      local out, has_expr = convert_row(cols, src, {}, true, level + 1)
+      local out, has_expr = src, false
+      if as_given[r] ~= ncols then out, has_expr = convert_row(cols, src, {}, true, level + 1) end
       if has_expr then
         for _, col in ipairs(cols) do
           if is_node(out[col.name]) then
@@ -443,6 +482,9 @@ function Insert:plan(params, dialect, level)
   plan.node = plan.batches[1]
   return plan
 end
+
+-- (the fused one-row INSERT of athanor.sql: sql/init.lua)
+M._one_row_shape, M._one_row = one_row_shape, one_row
 
 ------------------------------------------------------------------- UPDATE
 

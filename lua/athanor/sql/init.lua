@@ -169,6 +169,11 @@ function execute_multivalues(plan, conn, opts, meta)
   return result.from_rows(rows, names, #rows, conn)
 end
 
+local keep_fused
+local one_row_shape, one_row = dml._one_row_shape, dml._one_row
+local compile_hit, compile_epoch = core.compile_hit, core.compile_epoch
+local K_VALUES, INS_ROWS = el.K.VALUES, core.node_slots.INSERT.ROWS
+
 --- Run an INSERT, UPDATE or DELETE: its plan (stmt:plan), executed the way
 -- the plan's kind says; the one place DML is handed to the connection.
 local function dml_execute(self, conn, params, opts)
@@ -195,9 +200,58 @@ local function dml_execute(self, conn, params, opts)
   end
   if kind == "multivalues" then return execute_batches(plan, conn, opts, meta) end
   local sql, values = compile(node, dialect, params, true)
+  local shape = plan.shape
+  if shape and params == nil and not self._conflict and not returning and node[INS_ROWS][1].k == K_VALUES
+     and #values == #shape.cols then
+    keep_fused(shape, conn.dialect, (pk and pk.autoinc_index ~= nil) or false, sql, plan.keys == "implicit_returning")
+  end
   local res = conn:_execute_sql(sql, values, opts, meta)
   if plan.keys == "implicit_returning" then res.lastrowid = res:scalar() end
   return res
+end
+
+-- The fused one-row INSERT: ath.insert(t):values(row) executed with plain
+-- values (no SQL expression among them, no RETURNING, ON CONFLICT or FROM
+-- SELECT) is the same SQL for every row of one shape (the set of columns
+-- given), so once compiled for a dialect the SQL is kept on the shape and
+-- the row's converted values are bound directly: no statement node, no plan
+-- and no conversion to C nodes. The compiled cache's epoch (core.compile_hit)
+-- says whether a kept SQL still holds; each use counts as a cache hit.
+-- Kept per dialect and per whether the database numbers the key: a row
+-- of the same shape giving its key as ath.null asks PostgreSQL for it
+-- through RETURNING, one giving a value does not.
+local WEAK_KEYS = { __mode = "k" }
+function keep_fused(shape, dialect, numbered, sql, implicit)
+  local epoch = compile_epoch()
+  if not epoch or dialect == nil then return end  -- a cache of size 0 keeps nothing
+  local field = numbered and "fused_numbered" or "fused"
+  local fused = shape[field]
+  if not fused then fused = setmetatable({}, WEAK_KEYS); shape[field] = fused end
+  fused[dialect] = { sql = sql, epoch = epoch, implicit = implicit }
+end
+
+local EMPTY = {}
+local function insert_execute(self, conn, params, opts)
+  if params == nil and not (self._returning or self._conflict or self._select) then
+    local rows = self._rows
+    if not rows or rows[2] == nil then
+      local src = rows and rows[1] or EMPTY
+      local shape = one_row_shape(self.table, src)
+      if shape.fused or shape.fused_numbered then
+        local row, pk = one_row(shape, src, 3)
+        local fused = shape[pk and pk.autoinc_index ~= nil and "fused_numbered" or "fused"]
+        local entry = fused and fused[conn.dialect]
+        if entry and row.k == K_VALUES and entry.epoch == compile_hit() then
+          local meta
+          if pk then meta = { inserted_primary_key = pk.values, autoinc_index = pk.autoinc_index, pk_count = pk.count } end
+          local res = conn:_execute_sql(entry.sql, row, opts, meta)
+          if entry.implicit then res.lastrowid = res:scalar() end
+          return res
+        end
+      end
+    end
+  end
+  return dml_execute(self, conn, params, opts)
 end
 
 local function dml_compile(self, opts)
@@ -215,7 +269,7 @@ local function dml_tostring(self)
 end
 
 for _, cls in ipairs({ dml.Insert, dml.Update, dml.Delete }) do
-  cls._ath_execute = dml_execute
+  cls._ath_execute = cls == dml.Insert and insert_execute or dml_execute
   cls.compile = dml_compile
   cls.__tostring = dml_tostring
 end

@@ -10,7 +10,7 @@ local coercions = require("athanor.sql.coercions")
 local unpack = require("athanor.compat").unpack
 
 local K, Expr, node = el.K, el.Expr, el.node
-local type, setmetatable, select, ipairs, pairs, tostring = type, setmetatable, select, ipairs, pairs, tostring
+local type, setmetatable, getmetatable, select, ipairs, pairs, tostring = type, setmetatable, getmetatable, select, ipairs, pairs, tostring
 local Column, Table = schema._Column, schema._Table
 
 -- Table's methods from here (alias, join, outerjoin, select, and the _from
@@ -168,8 +168,14 @@ el.register_node_class(Select)
 
 local SELECT = K.SELECT
 local function copy(sel)
-  return setmetatable({ sel[1], sel[2], sel[3], sel[4], sel[5], sel[6], sel[7], sel[8], sel[9], sel[10], sel[11],
-                        k = SELECT, f = sel.f, _filter_entity = sel._filter_entity }, Select)
+  -- (the optional fields are set only when present: the hash part stays at
+  -- one entry, k, for the usual select)
+  local c = setmetatable({ sel[1], sel[2], sel[3], sel[4], sel[5], sel[6], sel[7], sel[8], sel[9], sel[10], sel[11],
+                           k = SELECT }, Select)
+  local f, entity = sel.f, sel._filter_entity
+  if f ~= nil then c.f = f end
+  if entity ~= nil then c._filter_entity = entity end
+  return c
 end
 
 -- Add columns of ... (tables and other FROM elements expand to their
@@ -192,7 +198,7 @@ function M.select(...)
                              k = SELECT }, Select)
   local n = select("#", ...)
   local first = ...
-  local from = n == 1 and el.is_from(first) and first
+  local from = n == 1 and (getmetatable(first) == Table or el.is_from(first)) and first   -- (a Table: no lookups)
   if n == 1 and not from and type(first) == "table" and not el.is_node(first) then   -- a protocol object?
     first = coercions.resolve(first, 2)
     from = el.is_from(first) and first
@@ -241,7 +247,7 @@ M.add_criteria = add_criteria
 
 function Select:where(crit, ...)
   local c = copy(self)
-  if ... == nil and self[WHERE] == false and el.is_node(crit) and crit.k ~= K.AND then
+  if ... == nil and self[WHERE] == false and (getmetatable(crit) == Expr or el.is_node(crit)) and crit.k ~= K.AND then
     c[WHERE] = crit                                  -- the common case: one criterion, nothing yet
     return c
   end
