@@ -97,6 +97,7 @@ build = {
     ["athanor.orm.loading"] = "lua/athanor/orm/loading.lua",
     ["athanor.orm.mapper"] = "lua/athanor/orm/mapper.lua",
     ["athanor.orm.query"] = "lua/athanor/orm/query.lua",
+    ["athanor.orm.relationships"] = "lua/athanor/orm/relationships.lua",
     ["athanor.orm.session"] = "lua/athanor/orm/session.lua",
     ["athanor.orm.state"] = "lua/athanor/orm/state.lua",
     ["athanor.orm.unitofwork"] = "lua/athanor/orm/unitofwork.lua",
