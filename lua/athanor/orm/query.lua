@@ -223,6 +223,27 @@ function Query:options(...)
   return c
 end
 
+--- ath.select(User):options(orm.selectinload(User.addresses), ...): the
+-- relationship loader options session:execute() / session:scalars() apply
+-- to the objects of a select of one model (2.0 style).
+local Select = require("athanor.sql.selectable").Select
+function Select:options(...)
+  local list = {}
+  for _, o in ipairs(self._orm_options or {}) do list[#list + 1] = o end
+  for i = 1, select("#", ...) do
+    local opt = select(i, ...)
+    if getmetatable(opt) ~= rel.Load then
+      errors.raise("ArgumentError", 2,
+        "select():options(): argument %d is not a relationship loader option (joinedload, selectinload, lazyload, "
+          .. "raiseload, noload); defer/load_only need session:query()", i)
+    end
+    list[#list + 1] = opt
+  end
+  local c = self:add_columns()                         -- (a copy)
+  c._orm_options = list
+  return c
+end
+
 --- with_entities(entities...): the same query selecting something else.
 function Query:with_entities(...)
   local c = clone(self)
@@ -341,6 +362,18 @@ local function load_eager(q, sel, limited, opts, mapper, level)
   return parents
 end
 
+-- Whether the options load related rows in the query's own statement
+-- (joined, contains_eager): iter() then cannot load a batch at a time.
+local function whole_result_needed(opts, mapper)
+  for _, opt in ipairs(opts) do
+    local step = opt.path[1]
+    if (step.strategy == "joined" or step.strategy == "contains") and step.prop ~= "*" and step.prop.parent == mapper then
+      return true
+    end
+  end
+  return false
+end
+
 local function is_limited(q) return q._limit ~= nil or q._offset ~= nil or q._distinct ~= nil end
 
 --- Every result: objects for one model, rows (tuples with the models'
@@ -422,6 +455,15 @@ end
 --- for obj in q:iter() do ... end: results fetched and loaded a batch at a
 -- time (yield_per(n) streams n rows at a time from the database).
 function Query:iter()
+  local lopts, lmapper = loader_options(self)
+  if lopts and whole_result_needed(lopts, lmapper) then
+    -- joined/contains_eager rows of one parent may straddle a batch: load them all, then hand them out
+    local objs, k = load_eager(self, self:statement(), is_limited(self), lopts, lmapper, 2), 0
+    return function()
+      k = k + 1
+      return objs[k]
+    end
+  end
   local opts = self._yield_per and { stream = true } or nil
   local res = run(self, self:statement(), opts, 2)
   local size = self._yield_per or 100
@@ -437,6 +479,8 @@ function Query:iter()
       if mapped then
         plan = plan or loading.plan(session, entities, res:keys())
         buf = loading.load(plan, rows)
+        -- selectin and the other non-joined options: one round per batch, as all() does for its one batch
+        if lopts then rel.after_load(session, buf, lopts, nil) end
       else
         buf = rows
       end
@@ -585,7 +629,15 @@ function M.execute_statement(session, stmt, params, opts, level)
     end
   end
   if not entities then return res end
-  return setmetatable({ _res = res, _session = session, _entities = entities }, ORMResult)
+  -- loader options (the select's own, and the relationships' lazy = "joined"/"selectin") for a select of one model
+  local loader_opts
+  local m1 = entities[1].mapper
+  if #entities == 1 and m1 and (stmt._orm_options or m1.relationships) then
+    rel.configure()
+    loader_opts = rel.effective_options(m1, stmt._orm_options or {})
+    if #loader_opts == 0 then loader_opts = nil end
+  end
+  return setmetatable({ _res = res, _session = session, _entities = entities, _loader_opts = loader_opts }, ORMResult)
 end
 
 -- Rows of an ORM result: tuples (row[1], row.User), or with `_scalar` the
@@ -596,12 +648,19 @@ local function orm_rows(self, rows)
   if self._scalar and entities[1].mapper then
     local plan = self._plan1 or loading.plan(self._session, { entities[1] }, self._res:keys())
     self._plan1 = plan
-    return loading.load(plan, rows)
+    local objs = loading.load(plan, rows)
+    if self._loader_opts then rel.after_load(self._session, objs, self._loader_opts, nil) end
+    return objs
   end
   local plan = self._plan or loading.plan(self._session, entities, self._res:keys())
   self._plan = plan
   plan.single = false
   loading.load(plan, rows)
+  if self._loader_opts then
+    local objs = {}
+    for i = 1, #rows do objs[i] = rows[i][1] end
+    rel.after_load(self._session, objs, self._loader_opts, nil)
+  end
   if self._scalar then for i = 1, #rows do rows[i] = rows[i][1] end end
   return rows
 end
@@ -639,8 +698,8 @@ function ORMResult:scalar_one()
 end
 --- The first entity of each row (objects for select(User)).
 function ORMResult:scalars()
-  return setmetatable({ _res = self._res, _session = self._session, _entities = self._entities, _scalar = true },
-                      ORMResult)
+  return setmetatable({ _res = self._res, _session = self._session, _entities = self._entities, _scalar = true,
+                        _loader_opts = self._loader_opts }, ORMResult)
 end
 function ORMResult:keys() return self._res:keys() end
 function ORMResult:close() self._res:close() end

@@ -175,6 +175,8 @@ local function copy(sel)
   local f, entity = sel.f, sel._filter_entity
   if f ~= nil then c.f = f end
   if entity ~= nil then c._filter_entity = entity end
+  local orm_options = sel._orm_options               -- select(User):options(...) (the ORM's loader options)
+  if orm_options ~= nil then c._orm_options = orm_options end
   return c
 end
 
