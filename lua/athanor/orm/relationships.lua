@@ -26,6 +26,7 @@ local type, ipairs, pairs, rawget, rawset, setmetatable, getmetatable, tostring,
   type, ipairs, pairs, rawget, rawset, setmetatable, getmetatable, tostring, pcall, error
 local unpack = require("athanor.compat").unpack
 local describe = mapper_mod.describe
+local K_AND, K_BINARY = require("athanor.core").node_kinds.AND, require("athanor.core").node_kinds.BINARY
 
 local M = {}
 
@@ -84,12 +85,16 @@ function M.relationship(target, opts)
   if lazy == true then lazy = "select" elseif lazy == false then lazy = "joined" end
   if not LAZY[lazy] then errors.raise("ArgumentError", 2, "relationship(): unknown lazy strategy '%s'", tostring(lazy)) end
   local cascade = parse_cascade(opts.cascade, 2)
-  -- a custom join condition only reads: which columns to write is not known
-  if opts.primaryjoin ~= nil then opts.viewonly = true end
-  if opts.viewonly then cascade = {} end
+  -- a custom join condition reads only, until _setup finds it is equalities
+  -- of foreign-key columns (then it writes like the plain relationship)
+  local writable_cascade
+  if opts.primaryjoin ~= nil and not opts.viewonly then writable_cascade = cascade end
+  local viewonly = opts.viewonly or opts.primaryjoin ~= nil
+  if viewonly then cascade = {} end
   local r = setmetatable({ target_arg = target, opts = opts, cascade = cascade, lazy = lazy,
-                           back_populates = opts.back_populates, viewonly = opts.viewonly and true or false,
-                           passive_deletes = opts.passive_deletes and true or false }, Relationship)
+                           back_populates = opts.back_populates, viewonly = viewonly and true or false,
+                           passive_deletes = opts.passive_deletes and true or false,
+                           _writable_cascade = writable_cascade }, Relationship)
   return r
 end
 
@@ -145,6 +150,49 @@ local function fk_pairs(from, to, allowed)
   return out
 end
 
+-- The { parent column, target column } pairs of a primaryjoin that is an
+-- equality of a parent column and a target column, or an and_() of such;
+-- nil for any other condition.
+local function equality_pairs(pj, pt, tt)
+  local function col_of(c, t) return type(c) == "table" and c.table == t and t.c[c.name] == c end
+  local terms = pj
+  if type(pj) ~= "table" then return nil end
+  if pj.k ~= K_AND then terms = { pj } end
+  local out = {}
+  for i = 1, #terms do
+    local term = terms[i]
+    if type(term) ~= "table" or term.k ~= K_BINARY or term.s ~= "=" then return nil end
+    local l, r = term[1], term[2]
+    if col_of(l, tt) and col_of(r, pt) then l, r = r, l end
+    if not (col_of(l, pt) and col_of(r, tt)) then return nil end
+    out[#out + 1] = { l, r }
+  end
+  if #out == 0 then return nil end
+  return out
+end
+
+-- Whether column `from` refers to column `to` (its ForeignKey, or named by foreign_keys).
+local function refers(from, to, allowed)
+  if allowed then return allowed[from] == true end
+  for _, fk in ipairs(from.foreign_keys or {}) do
+    if fk.target_table == to.table.name and fk.target_column == to.name then return true end
+  end
+  return false
+end
+
+-- The direction of a primaryjoin's equality pairs: manytoone when every
+-- parent column refers to its target column, onetomany the other way
+-- round, nil when the foreign keys do not say (or say both).
+local function equality_direction(eq, allowed)
+  local mto, otm = true, true
+  for _, p in ipairs(eq) do
+    if not refers(p[1], p[2], allowed) then mto = false end
+    if not refers(p[2], p[1], allowed) then otm = false end
+  end
+  if mto == otm then return nil end
+  return mto and "manytoone" or "onetomany"
+end
+
 local function key_of(mapper, col, what)
   local k = mapper.key_of_column[col]
   if k == nil then
@@ -197,9 +245,19 @@ function Relationship:_setup(level)
     end
     local pj = opts.primaryjoin
     if type(pj) == "function" then pj = pj() end
-    self.primaryjoin = pj
-    direction = "custom"
-    pairs_ = {}
+    local eq = not opts.viewonly and equality_pairs(pj, pt, tt)
+    local eq_direction = eq and equality_direction(eq, allowed)
+    if eq_direction then
+      -- equalities of foreign-key columns: the plain relationship on those columns, writable
+      direction = eq_direction
+      pairs_ = {}
+      for i, p in ipairs(eq) do pairs_[i] = { key_of(parent, p[1], tostring(self)), key_of(tm, p[2], tostring(self)), p[1], p[2] } end
+      self.viewonly, self.cascade = false, self._writable_cascade
+    else
+      self.primaryjoin = pj
+      direction = "custom"
+      pairs_ = {}
+    end
   elseif secondary ~= nil then
     if type(secondary) == "string" then secondary = parent.table.metadata.tables[secondary] end
     if type(secondary) ~= "table" or secondary.columns == nil then
