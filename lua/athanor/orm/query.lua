@@ -184,7 +184,14 @@ local function join_target(target, level)
 end
 
 local function add_join(self, outer, target, on, opts)
-  local t, mapper, rel_on = join_target(target, 3)
+  local t, mapper, rel_on
+  if rel.aliased_info(target) and type(on) == "table" and getmetatable(on) == rel.Relationship then
+    -- join(alias, User.addresses): along the relationship, to the alias
+    t, mapper, rel_on = on:join_target(target, 3)
+    on = nil
+  else
+    t, mapper, rel_on = join_target(target, 3)
+  end
   local c = clone(self)
   c._joins = append(self._joins, { target = t, mapper = mapper, on = on or rel_on, opts = opts, outer = outer })
   return c
@@ -295,7 +302,7 @@ end
 -- eager strategies) when the query returns objects of one model, else nil.
 local function loader_options(q)
   local e = q._entities
-  if #e ~= 1 or e[1].mapper == nil or e[1].from ~= nil then return nil end
+  if #e ~= 1 or e[1].mapper == nil then return nil end
   local mapper = e[1].mapper
   if #q._options == 0 and mapper.relationships == nil then return nil end
   rel.configure()
@@ -309,6 +316,13 @@ end
 -- LIMIT counts parents), the others by one more query each.
 local function load_eager(q, sel, limited, opts, mapper, level)
   local session = q._session
+  if q._entities[1].from then
+    -- a query of an alias: the options load after it (joinedload the selectin way)
+    local res = run(q, sel, nil, level + 1)
+    local objs = convert(q, res, res:all())
+    rel.after_load(session, objs, opts, nil)
+    return objs
+  end
   -- contains_eager: the related rows come from the query's own join
   local contains = {}
   for _, opt in ipairs(opts) do
@@ -364,10 +378,11 @@ end
 
 -- Whether the options load related rows in the query's own statement
 -- (joined, contains_eager): iter() then cannot load a batch at a time.
-local function whole_result_needed(opts, mapper)
+local function whole_result_needed(opts, mapper, q_from)
   for _, opt in ipairs(opts) do
     local step = opt.path[1]
-    if (step.strategy == "joined" or step.strategy == "contains") and step.prop ~= "*" and step.prop.parent == mapper then
+    if (step.strategy == "joined" or step.strategy == "contains") and step.prop ~= "*" and step.prop.parent == mapper
+       and q_from == nil then
       return true
     end
   end
@@ -456,7 +471,7 @@ end
 -- time (yield_per(n) streams n rows at a time from the database).
 function Query:iter()
   local lopts, lmapper = loader_options(self)
-  if lopts and whole_result_needed(lopts, lmapper) then
+  if lopts and whole_result_needed(lopts, lmapper, self._entities[1].from) then
     -- joined/contains_eager rows of one parent may straddle a batch: load them all, then hand them out
     local objs, k = load_eager(self, self:statement(), is_limited(self), lopts, lmapper, 2), 0
     return function()

@@ -1499,21 +1499,52 @@ end
 
 ------------------------------------------------------------------ joins along relationships
 
---- query:join(User.addresses): the target table, its mapper and the ON clause.
-function Relationship:join_target()
-  self:_setup(3)
+--- query:join(User.addresses): the target table, its mapper and the ON
+-- clause; with `alias` (an orm.aliased() of the target) the alias instead
+-- of the target's table (`join(User.addresses:of_type(a))`, `join(a, User.addresses)`).
+function Relationship:join_target(alias, level)
+  level = (level or 1) + 1
+  self:_setup(level)
   local tm = self.mapper
-  if self.direction == "custom" then return tm.table, tm, self.primaryjoin end
+  local target = tm.table
+  if alias ~= nil then
+    local am, a = M.aliased_info(alias)
+    if am ~= tm then
+      errors.raise("ArgumentError", level, "join(%s): %s is not an alias of %s", tostring(self), tostring(alias), tm.name)
+    end
+    if self.direction == "custom" then
+      errors.raise("InvalidRequestError", level,
+        "join(%s): a viewonly primaryjoin names the target's table, not an alias; give the alias and the ON clause",
+        tostring(self))
+    end
+    target = a
+  end
+  if self.direction == "custom" then return target, tm, self.primaryjoin end
   if self.direction == "manytomany" then
     -- the secondary first, then the target: returned as a join of both
     local on1 = {}
     for i, p in ipairs(self.sec_local) do on1[i] = p[1]:eq(self.parent.props[p[2]].column) end
-    local j = self.secondary:join(tm.table, secondary_on(self, tm.table))
+    local j = self.secondary:join(target, secondary_on(self, target))
     return j, tm, #on1 == 1 and on1[1] or ath.and_(unpack(on1))
   end
   local on = {}
-  for i, p in ipairs(self.pairs) do on[i] = p[3]:eq(p[4]) end
-  return tm.table, tm, #on == 1 and on[1] or ath.and_(unpack(on))
+  for i, p in ipairs(self.pairs) do on[i] = p[3]:eq(target.c[p[4].name]) end
+  return target, tm, #on == 1 and on[1] or ath.and_(unpack(on))
+end
+
+local OfType = { __name = "athanor.orm.OfType", _orm_property = true }
+OfType.__index = OfType
+function OfType:__tostring() return tostring(self.prop) .. ":of_type(" .. tostring(self.alias) .. ")" end
+function OfType:join_target() return self.prop:join_target(self.alias, 2) end
+
+--- User.addresses:of_type(a): the relationship towards an alias of its
+-- target, for query:join() / outerjoin().
+function Relationship:of_type(alias)
+  self:_setup(2)
+  if M.aliased_info(alias) ~= self.mapper then
+    errors.raise("ArgumentError", 2, "%s:of_type(): expects orm.aliased(%s), got %s", tostring(self), self.mapper.name, tostring(alias))
+  end
+  return setmetatable({ prop = self, alias = alias }, OfType)
 end
 
 --- EXISTS (SELECT ... FROM target WHERE <join condition> AND criteria):
