@@ -1547,6 +1547,23 @@ function Relationship:of_type(alias)
   return setmetatable({ prop = self, alias = alias }, OfType)
 end
 
+-- expr with the columns of `tbl` replaced by those of `alias` (copied
+-- nodes; nested selects and FROM elements are left as they are).
+local NK = require("athanor.core").node_kinds
+local function adapt_to_alias(expr, tbl, alias)
+  if type(expr) ~= "table" or type(expr.k) ~= "number" then return expr end
+  if expr.k == NK.COLUMN then
+    if expr.table == tbl and tbl.c[expr.name] == expr then return alias.c[expr.name] end
+    return expr
+  end
+  if expr._from or expr.k == NK.SELECT or expr.k == NK.TABLE then return expr end
+  local copy = {}
+  for k, v in pairs(expr) do
+    if k ~= "type" and type(v) == "table" then copy[k] = adapt_to_alias(v, tbl, alias) else copy[k] = v end
+  end
+  return setmetatable(copy, getmetatable(expr))
+end
+
 --- EXISTS (SELECT ... FROM target WHERE <join condition> AND criteria):
 -- `query(User):filter(User.addresses:any(Address.email:like("%@x")))`.
 local function exists_related(self, fname, want_list, criteria, level)
@@ -1555,13 +1572,24 @@ local function exists_related(self, fname, want_list, criteria, level)
     errors.raise("InvalidRequestError", level + 1, "%s(): %s is %s; use %s()", fname, tostring(self),
       want_list and "not a collection" or "a collection", want_list and "has" or "any")
   end
-  if self.parent.table == self.mapper.table then
-    errors.raise("InvalidRequestError", level + 1, "%s(): not available yet for the self-referential %s", fname, tostring(self))
-  end
   local tm = self.mapper
   local key_col = tm.columns[tm.pk_index[1]]
   local where = {}
   local sel
+  if self.parent.table == tm.table then
+    -- self-referential: the related rows are an alias of the table, the
+    -- criteria name the related rows (as in SQLAlchemy), the join condition the outer row
+    local alias = tm.table:alias(tm.table.name .. "_" .. fname)
+    sel = ath.select(alias.c[key_col.name])
+    if self.direction == "manytomany" then
+      sel = sel:select_from(self.secondary:join(alias, secondary_on(self, alias)))
+      for _, p in ipairs(self.sec_local) do where[#where + 1] = p[1]:eq(self.parent.props[p[2]].column) end
+    else
+      for _, p in ipairs(self.pairs) do where[#where + 1] = alias.c[p[4].name]:eq(p[3]) end
+    end
+    if criteria ~= nil then where[#where + 1] = adapt_to_alias(criteria, tm.table, alias) end
+    return ath.exists(sel:where(unpack(where)))
+  end
   if self.direction == "custom" then
     sel = ath.select(key_col)
     where[1] = self.primaryjoin
