@@ -10,6 +10,7 @@ local state = require("athanor.orm.state")
 local mapper_mod = require("athanor.orm.mapper")
 local session_mod = require("athanor.orm.session")
 local rel = require("athanor.orm.relationships")
+require("athanor.orm.query")                 -- (it gives the Core select its ORM options())
 
 local type, tostring, ipairs, getmetatable = type, tostring, ipairs, getmetatable
 
