@@ -186,18 +186,6 @@ describe("Loader options outside query():all()", function()
     end)
   end)
 
-  it("select():options() exists as soon as athanor.orm is required", function()
-    local Select = require("athanor.sql.selectable").Select
-    local saved_orm, saved_query, saved_options = package.loaded["athanor.orm"], package.loaded["athanor.orm.query"], Select.options
-    package.loaded["athanor.orm"], package.loaded["athanor.orm.query"], Select.options = nil, nil, nil
-    local ok, err = pcall(function()
-      require("athanor.orm")
-      assert.equal("function", type(Select.options))
-    end)
-    package.loaded["athanor.orm"], package.loaded["athanor.orm.query"], Select.options = saved_orm, saved_query, saved_options
-    if not ok then error(err, 0) end
-  end)
-
   it("select():options() rejects what is not a relationship loader option", function()
     local ok, err = pcall(function() return ath.select(fx.models.User):options(orm.defer("name")) end)
     assert.is_false(ok)

@@ -230,26 +230,6 @@ function Query:options(...)
   return c
 end
 
---- ath.select(User):options(orm.selectinload(User.addresses), ...): the
--- relationship loader options session:execute() / session:scalars() apply
--- to the objects of a select of one model (2.0 style).
-local Select = require("athanor.sql.selectable").Select
-function Select:options(...)
-  local list = {}
-  for _, o in ipairs(self._orm_options or {}) do list[#list + 1] = o end
-  for i = 1, select("#", ...) do
-    local opt = select(i, ...)
-    if getmetatable(opt) ~= rel.Load then
-      errors.raise("ArgumentError", 2,
-        "select():options(): argument %d is not a relationship loader option (joinedload, selectinload, lazyload, "
-          .. "raiseload, noload); defer/load_only need session:query()", i)
-    end
-    list[#list + 1] = opt
-  end
-  local c = self:add_columns()                         -- (a copy)
-  c._orm_options = list
-  return c
-end
 
 --- with_entities(entities...): the same query selecting something else.
 function Query:with_entities(...)
@@ -647,9 +627,9 @@ function M.execute_statement(session, stmt, params, opts, level)
   -- loader options (the select's own, and the relationships' lazy = "joined"/"selectin") for a select of one model
   local loader_opts
   local m1 = entities[1].mapper
-  if #entities == 1 and m1 and (stmt._orm_options or m1.relationships) then
+  if #entities == 1 and m1 and (stmt._with_options or m1.relationships) then
     rel.configure()
-    loader_opts = rel.effective_options(m1, stmt._orm_options or {})
+    loader_opts = rel.effective_options(m1, stmt._with_options or {})
     if #loader_opts == 0 then loader_opts = nil end
   end
   return setmetatable({ _res = res, _session = session, _entities = entities, _loader_opts = loader_opts }, ORMResult)

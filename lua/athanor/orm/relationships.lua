@@ -1206,7 +1206,9 @@ end
 
 ------------------------------------------------------------------ loader options
 
-local Load = { __name = "athanor.orm.Load" }
+-- Loader options are statement options for Core's select():options() too
+-- (read back by session:execute); column options need session:query().
+local Load = { __name = "athanor.orm.Load", _ath_statement_option = true }
 Load.__index = Load
 M.Load = Load
 
@@ -1244,7 +1246,9 @@ end
 -- Column options: orm.defer("bio", ...) and orm.load_only("name", ...)
 -- choose the columns of the query's model that its SELECT loads; the
 -- others are expired on the objects and read on first access.
-local ColumnOption = { __name = "athanor.orm.ColumnOption" }
+local ColumnOption = { __name = "athanor.orm.ColumnOption",
+  _ath_not_a_statement_option = "is not a relationship loader option (joinedload, selectinload, lazyload, "
+    .. "raiseload, noload); defer/load_only need session:query()" }
 ColumnOption.__index = ColumnOption
 M.ColumnOption = ColumnOption
 

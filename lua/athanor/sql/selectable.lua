@@ -175,8 +175,8 @@ local function copy(sel)
   local f, entity = sel.f, sel._filter_entity
   if f ~= nil then c.f = f end
   if entity ~= nil then c._filter_entity = entity end
-  local orm_options = sel._orm_options               -- select(User):options(...) (the ORM's loader options)
-  if orm_options ~= nil then c._orm_options = orm_options end
+  local options = sel._with_options                 -- select():options(...)
+  if options ~= nil then c._with_options = options end
   return c
 end
 
@@ -214,6 +214,30 @@ function M.select(...)
   end
   sel[FROM] = EMPTY_LIST
   return sel
+end
+
+--- select:options(opt, ...): statement options for whoever executes the
+-- statement (SQLAlchemy's Executable.options). Core keeps them, in order,
+-- through every generative call, and renders nothing from them; the ORM's
+-- session:execute() reads its relationship loader options from them. An
+-- option says it is one through its class: `_ath_statement_option = true`;
+-- a class may instead give `_ath_not_a_statement_option`, the message to
+-- refuse its objects with.
+function Select:options(...)
+  local list = {}
+  for i, o in ipairs(self._with_options or {}) do list[i] = o end
+  for i = 1, select("#", ...) do
+    local opt = select(i, ...)
+    if type(opt) ~= "table" or opt._ath_statement_option ~= true then
+      local why = type(opt) == "table" and opt._ath_not_a_statement_option
+      errors.raise("ArgumentError", 2, "select():options(): argument %d %s", i,
+        type(why) == "string" and why or ("is not a statement option, got " .. tostring(opt)))
+    end
+    list[#list + 1] = opt
+  end
+  local c = copy(self)
+  c._with_options = list
+  return c
 end
 
 function Select:add_columns(...)
