@@ -1,4 +1,4 @@
--- athanor ORM relationships (docs/orm.md "Relationships"): the overview's
+-- athanor ORM relationships (docs/relationships.md): the overview's
 -- User/Address pair, many-to-many tags, a tree, and the loader strategies
 -- with the statements each one takes. `make test` runs it on Lua 5.4 and
 -- LuaJIT; run it yourself with
