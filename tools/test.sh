@@ -36,6 +36,15 @@ finish() {
   read -r p f < <(awk 'match($0, /: [0-9]+ passed, [0-9]+ failed/) {
       split(substr($0, RSTART + 2, RLENGTH - 2), w, " "); p += w[1]; f += w[3] }
     END { print p + 0, f + 0 }' "$RESULTS")
+  if [ -s "$LOGDIR/failures" ]; then
+    local label file
+    echo "==== recap of each failing suite (its whole output is above) ===="
+    while IFS=$'\t' read -r label file; do
+      echo "---- $label ($file): its first error-like lines, then its last 10 ----"
+      grep -m 8 -inE 'error|fail|not ok|unbound|no such|refusing|killed|denied|exited with status' "$file"
+      tail -n 10 "$file"
+    done <"$LOGDIR/failures"
+  fi
   echo "(took $(( $(date +%s) - start )) s; logs in $LOGDIR)"
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
     echo "no test ran at all: that is a failure"
@@ -145,7 +154,15 @@ pg_run() {
   # wait while someone else's cluster exists (up to 15 min, then fail).
   exec 9>/tmp/athanor-pg_virtualenv.lock
   flock -w 900 9 || echo "PostgreSQL: the pg_virtualenv lock stayed busy for 15 min; trying anyway"
-  local waited=0
+  local waited=0 regress=/etc/postgresql/15/regress
+  # pg_dropcluster leaves pg_virtualenv's marker file behind when a run was
+  # killed mid-way: a directory holding only that marker is a dead cluster's,
+  # and pg_virtualenv would refuse it for ever.
+  if [ "$(id -u)" = 0 ] && [ -f "$regress/.by_pg_virtualenv" ] && [ ! -e "$regress/postgresql.conf" ] &&
+     [ -z "$(find "$regress" -mindepth 1 ! -name .by_pg_virtualenv -print -quit)" ]; then
+    echo "PostgreSQL: removing $regress, left over by a killed pg_virtualenv (only its marker file remained)"
+    rm -rf "$regress"
+  fi
   while [ "$(id -u)" = 0 ] && [ -d /etc/postgresql/15/regress ] && [ "$waited" -lt 900 ]; do
     [ "$waited" -eq 0 ] && echo "PostgreSQL: cluster 15/regress exists (another pg_virtualenv is running): waiting for it"
     sleep 5; waited=$((waited + 5))

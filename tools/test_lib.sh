@@ -13,6 +13,9 @@ logname() { local s=${1//[^A-Za-z0-9._-]/_}; echo "$LOGDIR/$s.out"; }
 
 show_failure() {  # show_failure LABEL FILE
   echo "---- $1: output ----"; cat "$2"; echo "---- end of $1 ----"
+  # Remembered for the closing recap (tools/test.sh finish): a CI log is
+  # often read from its end only, where the full output above is cut off.
+  printf '%s\t%s\n' "$1" "$2" >>"$LOGDIR/failures"
 }
 
 # run_cmocka BIN [WRAPPER...]: one cmocka executable; adds its counts to
