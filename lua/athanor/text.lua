@@ -4,7 +4,6 @@
 -- afresh in a loop costs a table lookup. Values never enter the SQL: each
 -- `:name` becomes a placeholder.
 local errors = require("athanor.errors")
-local is_many = require("athanor.params").is_many
 
 local type, setmetatable = type, setmetatable
 
@@ -93,7 +92,8 @@ function TextClause:_ath_execute(conn, params, opts)
     if type(params) ~= "table" then
       errors.raise("ArgumentError", 3, "execute() parameters must be a table, got %s", type(params))
     end
-    if is_many(params) then
+    local first = params[1]   -- params.is_many inlined: a call here cost the point select ~3% (callgrind)
+    if type(first) == "table" and first._ath_type == nil then
       return conn:_executemany_sql(c[1], params, opts, nil, c[2])
     end
   end
