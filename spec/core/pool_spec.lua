@@ -21,18 +21,22 @@ describe("Engine pool", function()
   end)
 
   it("raises PoolTimeoutError after pool_timeout (not early, and well before twice it), naming size, overflow and wait", function()
-    local e = h.engine({ pool_size = 1, max_overflow = 0, pool_timeout = 0.3 })
+    local cosocket = h.url:find("+cosocket", 1, true) ~= nil
+    -- The cosocket pool fails at once: a long pool_timeout tells "at once"
+    -- from "after the timeout" even when a loaded machine delays us.
+    local e = h.engine({ pool_size = 1, max_overflow = 0, pool_timeout = cosocket and 3 or 0.3 })
     local a = e:connect()
     local t0 = core.monotonic()
     local err = h.catch(e.connect, e)
     local waited = core.monotonic() - t0
     assert.is_true(errors.is(err, "PoolTimeoutError"))
     assert.truthy(err.message:find("size 1 overflow 0", 1, true))
-    if h.url:find("+cosocket", 1, true) then
+    if cosocket then
       -- The Lua-side driver's pool (engine/lua_pool.lua) cannot wait outside
-      -- nginx: nothing else runs in this one thread. It fails at once instead.
+      -- nginx: nothing else runs in this one thread. It fails at once instead
+      -- (0.2 s was seen at once on a loaded machine; the timeout is 3 s).
       assert.truthy(err.message:find("cannot wait", 1, true), err.message)
-      assert.is_true(waited < 0.1, "waited " .. waited)
+      assert.is_true(waited < 1.5, "waited " .. waited)
     else
       assert.truthy(err.message:find("timeout 0.3", 1, true))
       -- The upper bound leaves room for a loaded machine (scheduling delays of
