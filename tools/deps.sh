@@ -12,6 +12,7 @@ PKGS=(
   lua5.4 liblua5.4-dev
   luajit2 libluajit2-5.1-dev               # OpenResty's LuaJIT branch (conflicts with libluajit-5.1-dev)
   libsqlite3-dev libpq-dev postgresql postgresql-common   # pg_virtualenv for the throwaway test server
+  procps                                   # pgrep: tools/test.sh tells a dead throwaway cluster from a live one; ps: spec/openresty
   lua-busted lua-cjson lua-check libcmocka-dev luarocks
   valgrind libc6-dbg                       # valgrind needs libc's symbols for its redirections
   clang libclang-rt-14-dev                 # ThreadSanitizer and libFuzzer runtimes: make tsan, make fuzz, the corpus replay

@@ -155,18 +155,22 @@ pg_run() {
   exec 9>/tmp/athanor-pg_virtualenv.lock
   flock -w 900 9 || echo "PostgreSQL: the pg_virtualenv lock stayed busy for 15 min; trying anyway"
   local waited=0 regress=/etc/postgresql/15/regress
-  # pg_dropcluster leaves pg_virtualenv's marker file behind when a run was
-  # killed mid-way: a directory holding only that marker is a dead cluster's,
-  # and pg_virtualenv would refuse it for ever.
-  if [ "$(id -u)" = 0 ] && [ -f "$regress/.by_pg_virtualenv" ] && [ ! -e "$regress/postgresql.conf" ] &&
-     [ -z "$(find "$regress" -mindepth 1 ! -name .by_pg_virtualenv -print -quit)" ]; then
-    echo "PostgreSQL: removing $regress, left over by a killed pg_virtualenv (only its marker file remained)"
-    rm -rf "$regress"
+  # A run killed mid-way (a session's end, a CI timeout) leaves its cluster
+  # behind, and a machine image taken then carries it to the next run, where
+  # pg_virtualenv refuses to start ("Cluster 15/regress exists"). One that
+  # pg_virtualenv made (its marker file) while no pg_virtualenv is alive is
+  # such a leftover: drop it. We hold the lock, so a live one is not ours.
+  if [ "$(id -u)" = 0 ] && [ -f "$regress/.by_pg_virtualenv" ] && command -v pgrep >/dev/null &&
+     ! pgrep -f '[p]g_virtualenv' >/dev/null; then
+    echo "PostgreSQL: dropping cluster 15/regress, left over by a pg_virtualenv that no longer runs"
+    if [ -e "$regress/postgresql.conf" ]; then pg_dropcluster --stop 15 regress || true; fi
+    rm -rf "$regress"   # pg_dropcluster leaves the marker file (and so the directory) behind
   fi
   while [ "$(id -u)" = 0 ] && [ -d /etc/postgresql/15/regress ] && [ "$waited" -lt 900 ]; do
     [ "$waited" -eq 0 ] && echo "PostgreSQL: cluster 15/regress exists (another pg_virtualenv is running): waiting for it"
     sleep 5; waited=$((waited + 5))
   done
+  [ "$waited" -ge 900 ] && echo "PostgreSQL: cluster 15/regress still exists after 15 min; trying anyway"
   # tools/test_pg.sh records its suites in $RESULTS itself; a non-zero exit
   # here means the throwaway server could not be had: a loud failure.
   local rc=0
