@@ -50,7 +50,7 @@ print("" if d is None else (str(d).lower() if isinstance(d, bool) else d))
 PY
 }
 
-for need in nginx curl ab python3; do
+for need in nginx curl ab python3 ps; do
   command -v "$need" >/dev/null || { not_ok "$need is installed (tools/deps.sh)"; echo "$passed passed, $failed failed"; exit 1; }
 done
 for f in "$MODDIR/ndk_http_module.so" "$MODDIR/ngx_http_lua_module.so" "$CPATH_DIR/athanor/core.so"; do
