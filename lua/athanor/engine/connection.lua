@@ -159,7 +159,7 @@ end
 -- @raise ArgumentError, DBAPIError kinds, ResourceClosedError,
 --   InvalidRequestError (a PostgreSQL stream is open on this connection)
 function Connection:execute(stmt, params, opts)
-  check_open(self)
+  if self._c == nil then check_open(self) end   -- (no call on the hot path)
   local exec = type(stmt) == "table" and stmt._ath_execute
   if not exec then                          -- an object standing for a statement, or a mistake
     stmt = require("athanor.sql.coercions").to_executable(stmt, "Connection:execute()", 2)

@@ -195,7 +195,8 @@ end
 -- first; the result is consumed (closed) afterwards.
 local function first_rows(self, want)
   local src = self._src or self
-  local cur = cursor_of(src)
+  local cur = src._cur                     -- cursor_of(src), inlined: one() is the point select's path
+  if cur == nil or src._closed then closed_error() end
   local a, b, lost
   if src._buf then
     local rows = drain_buffer(src, {}, want)

@@ -58,21 +58,21 @@ local function result_meta(cols, dialect)
   return meta or nil
 end
 
-local function first_columns(stmt)
-  if stmt.k == el.K.COMPOUND then return stmt:_first_select()[1] end
-  return stmt[1]
-end
 
 ----------------------------------------------------------------- Select
 
 local Select, Compound = sel.Select, sel.Compound
 
+local K_COMPOUND = el.K.COMPOUND
 local function select_execute(self, conn, params, opts)
   if params ~= nil and type(params) == "table" and is_many(params) then
     errors.raise("ArgumentError", 3, "a select cannot be executed with a list of parameter sets")
   end
-  local sql, values = compile(self, conn.dialect_name, params, true)
-  return conn:_execute_sql(sql, values, opts, result_meta(first_columns(self), conn.dialect_name))
+  local dialect = conn.dialect_name
+  local sql, values = compile(self, dialect, params, true)
+  -- (the columns of the first SELECT, read inline: this runs for every point select)
+  local cols = self.k == K_COMPOUND and self:_first_select()[1] or self[1]
+  return conn:_execute_sql(sql, values, opts, result_meta(cols, dialect))
 end
 
 local function select_compile(self, opts)
