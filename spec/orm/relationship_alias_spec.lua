@@ -32,11 +32,7 @@ local fx = fixtures.new(function(Base)
   return m
 end)
 
-local function count(fn)
-  fx.reset_sql()
-  fn()
-  return #fx.sql
-end
+local count = fx.statements_run
 
 local function seed()
   local m, s = fx.models, fx.session
@@ -53,12 +49,7 @@ local function seed()
   s:commit()
 end
 
-local function with_session(fn)
-  local s = fx.Session()
-  local ok, err = pcall(fn, s)
-  s:close()
-  if not ok then error(err, 0) end
-end
+local with_session = fx.with_session
 
 describe("Joins along a relationship to an alias", function()
   before_each(fx.open)

@@ -71,12 +71,7 @@ local fx = fixtures.new(function(Base)
   return m
 end)
 
-local function with_session(fn)
-  local s = fx.Session()
-  local ok, err = pcall(fn, s)
-  s:close()
-  if not ok then error(err, 0) end
-end
+local with_session = fx.with_session
 
 local function names(list)
   local out = {}

@@ -9,62 +9,15 @@ local errors = require("athanor.errors")
 local fixtures = require("spec.orm.fixtures")
 
 local fx = fixtures.new(function(Base)
-  local m = {}
-  m.User = Base:model("User", {
-    __tablename = "rl_users",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    name = ath.Column(ath.String(50)),
-    addresses = orm.relationship("Address", { back_populates = "user", order_by = "Address.id" }),
-    posts = orm.relationship("Post", { backref = "author" }),
+  return fixtures.blog_models(Base, "rl", {
+    addresses = { back_populates = "user", order_by = "Address.id" },
+    posts = { backref = "author" },
+    user = { back_populates = "addresses" },
+    comments = { lazy = "selectin" },
   })
-  m.Address = Base:model("Address", {
-    __tablename = "rl_addresses",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    email = ath.Column(ath.String(50)),
-    user_id = ath.Column(ath.Integer, ath.ForeignKey("rl_users.id")),
-    user = orm.relationship("User", { back_populates = "addresses" }),
-  })
-  m.Post = Base:model("Post", {
-    __tablename = "rl_posts",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    title = ath.Column(ath.String(50)),
-    user_id = ath.Column(ath.Integer, ath.ForeignKey("rl_users.id")),
-    comments = orm.relationship("Comment", { lazy = "selectin" }),
-  })
-  m.Comment = Base:model("Comment", {
-    __tablename = "rl_comments",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    body = ath.Column(ath.String(50)),
-    post_id = ath.Column(ath.Integer, ath.ForeignKey("rl_posts.id")),
-  })
-  return m
 end)
 
--- Statements run by fn.
-local function count(fn)
-  fx.reset_sql()
-  fn()
-  return #fx.sql
-end
-
--- n users, each with `per` addresses and one post with two comments.
-local function seed(n, per)
-  local m, s = fx.models, fx.session
-  for i = 1, n do
-    local u = m.User{ name = string.format("u%03d", i) }
-    for j = 1, per do table.insert(u.addresses, m.Address{ email = "a" .. i .. "_" .. j }) end
-    u.posts = { m.Post{ title = "p" .. i, comments = { m.Comment{ body = "c1" }, m.Comment{ body = "c2" } } } }
-    s:add(u)
-  end
-  s:commit()
-end
-
-local function with_session(fn)
-  local s = fx.Session()
-  local ok, err = pcall(fn, s)
-  s:close()
-  if not ok then error(err, 0) end
-end
+local count, with_session, seed = fx.statements_run, fx.with_session, fx.seed_blog
 
 describe("Relationship loading", function()
   before_each(fx.open)

@@ -8,60 +8,10 @@ local errors = require("athanor.errors")
 local fixtures = require("spec.orm.fixtures")
 
 local fx = fixtures.new(function(Base)
-  local m = {}
-  m.User = Base:model("User", {
-    __tablename = "ro_users",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    name = ath.Column(ath.String(50)),
-    addresses = orm.relationship("Address", { order_by = "Address.id" }),
-    posts = orm.relationship("Post"),
-  })
-  m.Address = Base:model("Address", {
-    __tablename = "ro_addresses",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    email = ath.Column(ath.String(50)),
-    user_id = ath.Column(ath.Integer, ath.ForeignKey("ro_users.id")),
-  })
-  m.Post = Base:model("Post", {
-    __tablename = "ro_posts",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    title = ath.Column(ath.String(50)),
-    user_id = ath.Column(ath.Integer, ath.ForeignKey("ro_users.id")),
-    comments = orm.relationship("Comment"),
-  })
-  m.Comment = Base:model("Comment", {
-    __tablename = "ro_comments",
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    body = ath.Column(ath.String(50)),
-    post_id = ath.Column(ath.Integer, ath.ForeignKey("ro_posts.id")),
-  })
-  return m
+  return fixtures.blog_models(Base, "ro", { addresses = { order_by = "Address.id" } })
 end)
 
-local function count(fn)
-  fx.reset_sql()
-  fn()
-  return #fx.sql
-end
-
--- n users, each with `per` addresses and one post with two comments.
-local function seed(n, per)
-  local m, s = fx.models, fx.session
-  for i = 1, n do
-    local u = m.User{ name = string.format("u%03d", i) }
-    for j = 1, per do table.insert(u.addresses, m.Address{ email = "a" .. i .. "_" .. j }) end
-    u.posts = { m.Post{ title = "p" .. i, comments = { m.Comment{ body = "c1" }, m.Comment{ body = "c2" } } } }
-    s:add(u)
-  end
-  s:commit()
-end
-
-local function with_session(fn)
-  local s = fx.Session()
-  local ok, err = pcall(fn, s)
-  s:close()
-  if not ok then error(err, 0) end
-end
+local count, with_session, seed = fx.statements_run, fx.with_session, fx.seed_blog
 
 -- Every user's addresses and posts' comments, read without more statements.
 local function check_loaded(users, n, per)
