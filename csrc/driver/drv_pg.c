@@ -13,6 +13,7 @@
  * the statement there), not empty, and no placeholder beyond $65535 (the
  * protocol counts parameters in 16 bits; more desynchronizes the stream). */
 #include "drv_pg.h"
+#include "pgw.h"
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -46,22 +47,12 @@ static ath_status pg_fail(PGconn *pg, const PGresult *res, ath_error *err) {
   const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
   const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
   int bad = pg == NULL || PQstatus(pg) == CONNECTION_BAD;
-  ath_status kind = ATH_E_DBAPI;
-  int disconnect = bad;
-  if (state && strlen(state) == 5) {
-    if (!strncmp(state, "23", 2)) kind = ATH_E_INTEGRITY;
-    else if (!strncmp(state, "42", 2)) kind = ATH_E_PROGRAMMING;
-    else if (!strncmp(state, "22", 2)) kind = ATH_E_DATA;
-    else if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
-             !strcmp(state, "57P03")) { kind = ATH_E_OPERATIONAL; disconnect = 1; }
-    else if (!strcmp(state, "57014") || !strcmp(state, "40001") || !strcmp(state, "40P01") ||
-             !strncmp(state, "53", 2) || !strcmp(state, "55P03") || !strncmp(state, "25", 2))
-      kind = ATH_E_OPERATIONAL;
-    else if (!strncmp(state, "0A", 2)) kind = ATH_E_NOT_SUPPORTED;
-  } else if (bad) {
-    kind = ATH_E_OPERATIONAL;
-  }
-  if (kind == ATH_E_NOT_SUPPORTED) kind = ATH_E_DBAPI;
+  /* One SQLSTATE mapping for both PostgreSQL drivers (pgw.c: the cosocket
+   * driver's codec reads the same fields off the wire). */
+  int gone = 0;
+  int has_state = state && strlen(state) == 5;
+  ath_status kind = has_state ? pgw_sqlstate_kind(state, &gone) : (bad ? ATH_E_OPERATIONAL : ATH_E_DBAPI);
+  int disconnect = bad || gone;
   if (disconnect) kind = ATH_E_OPERATIONAL;
   char msg[ATH_ERROR_MSG_MAX];
   if (primary) {
