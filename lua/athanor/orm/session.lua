@@ -19,8 +19,8 @@ local uow = require("athanor.orm.unitofwork")
 
 local states = state.states
 local dispatch = event.dispatch
-local type, ipairs, pairs, rawget, rawset, setmetatable, pcall, error, tostring =
-  type, ipairs, pairs, rawget, rawset, setmetatable, pcall, error, tostring
+local type, ipairs, pairs, rawget, rawset, setmetatable, getmetatable, pcall, error, tostring =
+  type, ipairs, pairs, rawget, rawset, setmetatable, getmetatable, pcall, error, tostring
 local compat = require("athanor.compat")
 local unpack, pack = compat.unpack, compat.pack
 
@@ -202,7 +202,26 @@ end
 --- Add every object of an array.
 function Session:add_all(objs)
   if type(objs) ~= "table" then errors.raise("ArgumentError", 2, "add_all() expects an array of objects") end
-  for _, obj in ipairs(objs) do self:add(obj) end
+  local new, new_set = self._new, self._new_set
+  local n = #new
+  for _, obj in ipairs(objs) do
+    -- the common case inline: a transient object of a model without
+    -- relationships (no cascade) becomes pending
+    local st = states[obj]
+    local mapper = st and st.mapper
+    if mapper and st.session == nil and st.key == nil and mapper.relationships == nil
+        and getmetatable(obj) == mapper.model then
+      st.session, st.status = self, "pending"
+      if not new_set[obj] then
+        new_set[obj] = true
+        n = n + 1
+        new[n] = obj
+      end
+    else
+      self:add(obj)
+      n = #new
+    end
+  end
 end
 
 --- Mark a persistent object for deletion at the next flush.
@@ -250,23 +269,22 @@ function Session:expunge(obj)
   detach(self, obj, st)
 end
 
--- Every object of the session (identity map, pending, deleted).
-local function all_objects(self)
-  local out, seen = {}, {}
-  local function add(obj) if not seen[obj] then seen[obj] = true; out[#out + 1] = obj end end
-  for _, idmap in pairs(self._identity) do for _, obj in pairs(idmap) do add(obj) end end
-  for _, obj in ipairs(self._new) do add(obj) end
-  for obj in pairs(self._tx_deleted) do add(obj) end
-  return out
+-- Detach obj when it is still this session's (what detach() does to its
+-- state; the caller empties the session's tables itself).
+local function forget(self, obj)
+  local st = states[obj]
+  if st and st.session == self then st.session, st.status = nil, nil end
 end
 
 --- Remove every object from the session.
 function Session:expunge_all()
-  for _, obj in ipairs(all_objects(self)) do
-    local st = states[obj]
-    if st and st.session == self then detach(self, obj, st) end
-  end
+  -- every object of the session: identity map, pending, deleted
+  for _, idmap in pairs(self._identity) do for _, obj in pairs(idmap) do forget(self, obj) end end
+  for _, obj in ipairs(self._new) do forget(self, obj) end
+  for obj in pairs(self._tx_deleted) do forget(self, obj) end
   self._identity = {}
+  self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
+  self._tx_new, self._tx_deleted = {}, {}
   self._rel, self._loadopt = nil, nil
   state.release_all(self._strong)
 end
@@ -310,18 +328,17 @@ end
 
 -- Expire every persistent object (commit, rollback).
 local function expire_all(self)
-  for _, idmap in pairs(self._identity) do
+  for mapper, idmap in pairs(self._identity) do
+    -- (an identity map holds the objects of its mapper only)
+    local expirable = mapper.expirable_keys
+    local n = #expirable
+    local relationships = mapper.relationships
     for _, obj in pairs(idmap) do
       local st = states[obj]
       if st and st.status == "persistent" then
-        local mapper = st.mapper
-        local pk = mapper.pk_index
-        local keys = mapper.attr_keys
-        local is_pk = {}
-        for _, i in ipairs(pk) do is_pk[i] = true end
-        for i = 1, #keys do if not is_pk[i] then rawset(obj, keys[i], nil) end end
+        for i = 1, n do rawset(obj, expirable[i], nil) end
         st.expired = true
-        if mapper.relationships then uow.relationship_hooks.expire(self, obj, mapper) end
+        if relationships then uow.relationship_hooks.expire(self, obj, mapper) end
       end
     end
   end
