@@ -2,7 +2,8 @@
 -- over ROWS rows, a fresh session each ("orm"); the same keys got a second
 -- time in one session, every one an identity-map hit ("orm_id"; the first
 -- pass loads them); the Core's point select ath.select(t):where(t.c.id:eq(k))
--- ("core"); "setup" fills the table only (subtract its instruction count):
+-- ("core"), and the same in a transaction on a connection taken from the
+-- pool for each ("core_tx"); "setup" fills the table only (subtract its instruction count):
 --   valgrind --tool=callgrind lua5.4 bench/profile/orm_get.lua orm 10000
 local ath = require("athanor")
 local common = require("bench.profile.orm_common")
@@ -15,6 +16,16 @@ if side == "core" then
   local conn = env.engine:connect()
   for _ = 1, n do sum = sum + conn:execute(ath.select(t):where(t.c.id:eq(key()))):one().age end
   conn:close()
+elseif side == "core_tx" then
+  -- what a session per get must do at least: a connection from the pool,
+  -- its transaction, the select, the rollback
+  for _ = 1, n do
+    local conn = env.engine:connect()
+    local tx = conn:begin()
+    sum = sum + conn:execute(ath.select(t):where(t.c.id:eq(key()))):one().age
+    tx:rollback()
+    conn:close()
+  end
 elseif side == "orm" then
   for _ = 1, n do
     local s = env.Session()

@@ -97,11 +97,11 @@ end
 -- Attributes an entity did not select (defer, load_only) are expired on
 -- the objects loaded: read on first access. (An attribute found assigned
 -- is left alone: autoflush has written it before the query ran.)
-local function mark_deferred(spec, objs)
+local function mark_deferred(spec, objs, n)
   local deferred = spec.deferred
   if deferred == nil then return end
   local states = spec.states
-  for r = 1, #objs do
+  for r = 1, n do
     local obj = objs[r]
     local st = obj and states[obj]
     if st and st.expired ~= true and st.key ~= nil then
@@ -129,10 +129,12 @@ end
 function M.load(plan, rows)
   if plan.single then
     local spec = plan.specs[1]
-    orm_load(spec, rows, rows)
-    mark_deferred(spec, rows)
     -- a NULL key (outer join) loads as nil
-    for i = 1, #rows do if rows[i] == false then rows[i] = nil end end
+    local n = #rows
+    spec.nil_for_null = true
+    orm_load(spec, rows, rows)
+    spec.nil_for_null = nil
+    mark_deferred(spec, rows, n)
     fire_load(spec)
     return rows
   end
@@ -142,7 +144,7 @@ function M.load(plan, rows)
     if e.mapper then
       local out = {}
       orm_load(plan.specs[i], rows, out)
-      mark_deferred(plan.specs[i], out)
+      mark_deferred(plan.specs[i], out, #rows)
       fire_load(plan.specs[i])
       cols[i] = out
     end
