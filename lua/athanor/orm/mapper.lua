@@ -173,6 +173,27 @@ local function compile_copier(keys)
   return chunk()
 end
 
+-- A function making the state of a new instance (state.lua) with room for
+-- everything it will hold: the n loaded values and mapper, session,
+-- status, key, expired. Grown one field at a time, a state would be
+-- rehashed five or six times between construction and commit.
+local has_table_new, table_new = pcall(require, "table.new")   -- LuaJIT's
+local function compile_state_maker(n)
+  if has_table_new then
+    -- (LuaJIT drops the nil fields of a constructor: it sizes by table.new)
+    return function(mapper)
+      local st = table_new(n, 5)
+      st.mapper = mapper
+      return st
+    end
+  end
+  local slots = {}
+  for i = 1, n do slots[i] = "nil" end
+  slots[#slots + 1] = "mapper = mapper, session = nil, status = nil, key = nil, expired = nil"
+  local src = "return function(mapper) return { " .. concat(slots, ", ") .. " } end"
+  return assert((loadstring or load)(src, "=athanor.orm.mapper state maker"))()   -- luacheck: ignore
+end
+
 -- True when every field is a plain column value the copier can take as it
 -- is: a column attribute, no validator, not ath.null. (Errors, validators,
 -- relationships and ath.null take the general path.)
@@ -210,7 +231,7 @@ function ModelMeta.__call(model, fields)
       props[k]:init_value(obj, k, v)
     end
   end
-  local st = { mapper = mapper }
+  local st = mapper.new_state(mapper)
   -- what validators compare with at flush (validate only what changed
   -- since); without validators nothing reads a transient object's snapshot
   if next(validators) ~= nil then state.snapshot(obj, st) end
@@ -330,6 +351,7 @@ function Base:model(name, fields)
     if not mapper.is_pk[i] then mapper.expirable_keys[#mapper.expirable_keys + 1] = key end
   end
   mapper.copy_columns = compile_copier(mapper.attr_keys)
+  mapper.new_state = compile_state_maker(#mapper.attr_keys)
   local auto = t:_autoincrement_column()
   mapper.autoinc_index = auto and mapper.index[mapper.key_of_column[auto]] or nil
 
