@@ -168,4 +168,42 @@ describe("the ORM's fast paths", function()
     assert.equal("a", items[2].name)
     assert.equal("persistent", state.status_name(state.get(items[2])))
   end)
+
+  it("flushes pending objects before a get that misses, so it finds them", function()
+    local Item, s = fx.models.Item, fx.session
+    local it = Item{ id = 5, name = "new" }
+    s:add(it)
+    assert.equal(it, s:get(Item, 5))
+    assert.equal("persistent", orm.inspect(it).state)
+  end)
+
+  it("leaves a loaded object's assignments to the flush when a get misses (no UPDATE, no scan)", function()
+    local Item, s = fx.models.Item, fx.session
+    s:add_all({ Item{ id = 1, name = "a" }, Item{ id = 2, name = "b" } })
+    s:commit()
+    s:expunge_all()                                 -- (so that the get of 2 misses)
+    local a = s:get(Item, 1)
+    a.name = "changed"
+    fx.reset_sql()
+    local b = s:get(Item, 2)
+    assert.equal("b", b.name)
+    assert.equal(0, #fx.statements("UPDATE"))
+    s:commit()
+    assert.equal(1, #fx.statements("UPDATE"))
+    local check = fx.Session()
+    assert.equal("changed", check:get(Item, 1).name)
+    check:close()
+  end)
+
+  it("answers a get after a deleted object's flush with nil", function()
+    local Item, s = fx.models.Item, fx.session
+    s:add(Item{ id = 1, name = "a" })
+    s:commit()
+    local other = fx.Session()
+    other:delete(other:get(Item, 1))
+    other:commit()
+    other:close()
+    s:expunge_all()
+    assert.is_nil(s:get(Item, 1))
+  end)
 end)

@@ -379,6 +379,31 @@ function Session:_load_expired(obj, st, level)
   end
 end
 
+-- SELECT of mapper's table by primary key, built once per mapper with a
+-- bound parameter per key column (compiled once, bound on each get).
+local function pk_select(mapper)
+  local stmt = mapper.pk_select
+  if stmt == nil then
+    local crit = {}
+    for i, a in ipairs(mapper.pk_index) do
+      local col = mapper.columns[a]
+      crit[i] = col:eq(ath.bindparam("athanor_pk_" .. i, nil, col.type))
+    end
+    stmt = ath.select(mapper.table):where(unpack(crit))
+    mapper.pk_select = stmt
+  end
+  return stmt
+end
+
+local PK_PARAM = {}
+for i = 1, 32 do PK_PARAM[i] = "athanor_pk_" .. i end
+
+local function pk_params(mapper, values)
+  local params = {}
+  for i = 1, mapper.pk_count do params[PK_PARAM[i] or ("athanor_pk_" .. i)] = values[i] end
+  return params
+end
+
 --- The object of model with primary key pk (a value, or an array for a
 -- composite key), from the identity map without SQL when it is there.
 -- @return the object or nil
@@ -418,11 +443,14 @@ function Session:get(model, pk)
     end
     return obj
   end
-  autoflush(self, 2)
+  -- Only pending inserts and deletes can change what a select by primary
+  -- key finds: an assignment to a loaded object cannot (its row is another
+  -- key's, or it would have been found in the map above). Finding those
+  -- assignments means comparing every object of the map, so a get that
+  -- misses leaves them to the next flush (a loop of gets stays linear).
+  if self._new[1] ~= nil or self._deleted[1] ~= nil then autoflush(self, 2) end
   local conn = self:_connection(2)
-  local crit = {}
-  for i, a in ipairs(mapper.pk_index) do crit[i] = mapper.columns[a]:eq(values[i]) end
-  local res = conn:execute(ath.select(mapper.table):where(unpack(crit)))
+  local res = conn:execute(pk_select(mapper), pk_params(mapper, values))
   local rows = res:all()
   if #rows == 0 then return nil end
   local plan = loading.plan(self, { { mapper = mapper } }, res:keys())
