@@ -37,7 +37,27 @@ end
 -- A row key no result has: an attribute not selected (deferred) reads nil.
 local ABSENT = "\0not selected"
 
+-- The layout of session:get's result (mapper.pk_select_names: every
+-- attribute, from offset 0): row_keys and reuse_rows, computed once per
+-- names table.
+local whole_layouts = setmetatable({}, { __mode = "k" })
+
 local function entity_spec(session, mapper, names, offset, present)
+  local cacheable = offset == 0 and present == nil and names == mapper.pk_select_names
+  if cacheable then
+    local layouts = whole_layouts[names]
+    local layout = layouts and layouts[mapper]
+    if layout then
+      local model = mapper.model
+      local listeners = rawget(model, "_listeners")
+      return {
+        model = model, mapper = mapper, session = session, mapper_id = mapper.id,
+        attrs = mapper.attr_keys, row_keys = layout.row_keys, pk = mapper.pk_index,
+        identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
+        new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = layout.reuse,
+      }
+    end
+  end
   local first_at = {}
   for p = 1, #names do
     local nm = names[p]
@@ -63,6 +83,14 @@ local function entity_spec(session, mapper, names, offset, present)
   -- turned into the object itself
   local reuse = offset == 0 and #names == #mapper.attr_keys and present == nil
   for i, key in ipairs(mapper.attr_keys) do if row_keys[i] ~= key then reuse = false end end
+  if cacheable then
+    local layouts = whole_layouts[names]
+    if layouts == nil then
+      layouts = setmetatable({}, { __mode = "k" })
+      whole_layouts[names] = layouts
+    end
+    layouts[mapper] = { row_keys = row_keys, reuse = reuse }
+  end
   local model = mapper.model
   local listeners = rawget(model, "_listeners")
   return {

@@ -453,7 +453,13 @@ function Session:get(model, pk)
   local res = conn:execute(pk_select(mapper), pk_params(mapper, values))
   local rows = res:all()
   if #rows == 0 then return nil end
-  local plan = loading.plan(self, { { mapper = mapper } }, res:keys())
+  -- the statement's names, kept: the loader remembers its layout by them
+  local names = mapper.pk_select_names
+  if names == nil then
+    names = res:keys()
+    mapper.pk_select_names = names
+  end
+  local plan = loading.plan(self, { { mapper = mapper } }, names)
   return loading.load(plan, rows)[1]
 end
 
