@@ -63,7 +63,7 @@ function M.Session(opts, maker)
   return setmetatable({
     bind = opts.bind, autoflush = opts.autoflush ~= false, expire_on_commit = opts.expire_on_commit ~= false,
     _event_kind = "session", _maker = maker,
-    _identity = {}, _new = {}, _new_set = {}, _deleted = {}, _deleted_set = {}, _strong = {},
+    _identity = {}, _new = {}, _deleted = {}, _deleted_set = {}, _strong = {},
     _tx_new = {}, _tx_deleted = {},
   }, Session)
 end
@@ -178,11 +178,10 @@ function Session:add(obj)
       describe(obj))
   end
   if st.key == nil then
+    -- (it had no session, so it is not in _new yet: an object is in _new
+    -- exactly while its state says pending in this session)
     st.session, st.status = self, "pending"
-    if not self._new_set[obj] then
-      self._new_set[obj] = true
-      self._new[#self._new + 1] = obj
-    end
+    self._new[#self._new + 1] = obj
     if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
     return
   end
@@ -202,7 +201,7 @@ end
 --- Add every object of an array.
 function Session:add_all(objs)
   if type(objs) ~= "table" then errors.raise("ArgumentError", 2, "add_all() expects an array of objects") end
-  local new, new_set = self._new, self._new_set
+  local new = self._new
   local n = #new
   for _, obj in ipairs(objs) do
     -- the common case inline: a transient object of a model without
@@ -212,11 +211,8 @@ function Session:add_all(objs)
     if mapper and st.session == nil and st.key == nil and mapper.relationships == nil
         and getmetatable(obj) == mapper.model then
       st.session, st.status = self, "pending"
-      if not new_set[obj] then
-        new_set[obj] = true
-        n = n + 1
-        new[n] = obj
-      end
+      n = n + 1
+      new[n] = obj
     else
       self:add(obj)
       n = #new
@@ -246,7 +242,7 @@ end
 
 -- Forget obj (its state stays: transient when never inserted, else detached).
 local function detach(self, obj, st)
-  if self._new_set[obj] then self._new_set[obj] = nil; remove_from(self._new, obj) end
+  if st.session == self and st.status == "pending" then remove_from(self._new, obj) end
   if self._deleted_set[obj] then self._deleted_set[obj] = nil; remove_from(self._deleted, obj) end
   if st.key ~= nil then
     local idmap = self._identity[st.mapper]
@@ -283,7 +279,7 @@ function Session:expunge_all()
   for _, obj in ipairs(self._new) do forget(self, obj) end
   for obj in pairs(self._tx_deleted) do forget(self, obj) end
   self._identity = {}
-  self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
+  self._new, self._deleted, self._deleted_set = {}, {}, {}
   self._tx_new, self._tx_deleted = {}, {}
   self._rel, self._loadopt = nil, nil
   state.release_all(self._strong)
@@ -546,7 +542,7 @@ function Session:rollback()
     local st = states[obj]
     if st then st.session, st.status = nil, nil end
   end
-  self._new, self._new_set = {}, {}
+  self._new = {}
   self._deleted, self._deleted_set = {}, {}
   for obj in pairs(self._tx_new) do
     local st = states[obj]
@@ -581,7 +577,7 @@ function Session:close()
     if st then st.key = nil end
   end
   self:expunge_all()
-  self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
+  self._new, self._deleted, self._deleted_set = {}, {}, {}
   self._tx_new, self._tx_deleted = {}, {}
 end
 Session.__close = function(self) self:close() end
@@ -631,7 +627,7 @@ function Session:begin_nested()
         local st = states[obj]
         if st then st.session, st.status = nil, nil end
       end
-      s._new, s._new_set = {}, {}
+      s._new = {}
       expire_all(s)
     end,
   }

@@ -554,7 +554,7 @@ function M.flush(session, level)
     loading.identity_map(session, st.mapper)[st.key] = nil
     session._tx_deleted[obj] = true
   end
-  session._new, session._new_set = {}, {}
+  session._new = {}
   session._deleted, session._deleted_set = {}, {}
   if rel_plan then rel.finish(rel_plan, session) end
   state.release_all(session._strong)
