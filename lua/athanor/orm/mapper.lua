@@ -157,10 +157,6 @@ local function run_validators(mapper, obj, key, value)
 end
 M.run_validators = run_validators
 
---- User{ name = "Bob" }: a transient instance. An unknown key is an
--- ArgumentError naming the model and the key; validators run here.
-local column_init_value = ColumnProperty.init_value
-
 -- A function copying the column attributes of a constructor's fields
 -- into a new table made with room for all of them: setting them one by one
 -- would grow the table (rehash) at the 1st, 2nd, 3rd, 5th, 9th ... key. The
@@ -197,10 +193,9 @@ end
 -- True when every field is a plain column value the copier can take as it
 -- is: a column attribute, no validator, not ath.null. (Errors, validators,
 -- relationships and ath.null take the general path.)
-local function copyable(props, validators, fields)
+local function copyable(plain, fields)
   for k, v in pairs(fields) do
-    local p = props[k]
-    if p == nil or p.init_value ~= column_init_value or v == null or validators[k] ~= nil then return false end
+    if plain[k] == nil or v == null then return false end
   end
   return true
 end
@@ -217,7 +212,7 @@ function ModelMeta.__call(model, fields)
     obj = setmetatable({}, model)
   elseif type(fields) ~= "table" then
     errors.raise("ArgumentError", 2, "%s{...} expects a table of attribute values, got %s", mapper.name, type(fields))
-  elseif copyable(props, validators, fields) then
+  elseif copyable(mapper.plain_columns, fields) then
     obj = setmetatable(mapper.copy_columns(fields), model)
   else
     obj = setmetatable({}, model)
@@ -351,6 +346,10 @@ function Base:model(name, fields)
     if not mapper.is_pk[i] then mapper.expirable_keys[#mapper.expirable_keys + 1] = key end
   end
   mapper.copy_columns = compile_copier(mapper.attr_keys)
+  -- the column attributes without a validator (orm.validates takes its
+  -- attribute out): the constructor copies those as they are
+  mapper.plain_columns = {}
+  for _, key in ipairs(mapper.attr_keys) do mapper.plain_columns[key] = true end
   mapper.new_state = compile_state_maker(#mapper.attr_keys)
   local auto = t:_autoincrement_column()
   mapper.autoinc_index = auto and mapper.index[mapper.key_of_column[auto]] or nil
@@ -408,6 +407,7 @@ function M.validates(model, key, fn)
   local list = mapper.validators[key] or {}
   list[#list + 1] = fn
   mapper.validators[key] = list
+  mapper.plain_columns[key] = nil
 end
 
 return M
