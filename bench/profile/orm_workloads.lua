@@ -2,19 +2,23 @@
 -- the Core doing the same, on a SQLite file database in WAL mode with
 -- synchronous NORMAL, in one process. Prints the median of REPEAT runs of
 -- each and the ratio ORM / Core.
---   lua5.4 bench/profile/orm_workloads.lua [W1,W3,W4,W4id] [N] [REPEAT]
+--   lua5.4 bench/profile/orm_workloads.lua [W1,W3,W4,W4id] [N] [REPEAT] [wall|cpu]
 --   luajit bench/profile/orm_workloads.lua W4 10000 7
 -- N is the row count of W1/W3 (default 100000); W4 runs N/10 gets over
--- N rows. One workload alone (and REPEAT = 1) is the callgrind shape:
---   valgrind --tool=callgrind lua5.4 bench/profile/orm_workloads.lua W4:orm 10000 1
--- (W4:orm or W4:core runs only that side).
+-- N rows; W4id times the second pass of the same keys in one session (the
+-- first loads them). W4:orm or W4:core runs only that side.
+-- bench/profile/orm_flush.lua, orm_load.lua and orm_get.lua are the same
+-- workloads shaped for callgrind.
 local ath = require("athanor")
 local orm = require("athanor.orm")
-local now = require("athanor.core").monotonic
 
 local which = arg[1] or "W1,W3,W4,W4id"
 local N = tonumber(arg[2] or "100000")
 local REPEAT = tonumber(arg[3] or "5")
+-- wall time by default; "cpu" (os.clock: this process's CPU time) is
+-- steadier on a loaded machine
+local CLOCK = arg[4] or "wall"
+local now = CLOCK == "cpu" and os.clock or require("athanor.core").monotonic
 
 local path = os.tmpname()
 os.remove(path)
@@ -147,7 +151,7 @@ local function median(fn, side)
   return ts[math.floor((REPEAT + 1) / 2)]
 end
 
-print(string.format("%s  N=%d  repeat=%d  (median seconds)", jit and jit.version or _VERSION, N, REPEAT)) -- luacheck: ignore
+print(string.format("%s  N=%d  repeat=%d  (median %s seconds)", jit and jit.version or _VERSION, N, REPEAT, CLOCK)) -- luacheck: ignore
 for spec in which:gmatch("[^,]+") do
   local name, only = spec:match("^([^:]+):?(.*)$")
   local fn = assert(W[name], "unknown workload " .. name)
