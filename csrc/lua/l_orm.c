@@ -11,12 +11,14 @@
  *   table key -> object), or create it: a new table holding the row's values
  *   under the attribute names, the model as metatable, and its state (the
  *   loaded values at 1..n plus mapper, session, key, status = "persistent")
- *   in spec.states (weak keys). Every object handed out is put in
- *   spec.strong (held until the session's next flush: a plain table cannot
- *   report an assignment); new ones are appended to spec.new_objects
- *   when that is a table (the load event). An object found with expired
- *   attributes gets them from the row. out[r] is the object of row r, or
- *   false when the row's key is NULL (an outer join's missing side).
+ *   in spec.states (weak keys). Every object handed out is appended to the
+ *   array spec.strong (held until the session's next flush: a plain table
+ *   cannot report an assignment; an array append costs less than a set
+ *   insert, and the session empties it whole); new ones are appended to
+ *   spec.new_objects when that is a table (the load event). An object found
+ *   with expired attributes gets them from the row. out[r] is the object of
+ *   row r, or false when the row's key is NULL (an outer join's missing
+ *   side; nil instead when spec.nil_for_null is true).
  *   spec fields: model, mapper, session, mapper_id, attrs (attribute names),
  *   row_keys (where each attribute's value is in a row: its column's name,
  *   or its position for a repeated name), pk (indexes into attrs), identity,
@@ -172,7 +174,10 @@ static int l_orm_load(lua_State *L) {
   for (int i = 1; i <= n; i++) lua_rawgeti(L, t_keys, i);
   lua_getfield(L, S_SPEC, "reuse_rows");
   int reuse = lua_toboolean(L, -1);
-  lua_pop(L, 1);
+  lua_getfield(L, S_SPEC, "nil_for_null");
+  int nil_for_null = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  lua_Integer nstrong = (lua_Integer)lua_rawlen(L, S_STRONG);
   int top = lua_gettop(L);
   int have_new = lua_istable(L, S_NEW);
   int nnew = have_new ? (int)lua_rawlen(L, S_NEW) : 0;
@@ -193,7 +198,7 @@ static int l_orm_load(lua_State *L) {
     }
     int key = row + 1;
     if (lua_isnil(L, key)) {                                 /* no identity: an outer join's NULL side */
-      lua_pushboolean(L, 0);
+      if (nil_for_null) lua_pushnil(L); else lua_pushboolean(L, 0);
       lua_rawseti(L, S_OUT, r);
       lua_settop(L, top);
       continue;
@@ -207,13 +212,15 @@ static int l_orm_load(lua_State *L) {
       if (lua_istable(L, -1)) refresh_expired(L, obj, obj + 1, row, n, attrs0, keys0);
       lua_settop(L, obj);
       /* handed out again: it may be changed and dropped before the flush */
-      lua_pushvalue(L, obj); lua_pushboolean(L, 1);
-      lua_rawset(L, S_STRONG);
+      lua_pushvalue(L, obj);
+      lua_rawseti(L, S_STRONG, ++nstrong);
     } else {
       lua_pop(L, 1);
       if (reuse) lua_pushvalue(L, row);                      /* the row becomes the object */
       else lua_createtable(L, 0, n);                         /* obj */
-      lua_createtable(L, n, 5);                              /* state */
+      /* the state: n loaded values, and mapper, session, key, status and
+       * (once expired, e.g. at commit) expired: sized now, never rehashed */
+      lua_createtable(L, n, 5);
       int st = obj + 1;
       for (int i = 1; i <= n; i++) {
         lua_pushvalue(L, keys0 + i);
@@ -239,8 +246,8 @@ static int l_orm_load(lua_State *L) {
       lua_rawset(L, S_STATES);                               /* states[obj] = state */
       lua_pushvalue(L, key); lua_pushvalue(L, obj);
       lua_rawset(L, S_IDENTITY);                             /* identity[key] = obj */
-      lua_pushvalue(L, obj); lua_pushboolean(L, 1);
-      lua_rawset(L, S_STRONG);                               /* held until the next flush */
+      lua_pushvalue(L, obj);
+      lua_rawseti(L, S_STRONG, ++nstrong);                   /* held until the next flush */
       if (have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++nnew); }
       created++;
     }

@@ -37,7 +37,27 @@ end
 -- A row key no result has: an attribute not selected (deferred) reads nil.
 local ABSENT = "\0not selected"
 
+-- The layout of session:get's result (mapper.pk_select_names: every
+-- attribute, from offset 0): row_keys and reuse_rows, computed once per
+-- names table.
+local whole_layouts = setmetatable({}, { __mode = "k" })
+
 local function entity_spec(session, mapper, names, offset, present)
+  local cacheable = offset == 0 and present == nil and names == mapper.pk_select_names
+  if cacheable then
+    local layouts = whole_layouts[names]
+    local layout = layouts and layouts[mapper]
+    if layout then
+      local model = mapper.model
+      local listeners = rawget(model, "_listeners")
+      return {
+        model = model, mapper = mapper, session = session, mapper_id = mapper.id,
+        attrs = mapper.attr_keys, row_keys = layout.row_keys, pk = mapper.pk_index,
+        identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
+        new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = layout.reuse,
+      }
+    end
+  end
   local first_at = {}
   for p = 1, #names do
     local nm = names[p]
@@ -63,6 +83,14 @@ local function entity_spec(session, mapper, names, offset, present)
   -- turned into the object itself
   local reuse = offset == 0 and #names == #mapper.attr_keys and present == nil
   for i, key in ipairs(mapper.attr_keys) do if row_keys[i] ~= key then reuse = false end end
+  if cacheable then
+    local layouts = whole_layouts[names]
+    if layouts == nil then
+      layouts = setmetatable({}, { __mode = "k" })
+      whole_layouts[names] = layouts
+    end
+    layouts[mapper] = { row_keys = row_keys, reuse = reuse }
+  end
   local model = mapper.model
   local listeners = rawget(model, "_listeners")
   return {
@@ -97,11 +125,11 @@ end
 -- Attributes an entity did not select (defer, load_only) are expired on
 -- the objects loaded: read on first access. (An attribute found assigned
 -- is left alone: autoflush has written it before the query ran.)
-local function mark_deferred(spec, objs)
+local function mark_deferred(spec, objs, n)
   local deferred = spec.deferred
   if deferred == nil then return end
   local states = spec.states
-  for r = 1, #objs do
+  for r = 1, n do
     local obj = objs[r]
     local st = obj and states[obj]
     if st and st.expired ~= true and st.key ~= nil then
@@ -129,10 +157,12 @@ end
 function M.load(plan, rows)
   if plan.single then
     local spec = plan.specs[1]
-    orm_load(spec, rows, rows)
-    mark_deferred(spec, rows)
     -- a NULL key (outer join) loads as nil
-    for i = 1, #rows do if rows[i] == false then rows[i] = nil end end
+    local n = #rows
+    spec.nil_for_null = true
+    orm_load(spec, rows, rows)
+    spec.nil_for_null = nil
+    mark_deferred(spec, rows, n)
     fire_load(spec)
     return rows
   end
@@ -142,7 +172,7 @@ function M.load(plan, rows)
     if e.mapper then
       local out = {}
       orm_load(plan.specs[i], rows, out)
-      mark_deferred(plan.specs[i], out)
+      mark_deferred(plan.specs[i], out, #rows)
       fire_load(plan.specs[i])
       cols[i] = out
     end

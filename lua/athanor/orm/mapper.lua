@@ -18,8 +18,8 @@ local ath = require("athanor")
 local errors = require("athanor.errors")
 local state = require("athanor.orm.state")
 
-local type, pairs, ipairs, rawget, rawset, setmetatable, getmetatable, tostring =
-  type, pairs, ipairs, rawget, rawset, setmetatable, getmetatable, tostring
+local type, pairs, ipairs, next, rawget, rawset, setmetatable, getmetatable, tostring =
+  type, pairs, ipairs, next, rawget, rawset, setmetatable, getmetatable, tostring
 local concat, sort = table.concat, table.sort
 local states = state.states
 local null = ath.null
@@ -157,29 +157,79 @@ local function run_validators(mapper, obj, key, value)
 end
 M.run_validators = run_validators
 
+-- A function copying the column attributes of a constructor's fields
+-- into a new table made with room for all of them: setting them one by one
+-- would grow the table (rehash) at the 1st, 2nd, 3rd, 5th, 9th ... key. The
+-- keys are written as quoted literals (%q), so any attribute name is safe.
+local function compile_copier(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do parts[i] = string.format("[%q] = f[%q]", k, k) end
+  local src = "return function(f) return { " .. concat(parts, ", ") .. " } end"
+  local chunk = assert((loadstring or load)(src, "=athanor.orm.mapper copier"))   -- luacheck: ignore
+  return chunk()
+end
+
+-- A function making the state of a new instance (state.lua) with room for
+-- everything it will hold: the n loaded values and mapper, session,
+-- status, key, expired. Grown one field at a time, a state would be
+-- rehashed five or six times between construction and commit.
+local has_table_new, table_new = pcall(require, "table.new")   -- LuaJIT's
+local function compile_state_maker(n)
+  if has_table_new then
+    -- (LuaJIT drops the nil fields of a constructor: it sizes by table.new)
+    return function(mapper)
+      local st = table_new(n, 5)
+      st.mapper = mapper
+      return st
+    end
+  end
+  local slots = {}
+  for i = 1, n do slots[i] = "nil" end
+  slots[#slots + 1] = "mapper = mapper, session = nil, status = nil, key = nil, expired = nil"
+  local src = "return function(mapper) return { " .. concat(slots, ", ") .. " } end"
+  return assert((loadstring or load)(src, "=athanor.orm.mapper state maker"))()   -- luacheck: ignore
+end
+
+-- True when every field is a plain column value the copier can take as it
+-- is: a column attribute, no validator, not ath.null. (Errors, validators,
+-- relationships and ath.null take the general path.)
+local function copyable(plain, fields)
+  for k, v in pairs(fields) do
+    if plain[k] == nil or v == null then return false end
+  end
+  return true
+end
+
 --- User{ name = "Bob" }: a transient instance. An unknown key is an
 -- ArgumentError naming the model and the key; validators run here.
 function ModelMeta.__call(model, fields)
   local mapper = rawget(model, "__mapper__")
-  if M.configure_hook then M.configure_hook() end
-  local obj = setmetatable({}, model)
-  if fields ~= nil then
-    if type(fields) ~= "table" then
-      errors.raise("ArgumentError", 2, "%s{...} expects a table of attribute values, got %s", mapper.name, type(fields))
-    end
-    local props = mapper.props
-    for k, v in pairs(fields) do
+  local hook = M.configure_hook
+  if hook then hook() end
+  local obj
+  local props, validators = mapper.props, mapper.validators
+  if fields == nil then
+    obj = setmetatable({}, model)
+  elseif type(fields) ~= "table" then
+    errors.raise("ArgumentError", 2, "%s{...} expects a table of attribute values, got %s", mapper.name, type(fields))
+  elseif copyable(mapper.plain_columns, fields) then
+    obj = setmetatable(mapper.copy_columns(fields), model)
+  else
+    obj = setmetatable({}, model)
+    for k in pairs(fields) do
       if props[k] == nil then
         errors.raise("ArgumentError", 2, "%s has no attribute '%s'", mapper.name, tostring(k))
       end
     end
     for k, v in pairs(fields) do
-      if mapper.validators[k] then v = run_validators(mapper, obj, k, v) end
+      if validators[k] then v = run_validators(mapper, obj, k, v) end
       props[k]:init_value(obj, k, v)
     end
   end
-  local st = { mapper = mapper }
-  state.snapshot(obj, st)
+  local st = mapper.new_state(mapper)
+  -- what validators compare with at flush (validate only what changed
+  -- since); without validators nothing reads a transient object's snapshot
+  if next(validators) ~= nil then state.snapshot(obj, st) end
   states[obj] = st
   return obj
 end
@@ -290,6 +340,17 @@ function Base:model(name, fields)
     mapper.is_pk[mapper.pk_index[i]] = true
   end
   mapper.pk_count = #mapper.pk_index
+  -- the column attributes expiring clears (all but the primary key)
+  mapper.expirable_keys = {}
+  for i, key in ipairs(mapper.attr_keys) do
+    if not mapper.is_pk[i] then mapper.expirable_keys[#mapper.expirable_keys + 1] = key end
+  end
+  mapper.copy_columns = compile_copier(mapper.attr_keys)
+  -- the column attributes without a validator (orm.validates takes its
+  -- attribute out): the constructor copies those as they are
+  mapper.plain_columns = {}
+  for _, key in ipairs(mapper.attr_keys) do mapper.plain_columns[key] = true end
+  mapper.new_state = compile_state_maker(#mapper.attr_keys)
   local auto = t:_autoincrement_column()
   mapper.autoinc_index = auto and mapper.index[mapper.key_of_column[auto]] or nil
 
@@ -346,6 +407,7 @@ function M.validates(model, key, fn)
   local list = mapper.validators[key] or {}
   list[#list + 1] = fn
   mapper.validators[key] = list
+  mapper.plain_columns[key] = nil
 end
 
 return M

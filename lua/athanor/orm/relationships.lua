@@ -769,6 +769,12 @@ local function session_objects(session)
   return out
 end
 
+-- True when obj waits in session's _new for its INSERT.
+local function is_pending_in(session, obj)
+  local st = states[obj]
+  return st ~= nil and st.session == session and st.status == "pending"
+end
+
 local function relationships_of(obj)
   local st = states[obj]
   local m = st and st.mapper
@@ -845,7 +851,7 @@ function M._prepare(session)
           elseif prop.cascade.delete then
             if has_identity(child) and not deleting[child] then
               session:delete(child); deleting[child] = true; dq[#dq + 1] = child
-            elseif not has_identity(child) and session._new_set[child] then
+            elseif not has_identity(child) and is_pending_in(session, child) then
               session:expunge(child)
             end
           elseif not deleting[child] then
@@ -933,7 +939,7 @@ function M._changes(session, plan, prop, obj, deleting)
         end
       elseif prop.cascade["delete-orphan"] then
         if has_identity(child) and not deleting[child] then session:delete(child); deleting[child] = true
-        elseif not has_identity(child) and session._new_set[child] then session:expunge(child) end
+        elseif not has_identity(child) and is_pending_in(session, child) then session:expunge(child) end
       elseif not deleting[child] then
         -- the child stays, without a parent (unless another collection took it)
         local now_parent = back and not back.uselist and rawget(child, back.key)

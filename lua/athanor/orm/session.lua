@@ -19,8 +19,8 @@ local uow = require("athanor.orm.unitofwork")
 
 local states = state.states
 local dispatch = event.dispatch
-local type, ipairs, pairs, rawget, rawset, setmetatable, pcall, error, tostring =
-  type, ipairs, pairs, rawget, rawset, setmetatable, pcall, error, tostring
+local type, ipairs, pairs, rawget, rawset, setmetatable, getmetatable, pcall, error, tostring =
+  type, ipairs, pairs, rawget, rawset, setmetatable, getmetatable, pcall, error, tostring
 local compat = require("athanor.compat")
 local unpack, pack = compat.unpack, compat.pack
 
@@ -63,7 +63,7 @@ function M.Session(opts, maker)
   return setmetatable({
     bind = opts.bind, autoflush = opts.autoflush ~= false, expire_on_commit = opts.expire_on_commit ~= false,
     _event_kind = "session", _maker = maker,
-    _identity = {}, _new = {}, _new_set = {}, _deleted = {}, _deleted_set = {}, _strong = {},
+    _identity = {}, _new = {}, _deleted = {}, _deleted_set = {}, _strong = {},
     _tx_new = {}, _tx_deleted = {},
   }, Session)
 end
@@ -178,11 +178,10 @@ function Session:add(obj)
       describe(obj))
   end
   if st.key == nil then
+    -- (it had no session, so it is not in _new yet: an object is in _new
+    -- exactly while its state says pending in this session)
     st.session, st.status = self, "pending"
-    if not self._new_set[obj] then
-      self._new_set[obj] = true
-      self._new[#self._new + 1] = obj
-    end
+    self._new[#self._new + 1] = obj
     if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
     return
   end
@@ -202,7 +201,23 @@ end
 --- Add every object of an array.
 function Session:add_all(objs)
   if type(objs) ~= "table" then errors.raise("ArgumentError", 2, "add_all() expects an array of objects") end
-  for _, obj in ipairs(objs) do self:add(obj) end
+  local new = self._new
+  local n = #new
+  for _, obj in ipairs(objs) do
+    -- the common case inline: a transient object of a model without
+    -- relationships (no cascade) becomes pending
+    local st = states[obj]
+    local mapper = st and st.mapper
+    if mapper and st.session == nil and st.key == nil and mapper.relationships == nil
+        and getmetatable(obj) == mapper.model then
+      st.session, st.status = self, "pending"
+      n = n + 1
+      new[n] = obj
+    else
+      self:add(obj)
+      n = #new
+    end
+  end
 end
 
 --- Mark a persistent object for deletion at the next flush.
@@ -227,7 +242,7 @@ end
 
 -- Forget obj (its state stays: transient when never inserted, else detached).
 local function detach(self, obj, st)
-  if self._new_set[obj] then self._new_set[obj] = nil; remove_from(self._new, obj) end
+  if st.session == self and st.status == "pending" then remove_from(self._new, obj) end
   if self._deleted_set[obj] then self._deleted_set[obj] = nil; remove_from(self._deleted, obj) end
   if st.key ~= nil then
     local idmap = self._identity[st.mapper]
@@ -250,23 +265,22 @@ function Session:expunge(obj)
   detach(self, obj, st)
 end
 
--- Every object of the session (identity map, pending, deleted).
-local function all_objects(self)
-  local out, seen = {}, {}
-  local function add(obj) if not seen[obj] then seen[obj] = true; out[#out + 1] = obj end end
-  for _, idmap in pairs(self._identity) do for _, obj in pairs(idmap) do add(obj) end end
-  for _, obj in ipairs(self._new) do add(obj) end
-  for obj in pairs(self._tx_deleted) do add(obj) end
-  return out
+-- Detach obj when it is still this session's (what detach() does to its
+-- state; the caller empties the session's tables itself).
+local function forget(self, obj)
+  local st = states[obj]
+  if st and st.session == self then st.session, st.status = nil, nil end
 end
 
 --- Remove every object from the session.
 function Session:expunge_all()
-  for _, obj in ipairs(all_objects(self)) do
-    local st = states[obj]
-    if st and st.session == self then detach(self, obj, st) end
-  end
+  -- every object of the session: identity map, pending, deleted
+  for _, idmap in pairs(self._identity) do for _, obj in pairs(idmap) do forget(self, obj) end end
+  for _, obj in ipairs(self._new) do forget(self, obj) end
+  for obj in pairs(self._tx_deleted) do forget(self, obj) end
   self._identity = {}
+  self._new, self._deleted, self._deleted_set = {}, {}, {}
+  self._tx_new, self._tx_deleted = {}, {}
   self._rel, self._loadopt = nil, nil
   state.release_all(self._strong)
 end
@@ -310,18 +324,17 @@ end
 
 -- Expire every persistent object (commit, rollback).
 local function expire_all(self)
-  for _, idmap in pairs(self._identity) do
+  for mapper, idmap in pairs(self._identity) do
+    -- (an identity map holds the objects of its mapper only)
+    local expirable = mapper.expirable_keys
+    local n = #expirable
+    local relationships = mapper.relationships
     for _, obj in pairs(idmap) do
       local st = states[obj]
       if st and st.status == "persistent" then
-        local mapper = st.mapper
-        local pk = mapper.pk_index
-        local keys = mapper.attr_keys
-        local is_pk = {}
-        for _, i in ipairs(pk) do is_pk[i] = true end
-        for i = 1, #keys do if not is_pk[i] then rawset(obj, keys[i], nil) end end
+        for i = 1, n do rawset(obj, expirable[i], nil) end
         st.expired = true
-        if mapper.relationships then uow.relationship_hooks.expire(self, obj, mapper) end
+        if relationships then uow.relationship_hooks.expire(self, obj, mapper) end
       end
     end
   end
@@ -360,6 +373,31 @@ function Session:_load_expired(obj, st, level)
     -- not in this session's identity map any more (expunged meanwhile)
     st.expired = nil
   end
+end
+
+-- SELECT of mapper's table by primary key, built once per mapper with a
+-- bound parameter per key column (compiled once, bound on each get).
+local function pk_select(mapper)
+  local stmt = mapper.pk_select
+  if stmt == nil then
+    local crit = {}
+    for i, a in ipairs(mapper.pk_index) do
+      local col = mapper.columns[a]
+      crit[i] = col:eq(ath.bindparam("athanor_pk_" .. i, nil, col.type))
+    end
+    stmt = ath.select(mapper.table):where(unpack(crit))
+    mapper.pk_select = stmt
+  end
+  return stmt
+end
+
+local PK_PARAM = {}
+for i = 1, 32 do PK_PARAM[i] = "athanor_pk_" .. i end
+
+local function pk_params(mapper, values)
+  local params = {}
+  for i = 1, mapper.pk_count do params[PK_PARAM[i] or ("athanor_pk_" .. i)] = values[i] end
+  return params
 end
 
 --- The object of model with primary key pk (a value, or an array for a
@@ -401,14 +439,23 @@ function Session:get(model, pk)
     end
     return obj
   end
-  autoflush(self, 2)
+  -- Only pending inserts and deletes can change what a select by primary
+  -- key finds: an assignment to a loaded object cannot (its row is another
+  -- key's, or it would have been found in the map above). Finding those
+  -- assignments means comparing every object of the map, so a get that
+  -- misses leaves them to the next flush (a loop of gets stays linear).
+  if self._new[1] ~= nil or self._deleted[1] ~= nil then autoflush(self, 2) end
   local conn = self:_connection(2)
-  local crit = {}
-  for i, a in ipairs(mapper.pk_index) do crit[i] = mapper.columns[a]:eq(values[i]) end
-  local res = conn:execute(ath.select(mapper.table):where(unpack(crit)))
+  local res = conn:execute(pk_select(mapper), pk_params(mapper, values))
   local rows = res:all()
   if #rows == 0 then return nil end
-  local plan = loading.plan(self, { { mapper = mapper } }, res:keys())
+  -- the statement's names, kept: the loader remembers its layout by them
+  local names = mapper.pk_select_names
+  if names == nil then
+    names = res:keys()
+    mapper.pk_select_names = names
+  end
+  local plan = loading.plan(self, { { mapper = mapper } }, names)
   return loading.load(plan, rows)[1]
 end
 
@@ -495,7 +542,7 @@ function Session:rollback()
     local st = states[obj]
     if st then st.session, st.status = nil, nil end
   end
-  self._new, self._new_set = {}, {}
+  self._new = {}
   self._deleted, self._deleted_set = {}, {}
   for obj in pairs(self._tx_new) do
     local st = states[obj]
@@ -530,7 +577,7 @@ function Session:close()
     if st then st.key = nil end
   end
   self:expunge_all()
-  self._new, self._new_set, self._deleted, self._deleted_set = {}, {}, {}, {}
+  self._new, self._deleted, self._deleted_set = {}, {}, {}
   self._tx_new, self._tx_deleted = {}, {}
 end
 Session.__close = function(self) self:close() end
@@ -580,7 +627,7 @@ function Session:begin_nested()
         local st = states[obj]
         if st then st.session, st.status = nil, nil end
       end
-      s._new, s._new_set = {}, {}
+      s._new = {}
       expire_all(s)
     end,
   }

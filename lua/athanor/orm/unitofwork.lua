@@ -18,7 +18,8 @@ local loading = require("athanor.orm.loading")
 local states = state.states
 local dispatch = event.dispatch
 local null = ath.null
-local type, ipairs, pairs, rawget, rawset, pcall, error, tostring = type, ipairs, pairs, rawget, rawset, pcall, error, tostring
+local type, ipairs, pairs, next, rawget, rawset, pcall, error, tostring =
+  type, ipairs, pairs, next, rawget, rawset, pcall, error, tostring
 local concat, sort = table.concat, table.sort
 local unpack = table.unpack or unpack                  -- luacheck: ignore
 
@@ -113,6 +114,18 @@ end
 
 ------------------------------------------------------------- the flush
 
+-- The indices of mapper's columns with a server default, or false.
+local function mapper_server_defaults(mapper)
+  local d = mapper.server_defaults
+  if d == nil then
+    d = {}
+    for i, col in ipairs(mapper.columns) do if col.server_default ~= nil then d[#d + 1] = i end end
+    if #d == 0 then d = false end
+    mapper.server_defaults = d
+  end
+  return d
+end
+
 local function fire(model, name, conn, obj)
   if rawget(model, "_listeners") ~= nil then dispatch(model, name, model, conn, obj) end
 end
@@ -167,44 +180,133 @@ local function find_dirty(session, deleting)
 end
 M.find_dirty = find_dirty
 
+-- The Lua-side defaults of mapper's columns: { index, key, default }, or
+-- false when none has one (computed once per mapper).
+local function lua_defaults(mapper)
+  local d = mapper.lua_defaults
+  if d == nil then
+    d = {}
+    for i, col in ipairs(mapper.columns) do
+      if col.default ~= nil then d[#d + 1] = { i, mapper.attr_keys[i], col.default } end
+    end
+    if #d == 0 then d = false end
+    mapper.lua_defaults = d
+  end
+  return d
+end
+
+-- A function turning an object of mapper into its INSERT row (column name
+-- -> value, made with room for every column: no rehash while filling) and
+-- its shape, a number whose bit i-1 says column attribute i is set (rows
+-- of one shape go in one batch). Compiled once per mapper; nil for a
+-- mapper of more columns than a double counts bits exactly (those take
+-- the general path). Names are written as quoted literals (%q).
+local MAX_SHAPE_BITS = 52
+local function row_builder(mapper)
+  local b = mapper.row_builder
+  if b == nil then
+    local keys, cols = mapper.attr_keys, mapper.columns
+    if #keys > MAX_SHAPE_BITS then
+      b = false
+    else
+      local reads, fields, bits = {}, {}, {}
+      for i, key in ipairs(keys) do
+        reads[i] = ("local v%d = rawget(obj, %q)"):format(i, key)
+        fields[i] = ("[%q] = v%d"):format(cols[i].name, i)
+        bits[i] = ("(v%d == nil and 0 or %d)"):format(i, 2 ^ (i - 1))
+      end
+      local src = "local rawget = rawget\nreturn function(obj)\n" .. concat(reads, "\n") ..
+        "\nreturn { " .. concat(fields, ", ") .. " }, " .. concat(bits, " + ") .. "\nend"
+      b = assert((loadstring or load)(src, "=athanor.orm row builder"))()   -- luacheck: ignore
+    end
+    mapper.row_builder = b
+  end
+  return b or nil
+end
+
+-- Apply the Lua-side column defaults to obj's unset attributes (recorded
+-- in work.undo: a failed flush takes them back). A default of ath.null is
+-- not set on the object (nil is NULL there) but inserted as NULL: the
+-- indices of those come back in an array, or nil.
+local function apply_defaults(obj, defaults, work)
+  local nulls
+  for j = 1, #defaults do
+    local d = defaults[j]
+    local key = d[2]
+    if rawget(obj, key) == nil then
+      local v = d[3]
+      if type(v) == "function" then v = v() end
+      if v == null then
+        nulls = nulls or {}
+        nulls[#nulls + 1] = d[1]
+      elseif v ~= nil then
+        rawset(obj, key, v)
+        work.undo[#work.undo + 1] = { obj, key }
+      end
+    end
+  end
+  return nulls
+end
+
+-- Rows of objs grouped by shape (the set of columns given), first-seen
+-- order: { rows =, objs =, ncols =, present = attribute indices }.
+local function group_rows(mapper, objs, work)
+  local keys, cols = mapper.attr_keys, mapper.columns
+  local defaults = lua_defaults(mapper)
+  local build = row_builder(mapper)
+  local shapes, order = {}, {}
+  for _, obj in ipairs(objs) do
+    local nulls = defaults and apply_defaults(obj, defaults, work)
+    local row, shape
+    if build and not nulls then
+      row, shape = build(obj)
+    else
+      local present = {}
+      row = {}
+      for i = 1, #keys do
+        local v = rawget(obj, keys[i])
+        if v ~= nil then row[cols[i].name] = v end
+      end
+      for _, i in ipairs(nulls or {}) do row[cols[i].name] = null end
+      for i = 1, #keys do if row[cols[i].name] ~= nil then present[#present + 1] = i end end
+      if build then
+        shape = 0
+        for _, i in ipairs(present) do shape = shape + 2 ^ (i - 1) end
+      else
+        shape = concat(present, ",")
+      end
+    end
+    local g = shapes[shape]
+    if not g then
+      local present = {}
+      for i = 1, #keys do if row[cols[i].name] ~= nil then present[#present + 1] = i end end
+      g = { rows = {}, objs = {}, ncols = #present, present = present, n = 0 }
+      shapes[shape] = g
+      order[#order + 1] = g
+    end
+    local n = g.n + 1
+    g.n = n
+    g.rows[n] = row
+    g.objs[n] = obj
+  end
+  return order
+end
+
 -- INSERT the pending objects of one mapper. Records undo entries and the
 -- post-flush actions in `work`.
 local function insert_objects(conn, mapper, objs, work)
   local model = mapper.model
-  local keys, cols = mapper.attr_keys, mapper.columns
-  for _, obj in ipairs(objs) do
-    fire(model, "before_insert", conn, obj)
-    validate_changes(mapper, obj, states[obj])
-  end
-  -- rows by shape (the set of columns given), first-seen order
-  local shapes, order = {}, {}
-  for _, obj in ipairs(objs) do
-    local row, present, n = {}, {}, 0
-    for i = 1, #keys do
-      local key, col = keys[i], cols[i]
-      local v = rawget(obj, key)
-      if v == nil and col.default ~= nil then
-        local d = col.default
-        if type(d) == "function" then v = d() else v = d end
-        if v ~= nil and v ~= null then
-          rawset(obj, key, v)
-          work.undo[#work.undo + 1] = { obj, key }
-        end
-      end
-      if v ~= nil then
-        row[col.name] = v
-        present[#present + 1] = i
-        n = n + 1
-      end
+  local keys = mapper.attr_keys
+  local listening = rawget(model, "_listeners") ~= nil
+  if listening or next(mapper.validators) ~= nil then
+    for _, obj in ipairs(objs) do
+      fire(model, "before_insert", conn, obj)
+      validate_changes(mapper, obj, states[obj])
     end
-    local shape = concat(present, ",")
-    local g = shapes[shape]
-    if not g then g = { rows = {}, objs = {}, ncols = n, present = present }; shapes[shape] = g; order[#order + 1] = g end
-    g.rows[#g.rows + 1] = row
-    g.objs[#g.objs + 1] = obj
   end
   local auto = mapper.autoinc_index
-  for _, g in ipairs(order) do
+  local inserted = work.inserted
+  for _, g in ipairs(group_rows(mapper, objs, work)) do
     local want_key = false
     if auto then
       want_key = true
@@ -212,13 +314,15 @@ local function insert_objects(conn, mapper, objs, work)
     end
     local got, nstmt = insert_batch(conn, mapper, g.rows, g.ncols, want_key)
     work.statements = work.statements + nstmt
+    local n = #inserted
     for j, obj in ipairs(g.objs) do
       if got then
         rawset(obj, keys[auto], got[j])
         work.undo[#work.undo + 1] = { obj, keys[auto] }
       end
-      work.inserted[#work.inserted + 1] = obj
-      fire(model, "after_insert", conn, obj)
+      n = n + 1
+      inserted[n] = obj
+      if listening then fire(model, "after_insert", conn, obj) end
     end
   end
 end
@@ -392,22 +496,36 @@ function M.flush(session, level)
     error(err, 0)
   end
   -- every statement succeeded: the objects take their new states
+  local tx_new = session._tx_new
+  local cur, cur_idmap, server_defaults, keys, nkeys, pk_key   -- of the current run of one mapper
   for _, obj in ipairs(work.inserted) do
     local st = states[obj]
-    local mapper = st.mapper
-    local key = mapper:identity_key_of(obj)
-    st.status, st.key, st.session = "persistent", key, session
-    -- server-side defaults are not known: read on first access
-    for i, col in ipairs(mapper.columns) do
-      if rawget(obj, mapper.attr_keys[i]) == nil and col.server_default ~= nil then
-        local e = st.expired or {}
-        if e ~= true then e[mapper.attr_keys[i]] = true end
-        st.expired = e
-      end
+    if st.mapper ~= cur then
+      cur = st.mapper
+      cur_idmap = loading.identity_map(session, cur)
+      server_defaults = mapper_server_defaults(cur)
+      keys = cur.attr_keys
+      nkeys = #keys
+      pk_key = cur.pk_count == 1 and keys[cur.pk_index[1]]
     end
-    state.snapshot(obj, st)
-    loading.identity_map(session, mapper)[key] = obj
-    session._tx_new[obj] = true
+    local key
+    if pk_key then key = rawget(obj, pk_key) else key = cur:identity_key_of(obj) end
+    st.status, st.key, st.session = "persistent", key, session
+    if server_defaults or st.expired then
+      -- server-side defaults are not known: read on first access
+      for _, i in ipairs(server_defaults or {}) do
+        if rawget(obj, keys[i]) == nil then
+          local e = st.expired or {}
+          if e ~= true then e[keys[i]] = true end
+          st.expired = e
+        end
+      end
+      state.snapshot(obj, st)
+    else
+      for i = 1, nkeys do st[i] = rawget(obj, keys[i]) end   -- state.snapshot, nothing expired
+    end
+    cur_idmap[key] = obj
+    tx_new[obj] = true
   end
   for _, obj in ipairs(work.updated) do
     local st = states[obj]
@@ -436,7 +554,7 @@ function M.flush(session, level)
     loading.identity_map(session, st.mapper)[st.key] = nil
     session._tx_deleted[obj] = true
   end
-  session._new, session._new_set = {}, {}
+  session._new = {}
   session._deleted, session._deleted_set = {}, {}
   if rel_plan then rel.finish(rel_plan, session) end
   state.release_all(session._strong)
