@@ -154,6 +154,7 @@ function run.OW4id(n)
     end
   end
   local t1 = now()
+  assert(#held == per_pass)
   s:close()
   return t1 - t0, check
 end
