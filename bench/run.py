@@ -64,7 +64,7 @@ REFERENCE = "athanor text 5.4"   # ratios "to athanor" use this column
 
 
 # An ORM contender: (name, command builder(backend, target, workloads, sizes, rows), env,
-# the Core column its "× core" ratio uses)
+# the Core column its "× core" ratio uses, run as its pair in a full run)
 def orm_contenders():
     lua_dir = os.path.join(ROOT, "bench", "contenders")
     py = "/usr/bin/python3"
@@ -76,7 +76,7 @@ def orm_contenders():
         ("athanor ORM 5.4", athanor("lua5.4"), lua_env("lua54"), "athanor expr 5.4"),
         ("athanor ORM JIT", athanor("luajit"), lua_env("luajit"), "athanor expr JIT"),
         ("SQLAlchemy ORM", lambda b, t, ws, ns, r: [py, os.path.join(lua_dir, "sqlalchemy_orm.py"), b, t, ",".join(ws),
-                                                    ",".join(map(str, ns)), str(r)], None, "SQLAlchemy Core"),
+                                                    ",".join(map(str, ns)), str(r)], None, None),
     ]
 
 
@@ -212,40 +212,68 @@ def run_core(backend, target, sizes, rows, w4, only, warmup, runs):
     return table, failures
 
 
-def run_orm_workloads(backend, target, sizes, rows, only, warmup, runs, smoke):
-    """The ORM table; the smoke run starts each contender once with every workload."""
-    table, failures = {}, 0
+def run_orm_workloads(backend, target, sizes, rows, w4, only, warmup, runs, smoke):
+    """The ORM table and its ratios. In a full run each repetition runs every
+    ORM contender on the workload back to back, each athanor one followed by
+    its Core reference (CORE_OF, "athanor expr" on the same interpreter), and
+    a ratio is the median of the ratios of one repetition: measured moments
+    apart, so load drifting on a shared machine cancels out. The smoke run
+    starts each ORM contender once with every workload, no Core pairs."""
+    table, ratios, failures = {}, {}, 0
     workloads = [w for w in ORM_FULL if selected(only, w)]
     if not workloads:
-        return table, failures
+        return table, ratios, failures
     if any(w.startswith("OW6") for w in workloads):
         subprocess.check_call(orm_contenders()[0][1](backend, target, ["setup6"], [sizes["OW6sel"]], rows),
                               env=lua_env("lua54"), stdout=subprocess.DEVNULL)
-    for name, cmd_for, env, _core in orm_contenders():
-        groups = [workloads] if smoke else [[w] for w in workloads]
-        for group in groups:
-            cmd = cmd_for(backend, target, group, [sizes[w] for w in group], rows)
-            results = []
-            try:
-                for i in range(warmup + runs):
-                    res = run_orm(cmd, env)
+    core_contenders = {c[0]: c for c in contenders()}
+    for group in ([workloads] if smoke else [[w] for w in workloads]):
+        samples, failed = {}, set()
+        for i in range(warmup + runs):
+            for name, cmd_for, env, core_name in orm_contenders():
+                if name in failed:
+                    continue
+                try:
+                    res = run_orm(cmd_for(backend, target, group, [sizes[w] for w in group], rows), env)
                     for w in group:
                         want = orm_expected_check(w, sizes[w], rows)
                         if w not in res or res[w]["check"] != want:
                             raise RuntimeError("%s %s %s: check %s, expected %d" %
                                                (backend, name, w, res.get(w, {}).get("check"), want))
-                    if i >= warmup:
-                        results.append(res)
-            except RuntimeError as e:
-                print("FAIL: %s" % e)
-                failures += 1
-                for w in group:
-                    table[(w, name)] = "FAIL"
+                    cw = CORE_OF.get(group[0])
+                    if not smoke and core_name and cw:
+                        _, core_cmd, core_env = core_contenders[core_name]
+                        core, _na = run_once(core_cmd(backend, target, cw, sizes[cw], rows), core_env)
+                        want = expected_check(cw, sizes[cw], rows, w4)
+                        if core is None or core["check"] != want:
+                            raise RuntimeError("%s %s %s (the pair of %s): no result or a wrong check" %
+                                               (backend, core_name, cw, name))
+                        res[group[0]]["core"] = core["seconds"]
+                except RuntimeError as e:
+                    print("FAIL: %s" % e)
+                    failures += 1
+                    failed.add(name)
+                    for w in group:
+                        table[(w, name)] = "FAIL"
+                    continue
+                if i >= warmup:
+                    samples.setdefault(name, []).append(res)
+        for name, results in samples.items():
+            if name in failed:
                 continue
             for w in group:
                 secs = statistics.median(r[w]["seconds"] for r in results)
                 table[(w, name)] = (secs, max(r[w]["rss"] for r in results), orm_objects(w, sizes[w], rows))
-    return table, failures
+                paired = [r[w]["seconds"] / r[w]["core"] for r in results if r[w].get("core")]
+                if paired:
+                    ratios[(w, name, "core")] = statistics.median(paired)
+                for ref in ORM_REFERENCES:
+                    if name not in ORM_REFERENCES and ref in samples and ref not in failed:
+                        pairs = [a[w]["seconds"] / b[w]["seconds"] for a, b in zip(results, samples[ref])
+                                 if b[w]["seconds"] > 0]
+                        if pairs:
+                            ratios[(w, name, ref)] = statistics.median(pairs)
+    return table, ratios, failures
 
 
 def print_core(table, only):
@@ -275,13 +303,21 @@ def print_core(table, only):
         print("| %s | %s |" % (w, " | ".join(cells)))
 
 
-def print_orm(table, core, only):
+def print_orm(table, ratios, core, only):
     """athanor ORM cells: ratio to the same interpreter's athanor expr Core
-    figure of CORE_OF (× core); the SQLAlchemy ORM cell: ratio to each athanor ORM."""
+    figure of CORE_OF (× core); the SQLAlchemy ORM cell: ratio to each athanor
+    ORM. Paired ratios (full run) when there are, else from the tables (smoke)."""
     names = [c[0] for c in orm_contenders()]
     core_ref = {c[0]: c[3] for c in orm_contenders()}
     print("| workload | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
+
+    def ratio(key, secs, other):
+        if key in ratios:
+            return ratios[key]
+        if isinstance(other, tuple) and other[0] > 0:
+            return secs / other[0]
+        return None
     for w in ORM_FULL:
         if not selected(only, w):
             continue
@@ -293,14 +329,15 @@ def print_orm(table, core, only):
                 continue
             secs, rss, nobj = v
             cell = "%.4f s (%s/s)" % (secs, human(nobj / secs if secs > 0 else 0))
-            base = core.get((CORE_OF.get(w), core_ref[name]))
-            if isinstance(base, tuple) and base[0] > 0:
-                cell += " %.2f× core" % (secs / base[0])
+            if core_ref[name]:
+                r = ratio((w, name, "core"), secs, core.get((CORE_OF.get(w), core_ref[name])))
+                if r is not None:
+                    cell += " %.2f× core" % r
             if name not in ORM_REFERENCES:
                 for ref_name, label in zip(ORM_REFERENCES, ("ath", "JIT")):
-                    ref = table.get((w, ref_name))
-                    if isinstance(ref, tuple) and ref[0] > 0:
-                        cell += " %.2f× %s" % (secs / ref[0], label)
+                    r = ratio((w, name, ref_name), secs, table.get((w, ref_name)))
+                    if r is not None:
+                        cell += " %.2f× %s" % (r, label)
             if w in ("OW3", "OW5", "OW6sel", "OW6join"):
                 cell += " %d MB" % (rss // 1024)
             cells.append(cell)
@@ -339,12 +376,13 @@ def main():
         if any(selected(only, w) for w in FULL):
             print("\n## %s — %s; seconds (rows/s), ratio to raw C, ratio to %s" % (backend, heading, REFERENCE))
             print_core(core, only)
-        orm, failed = run_orm_workloads(backend, target, sizes, rows, only, warmup, runs, args.smoke)
+        orm, ratios, failed = run_orm_workloads(backend, target, sizes, rows, w4, only, warmup, runs, args.smoke)
         failures += failed
         if any(selected(only, w) for w in ORM_FULL):
             print("\n## %s ORM — %s; seconds (objects/s), ratio to the same interpreter's athanor expr Core "
-                  "(OW4id to W4), SQLAlchemy ORM's ratio to athanor ORM 5.4 (ath) and LuaJIT (JIT)" % (backend, heading))
-            print_orm(orm, core, only)
+                  "(OW4id to W4), SQLAlchemy ORM's ratio to athanor ORM 5.4 (ath) and LuaJIT (JIT)%s" %
+                  (backend, heading, "" if args.smoke else "; ratios are medians of the ratios within each repetition"))
+            print_orm(orm, ratios, core, only)
     if failures:
         print("\nbench: %d contender run(s) failed" % failures)
         sys.exit(1)
