@@ -14,6 +14,7 @@
 --   fetch        conn:execute(select(t)):all() of the same N rows (Core W3)
 --   selectin     N/10 parents with 10 children each, selectinload (OW6)
 --   joined       the same with joinedload
+--   lazy         the same loading each parent's children on first access (one SELECT per parent)
 -- and the parts, to bisect:
 --   session      Session(), s:connection() (checkout, BEGIN), s:close() (ROLLBACK, checkin)
 --   core_tx      the same through the Core: engine:connect(), conn:begin(), rollback, close
@@ -64,7 +65,7 @@ engine:begin(function(c)
       crows[i] = { id = i, parent_id = p, age = i % 100 }
     end
   end
-  if (mode == "selectin" or mode == "joined") and parents > 0 then
+  if (mode == "selectin" or mode == "joined" or mode == "lazy") and parents > 0 then
     c:execute(ath.insert(Parent.__table__), prows)
     c:execute(ath.insert(Child.__table__), crows)
   end
@@ -156,6 +157,12 @@ elseif mode == "fetch" then
     local all = c:execute(ath.select(t):limit(n)):all()
     for i = 1, #all do sum = sum + all[i].age end
   end)
+elseif mode == "lazy" then
+  local s = Session()
+  for _, p in ipairs(s:query(Parent):all()) do
+    for _, c in ipairs(p.children) do sum = sum + c.age end
+  end
+  s:close()
 elseif mode == "selectin" or mode == "joined" then
   local s = Session()
   local loader = mode == "selectin" and orm.selectinload or orm.joinedload
