@@ -13,8 +13,17 @@
 #include <string.h>
 #include <strings.h>
 
+/* The transaction statements, prepared on first use and kept: sqlite3_exec
+ * would parse them again on every begin, commit and rollback (a
+ * connection-per-request loop runs them as often as its queries). */
+enum { TX_READ_COMMITTED, TX_READ_UNCOMMITTED, TX_BEGIN, TX_COMMIT, TX_ROLLBACK, TX__COUNT };
+static const char *const tx_sql[TX__COUNT] = {
+  "PRAGMA read_uncommitted = 0", "PRAGMA read_uncommitted = 1", "BEGIN", "COMMIT", "ROLLBACK",
+};
+
 struct ath_dconn {
   sqlite3 *db;
+  sqlite3_stmt *tx[TX__COUNT];
 };
 
 struct ath_dstmt {
@@ -149,6 +158,8 @@ static ath_status sq_connect(const ath_url *url, const ath_connect_opts *opts, a
 
 static void sq_close(ath_dconn *c) {
   if (c == NULL) return;
+  /* close_v2 would keep the handle as a zombie while a statement lives */
+  for (int i = 0; i < TX__COUNT; i++) sqlite3_finalize(c->tx[i]);
   sqlite3_close_v2(c->db);
   ath_free(c);
 }
@@ -375,15 +386,31 @@ static void sq_finalize(ath_dstmt *s) {
 
 static int64_t sq_last_insert_id(ath_dconn *c) { return sqlite3_last_insert_rowid(c->db); }
 
+/* Run one of the kept transaction statements (reset at once: a reset
+ * statement holds no lock and does not count as running for sq_disown). */
+static ath_status sq_exec_tx(ath_dconn *c, int which, ath_error *err) {
+  sqlite3_stmt **st = &c->tx[which];
+  int rc = *st ? SQLITE_OK : sqlite3_prepare_v2(c->db, tx_sql[which], -1, st, NULL);
+  if (rc != SQLITE_OK) return map_error(c->db, rc, err);
+  rc = sqlite3_step(*st);
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+    sqlite3_reset(*st);
+    return ATH_OK;
+  }
+  ath_status kind = map_error(c->db, rc, err);           /* read the error before the reset */
+  sqlite3_reset(*st);
+  return kind;
+}
+
 static ath_status sq_begin(ath_dconn *c, ath_isolation iso, ath_error *err) {
   if (iso == ATH_ISO_AUTOCOMMIT) return ATH_OK;
-  ath_status st = sq_exec(c, iso == ATH_ISO_READ_UNCOMMITTED ? "PRAGMA read_uncommitted = 1" : "PRAGMA read_uncommitted = 0", err);
-  return st == ATH_OK ? sq_exec(c, "BEGIN", err) : st;
+  ath_status st = sq_exec_tx(c, iso == ATH_ISO_READ_UNCOMMITTED ? TX_READ_UNCOMMITTED : TX_READ_COMMITTED, err);
+  return st == ATH_OK ? sq_exec_tx(c, TX_BEGIN, err) : st;
 }
-static ath_status sq_commit(ath_dconn *c, ath_error *err) { return sq_exec(c, "COMMIT", err); }
+static ath_status sq_commit(ath_dconn *c, ath_error *err) { return sq_exec_tx(c, TX_COMMIT, err); }
 static ath_status sq_rollback(ath_dconn *c, ath_error *err) {
   if (sqlite3_get_autocommit(c->db)) return ATH_OK;     /* nothing open (e.g. rolled back by an error) */
-  return sq_exec(c, "ROLLBACK", err);
+  return sq_exec_tx(c, TX_ROLLBACK, err);
 }
 
 /* Run "<verb> "name"" with the name double-quoted (quotes doubled). */
