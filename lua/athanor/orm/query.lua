@@ -447,8 +447,34 @@ function Query:get(pk)
   return self._session:get(primary_mapper(self, 2).model, pk)
 end
 
+-- Let go of the objects a streaming loop has moved past: the loader holds
+-- what it loads in the session's strong array until the next flush (a
+-- change made by plain assignment is only found then), so a loop over a
+-- million rows held a million objects. Entries from `from` on that are
+-- persistent in this session and unchanged are dropped from the array (the
+-- identity map still finds them while the caller keeps them); changed,
+-- pending or foreign ones stay. Returns the array's new length.
+local function release_clean(session, from)
+  local strong = session._strong
+  local n = #strong
+  if from > n then from = 0 end               -- a flush emptied the array since: all of it is newer
+  local kept = from
+  for j = from + 1, n do
+    local obj = strong[j]
+    local st = states[obj]
+    if not (st and st.session == session and st.status == "persistent" and state.changed_keys(obj, st) == nil) then
+      kept = kept + 1
+      strong[kept] = obj
+    end
+  end
+  for j = n, kept + 1, -1 do strong[j] = nil end
+  return kept
+end
+
 --- for obj in q:iter() do ... end: results fetched and loaded a batch at a
--- time (yield_per(n) streams n rows at a time from the database).
+-- time (yield_per(n) streams n rows at a time from the database). Objects
+-- the loop has moved past are not held by the session unless they were
+-- changed: memory stays at a batch however many rows there are.
 function Query:iter()
   local lopts, lmapper = loader_options(self)
   if lopts and whole_result_needed(lopts, lmapper, self._entities[1].from) then
@@ -466,8 +492,10 @@ function Query:iter()
   local mapped = has_mapper(entities)
   local plan, buf, i, n = nil, nil, 0, 0
   local session = self._session
+  local held = #session._strong              -- what the session held before this loop: left alone
   return function()
     if i >= n then
+      if mapped and buf then held = release_clean(session, held) end
       local rows = res:fetchmany(size)
       n = #rows
       if n == 0 then return nil end
