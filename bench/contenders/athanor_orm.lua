@@ -17,30 +17,9 @@ local opts = backend == "sqlite" and { connect_args = { journal_mode = "wal", sy
 local engine = ath.create_engine(url, opts)
 
 local Base = orm.declarative_base()
-local function bench_model(name, tablename)
-  return Base:model(name, {
-    __tablename = tablename,
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    name = ath.Column(ath.Text),
-    age = ath.Column(ath.Integer),
-    score = ath.Column(ath.Float),
-  })
-end
-local BenchWrite = bench_model("BenchWrite", "bench_write")
-local BenchRead = bench_model("BenchRead", "bench_read")
-local BenchStream = bench_model("BenchStream", "bench_stream")
-local Parent = Base:model("Parent", {
-  __tablename = "bench_parent",
-  id = ath.Column(ath.Integer, { primary_key = true }),
-  name = ath.Column(ath.Text),
-  children = orm.relationship("Child"),
-})
-local Child = Base:model("Child", {
-  __tablename = "bench_child",
-  id = ath.Column(ath.Integer, { primary_key = true }),
-  parent_id = ath.Column(ath.Integer, ath.ForeignKey("bench_parent.id")),
-  age = ath.Column(ath.Integer),
-})
+local models = require("bench.contenders.orm_models").define(Base)
+local BenchWrite, BenchRead, BenchStream = models.BenchWrite, models.BenchRead, models.BenchStream
+local Parent, Child = models.Parent, models.Child
 local CHILDREN = 10
 
 local Session = orm.sessionmaker({ bind = engine })

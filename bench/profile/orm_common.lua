@@ -33,13 +33,7 @@ function M.setup(n_rows)
   return env
 end
 
--- minstd, the key sequence of bench/contenders/common.lua
-function M.keys(rows)
-  local seed = 42
-  return function()
-    seed = seed * 48271 % 2147483647
-    return math.floor(seed % rows) + 1
-  end
-end
+-- minstd: the key sequence of every contender
+M.keys = require("bench.contenders.common").keys
 
 return M

@@ -28,29 +28,9 @@ local ROWS = 20000
 
 local engine = ath.create_engine("sqlite://")
 local Base = orm.declarative_base()
-local function bench_model(name, tablename)
-  return Base:model(name, {
-    __tablename = tablename,
-    id = ath.Column(ath.Integer, { primary_key = true }),
-    name = ath.Column(ath.Text),
-    age = ath.Column(ath.Integer),
-    score = ath.Column(ath.Float),
-  })
-end
-local BenchRead = bench_model("BenchRead", "bench_read")
-local BenchWrite = bench_model("BenchWrite", "bench_write")
-local Parent = Base:model("Parent", {
-  __tablename = "bench_parent",
-  id = ath.Column(ath.Integer, { primary_key = true }),
-  name = ath.Column(ath.Text),
-  children = orm.relationship("Child"),
-})
-local Child = Base:model("Child", {
-  __tablename = "bench_child",
-  id = ath.Column(ath.Integer, { primary_key = true }),
-  parent_id = ath.Column(ath.Integer, ath.ForeignKey("bench_parent.id")),
-  age = ath.Column(ath.Integer),
-})
+local models = require("bench.contenders.orm_models").define(Base)
+local BenchRead, BenchWrite = models.BenchRead, models.BenchWrite
+local Parent, Child = models.Parent, models.Child
 Base.metadata:create_all(engine)
 local t = BenchRead.__table__
 engine:begin(function(c)

@@ -48,14 +48,7 @@ local function reset(fill)
 end
 Base.metadata:create_all(engine)
 
--- minstd, the key sequence of bench/contenders/common.lua
-local function keys(rows)
-  local seed = 42
-  return function()
-    seed = seed * 48271 % 2147483647
-    return math.floor(seed % rows) + 1
-  end
-end
+local keys = require("bench.contenders.common").keys   -- minstd: the contenders' key sequence
 
 local W = {}
 
