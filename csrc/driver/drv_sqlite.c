@@ -16,9 +16,10 @@
 /* The transaction statements, prepared on first use and kept: sqlite3_exec
  * would parse them again on every begin, commit and rollback (a
  * connection-per-request loop runs them as often as its queries). */
-enum { TX_READ_COMMITTED, TX_READ_UNCOMMITTED, TX_BEGIN, TX_COMMIT, TX_ROLLBACK, TX__COUNT };
+enum { TX_READ_COMMITTED, TX_READ_UNCOMMITTED, TX_READ_UNCOMMITTED_NOW, TX_BEGIN, TX_COMMIT, TX_ROLLBACK, TX__COUNT };
 static const char *const tx_sql[TX__COUNT] = {
-  "PRAGMA read_uncommitted = 0", "PRAGMA read_uncommitted = 1", "BEGIN", "COMMIT", "ROLLBACK",
+  "PRAGMA read_uncommitted = 0", "PRAGMA read_uncommitted = 1", "PRAGMA read_uncommitted",
+  "BEGIN", "COMMIT", "ROLLBACK",
 };
 
 struct ath_dconn {
@@ -387,13 +388,15 @@ static void sq_finalize(ath_dstmt *s) {
 static int64_t sq_last_insert_id(ath_dconn *c) { return sqlite3_last_insert_rowid(c->db); }
 
 /* Run one of the kept transaction statements (reset at once: a reset
- * statement holds no lock and does not count as running for sq_disown). */
-static ath_status sq_exec_tx(ath_dconn *c, int which, ath_error *err) {
+ * statement holds no lock and does not count as running for sq_disown).
+ * *value, when given, gets the first column of its row. */
+static ath_status sq_exec_tx_value(ath_dconn *c, int which, int *value, ath_error *err) {
   sqlite3_stmt **st = &c->tx[which];
   int rc = *st ? SQLITE_OK : sqlite3_prepare_v2(c->db, tx_sql[which], -1, st, NULL);
   if (rc != SQLITE_OK) return map_error(c->db, rc, err);
   rc = sqlite3_step(*st);
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+    if (value) *value = rc == SQLITE_ROW ? sqlite3_column_int(*st, 0) : 0;
     sqlite3_reset(*st);
     return ATH_OK;
   }
@@ -402,9 +405,17 @@ static ath_status sq_exec_tx(ath_dconn *c, int which, ath_error *err) {
   return kind;
 }
 
+static ath_status sq_exec_tx(ath_dconn *c, int which, ath_error *err) { return sq_exec_tx_value(c, which, NULL, err); }
+
+/* Setting a flag PRAGMA such as read_uncommitted expires every prepared
+ * statement of the connection (SQLite's pragma.c emits OP_Expire), so each
+ * statement would be parsed again after every BEGIN: set it only when it
+ * differs from what the connection has (reading it expires nothing). */
 static ath_status sq_begin(ath_dconn *c, ath_isolation iso, ath_error *err) {
   if (iso == ATH_ISO_AUTOCOMMIT) return ATH_OK;
-  ath_status st = sq_exec_tx(c, iso == ATH_ISO_READ_UNCOMMITTED ? TX_READ_UNCOMMITTED : TX_READ_COMMITTED, err);
+  int want = iso == ATH_ISO_READ_UNCOMMITTED, have = -1;
+  ath_status st = sq_exec_tx_value(c, TX_READ_UNCOMMITTED_NOW, &have, err);
+  if (st == ATH_OK && have != want) st = sq_exec_tx(c, want ? TX_READ_UNCOMMITTED : TX_READ_COMMITTED, err);
   return st == ATH_OK ? sq_exec_tx(c, TX_BEGIN, err) : st;
 }
 static ath_status sq_commit(ath_dconn *c, ath_error *err) { return sq_exec_tx(c, TX_COMMIT, err); }
