@@ -116,11 +116,13 @@ static ath_status to_value(lua_State *L, int idx, ath_value *v, ath_value **scra
                        luaL_typename(L, idx));
 }
 
-/* Bind the parameters of one execution (stack: params at pidx, names at
- * nidx or 0) into s without raising. */
-ath_status ath_l_bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath_error *err) {
-  int want = ath_cstmt_param_count(s);
-  int borrow = ath_cstmt_column_count(s) == 0;
+/* Walk the parameters of one execution (stack: params at pidx, names at
+ * nidx or 0): check the count, find each value by name or position,
+ * convert it as conn:exec does and hand it to sink(ctx, i, v). Never raises.
+ * Both drivers bind through here (conn:exec and the cosocket codec), so
+ * they refuse and convert alike. */
+ath_status ath_l_each_param(lua_State *L, int pidx, int nidx, int want, ath_l_param_sink sink, void *ctx,
+                            ath_error *err) {
   if (pidx == 0) {
     if (want == 0) return ATH_OK;
     return ath_error_set(err, ATH_E_ARGUMENT, "statement takes %d parameter%s, none given",
@@ -156,11 +158,7 @@ ath_status ath_l_bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath
     ath_value v; ath_value *scratch = NULL;
     param_label label = { name, i };
     ath_status st = to_value(L, -1, &v, &scratch, &label, err);
-    /* A statement without result columns runs to completion inside this
-     * call, while the parameter table keeps every string alive: the driver
-     * may borrow the bytes. A cursor steps later, so then it must copy. */
-    v.borrowed = borrow;
-    if (st == ATH_OK) st = ath_cstmt_bind(s, i, &v, err);
+    if (st == ATH_OK) st = sink(ctx, i, &v, err);
     ath_free(scratch);
     lua_pop(L, 1);
     if (st != ATH_OK) return st;
@@ -168,10 +166,20 @@ ath_status ath_l_bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath
   return ATH_OK;
 }
 
-/* For the cosocket driver's codec binding (l_pgwire.c): the same Lua value
- * → ath_value conversion as conn:exec's, so both drivers bind alike. */
-ath_status ath_l_to_value(lua_State *L, int idx, ath_value *v, ath_value **scratch, const char *name, int index,
-                          ath_error *err) {
-  param_label label = { name, index };
-  return to_value(L, idx, v, scratch, &label, err);
+typedef struct { ath_cstmt *s; int borrow; } cstmt_sink;
+
+static ath_status bind_to_cstmt(void *ctx, int i, ath_value *v, ath_error *err) {
+  cstmt_sink *k = ctx;
+  /* A statement without result columns runs to completion inside this
+   * call, while the parameter table keeps every string alive: the driver
+   * may borrow the bytes. A cursor steps later, so then it must copy. */
+  v->borrowed = k->borrow;
+  return ath_cstmt_bind(k->s, i, v, err);
+}
+
+/* Bind the parameters of one execution (stack: params at pidx, names at
+ * nidx or 0) into s without raising. */
+ath_status ath_l_bind_params(lua_State *L, ath_cstmt *s, int pidx, int nidx, ath_error *err) {
+  cstmt_sink k = { s, ath_cstmt_column_count(s) == 0 };
+  return ath_l_each_param(L, pidx, nidx, ath_cstmt_param_count(s), bind_to_cstmt, &k, err);
 }

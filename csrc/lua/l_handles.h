@@ -29,10 +29,13 @@ ATH_HIDDEN void ath_l_push_engine(lua_State *L, ath_engine *e);
 ATH_HIDDEN int ath_l_conn_checkout(lua_State *L, ath_engine *e, double timeout,
                                    ath_engine_events *events);
 
-/* conn:exec's conversion of the Lua value at idx (parameter `name`, or
- * number `index` when name is NULL, for messages) into v; array items go to
- * *scratch (ath_free). Never raises. l_conn.c; used by l_pgwire.c. */
-ATH_HIDDEN ath_status ath_l_to_value(lua_State *L, int idx, ath_value *v, ath_value **scratch, const char *name,
-                                     int index, ath_error *err);
+/* Receives each converted parameter of ath_l_each_param (1-based i). */
+typedef ath_status (*ath_l_param_sink)(void *ctx, int i, ath_value *v, ath_error *err);
+
+/* conn:exec's parameter walk: the count checks, lookup by name or position
+ * and Lua value -> ath_value conversion, each value handed to sink. Never
+ * raises. l_bind.c; used by l_pgwire.c. */
+ATH_HIDDEN ath_status ath_l_each_param(lua_State *L, int pidx, int nidx, int want, ath_l_param_sink sink,
+                                       void *ctx, ath_error *err);
 
 #endif

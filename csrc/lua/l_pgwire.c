@@ -7,7 +7,7 @@
  *
  * pgwire.codec() -> a per-connection codec:
  *   codec:encode_params(params, names, nparams, sql) -> typekey
- *     converts the parameters as conn:exec does (ath_l_to_value) and keeps
+ *     converts the parameters as conn:exec does (ath_l_each_param) and keeps
  *     them; typekey packs each one's type OID (4 bytes big-endian; 0 = the
  *     server infers), the key of the statement variant to Parse.
  *   codec:bind(stmt, ptypes, sql, params) -> Bind + Execute of the kept
@@ -371,51 +371,15 @@ static ath_status codec_reserve(l_codec *c, int n, ath_error *err) {
   return ATH_OK;
 }
 
+static ath_status bind_to_codec(void *ctx, int i, ath_value *v, ath_error *err) {
+  return ath_drv_pg_bind_value(ctx, i - 1, v, err);          /* copies */
+}
+
 /* Bind the parameters at pidx (names at nidx or 0) into c's slots, with
- * conn:exec's rules and messages (l_conn.c bind_params). */
+ * conn:exec's rules and messages (the same walk, l_bind.c). */
 static ath_status encode(lua_State *L, l_codec *c, int pidx, int nidx, int want, ath_error *err) {
   if (codec_reserve(c, want, err) != ATH_OK) return ATH_E_NOMEM;
-  if (pidx == 0) {
-    if (want == 0) return ATH_OK;
-    return ath_error_set(err, ATH_E_ARGUMENT, "statement takes %d parameter%s, none given",
-                         want, want == 1 ? "" : "s");
-  }
-  if (nidx == 0) {
-    int given = (int)lua_rawlen(L, pidx);
-    if (given > want)
-      return ath_error_set(err, ATH_E_ARGUMENT, "statement takes %d parameter%s, %d given",
-                           want, want == 1 ? "" : "s", given);
-  }
-  for (int i = 1; i <= want; i++) {
-    const char *name = NULL;
-    if (nidx) {
-      lua_rawgeti(L, nidx, i);
-      if (lua_type(L, -1) != LUA_TSTRING) {
-        lua_pop(L, 1);
-        return ath_error_set(err, ATH_E_ARGUMENT, "placeholder %d has no name", i);
-      }
-      name = lua_tostring(L, -1);
-      lua_rawget(L, pidx);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return ath_error_set(err, ATH_E_ARGUMENT, "A value is required for bind parameter '%.60s'", name);
-      }
-    } else {
-      lua_rawgeti(L, pidx, i);
-      if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return ath_error_set(err, ATH_E_ARGUMENT, "A value is required for parameter %d (use ath.null for SQL NULL)", i);
-      }
-    }
-    ath_value v;
-    ath_value *scratch = NULL;
-    ath_status st = ath_l_to_value(L, -1, &v, &scratch, name, i, err);
-    if (st == ATH_OK) st = ath_drv_pg_bind_value(c->s, i - 1, &v, err);   /* copies */
-    ath_free(scratch);
-    lua_pop(L, 1);
-    if (st != ATH_OK) return st;
-  }
-  return ATH_OK;
+  return ath_l_each_param(L, pidx, nidx, want, bind_to_codec, c->s, err);
 }
 
 /* codec:encode_params(params, names, nparams, sql) -> typekey */
