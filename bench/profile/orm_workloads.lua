@@ -10,7 +10,6 @@
 -- bench/profile/orm_flush.lua, orm_load.lua and orm_get.lua are the same
 -- workloads shaped for callgrind.
 local ath = require("athanor")
-local orm = require("athanor.orm")
 
 local which = arg[1] or "W1,W3,W4,W4id"
 local N = tonumber(arg[2] or "100000")
@@ -20,21 +19,8 @@ local REPEAT = tonumber(arg[3] or "5")
 local CLOCK = arg[4] or "wall"
 local now = CLOCK == "cpu" and os.clock or require("athanor.core").monotonic
 
-local path = os.tmpname()
-os.remove(path)
-local engine = ath.create_engine("sqlite:///" .. path,
-  { connect_args = { journal_mode = "wal", synchronous = "normal" } })
-
-local Base = orm.declarative_base()
-local Bench = Base:model("Bench", {
-  __tablename = "bench_orm",
-  id = ath.Column(ath.Integer, { primary_key = true }),
-  name = ath.Column(ath.Text),
-  age = ath.Column(ath.Integer),
-  score = ath.Column(ath.Float),
-})
-local t = Bench.__table__
-local Session = orm.sessionmaker({ bind = engine })
+local env = require("bench.profile.orm_common").setup(0)   -- the Bench model on its WAL file database
+local engine, Bench, t, Session = env.engine, env.Bench, env.t, env.Session
 
 local function reset(fill)
   engine:begin(function(c)
@@ -46,7 +32,6 @@ local function reset(fill)
     end
   end)
 end
-Base.metadata:create_all(engine)
 
 local keys = require("bench.contenders.common").keys   -- minstd: the contenders' key sequence
 
@@ -156,6 +141,4 @@ for spec in which:gmatch("[^,]+") do
     print(string.format("%-5s core %.4f  orm %.4f  orm/core x%.2f", name, c, o, o / c))
   end
 end
-os.remove(path)
-os.remove(path .. "-wal")
-os.remove(path .. "-shm")
+env.close()
