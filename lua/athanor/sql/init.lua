@@ -64,11 +64,33 @@ end
 local Select, Compound = sel.Select, sel.Compound
 
 local K_COMPOUND = el.K.COMPOUND
+local compile_hit, compile_epoch = core.compile_hit, core.compile_epoch
+local WHERE = core.node_slots.SELECT.WHERE
+
+-- A fused point select (Select:where in sql/selectable.lua): the SQL kept
+-- for this dialect, while the compiled cache's epoch says it still holds
+-- (each use counts as a cache hit); its one value is the comparison's.
+local function fused_select(self, entry, conn, dialect, opts)
+  local kept = entry[dialect]
+  if kept and kept.epoch == compile_hit() then
+    return conn:_execute_sql(kept.sql, { self[WHERE][2].v }, opts, result_meta(self[1], dialect))
+  end
+  local sql, values = compile(self, dialect, nil, true)
+  local epoch = compile_epoch()
+  if epoch and #values == 1 and rawequal(values[1], self[WHERE][2].v) then
+    entry[dialect] = { sql = sql, epoch = epoch }
+  end
+  return conn:_execute_sql(sql, values, opts, result_meta(self[1], dialect))
+end
+
 local function select_execute(self, conn, params, opts)
-  if params ~= nil and type(params) == "table" and is_many(params) then
+  local dialect = conn.dialect_name
+  if params == nil then
+    local entry = self._fused_where
+    if entry then return fused_select(self, entry, conn, dialect, opts) end
+  elseif type(params) == "table" and is_many(params) then
     errors.raise("ArgumentError", 3, "a select cannot be executed with a list of parameter sets")
   end
-  local dialect = conn.dialect_name
   local sql, values = compile(self, dialect, params, true)
   -- (the columns of the first SELECT, read inline: this runs for every point select)
   local cols = self.k == K_COMPOUND and self:_first_select()[1] or self[1]
@@ -171,7 +193,6 @@ end
 
 local keep_fused
 local one_row_shape, one_row = dml._one_row_shape, dml._one_row
-local compile_hit, compile_epoch = core.compile_hit, core.compile_epoch
 local K_VALUES, INS_ROWS = el.K.VALUES, core.node_slots.INSERT.ROWS
 
 --- Run an INSERT, UPDATE or DELETE: its plan (stmt:plan), executed the way

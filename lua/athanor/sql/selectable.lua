@@ -25,10 +25,12 @@ local COLS, FROM, WHERE, GROUP, HAVING, ORDER, LIMIT, OFFSET, CORRELATE =
   SEL.COLUMNS, SEL.FROM, SEL.WHERE, SEL.GROUP, SEL.HAVING, SEL.ORDER, SEL.LIMIT, SEL.OFFSET, SEL.CORRELATE
 -- an optional last slot: the DISTINCT ON expressions, absent when not used
 local DISTINCT_ON = SEL.DISTINCT_ON
+assert(COLS == 1 and FROM == 2 and WHERE == 3, "Select:where's fused select writes slots 1-3 by position")
 -- a compound's slots
 local CMP = require("athanor.core").node_slots.COMPOUND
 
 local EMPTY_LIST = node(K.LIST, {})
+local WEAK_KEYS = { __mode = "k" }
 
 local function append(lst, ...)
   local out = { k = K.LIST }
@@ -194,12 +196,20 @@ local function column_items(out, level, ...)
 end
 
 --- ath.select(cols...): a SELECT of columns, tables and expressions.
+-- select(t) of a schema table is built once and kept on the table: a
+-- statement is never modified once built (every method copies it), so one
+-- object serves every caller, and it carries the memo of the fused
+-- point selects made from it (Select:where below).
 function M.select(...)
+  local n = select("#", ...)
+  local first = ...
+  if n == 1 and getmetatable(first) == Table then
+    local kept = first._select_all
+    if kept then return kept end
+  end
   -- (only k in the hash part: filter_by finds the entity of select(t) itself)
   local sel = setmetatable({ false, false, false, false, false, false, false, false, false, false,
                              k = SELECT }, Select)
-  local n = select("#", ...)
-  local first = ...
   local from = n == 1 and (getmetatable(first) == Table or el.is_from(first)) and first   -- (a Table: no lookups)
   if n == 1 and not from and type(first) == "table" and not el.is_node(first) then   -- a protocol object?
     first = coercions.resolve(first, 2)
@@ -213,6 +223,10 @@ function M.select(...)
     sel._filter_entity = entity
   end
   sel[FROM] = EMPTY_LIST
+  if n == 1 and getmetatable(first) == Table then
+    sel._fused = setmetatable({}, WEAK_KEYS)           -- column -> operator -> dialect -> kept SQL
+    first._select_all = sel
+  end
   return sel
 end
 
@@ -271,7 +285,40 @@ local function add_criteria(existing, role, level, ...)
 end
 M.add_criteria = add_criteria
 
+-- The fused point select: select(t):where(col <op> value), the most
+-- common statement there is, renders the same SQL for every value. The
+-- select(t) kept on the table memoizes, per column and operator, an entry
+-- where its execution keeps the SQL once compiled (sql/init.lua,
+-- select_execute), so later executions bind the value and skip the
+-- conversion to C nodes. Only a comparison whose every rendered field is
+-- the column, the operator and an unnamed, uncast bind qualifies: nothing
+-- else in such a node changes the SQL. The node is built as always; the
+-- entry only saves compiling it.
+local K_BINARY, K_BIND = K.BINARY, K.BIND
+local function fused_entry(memo, crit)
+  local col, b = crit[1], crit[2]
+  if getmetatable(col) ~= Column or getmetatable(b) ~= Expr or b.k ~= K_BIND or crit[3] ~= nil
+     or crit.f ~= nil or crit.s2 ~= nil or b.s ~= nil or b.s2 ~= nil or b.f ~= nil then
+    return nil
+  end
+  local ops = memo[col]
+  if ops == nil then ops = {}; memo[col] = ops end
+  local op = crit.s
+  local entry = ops[op]
+  if entry == nil then entry = {}; ops[op] = entry end
+  return entry
+end
+
 function Select:where(crit, ...)
+  local memo = self._fused
+  if memo and ... == nil and getmetatable(crit) == Expr and crit.k == K_BINARY then
+    local entry = fused_entry(memo, crit)
+    if entry then
+      -- (self is a fresh select(t): only the columns and FROM are set)
+      return setmetatable({ self[1], self[2], crit, false, false, false, false, false, false, false,
+                            k = SELECT, _fused_where = entry }, Select)
+    end
+  end
   local c = copy(self)
   if ... == nil and self[WHERE] == false and (getmetatable(crit) == Expr or el.is_node(crit)) and crit.k ~= K.AND then
     c[WHERE] = crit                                  -- the common case: one criterion, nothing yet
