@@ -72,6 +72,7 @@ build = {
         "csrc/lua/l_host.c",
         "csrc/lua/l_orm.c",
         "csrc/lua/l_pgwire.c",
+        "csrc/lua/l_rows.c",
       },
       defines = { "_GNU_SOURCE" },   -- as the Makefile compiles
       libraries = { "sqlite3", "pq", "crypto" },

@@ -35,6 +35,7 @@ int luaopen_athanor_core(lua_State *L) {
   ath_l_conn_register(L);
   ath_l_compile_register(L);
   ath_l_orm_register(L);
+  ath_l_rows_register(L);
   ath_l_pgwire_register(L);
   lua_pushlightuserdata(L, NULL);                 /* SQL NULL: == cjson.null == ngx.null */
   lua_setfield(L, -2, "null");

@@ -27,6 +27,7 @@ ATH_HIDDEN void ath_l_conn_register(lua_State *L);
 ATH_HIDDEN void ath_l_compile_register(lua_State *L);   /* csrc/lua/l_compile.c */
 ATH_HIDDEN void ath_l_error_register(lua_State *L);
 ATH_HIDDEN void ath_l_orm_register(lua_State *L);       /* csrc/lua/l_orm.c */
+ATH_HIDDEN void ath_l_rows_register(lua_State *L);      /* csrc/lua/l_rows.c: core.plain_rows */
 ATH_HIDDEN void ath_l_pgwire_register(lua_State *L);   /* csrc/lua/l_pgwire.c: core.pgwire */
 
 #endif

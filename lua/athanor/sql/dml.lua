@@ -116,7 +116,25 @@ local mtype = math.type
 -- for Float). given[i] is then row i's number of keys; the plan binds such
 -- a row as it is, by name, when that is the number of columns inserted
 -- (its keys are columns of the statement, so it has them all).
+-- What each column's bind check passes unchanged, for core.plain_rows
+-- (csrc/lua/l_rows.c: ROWKIND_*), built once per table.
+local ROWKIND = { integer = 1, string = 2, number = 3 }
+local function plain_kinds(t)
+  local kinds = {}
+  for _, col in ipairs(t.columns) do
+    local proc = col.type._bind
+    kinds[col.name] = proc == nil and 0 or ROWKIND[PLAIN_BINDS[proc]] or 4
+  end
+  t._plain_kinds = kinds
+  return kinds
+end
+local plain_rows = require("athanor.core").plain_rows
+
 local function checked_rows(t, params, level)
+  -- in C when every key is a column name (the usual case); else below,
+  -- which names a wrong key or renames keys given as Column objects
+  local as_given, uniform = plain_rows(params, t._plain_kinds or plain_kinds(t))
+  if as_given then return params, as_given, uniform end
   local c = t.c
   local many, given = {}, {}
   for i, r in ipairs(params) do
@@ -389,11 +407,11 @@ function Insert:plan(params, dialect, level)
     return plan
   end
   local rows = self._rows or EMPTY
-  local many, as_given
+  local many, as_given, uniform
   if params ~= nil then
     if type(params) ~= "table" then errors.raise("ArgumentError", level + 1, "execute() parameters must be a table") end
     if is_many(params) then
-      many, as_given = checked_rows(t, params, level + 1)
+      many, as_given, uniform = checked_rows(t, params, level + 1)
     else
       params = check_keys(t, params, level + 1)
       if #rows > 1 then errors.raise("ArgumentError", level + 1, "execute() parameters cannot be merged into a multi-row values()") end
@@ -434,11 +452,15 @@ function Insert:plan(params, dialect, level)
     local row = { k = K.LIST }
     for i, col in ipairs(cols) do row[i] = { k = K.BIND, s = col.name, f = K.F_NAMED } end
     n[INS.ROWS] = { k = K.LIST, row }
-    local converted = {}
     local ncols = #cols
+    if uniform == ncols then                           -- every row bound as it is
+      plan.kind, plan.params = "executemany", many
+      return plan
+    end
+    local converted = {}
     for r, src in ipairs(many) do
       local out, has_expr = src, false
-      if as_given[r] ~= ncols then out, has_expr = convert_row(cols, src, {}, true, level + 1) end
+      if (uniform or as_given[r]) ~= ncols then out, has_expr = convert_row(cols, src, {}, true, level + 1) end
       if has_expr then
         for _, col in ipairs(cols) do
           if is_node(out[col.name]) then
