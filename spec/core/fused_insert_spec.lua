@@ -14,6 +14,12 @@ local items = ath.Table("fi_items", md,
   ath.Column("qty", ath.Integer, { default = 7 }),
   ath.Column("price", ath.Float),
   ath.Column("flag", ath.Boolean))
+-- columns whose bind checks pass plain values unchanged (no Boolean)
+local plain = ath.Table("fi_plain", md,
+  ath.Column("id", ath.Integer, { primary_key = true }),
+  ath.Column("name", ath.String(40), { nullable = false }),
+  ath.Column("qty", ath.Integer),
+  ath.Column("price", ath.Float))
 
 describe("the fused one-row insert and as-given executemany rows", function()
   local fx = h.schema_fixture(md)
@@ -76,6 +82,40 @@ describe("the fused one-row insert and as-given executemany rows", function()
       names[#names + 1] = r.name
     end
     assert.same({ "C", "a", "b" }, names)
+  end)
+
+  it("binds a one-row insert of plain values as given, with its key given or numbered", function()
+    conn:execute(ath.delete(plain))
+    core.compile_cache_clear()
+    local ins = ath.insert(plain)
+    assert.equal(ins, ath.insert(plain))               -- built once per table
+    assert.are_not.equal(ins, ins:values({ name = "x" }))
+    local function prow(id) return conn:execute(ath.select(plain):where(plain.c.id:eq(id))):one() end
+    for i = 1, 5 do                                    -- every column given: bound as it is
+      local res = conn:execute(ath.insert(plain):values({ id = 100 + i, name = "g" .. i, qty = i, price = i / 2 }))
+      assert.same({ 100 + i }, res:inserted_primary_key())
+    end
+    local keys = {}
+    for i = 1, 5 do                                    -- all but the key the database numbers
+      local res = conn:execute(ath.insert(plain):values({ name = "k" .. i, qty = ath.null, price = 1.5 }))
+      keys[i] = res:inserted_primary_key()[1]
+      assert.equal("number", type(keys[i]))
+      assert.is_nil(keys[i - 1] and keys[i - 1] == keys[i] or nil)
+    end
+    assert.equal(2, core.compile_stats().renders)      -- one per shape
+    assert.equal(10, conn:execute(ath.select(ath.func.count()):select_from(plain)):scalar())
+    for i = 1, 5 do
+      local r = prow(100 + i)
+      assert.same({ "g" .. i, i, i / 2 }, { r.name, r.qty, r.price })
+      r = prow(keys[i])
+      assert.same({ "k" .. i, nil, 1.5 }, { r.name, r.qty, r.price })
+    end
+    local err = h.catch(function()                     -- a value its column refuses still raises
+      conn:execute(ath.insert(plain):values({ id = 200, name = "bad", qty = 1.5, price = 1.0 }))
+    end)
+    assert.is_true(errors.is(err, "ArgumentError"), tostring(err))
+    assert.truthy(err.message:find("qty", 1, true))
+    assert.equal(10, conn:execute(ath.select(ath.func.count()):select_from(plain)):scalar())
   end)
 
   it("binds plain executemany rows as given and converts the others", function()

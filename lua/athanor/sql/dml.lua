@@ -51,9 +51,12 @@ end
 
 -- An Insert's fields in one constructor (no rehashing while copying); an
 -- absent one is false, so reading it never reaches Insert.__index.
+-- (_plain: the number of keys of the one row values() gave when each of
+-- its values is bound as it is: core.plain_rows; sql/init.lua's fused insert)
 local function copy_insert(stmt)
   return setmetatable({ table = stmt.table, _rows = stmt._rows, _returning = stmt._returning,
-                        _conflict = stmt._conflict, _select = stmt._select, _select_cols = stmt._select_cols },
+                        _conflict = stmt._conflict, _select = stmt._select, _select_cols = stmt._select_cols,
+                        _plain = stmt._plain },
                       getmetatable(stmt))
 end
 
@@ -180,10 +183,18 @@ Insert.__index = function(stmt, key)
 end
 
 --- ath.insert(t) / t:insert()
+-- insert(t) of a schema table is built once and kept on the table (a
+-- statement is never modified once built: values() and the rest copy it).
 function M.insert(t)
+  if getmetatable(t) == Table then
+    local kept = t._insert_all
+    if kept then return kept end
+  end
   t = check_table(t, "insert()", 2)
-  return setmetatable({ table = t, _rows = false, _returning = false, _conflict = false, _select = false,
-                        _select_cols = false }, Insert)
+  local ins = setmetatable({ table = t, _rows = false, _returning = false, _conflict = false, _select = false,
+                             _select_cols = false, _plain = false }, Insert)
+  if getmetatable(t) == Table then t._insert_all = ins end
+  return ins
 end
 function M.table_methods.insert(self) return M.insert(self) end
 
@@ -192,12 +203,21 @@ function M.table_methods.insert(self) return M.insert(self) end
 function Insert:values(rows)
   if type(rows) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(rows)) end
   local c = copy_insert(self)
+  c._plain = false
   if is_many(rows) and not is_node(rows[1]) then
     local checked = {}
     for i, r in ipairs(rows) do checked[i] = check_keys(self.table, r, 2) end
     c._rows = checked
   else
-    c._rows = { check_keys(self.table, rows, 2) }
+    local t = self.table
+    local one = { rows }
+    local as_given, count = plain_rows(one, t._plain_kinds or plain_kinds(t))   -- every key a column name?
+    if as_given then
+      c._rows = one
+      if as_given == true then c._plain = count end
+    else
+      c._rows = { check_keys(t, rows, 2) }
+    end
   end
   return c
 end
@@ -298,7 +318,9 @@ local function one_row_shape(t, row)
   local cols = insert_columns(t, { row })
   local collist = { k = K.LIST, _frozen = true }
   for i, col in ipairs(cols) do collist[i] = col end
-  local shape = { cols = cols, collist = collist, pk = {} }
+  local names = {}
+  for i, col in ipairs(cols) do names[i] = col.name end
+  local shape = { cols = cols, collist = collist, pk = {}, names = names }
   for i, col in ipairs(t.primary_key) do
     local pos
     for j, c in ipairs(cols) do if c == col then pos = j end end

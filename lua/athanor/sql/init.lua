@@ -194,6 +194,7 @@ end
 local keep_fused
 local one_row_shape, one_row = dml._one_row_shape, dml._one_row
 local K_VALUES, INS_ROWS = el.K.VALUES, core.node_slots.INSERT.ROWS
+local null = core.null
 
 --- Run an INSERT, UPDATE or DELETE: its plan (stmt:plan), executed the way
 -- the plan's kind says; the one place DML is handed to the connection.
@@ -251,7 +252,24 @@ function keep_fused(shape, dialect, numbered, sql, implicit)
   fused[dialect] = { sql = sql, epoch = epoch, implicit = implicit }
 end
 
+-- The primary key of a row bound as given (every column of its shape given
+-- a plain value): what one_row computes, as the Result's meta directly.
+local function given_row_meta(shape, src)
+  local pkshape = shape.pk
+  local count = #pkshape
+  if count == 0 then return nil, false end
+  local values, autoinc_index = {}, nil
+  for i = 1, count do
+    local p = pkshape[i]
+    local given = src[p.col.name]
+    if given ~= nil and given ~= null then values[i] = given
+    elseif p.autoinc and autoinc_index == nil then autoinc_index = i end
+  end
+  return { inserted_primary_key = values, autoinc_index = autoinc_index, pk_count = count }, autoinc_index ~= nil
+end
+
 local EMPTY = {}
+local values_row = core.values_row
 local function insert_execute(self, conn, params, opts)
   if params == nil and not (self._returning or self._conflict or self._select) then
     local rows = self._rows
@@ -259,12 +277,19 @@ local function insert_execute(self, conn, params, opts)
       local src = rows and rows[1] or EMPTY
       local shape = one_row_shape(self.table, src)
       if shape.fused or shape.fused_numbered then
-        local row, pk = one_row(shape, src, 3)
-        local fused = shape[pk and pk.autoinc_index ~= nil and "fused_numbered" or "fused"]
+        local row, meta, numbered
+        if self._plain == #shape.cols then           -- each value bound as it is: no conversion
+          row = values_row(src, shape.names, K_VALUES)
+          meta, numbered = given_row_meta(shape, src)
+        else
+          local pk
+          row, pk = one_row(shape, src, 3)
+          if pk then meta = { inserted_primary_key = pk.values, autoinc_index = pk.autoinc_index, pk_count = pk.count } end
+          numbered = pk and pk.autoinc_index ~= nil
+        end
+        local fused = shape[numbered and "fused_numbered" or "fused"]
         local entry = fused and fused[conn.dialect]
         if entry and row.k == K_VALUES and entry.epoch == compile_hit() then
-          local meta
-          if pk then meta = { inserted_primary_key = pk.values, autoinc_index = pk.autoinc_index, pk_count = pk.count } end
           local res = conn:_execute_sql(entry.sql, row, opts, meta)
           if entry.implicit then res.lastrowid = res:scalar() end
           return res
