@@ -56,7 +56,7 @@ end
 local function copy_insert(stmt)
   return setmetatable({ table = stmt.table, _rows = stmt._rows, _returning = stmt._returning,
                         _conflict = stmt._conflict, _select = stmt._select, _select_cols = stmt._select_cols,
-                        _plain = stmt._plain },
+                        _plain = stmt._plain, excluded = stmt.excluded },
                       getmetatable(stmt))
 end
 
@@ -167,24 +167,29 @@ end
 
 local Insert = { __name = "athanor.Insert" }
 M.Insert = Insert
-Insert.__index = function(stmt, key)
-  if key == "excluded" then                          -- ins.excluded.col for ON CONFLICT DO UPDATE
-    local t = rawget(stmt, "table")
+Insert.__index = Insert
+
+-- ins.excluded.col for ON CONFLICT DO UPDATE: the columns of the proposed
+-- row, one namespace per table (built once, shared by its statements).
+local function excluded_of(t)
+  local ns = t._excluded
+  if ns == nil then
     local row = { k = K.TABLE, s = "excluded", f = K.F_PSEUDO }
-    local ns = {}                                    -- column name -> column of the proposed row
+    ns = {}                                          -- column name -> column of the proposed row
     for _, col in ipairs(t.columns) do
       ns[col.name] = setmetatable({ k = K.COLUMN, s = col.name, t = row, name = col.name, type = col.type,
                                     table = row }, schema._Column)
     end
-    rawset(stmt, "excluded", ns)
-    return ns
+    t._excluded = ns
   end
-  return Insert[key]
+  return ns
 end
 
 --- ath.insert(t) / t:insert()
 -- insert(t) of a schema table is built once and kept on the table (a
 -- statement is never modified once built: values() and the rest copy it).
+-- Every field is present (false when unset): reading one never reaches
+-- the class.
 function M.insert(t)
   if getmetatable(t) == Table then
     local kept = t._insert_all
@@ -192,7 +197,7 @@ function M.insert(t)
   end
   t = check_table(t, "insert()", 2)
   local ins = setmetatable({ table = t, _rows = false, _returning = false, _conflict = false, _select = false,
-                             _select_cols = false, _plain = false }, Insert)
+                             _select_cols = false, _plain = false, excluded = excluded_of(t) }, Insert)
   if getmetatable(t) == Table then t._insert_all = ins end
   return ins
 end
@@ -202,6 +207,17 @@ function M.table_methods.insert(self) return M.insert(self) end
 -- Keys are column names or columns of the table (DMLColumnRole).
 function Insert:values(rows)
   if type(rows) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(rows)) end
+  if rows[1] == nil then                             -- one row by column name, the usual case: in one step
+    local t = self.table
+    local one = { rows }
+    local as_given, count = plain_rows(one, t._plain_kinds or plain_kinds(t))   -- every key a column name?
+    if as_given then
+      return setmetatable({ table = t, _rows = one, _returning = self._returning, _conflict = self._conflict,
+                            _select = self._select, _select_cols = self._select_cols,
+                            _plain = as_given == true and count or false, excluded = self.excluded },
+                        getmetatable(self))
+    end
+  end
   local c = copy_insert(self)
   c._plain = false
   if is_many(rows) and not is_node(rows[1]) then
