@@ -73,14 +73,15 @@ local WHERE = core.node_slots.SELECT.WHERE
 local function fused_select(self, entry, conn, dialect, opts)
   local kept = entry[dialect]
   if kept and kept.epoch == compile_hit() then
-    return conn:_execute_sql(kept.sql, { self[WHERE][2].v }, opts, result_meta(self[1], dialect))
+    return conn:_execute_sql(kept.sql, { self[WHERE][2].v }, opts, kept.meta)
   end
   local sql, values = compile(self, dialect, nil, true)
+  local meta = result_meta(self[1], dialect)       -- (the kept select's columns: the same for every use)
   local epoch = compile_epoch()
   if epoch and #values == 1 and rawequal(values[1], self[WHERE][2].v) then
-    entry[dialect] = { sql = sql, epoch = epoch }
+    entry[dialect] = { sql = sql, epoch = epoch, meta = meta }
   end
-  return conn:_execute_sql(sql, values, opts, result_meta(self[1], dialect))
+  return conn:_execute_sql(sql, values, opts, meta)
 end
 
 local function select_execute(self, conn, params, opts)
