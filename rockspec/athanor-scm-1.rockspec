@@ -64,6 +64,7 @@ build = {
         "csrc/lua/l_compat.c",
         "csrc/lua/l_compile.c",
         "csrc/lua/l_conn.c",
+        "csrc/lua/l_convert.c",
         "csrc/lua/l_core.c",
         "csrc/lua/l_cursor.c",
         "csrc/lua/l_engine.c",

@@ -1,6 +1,6 @@
 /* fuzz_compile.c — the SQL compiler (csrc/sql/) fed random statement trees.
  * The input decodes into a tree of ath_node built with the same calls
- * csrc/lua/l_compile.c makes (ath_node_new in an arena, strings borrowed,
+ * csrc/lua/l_convert.c makes (ath_node_new in an arena, strings borrowed,
  * BIND slots numbered in conversion order, FROM elements shared by the
  * columns that use them, a recursive CTE referring to itself). The shapes
  * follow the contract in ath_sql.h, which the Lua builders guarantee: every

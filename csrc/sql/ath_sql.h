@@ -18,7 +18,7 @@
 
 /* Node kinds: ONE list that yields the kind numbers, their names, the
  * fields each kind carries, its arity and the names of its fixed child
- * slots. The converter (csrc/lua/l_compile.c), the shape check
+ * slots. The converter (csrc/lua/l_convert.c), the shape check
  * (ath_check.c), the renderer and the Lua builders (through core.node_kinds
  * and core.node_slots) all read it, so a kind or a slot is added here once.
  * The numbers (the order below, from 1) are part of cache keys.
