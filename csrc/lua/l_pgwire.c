@@ -488,6 +488,51 @@ static int raise_inexact(lua_State *L, ath_dstmt *s, int names, int col, const a
                       "to read it as an exact decimal string", name, digits);
 }
 
+/* How codec_row stores each value: the statement (its arena holds
+ * decoded values), the stack slots of the processors, JSON decoder and
+ * column names (0 when absent), and the option `nulls`. */
+typedef struct row_cols {
+  ath_dstmt *s;
+  int procs, json, names;
+  int nulls;
+} row_cols;
+
+/* Store column i's value v in the row at row, under the setkey on top of
+ * the stack (popped): a name, or false for a repeated name (by position).
+ * The column's processor, if any, gets the value (an integer beyond 2^53
+ * as its digits); NULL is absent, or ath.null with the option nulls, as
+ * l_cursor.c's build_row does. */
+static void set_column(lua_State *L, const row_cols *rc, int row, int i, const ath_value *v) {
+  int named = lua_type(L, -1) == LUA_TSTRING;
+  int have_value = 0;
+  if (rc->procs) {
+    lua_rawgeti(L, rc->procs, i + 1);
+    if (lua_isfunction(L, -1)) {
+      if (v->type == ATH_V_INT && !int_fits_number(v->u.i)) {
+        char digits[32];
+        lua_pushstring(L, (snprintf(digits, sizeof digits, "%lld", (long long)v->u.i), digits));
+      } else if (!push_value(L, v, rc->json, rc->nulls)) {
+        raise_inexact(L, rc->s, rc->names, i, v);
+      }
+      lua_call(L, 1, 1);                             /* stack: setkey, value */
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        if (!rc->nulls) { lua_pop(L, 1); return; }
+        lua_pushlightuserdata(L, NULL);              /* option nulls: keep the column */
+      }
+      have_value = 1;
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  if (!have_value) {
+    if (v->type == ATH_V_NULL && !rc->nulls) { lua_pop(L, 1); return; }
+    if (!push_value(L, v, rc->json, rc->nulls)) raise_inexact(L, rc->s, rc->names, i, v);
+  }
+  if (named) lua_rawset(L, row);
+  else { lua_rawseti(L, row, i + 1); lua_pop(L, 1); }
+}
+
 /* codec:row(buf, pos, len, oids, setkeys, rowmt, procs, json_decode, names, nulls) -> row,
  * built as l_cursor.c builds it: each value under its column's name
  * (a repeated name's by position), NULL absent (ath.null when nulls is
@@ -533,6 +578,7 @@ static int codec_row(lua_State *L) {
   lua_createtable(L, 0, ncols);
   int row = lua_gettop(L);
   ath_dstmt *s = c->s;
+  row_cols rc = { s, procs, json, names, nulls };
   for (int i = 0; i < ncols; i++) {
     ath_value v;
     char small[128];
@@ -552,28 +598,7 @@ static int codec_row(lua_State *L) {
       }
     }
     lua_rawgeti(L, 4, i + 1);                        /* setkey: name, or false for a repeated name */
-    int named = lua_type(L, -1) == LUA_TSTRING;
-    if (procs) {
-      lua_rawgeti(L, procs, i + 1);
-      if (lua_isfunction(L, -1)) {
-        if (v.type == ATH_V_INT && !int_fits_number(v.u.i)) {
-          char digits[32];
-          lua_pushstring(L, (snprintf(digits, sizeof digits, "%lld", (long long)v.u.i), digits));
-        } else if (!push_value(L, &v, json, nulls)) {
-          raise_inexact(L, s, names, i, &v);
-        }
-        lua_call(L, 1, 1);                           /* stack: setkey, value */
-        if (lua_isnil(L, -1)) { lua_pop(L, 2); continue; }
-        if (named) lua_rawset(L, row);
-        else { lua_rawseti(L, row, i + 1); lua_pop(L, 1); }
-        continue;
-      }
-      lua_pop(L, 1);
-    }
-    if (v.type == ATH_V_NULL && !nulls) { lua_pop(L, 1); continue; }
-    if (!push_value(L, &v, json, nulls)) raise_inexact(L, s, names, i, &v);
-    if (named) lua_rawset(L, row);
-    else { lua_rawseti(L, row, i + 1); lua_pop(L, 1); }
+    set_column(L, &rc, row, i, &v);
   }
   ath_drv_pg_arena_reset(s);
   lua_pushvalue(L, 5);
