@@ -14,6 +14,7 @@
  * once and kept by the compiler (see l_compile.h). */
 #include "l_compile.h"
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 /* A frozen entry whose conversion raised has no address: drop it. */
@@ -48,9 +49,54 @@ typedef struct conv {
   const void *memo_key[MEMO_MAX];
   ath_node *memo_node[MEMO_MAX];
   int nmemo;
+  /* Bound values already converted: Lua table address -> node, an open
+   * addressing table in the arena (cap a power of two, at most half full).
+   * A value met again (one expression used in SELECT and GROUP BY) shares
+   * its node and slot, marked ATH_F_SHARED. */
+  const void **bind_key;
+  ath_node **bind_node;
+  int bind_cap, nbind;
 } conv;
 
 static ath_node *convert(conv *cv, int idx);
+
+static size_t bind_hash(const void *addr, int cap) {
+  uintptr_t h = (uintptr_t)addr >> 4;                 /* tables are 16-byte aligned */
+  h ^= h >> 17;
+  h *= (uintptr_t)0x9E3779B97F4A7C15ull;
+  return (size_t)(h >> 7) & (size_t)(cap - 1);
+}
+
+static ath_node *bind_memo_find(const conv *cv, const void *addr) {
+  if (cv->bind_cap == 0) return NULL;
+  for (size_t i = bind_hash(addr, cv->bind_cap);; i = (i + 1) & (size_t)(cv->bind_cap - 1)) {
+    if (cv->bind_key[i] == addr) return cv->bind_node[i];
+    if (cv->bind_key[i] == NULL) return NULL;
+  }
+}
+
+static void bind_memo_put(conv *cv, const void *addr, ath_node *n) {
+  if ((cv->nbind + 1) * 2 > cv->bind_cap) {
+    int cap = cv->bind_cap ? cv->bind_cap * 2 : 16;
+    const void **keys = ath_arena_alloc(cv->arena, (size_t)cap * sizeof *keys);
+    ath_node **nodes = ath_arena_alloc(cv->arena, (size_t)cap * sizeof *nodes);
+    if (!keys || !nodes) ath_l_raisef(cv->L, ATH_E_NOMEM, "out of memory");
+    memset(keys, 0, (size_t)cap * sizeof *keys);
+    const void **old_keys = cv->bind_key;
+    ath_node **old_nodes = cv->bind_node;
+    int old_cap = cv->bind_cap;
+    cv->bind_key = keys;
+    cv->bind_node = nodes;
+    cv->bind_cap = cap;
+    cv->nbind = 0;
+    for (int j = 0; j < old_cap; j++) if (old_keys[j]) bind_memo_put(cv, old_keys[j], old_nodes[j]);
+  }
+  size_t i = bind_hash(addr, cv->bind_cap);
+  while (cv->bind_key[i] != NULL) i = (i + 1) & (size_t)(cv->bind_cap - 1);
+  cv->bind_key[i] = addr;
+  cv->bind_node[i] = n;
+  cv->nbind++;
+}
 
 /* lua_rawget that returns the value's type (5.3+ does; 5.1 needs a call). */
 static inline int rawget_type(lua_State *L, int idx) {
@@ -445,6 +491,15 @@ static ath_node *convert(conv *cv, int idx) {
   if (kind == ATH_N_BIND && cv->freezing) {
     cv->unfreezable = 1;
   } else if (kind == ATH_N_BIND && !(n->flags & ATH_F_NAMED)) {
+    const void *bind_addr = lua_topointer(L, idx);
+    ath_node *again = bind_memo_find(cv, bind_addr);
+    if (again) {                                      /* the same value met again: one node, one slot */
+      again->flags |= ATH_F_SHARED;
+      cv->depth--;
+      return again;
+    }
+    n->flags &= ~ATH_F_SHARED;                        /* (the converter's mark, never the Lua layer's) */
+    bind_memo_put(cv, bind_addr, n);
     lua_pushvalue(L, lua_upvalueindex(KEY_V));
     lua_rawget(L, idx);
     if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushlightuserdata(L, NULL); }
@@ -466,5 +521,8 @@ ath_node *ath_l_convert_tree(lua_State *L, l_compiler *cc, int idx) {
   cv.unfreezable = 0;
   cv.depth = 0;
   cv.nmemo = 0;
+  cv.bind_key = NULL;
+  cv.bind_node = NULL;
+  cv.bind_cap = cv.nbind = 0;
   return convert(&cv, idx);
 }

@@ -36,7 +36,24 @@ static void placeholder(ath_render *r, int n) {
   }
 }
 
-void ath_r_add_bind(ath_render *r, int slot, const char *name, size_t namelen) {
+/* The placeholder number of a value already bound in this statement
+ * (the same slot, or the same name), or 0. Only numbered placeholders can
+ * name one value twice; `?` takes each occurrence's value in turn. */
+static int bound_before(const ath_render *r, int slot, const char *name, size_t namelen) {
+  if (r->d->paramstyle != ATH_PARAM_NUMERIC_DOLLAR && r->d->paramstyle != ATH_PARAM_NUMERIC) return 0;
+  for (int i = 0; i < r->nbinds; i++) {
+    const ath_bindref *b = &r->binds[i];
+    if (name ? (b->name && strlen(b->name) == namelen && memcmp(b->name, name, namelen) == 0)
+             : (b->slot == slot)) return i + 1;
+  }
+  return 0;
+}
+
+void ath_r_add_bind(ath_render *r, int slot, const char *name, size_t namelen, int once) {
+  if (once) {
+    int again = bound_before(r, slot, name, namelen);
+    if (again) { placeholder(r, again); return; }
+  }
   if (r->nbinds == r->capbinds) {
     int cap = r->capbinds ? r->capbinds * 2 : 16;
     ath_bindref *nb = ath_realloc(r->binds, (size_t)cap * sizeof *nb);

@@ -144,7 +144,8 @@ static void key_node(key_state *k, const ath_node *n) {
     b->data[b->len] = '\0';
     return;
   }
-  if (n->kind == ATH_N_TABLE || n->kind == ATH_N_ALIAS || n->kind == ATH_N_CTE) {
+  if (n->kind == ATH_N_TABLE || n->kind == ATH_N_ALIAS || n->kind == ATH_N_CTE ||
+      (n->kind == ATH_N_BIND && (n->flags & ATH_F_SHARED))) {
     for (int i = 0; i < k->nseen; i++) {
       if (k->seen[i] == n) {
         unsigned char tmp[12], *q = tmp;

@@ -55,7 +55,10 @@ ATH_HIDDEN ath_status ath_r_fail(ath_render *r, ath_status kind, const char *fmt
 /* CompileError: "<construct> is not supported by the <name> dialect". */
 ATH_HIDDEN ath_status ath_r_unsupported(ath_render *r, const char *construct);
 ATH_HIDDEN void ath_r_ident(ath_render *r, const char *s, size_t len);
-ATH_HIDDEN void ath_r_add_bind(ath_render *r, int slot, const char *name, size_t namelen);
+/* A placeholder for a bound value (slot > 0) or a named one. With `once`,
+ * numbered placeholders ($n, :n) reuse the number of the same slot or name
+ * bound earlier in the statement instead of adding another. */
+ATH_HIDDEN void ath_r_add_bind(ath_render *r, int slot, const char *name, size_t namelen, int once);
 ATH_HIDDEN void ath_r_free_binds(ath_render *r);
 ATH_HIDDEN int ath_r_ptrset_has(const ath_ptrset *s, const ath_node *p);
 ATH_HIDDEN void ath_r_ptrset_add(ath_render *r, ath_ptrset *s, const ath_node *p);

@@ -132,8 +132,10 @@ static void render_column(ath_render *r, const ath_node *n, const ath_scope *sc)
 
 static void render_bind(ath_render *r, const ath_node *n, const ath_scope *sc) {
   (void)sc;
-  if (n->flags & ATH_F_NAMED) ath_r_add_bind(r, 0, n->s, n->slen);
-  else ath_r_add_bind(r, n->slot, NULL, 0);
+  /* a named value, or one value met in several places, is bound once
+   * where placeholders are numbered (ath_r_add_bind) */
+  if (n->flags & ATH_F_NAMED) ath_r_add_bind(r, 0, n->s, n->slen, 1);
+  else ath_r_add_bind(r, n->slot, NULL, 0, (n->flags & ATH_F_SHARED) != 0);
   /* a typed literal whose value travels as text (a decimal, a date, JSON, a
    * UUID) keeps its type where nothing else gives it one, as SQLAlchemy's
    * render_bind_cast does: $1::JSONB (s2 is an athanor type, spelled as a CAST's) */

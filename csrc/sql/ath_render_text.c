@@ -109,11 +109,11 @@ static void text_param(ath_render *r, const ath_node *n, const char *name, size_
   for (int k = 0; k < n->nkids; k++) {
     const ath_node *b = n->kids[k];
     if (b && b->s && b->slen == namelen && !memcmp(b->s, name, namelen) && !(b->flags & ATH_F_NAMED)) {
-      ath_r_add_bind(r, b->slot, NULL, 0);
+      ath_r_add_bind(r, b->slot, NULL, 0, 0);
       return;
     }
   }
-  ath_r_add_bind(r, 0, name, namelen);
+  ath_r_add_bind(r, 0, name, namelen, 0);
 }
 
 void ath_r_text(ath_render *r, const ath_node *n, const ath_scope *sc) {

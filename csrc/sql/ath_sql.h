@@ -179,6 +179,12 @@ ATH_HIDDEN extern const ath_kind_info ath_kinds[ATH_N__COUNT];
 #define ATH_F_SKIP_LOCKED 0x1000
 #define ATH_F_CORRELATE_EXCEPT 0x2000  /* SELECT: correlate every enclosing FROM but the CORRELATE list */
 #define ATH_F_LATERAL    0x4000  /* ALIAS */
+/* BIND: one bound value met in several places of the statement (the
+ * converter gives them one node): numbered placeholders name it once, as
+ * SQLAlchemy renders one parameter ($1 in SELECT, GROUP BY and ORDER BY,
+ * so PostgreSQL sees the same expression); the cache key records where
+ * it is met again. Set by the converter, not by the Lua layer. */
+#define ATH_F_SHARED     0x8000
 
 typedef struct ath_node ath_node;
 /* A subtree converted once and shared by many compilations (the Lua layer's

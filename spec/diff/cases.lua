@@ -328,8 +328,7 @@ case { name = "group_by a joined column with a Float aggregate",
 case { name = "group_by an expression",
   lua = function(_, _, o) local big = o.c.total_cents:gt(1000)
     return ath.select(big:label("big"), ath.func.count()):where(o.c.total_cents:ne(null)):group_by(big):order_by(big) end,
-  py = "big = o.c.total_cents > 1000\nstmt = select(big.label('big'), func.count()).where(o.c.total_cents != None).group_by(big).order_by(big)",
-  pending = { postgresql = "finding (not in issue 14): one bind used in SELECT, GROUP BY and ORDER BY becomes $1, $2, $3, so PostgreSQL does not see the GROUP BY expression (SQLAlchemy renders one parameter)" } }
+  py = "big = o.c.total_cents > 1000\nstmt = select(big.label('big'), func.count()).where(o.c.total_cents != None).group_by(big).order_by(big)" }
 
 ---------------------------------------------------------------- subqueries
 case { name = "a subquery in FROM",
