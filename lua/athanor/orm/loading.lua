@@ -6,6 +6,7 @@ local event = require("athanor.event")
 local state = require("athanor.orm.state")
 
 local orm_load = core.orm_load
+local compact_class = state.compact_class
 local dispatch = event.dispatch
 local rawget, setmetatable, ipairs = rawget, setmetatable, ipairs
 
@@ -54,6 +55,7 @@ local function entity_spec(session, mapper, names, offset, present)
         model = model, mapper = mapper, session = session, mapper_id = mapper.id,
         attrs = mapper.attr_keys, row_keys = layout.row_keys, pk = mapper.pk_index,
         identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
+        class = compact_class(session, mapper),
         new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = layout.reuse,
       }
     end
@@ -97,6 +99,7 @@ local function entity_spec(session, mapper, names, offset, present)
     model = model, mapper = mapper, session = session, mapper_id = mapper.id,
     attrs = mapper.attr_keys, row_keys = row_keys, pk = mapper.pk_index,
     identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
+    class = compact_class(session, mapper),
     new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = reuse,
     deferred = present and deferred_keys(mapper, present) or nil,
   }

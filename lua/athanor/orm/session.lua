@@ -266,14 +266,17 @@ function Session:expunge(obj)
 end
 
 -- Detach obj when it is still this session's (what detach() does to its
--- state; the caller empties the session's tables itself).
+-- state; the caller empties the session's tables itself). Compact states
+-- are detached already (state.detach_compact): only a plain state can
+-- still name the session, and it does so in a raw field.
 local function forget(self, obj)
   local st = states[obj]
-  if st and st.session == self then st.session, st.status = nil, nil end
+  if st and rawget(st, "session") == self then st.session, st.status = nil, nil end
 end
 
 --- Remove every object from the session.
 function Session:expunge_all()
+  state.detach_compact(self)
   -- every object of the session: identity map, pending, deleted
   for _, idmap in pairs(self._identity) do for _, obj in pairs(idmap) do forget(self, obj) end end
   for _, obj in ipairs(self._new) do forget(self, obj) end
@@ -331,9 +334,8 @@ local function expire_all(self)
     local relationships = mapper.relationships
     for _, obj in pairs(idmap) do
       local st = states[obj]
-      if st and st.status == "persistent" then
+      if st and state.expire_persistent(st) then
         for i = 1, n do rawset(obj, expirable[i], nil) end
-        st.expired = true
         if relationships then uow.relationship_hooks.expire(self, obj, mapper) end
       end
     end
