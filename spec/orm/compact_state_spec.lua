@@ -234,6 +234,28 @@ describe("compact states of loaded objects", function()
     for _, p in ipairs(fresh) do assert.equal("detached", orm.inspect(p).state) end
   end)
 
+  it("leave expunge_all and close to detach the plain states a session added", function()
+    local Person = fx.models.Person
+    local s1 = fx.Session()
+    local ann = s1:get(Person, 1)
+    s1:close()
+    local s2 = fx.Session()
+    s2:add(ann)                                             -- a detached object: persistent again
+    s2:expunge_all()
+    assert.equal("detached", orm.inspect(ann).state)
+    s2:close()
+    -- new objects, by add_all and by add (each in a session of its own)
+    for i, add in ipairs({ "add_all", "add" }) do
+      local s = fx.Session()
+      local p = Person{ id = 10 + i, name = add }
+      if add == "add" then s:add(p) else s:add_all({ p }) end
+      s:commit()
+      assert.equal("persistent", orm.inspect(p).state)
+      s:close()
+      assert.equal("detached", orm.inspect(p).state, add)
+    end
+  end)
+
   it("move to another session once detached, and not before", function()
     local s1, s2 = fx.Session(), fx.Session()
     local ann = s1:get(fx.models.Person, 1)

@@ -71,9 +71,12 @@ local function key_reader(mapper)
 end
 
 -- Store the fields a compact state's class answers in st itself and drop
--- the class: st is a plain state from now on.
+-- the class: st is a plain state from now on (its session learns it has
+-- one: expunge_all visits plain states only when there may be some).
 local function materialize(st, fields, key_of)
   local key = key_of(st)
+  local session = fields.session
+  if session then rawset(session, "_plain_states", true) end
   setmetatable(st, nil)
   st.mapper, st.session, st.status, st.key = fields.mapper, fields.session, fields.status, key
   st.expired = fields.expired
