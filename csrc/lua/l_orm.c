@@ -10,11 +10,13 @@
  *   the row's identity key, find the object in spec.identity (a weak-valued
  *   table key -> object), or create it: a new table holding the row's values
  *   under the attribute names, the model as metatable, and its state in
- *   spec.states (weak keys). The state is compact: the loaded values at
- *   1..n and spec.class (the session's state class of the mapper) as
- *   metatable, which answers mapper, session, key and status
+ *   spec.states (weak keys). The state is compact when spec.class is given:
+ *   the loaded values at 1..n and spec.class (the session's state class of
+ *   the mapper) as metatable, which answers mapper, session, key and status
  *   (lua/athanor/orm/state.lua, "Compact states"): one table with an array
- *   part and no hash part. Every object handed out is appended to the
+ *   part and no hash part. Without a class it is a plain state: the loaded
+ *   values and mapper, session, key, status = "persistent" (a class costs
+ *   more than it saves for a few rows). Every object handed out is appended to the
  *   array spec.strong (held until the session's next flush: a plain table
  *   cannot report an assignment; an array append costs less than a set
  *   insert, and the session empties it whole); new ones are appended to
@@ -22,7 +24,7 @@
  *   with expired attributes gets them from the row. out[r] is the object of
  *   row r, or false when the row's key is NULL (an outer join's missing
  *   side; nil instead when spec.nil_for_null is true).
- *   spec fields: model, mapper_id, class, attrs (attribute names),
+ *   spec fields: model, mapper, session, mapper_id, class (optional), attrs (attribute names),
  *   row_keys (where each attribute's value is in a row: its column's name,
  *   or its position for a repeated name), pk (indexes into attrs), identity,
  *   states, strong, new_objects (optional), reuse_rows (optional: true
@@ -94,7 +96,8 @@ static int l_orm_identity_key(lua_State *L) {
 }
 
 /* Stack slots of orm_load, fixed once the spec is spread. */
-enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_IDENTITY, S_STATES, S_STRONG, S_NEW, S_CLASS, S_EXPIRED_KEY, S_BASE };
+enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_MAPPER, S_SESSION, S_IDENTITY, S_STATES, S_STRONG, S_NEW, S_CLASS,
+       S_PERSISTENT, S_EXPIRED_KEY, S_K_MAPPER, S_K_SESSION, S_K_KEY, S_K_STATUS, S_BASE };
 
 /* lua_rawget, returning the type of the value it pushed (5.1 returns nothing) */
 static inline int rawget_type(lua_State *L, int t) {
@@ -164,12 +167,15 @@ static int l_orm_load(lua_State *L) {
   luaL_checktype(L, S_ROWS, LUA_TTABLE);
   luaL_checktype(L, S_OUT, LUA_TTABLE);
   lua_settop(L, S_OUT);
-  static const char *const fields[] = { "model", "identity", "states", "strong", "new_objects", "class" };
-  for (int k = 0; k < 6; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_CLASS */
-  if (!lua_istable(L, S_MODEL) || !lua_istable(L, S_IDENTITY) || !lua_istable(L, S_STATES) ||
-      !lua_istable(L, S_STRONG) || !lua_istable(L, S_CLASS))
-    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states, strong and class tables");
+  static const char *const fields[] = { "model", "mapper", "session", "identity", "states", "strong", "new_objects",
+                                        "class" };
+  for (int k = 0; k < 8; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_CLASS */
+  if (!lua_istable(L, S_MODEL) || !lua_istable(L, S_IDENTITY) || !lua_istable(L, S_STATES) || !lua_istable(L, S_STRONG))
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states and strong tables");
+  lua_pushliteral(L, "persistent");                          /* S_PERSISTENT */
   lua_pushliteral(L, "expired");                             /* S_EXPIRED_KEY */
+  /* a plain state's field names, pushed once (lua_setfield would intern them per row) */
+  lua_pushliteral(L, "mapper"); lua_pushliteral(L, "session"); lua_pushliteral(L, "key"); lua_pushliteral(L, "status");
   lua_getfield(L, S_SPEC, "mapper_id");
   lua_Integer mapper_id = lua_tointeger(L, -1);
   lua_pop(L, 1);
@@ -202,6 +208,7 @@ static int l_orm_load(lua_State *L) {
   lua_Integer nstrong = (lua_Integer)lua_rawlen(L, S_STRONG);
   int top = lua_gettop(L);
   int have_new = lua_istable(L, S_NEW);
+  int compact = lua_istable(L, S_CLASS);
   int nnew = have_new ? (int)lua_rawlen(L, S_NEW) : 0;
   int created = 0;
   int nrows = (int)lua_rawlen(L, S_ROWS);
@@ -247,8 +254,10 @@ static int l_orm_load(lua_State *L) {
     if (reuse) lua_pushvalue(L, row);                        /* the row becomes the object */
     else lua_createtable(L, 0, n);
     lua_pushvalue(L, obj);
-    /* the state: the n loaded values, and its class */
-    lua_createtable(L, n, 0);
+    /* the state: the n loaded values, and its class (compact); or mapper,
+     * session, key, status and (once expired, e.g. at commit) expired:
+     * sized now, never rehashed */
+    lua_createtable(L, n, compact ? 0 : 5);
     int st = obj + 2;
     for (int i = 1; i <= n; i++) {
       if (i == pk1) lua_pushvalue(L, key);                   /* read already */
@@ -263,8 +272,15 @@ static int l_orm_load(lua_State *L) {
       }
       lua_rawseti(L, st, i);                                 /* state[i] = value */
     }
-    lua_pushvalue(L, S_CLASS);
-    lua_setmetatable(L, st);
+    if (compact) {
+      lua_pushvalue(L, S_CLASS);
+      lua_setmetatable(L, st);
+    } else {
+      lua_pushvalue(L, S_K_MAPPER); lua_pushvalue(L, S_MAPPER); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_SESSION); lua_pushvalue(L, S_SESSION); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_KEY); lua_pushvalue(L, key); lua_rawset(L, st);
+      lua_pushvalue(L, S_K_STATUS); lua_pushvalue(L, S_PERSISTENT); lua_rawset(L, st);
+    }
     lua_rawset(L, S_STATES);                                 /* states[obj] = state */
     lua_pushvalue(L, S_MODEL);
     lua_setmetatable(L, obj);

@@ -27,6 +27,15 @@ end)
 
 local function is_compact(obj) return getmetatable(state.get(obj)) ~= nil end
 
+-- The loader makes a session's state class of a model for a batch of 8
+-- rows or more (loading.lua): load every row of both models once, so
+-- what s loads afterwards, a single row too, has compact states.
+local function warm(s)
+  s:query(fx.models.Person):all()
+  s:query(fx.models.Pair):all()
+  return s
+end
+
 -- The committed row of id (a fresh connection).
 local function row_of(id)
   return fx.engine:connect(function(c)
@@ -45,16 +54,20 @@ describe("compact states of loaded objects", function()
   before_each(function()
     fx.open()
     fx.engine:begin(function(c)
-      c:execute(ath.insert(fx.models.Person.__table__), {
+      local people = {
         { id = 1, name = "ann", age = 30 }, { id = 2, name = "bob", age = ath.null }, { id = 3, name = "cy", age = 50 },
-      })
-      c:execute(ath.insert(fx.models.Pair.__table__), { { a = 1, b = "x", v = "one" }, { a = 1, b = "y", v = "two" } })
+      }
+      for i = 4, 9 do people[i] = { id = i, name = "p" .. i, age = i } end
+      c:execute(ath.insert(fx.models.Person.__table__), people)
+      local pairs_ = { { a = 1, b = "x", v = "one" }, { a = 1, b = "y", v = "two" } }
+      for i = 3, 9 do pairs_[i] = { a = i, b = "z", v = "p" .. i } end
+      c:execute(ath.insert(fx.models.Pair.__table__), pairs_)
     end)
   end)
   after_each(fx.close)
 
   it("hold only the loaded values, and answer mapper, session, status and key through their class", function()
-    local s = fx.session
+    local s = warm(fx.session)
     local ann = s:query(fx.models.Person):filter_by({ id = 1 }):one()
     local st = state.get(ann)
     assert.is_true(is_compact(ann))
@@ -76,7 +89,7 @@ describe("compact states of loaded objects", function()
   end)
 
   it("stay compact when written what the class says, and become plain, fields kept, on any other write", function()
-    local s = fx.session
+    local s = warm(fx.session)
     local ann = s:query(fx.models.Person):filter_by({ id = 1 }):one()
     local st = state.get(ann)
     st.status, st.session, st.key = "persistent", s, 1
@@ -97,7 +110,7 @@ describe("compact states of loaded objects", function()
   end)
 
   it("compute a composite key as the loader did: get and a second query find the same object", function()
-    local s = fx.session
+    local s = warm(fx.session)
     local Pair = fx.models.Pair
     local p = s:query(Pair):filter_by({ a = 1, b = "y" }):one()
     assert.is_true(is_compact(p))
@@ -107,7 +120,7 @@ describe("compact states of loaded objects", function()
     assert.equal(p, s:get(Pair, { 1, "y" }))
     local n = fx.statements_run(function() assert.equal(p, s:get(Pair, { a = 1, b = "y" })) end)
     assert.equal(0, n)
-    local both = s:query(Pair):order_by(Pair.b):all()
+    local both = s:query(Pair):filter_by({ a = 1 }):order_by(Pair.b):all()
     assert.equal(p, both[2])
     -- made plain, the stored key is the same one
     state.get(p).marker = true
@@ -118,7 +131,7 @@ describe("compact states of loaded objects", function()
   end)
 
   it("record an assignment to a column loaded as NULL", function()
-    local s = fx.session
+    local s = warm(fx.session)
     local bob = s:get(fx.models.Person, 2)
     assert.is_true(is_compact(bob))
     assert.is_nil(state.get(bob)[3])
@@ -145,7 +158,7 @@ describe("compact states of loaded objects", function()
 
   it("are expired by commit and by expire, and read or queried again take the row's values", function()
     -- (no autoflush: the query below must find the assignment still unflushed)
-    local s = fx.Session({ autoflush = false })
+    local s = warm(fx.Session({ autoflush = false }))
     local Person = fx.models.Person
     local people = s:query(Person):order_by(Person.id):all()
     s:commit()                                              -- expire_on_commit
@@ -185,7 +198,7 @@ describe("compact states of loaded objects", function()
   end)
 
   it("expire some attributes (a plain state then) and load them on access", function()
-    local s = fx.Session({ expire_on_commit = false })
+    local s = warm(fx.Session({ expire_on_commit = false }))
     local ann = s:get(fx.models.Person, 1)
     s:commit()                                              -- (SQLite: the outside write must not wait)
     assert.is_true(is_compact(ann))
@@ -201,7 +214,7 @@ describe("compact states of loaded objects", function()
   end)
 
   it("are detached one at a time by expunge, and all at once by expunge_all and close", function()
-    local s = fx.session
+    local s = warm(fx.session)
     local Person = fx.models.Person
     local people = s:query(Person):order_by(Person.id):all()
     s:expunge(people[1])
@@ -236,7 +249,7 @@ describe("compact states of loaded objects", function()
 
   it("leave expunge_all and close to detach the plain states a session added", function()
     local Person = fx.models.Person
-    local s1 = fx.Session()
+    local s1 = warm(fx.Session())
     local ann = s1:get(Person, 1)
     s1:close()
     local s2 = fx.Session()
@@ -257,7 +270,7 @@ describe("compact states of loaded objects", function()
   end)
 
   it("move to another session once detached, and not before", function()
-    local s1, s2 = fx.Session(), fx.Session()
+    local s1, s2 = warm(fx.Session()), fx.Session()
     local ann = s1:get(fx.models.Person, 1)
     local ok, err = pcall(s2.add, s2, ann)
     assert.is_false(ok)
@@ -282,7 +295,7 @@ describe("compact states of loaded objects", function()
   end)
 
   it("are deleted and rolled back as plain states are", function()
-    local s = fx.session
+    local s = warm(fx.session)
     local Person = fx.models.Person
     local bob = s:get(Person, 2)
     s:delete(bob)
@@ -299,8 +312,25 @@ describe("compact states of loaded objects", function()
     assert.is_false(s:is_modified(cy))
   end)
 
+  it("are not made for a few rows in a session without a class: those get plain states", function()
+    local s = fx.Session()
+    local ann = s:get(fx.models.Person, 1)
+    local few = s:query(fx.models.Person):filter(fx.models.Person.id:le(3)):all()
+    assert.equal(3, #few)
+    for _, p in ipairs(few) do assert.is_false(is_compact(p)) end
+    assert.equal(s, rawget(state.get(ann), "session"))
+    assert.equal(1, rawget(state.get(ann), "key"))
+    assert.equal("persistent", orm.inspect(ann).state)
+    -- once a batch made the class, even one row has a compact state
+    s:query(fx.models.Pair):all()
+    assert.is_true(is_compact(s:get(fx.models.Pair, { 1, "x" })))
+    s:close()
+    assert.equal("detached", orm.inspect(ann).state)
+    assert.equal("detached", orm.inspect(few[3]).state)
+  end)
+
   it("go with their objects: a dropped clean object frees its state", function()
-    local s = fx.session
+    local s = warm(fx.session)
     local weak = setmetatable({}, { __mode = "k" })
     do
       local people = s:query(fx.models.Person):all()

@@ -55,7 +55,6 @@ local function entity_spec(session, mapper, names, offset, present)
         model = model, mapper = mapper, session = session, mapper_id = mapper.id,
         attrs = mapper.attr_keys, row_keys = layout.row_keys, pk = mapper.pk_index,
         identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
-        class = compact_class(session, mapper),
         new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = layout.reuse,
       }
     end
@@ -99,7 +98,6 @@ local function entity_spec(session, mapper, names, offset, present)
     model = model, mapper = mapper, session = session, mapper_id = mapper.id,
     attrs = mapper.attr_keys, row_keys = row_keys, pk = mapper.pk_index,
     identity = M.identity_map(session, mapper), states = state.states, strong = session._strong,
-    class = compact_class(session, mapper),
     new_objects = (listeners and listeners.load) and {} or nil, reuse_rows = reuse,
     deferred = present and deferred_keys(mapper, present) or nil,
   }
@@ -145,6 +143,27 @@ local function mark_deferred(spec, objs, n)
   end
 end
 
+-- Compact states (state.lua) for this load when the session has a state
+-- class for the mapper already, or the batch is big enough to pay for
+-- making one (a class is a few tables and closures: a get in a fresh
+-- session would spend more on it than it saves). Plain states from the
+-- loader tell the session it holds some (Session:expunge_all).
+local COMPACT_MIN_ROWS = 8
+
+local function choose_states(spec, nrows)
+  local session, mapper = spec.session, spec.mapper
+  local classes = rawget(session, "_state_classes")
+  local class = classes and classes[mapper]
+  if class == nil then
+    if nrows >= COMPACT_MIN_ROWS then
+      class = compact_class(session, mapper)
+    else
+      session._plain_states = true
+    end
+  end
+  spec.class = class
+end
+
 local function fire_load(spec)
   local new = spec.new_objects
   if new == nil or new[1] == nil then return end
@@ -163,6 +182,7 @@ function M.load(plan, rows)
     -- a NULL key (outer join) loads as nil
     local n = #rows
     spec.nil_for_null = true
+    choose_states(spec, n)
     orm_load(spec, rows, rows)
     spec.nil_for_null = nil
     mark_deferred(spec, rows, n)
@@ -174,6 +194,7 @@ function M.load(plan, rows)
   for i, e in ipairs(entities) do
     if e.mapper then
       local out = {}
+      choose_states(plan.specs[i], #rows)
       orm_load(plan.specs[i], rows, out)
       mark_deferred(plan.specs[i], out, #rows)
       fire_load(plan.specs[i])
