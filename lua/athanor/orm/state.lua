@@ -210,7 +210,22 @@ function M.persistent_changes(obj, st)
   local class = getmetatable(st)
   local fields = class and class._fields or st
   if fields.status ~= "persistent" then return nil end
-  local out = changed(obj, st, fields)
+  local out
+  if fields.expired == nil then
+    -- changed() inline: flush runs this for every object of the identity
+    -- map. Nothing is expired, so obj[key] is rawget(obj, key) without the
+    -- call (a NULL attribute goes through the model's __index: nil).
+    local keys = fields.mapper.attr_keys
+    for i = 1, #keys do
+      local key = keys[i]
+      if obj[key] ~= st[i] then
+        out = out or {}
+        out[#out + 1] = key
+      end
+    end
+  else
+    out = changed(obj, st, fields)
+  end
   if out and class then materialize(st, fields, class._key_of) end
   return out
 end
