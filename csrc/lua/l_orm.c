@@ -16,8 +16,8 @@
  *   (lua/athanor/orm/state.lua, "Compact states"): one table with an array
  *   part and no hash part. Without a class it is a plain state: the loaded
  *   values and mapper, session, key, status = "persistent" (a class costs
- *   more than it saves for a few rows). Every object handed out is appended to the
- *   array spec.strong (held until the session's next flush: a plain table
+ *   more than it saves for a few rows). Every object handed out is
+ *   appended to the array spec.strong (held until the session's next flush: a plain table
  *   cannot report an assignment; an array append costs less than a set
  *   insert, and the session empties it whole); new ones are appended to
  *   spec.new_objects when that is a table (the load event). An object found

@@ -12,14 +12,15 @@
 -- The state never refers to its object, so a weak-keyed table frees both
 -- on LuaJIT too (its weak tables are not ephemerons).
 --
--- Compact states. An object the C loader creates (l_orm.c) gets only its
--- loaded values {v1..vn}: the rest is the same for every object of one
--- mapper loaded into one session, so a metatable shared by them (a state
--- class, made by M.compact_class) answers it: mapper, session, status
--- "persistent", expired (nil, or true in the class's expired variant) and
--- key (computed from the loaded primary key values, which are never
--- expired). A state without hash fields is one table and one array: that
--- and the five field stores are most of what loading added to fetching.
+-- Compact states. An object the C loader creates (l_orm.c) in a batch of 8
+-- rows or more (loading.lua) gets only its loaded values {v1..vn}: the
+-- rest is the same for every object of one mapper loaded into one session,
+-- so a metatable shared by them (a state class, made by M.compact_class)
+-- answers it: mapper, session, status "persistent", expired (nil, or true
+-- in the class's expired variant) and key (computed from the loaded
+-- primary key values, which are never expired). A state without hash
+-- fields is one table and one array: that and the four field stores were
+-- most of what loading added to fetching.
 -- Reading a field works as on any state. Writing one it answers the same
 -- way does nothing; `expired = true` / `expired = nil` move the state to
 -- the class's other variant; any other write first turns the state into a
@@ -28,7 +29,9 @@
 -- which kind it has; only rawget/next on a state would see the difference
 -- (l_orm.c looks at the metatable first). M.detach_compact detaches every
 -- compact state of a session at once (expunge_all, close) by changing its
--- classes.
+-- classes; session._plain_states says whether the session's identity maps
+-- may hold plain states too (set by add, add_all, the loader's plain
+-- states and materialize), so that expunge_all visits objects only then.
 local core = require("athanor.core")
 
 local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs =
