@@ -9,17 +9,22 @@
  *   For each row of the array `rows` (as cursor:fetch returns them): compute
  *   the row's identity key, find the object in spec.identity (a weak-valued
  *   table key -> object), or create it: a new table holding the row's values
- *   under the attribute names, the model as metatable, and its state (the
- *   loaded values at 1..n plus mapper, session, key, status = "persistent")
- *   in spec.states (weak keys). Every object handed out is appended to the
- *   array spec.strong (held until the session's next flush: a plain table
+ *   under the attribute names, the model as metatable, and its state in
+ *   spec.states (weak keys). The state is compact when spec.class is given:
+ *   the loaded values at 1..n and spec.class (the session's state class of
+ *   the mapper) as metatable, which answers mapper, session, key and status
+ *   (lua/athanor/orm/state.lua, "Compact states"): one table with an array
+ *   part and no hash part. Without a class it is a plain state: the loaded
+ *   values and mapper, session, key, status = "persistent" (a class costs
+ *   more than it saves for a few rows). Every object handed out is
+ *   appended to the array spec.strong (held until the session's next flush: a plain table
  *   cannot report an assignment; an array append costs less than a set
  *   insert, and the session empties it whole); new ones are appended to
  *   spec.new_objects when that is a table (the load event). An object found
  *   with expired attributes gets them from the row. out[r] is the object of
  *   row r, or false when the row's key is NULL (an outer join's missing
  *   side; nil instead when spec.nil_for_null is true).
- *   spec fields: model, mapper, session, mapper_id, attrs (attribute names),
+ *   spec fields: model, mapper, session, mapper_id, class (optional), attrs (attribute names),
  *   row_keys (where each attribute's value is in a row: its column's name,
  *   or its position for a repeated name), pk (indexes into attrs), identity,
  *   states, strong, new_objects (optional), reuse_rows (optional: true
@@ -91,8 +96,18 @@ static int l_orm_identity_key(lua_State *L) {
 }
 
 /* Stack slots of orm_load, fixed once the spec is spread. */
-enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_MAPPER, S_SESSION, S_IDENTITY, S_STATES, S_STRONG, S_NEW,
+enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_MAPPER, S_SESSION, S_IDENTITY, S_STATES, S_STRONG, S_NEW, S_CLASS,
        S_PERSISTENT, S_EXPIRED_KEY, S_K_MAPPER, S_K_SESSION, S_K_KEY, S_K_STATUS, S_BASE };
+
+/* lua_rawget, returning the type of the value it pushed (5.1 returns nothing) */
+static inline int rawget_type(lua_State *L, int t) {
+#if LUA_VERSION_NUM >= 503
+  return lua_rawget(L, t);
+#else
+  lua_rawget(L, t);
+  return lua_type(L, -1);
+#endif
+}
 
 static int getfield_at(lua_State *L, int t, const char *k) {
   lua_getfield(L, t, k);
@@ -102,10 +117,21 @@ static int getfield_at(lua_State *L, int t, const char *k) {
 /* An object found in the identity map with expired attributes takes them
  * from the row (those the user assigned since keep their new value; the
  * loaded state records the row's value so flush sees the assignment).
- * Stack: obj at obj, state at st, the row at row. */
+ * Stack: obj at obj, state at st, the row at row. A compact state of the
+ * loader's own class is never expired (nothing to do); one of another
+ * class (its expired variant) is read and written through the class. */
 static void refresh_expired(lua_State *L, int obj, int st, int row, int n, int attrs0, int keys0) {
-  lua_pushvalue(L, S_EXPIRED_KEY);
-  lua_rawget(L, st);                                         /* expired: true | { attr = true } */
+  int compact = lua_getmetatable(L, st);
+  if (compact) {
+    int own = lua_rawequal(L, -1, S_CLASS);
+    lua_pop(L, 1);
+    if (own) return;
+    lua_pushvalue(L, S_EXPIRED_KEY);
+    lua_gettable(L, st);                                     /* expired, as the class answers */
+  } else {
+    lua_pushvalue(L, S_EXPIRED_KEY);
+    lua_rawget(L, st);                                       /* expired: true | { attr = true } */
+  }
   int expired = lua_gettop(L);
   if (lua_isnil(L, expired)) { lua_pop(L, 1); return; }
   int all = lua_type(L, expired) == LUA_TBOOLEAN;
@@ -131,7 +157,8 @@ static void refresh_expired(lua_State *L, int obj, int st, int row, int n, int a
   lua_pop(L, 1);                                             /* expired */
   lua_pushvalue(L, S_EXPIRED_KEY);
   lua_pushnil(L);
-  lua_rawset(L, st);
+  if (compact) lua_settable(L, st);                          /* the class moves it to its base variant */
+  else lua_rawset(L, st);
 }
 
 /* core.orm_load(spec, rows, out) -> number of new objects */
@@ -140,13 +167,14 @@ static int l_orm_load(lua_State *L) {
   luaL_checktype(L, S_ROWS, LUA_TTABLE);
   luaL_checktype(L, S_OUT, LUA_TTABLE);
   lua_settop(L, S_OUT);
-  static const char *const fields[] = { "model", "mapper", "session", "identity", "states", "strong", "new_objects" };
-  for (int k = 0; k < 7; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_NEW */
+  static const char *const fields[] = { "model", "mapper", "session", "identity", "states", "strong", "new_objects",
+                                        "class" };
+  for (int k = 0; k < 8; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_CLASS */
   if (!lua_istable(L, S_MODEL) || !lua_istable(L, S_IDENTITY) || !lua_istable(L, S_STATES) || !lua_istable(L, S_STRONG))
     return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states and strong tables");
   lua_pushliteral(L, "persistent");                          /* S_PERSISTENT */
   lua_pushliteral(L, "expired");                             /* S_EXPIRED_KEY */
-  /* the state's field names, pushed once (lua_setfield would intern them per row) */
+  /* a plain state's field names, pushed once (lua_setfield would intern them per row) */
   lua_pushliteral(L, "mapper"); lua_pushliteral(L, "session"); lua_pushliteral(L, "key"); lua_pushliteral(L, "status");
   lua_getfield(L, S_SPEC, "mapper_id");
   lua_Integer mapper_id = lua_tointeger(L, -1);
@@ -180,15 +208,19 @@ static int l_orm_load(lua_State *L) {
   lua_Integer nstrong = (lua_Integer)lua_rawlen(L, S_STRONG);
   int top = lua_gettop(L);
   int have_new = lua_istable(L, S_NEW);
+  int compact = lua_istable(L, S_CLASS);
   int nnew = have_new ? (int)lua_rawlen(L, S_NEW) : 0;
   int created = 0;
   int nrows = (int)lua_rawlen(L, S_ROWS);
+  /* rows that become the objects of out == rows are in place already */
+  int in_place = reuse && lua_rawequal(L, S_ROWS, S_OUT);
+  int pk1 = npk == 1 ? pk[0] : 0;
   for (int r = 1; r <= nrows; r++) {
     lua_rawgeti(L, S_ROWS, r);                               /* top+1: row */
-    int row = top + 1;
+    int row = top + 1, key = top + 2;
     /* the identity key */
     if (npk == 1) {
-      lua_pushvalue(L, keys0 + pk[0]);
+      lua_pushvalue(L, keys0 + pk1);
       lua_rawget(L, row);                                    /* top+2: key */
     } else {
       for (int k = 0; k < npk; k++) { lua_pushvalue(L, keys0 + pk[k]); lua_rawget(L, row); }
@@ -196,7 +228,6 @@ static int l_orm_load(lua_State *L) {
       lua_replace(L, row + 1);
       lua_settop(L, row + 1);                                /* top+2: key */
     }
-    int key = row + 1;
     if (lua_isnil(L, key)) {                                 /* no identity: an outer join's NULL side */
       if (nil_for_null) lua_pushnil(L); else lua_pushboolean(L, 0);
       lua_rawseti(L, S_OUT, r);
@@ -204,54 +235,61 @@ static int l_orm_load(lua_State *L) {
       continue;
     }
     lua_pushvalue(L, key);
-    lua_rawget(L, S_IDENTITY);                               /* top+3: existing object or nil */
     int obj = key + 1;
-    if (lua_istable(L, obj)) {
+    if (rawget_type(L, S_IDENTITY) == LUA_TTABLE) {          /* top+3: the object found */
       lua_pushvalue(L, obj);
-      lua_rawget(L, S_STATES);                               /* top+4: its state */
-      if (lua_istable(L, -1)) refresh_expired(L, obj, obj + 1, row, n, attrs0, keys0);
+      if (rawget_type(L, S_STATES) == LUA_TTABLE)            /* top+4: its state */
+        refresh_expired(L, obj, obj + 1, row, n, attrs0, keys0);
       lua_settop(L, obj);
       /* handed out again: it may be changed and dropped before the flush */
       lua_pushvalue(L, obj);
       lua_rawseti(L, S_STRONG, ++nstrong);
-    } else {
-      lua_pop(L, 1);
-      if (reuse) lua_pushvalue(L, row);                      /* the row becomes the object */
-      else lua_createtable(L, 0, n);                         /* obj */
-      /* the state: n loaded values, and mapper, session, key, status and
-       * (once expired, e.g. at commit) expired: sized now, never rehashed */
-      lua_createtable(L, n, 5);
-      int st = obj + 1;
-      for (int i = 1; i <= n; i++) {
+      lua_rawseti(L, S_OUT, r);                              /* out[r] = obj */
+      lua_settop(L, top);
+      continue;
+    }
+    /* a new object. Stack from top+3: obj, obj again and the state (what
+     * states[obj] = state pops), then key and obj for identity[key] = obj. */
+    lua_pop(L, 1);
+    if (reuse) lua_pushvalue(L, row);                        /* the row becomes the object */
+    else lua_createtable(L, 0, n);
+    lua_pushvalue(L, obj);
+    /* the state: the n loaded values, and its class (compact); or mapper,
+     * session, key, status and (once expired, e.g. at commit) expired:
+     * sized now, never rehashed */
+    lua_createtable(L, n, compact ? 0 : 5);
+    int st = obj + 2;
+    for (int i = 1; i <= n; i++) {
+      if (i == pk1) lua_pushvalue(L, key);                   /* read already */
+      else {
         lua_pushvalue(L, keys0 + i);
-        lua_rawget(L, row);                                  /* value */
-        if (!lua_isnil(L, -1)) {
-          if (reuse) { lua_rawseti(L, st, i); continue; }
-          lua_pushvalue(L, -1);
-          lua_rawseti(L, st, i);
-          lua_pushvalue(L, attrs0 + i);
-          lua_insert(L, -2);
-          lua_rawset(L, obj);
-        } else {
-          lua_pop(L, 1);
-        }
+        if (rawget_type(L, row) == LUA_TNIL) { lua_pop(L, 1); continue; }   /* NULL: nil */
       }
+      if (!reuse) {
+        lua_pushvalue(L, attrs0 + i);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, obj);                                  /* obj[attr] = value */
+      }
+      lua_rawseti(L, st, i);                                 /* state[i] = value */
+    }
+    if (compact) {
+      lua_pushvalue(L, S_CLASS);
+      lua_setmetatable(L, st);
+    } else {
       lua_pushvalue(L, S_K_MAPPER); lua_pushvalue(L, S_MAPPER); lua_rawset(L, st);
       lua_pushvalue(L, S_K_SESSION); lua_pushvalue(L, S_SESSION); lua_rawset(L, st);
       lua_pushvalue(L, S_K_KEY); lua_pushvalue(L, key); lua_rawset(L, st);
       lua_pushvalue(L, S_K_STATUS); lua_pushvalue(L, S_PERSISTENT); lua_rawset(L, st);
-      lua_pushvalue(L, S_MODEL);
-      lua_setmetatable(L, obj);
-      lua_pushvalue(L, obj); lua_insert(L, -2);              /* obj, obj, state */
-      lua_rawset(L, S_STATES);                               /* states[obj] = state */
-      lua_pushvalue(L, key); lua_pushvalue(L, obj);
-      lua_rawset(L, S_IDENTITY);                             /* identity[key] = obj */
-      lua_pushvalue(L, obj);
-      lua_rawseti(L, S_STRONG, ++nstrong);                   /* held until the next flush */
-      if (have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++nnew); }
-      created++;
     }
-    lua_rawseti(L, S_OUT, r);                                /* out[r] = obj */
+    lua_rawset(L, S_STATES);                                 /* states[obj] = state */
+    lua_pushvalue(L, S_MODEL);
+    lua_setmetatable(L, obj);
+    lua_pushvalue(L, obj);
+    lua_rawseti(L, S_STRONG, ++nstrong);                     /* held until the next flush */
+    if (have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++nnew); }
+    if (!in_place) { lua_pushvalue(L, obj); lua_rawseti(L, S_OUT, r); }   /* out[r] = obj */
+    lua_rawset(L, S_IDENTITY);                               /* identity[key] = obj */
+    created++;
     lua_settop(L, top);
   }
   lua_pushinteger(L, created);

@@ -6,6 +6,7 @@ local event = require("athanor.event")
 local state = require("athanor.orm.state")
 
 local orm_load = core.orm_load
+local compact_class = state.compact_class
 local dispatch = event.dispatch
 local rawget, setmetatable, ipairs = rawget, setmetatable, ipairs
 
@@ -142,6 +143,27 @@ local function mark_deferred(spec, objs, n)
   end
 end
 
+-- Compact states (state.lua) for this load when the session has a state
+-- class for the mapper already, or the batch is big enough to pay for
+-- making one (a class is a few tables and closures: a get in a fresh
+-- session would spend more on it than it saves). Plain states from the
+-- loader tell the session it holds some (Session:expunge_all).
+local COMPACT_MIN_ROWS = 8
+
+local function choose_states(spec, nrows)
+  local session, mapper = spec.session, spec.mapper
+  local classes = rawget(session, "_state_classes")
+  local class = classes and classes[mapper]
+  if class == nil then
+    if nrows >= COMPACT_MIN_ROWS then
+      class = compact_class(session, mapper)
+    else
+      session._plain_states = true
+    end
+  end
+  spec.class = class
+end
+
 local function fire_load(spec)
   local new = spec.new_objects
   if new == nil or new[1] == nil then return end
@@ -160,6 +182,7 @@ function M.load(plan, rows)
     -- a NULL key (outer join) loads as nil
     local n = #rows
     spec.nil_for_null = true
+    choose_states(spec, n)
     orm_load(spec, rows, rows)
     spec.nil_for_null = nil
     mark_deferred(spec, rows, n)
@@ -171,6 +194,7 @@ function M.load(plan, rows)
   for i, e in ipairs(entities) do
     if e.mapper then
       local out = {}
+      choose_states(plan.specs[i], #rows)
       orm_load(plan.specs[i], rows, out)
       mark_deferred(plan.specs[i], out, #rows)
       fire_load(plan.specs[i])

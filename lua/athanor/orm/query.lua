@@ -462,7 +462,7 @@ local function release_clean(session, from)
   for j = from + 1, n do
     local obj = strong[j]
     local st = states[obj]
-    if not (st and st.session == session and st.status == "persistent" and state.changed_keys(obj, st) == nil) then
+    if not (st and state.is_clean_in(obj, st, session)) then
       kept = kept + 1
       strong[kept] = obj
     end

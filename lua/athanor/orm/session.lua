@@ -181,6 +181,7 @@ function Session:add(obj)
     -- (it had no session, so it is not in _new yet: an object is in _new
     -- exactly while its state says pending in this session)
     st.session, st.status = self, "pending"
+    self._plain_states = true
     self._new[#self._new + 1] = obj
     if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
     return
@@ -194,6 +195,7 @@ function Session:add(obj)
   end
   idmap[st.key] = obj
   st.session, st.status = self, "persistent"
+  self._plain_states = true
   self._strong[obj] = true
   if mapper.relationships then uow.relationship_hooks.cascade_on_add(self, obj) end
 end
@@ -203,6 +205,7 @@ function Session:add_all(objs)
   if type(objs) ~= "table" then errors.raise("ArgumentError", 2, "add_all() expects an array of objects") end
   local new = self._new
   local n = #new
+  if objs[1] ~= nil then self._plain_states = true end
   for _, obj in ipairs(objs) do
     -- the common case inline: a transient object of a model without
     -- relationships (no cascade) becomes pending
@@ -266,16 +269,30 @@ function Session:expunge(obj)
 end
 
 -- Detach obj when it is still this session's (what detach() does to its
--- state; the caller empties the session's tables itself).
+-- state; the caller empties the session's tables itself). Compact states
+-- are detached already (state.detach_compact): only a plain state can
+-- still name the session, and it does so in a raw field.
 local function forget(self, obj)
   local st = states[obj]
-  if st and st.session == self then st.session, st.status = nil, nil end
+  if st and rawget(st, "session") == self then st.session, st.status = nil, nil end
 end
 
 --- Remove every object from the session.
 function Session:expunge_all()
-  -- every object of the session: identity map, pending, deleted
-  for _, idmap in pairs(self._identity) do for _, obj in pairs(idmap) do forget(self, obj) end end
+  state.detach_compact(self)
+  -- every object of the session: identity map, pending, deleted. The
+  -- identity maps hold plain states only once _plain_states is set (an
+  -- object added, or a compact state made plain): a session that only
+  -- loaded has none to visit. (The loop is forget() inline.)
+  if self._plain_states then
+    for _, idmap in pairs(self._identity) do
+      for _, obj in pairs(idmap) do
+        local st = states[obj]
+        if st and rawget(st, "session") == self then st.session, st.status = nil, nil end
+      end
+    end
+    self._plain_states = nil
+  end
   for _, obj in ipairs(self._new) do forget(self, obj) end
   for obj in pairs(self._tx_deleted) do forget(self, obj) end
   self._identity = {}
@@ -331,9 +348,8 @@ local function expire_all(self)
     local relationships = mapper.relationships
     for _, obj in pairs(idmap) do
       local st = states[obj]
-      if st and st.status == "persistent" then
+      if st and state.expire_persistent(st) then
         for i = 1, n do rawset(obj, expirable[i], nil) end
-        st.expired = true
         if relationships then uow.relationship_hooks.expire(self, obj, mapper) end
       end
     end

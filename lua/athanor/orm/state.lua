@@ -11,6 +11,34 @@
 --            (nil for NULL); what flush compares the object with
 -- The state never refers to its object, so a weak-keyed table frees both
 -- on LuaJIT too (its weak tables are not ephemerons).
+--
+-- Compact states. An object the C loader creates (l_orm.c) in a batch of 8
+-- rows or more (loading.lua) gets only its loaded values {v1..vn}: the
+-- rest is the same for every object of one mapper loaded into one session,
+-- so a metatable shared by them (a state class, made by M.compact_class)
+-- answers it: mapper, session, status "persistent", expired (nil, or true
+-- in the class's expired variant) and key (computed from the loaded
+-- primary key values, which are never expired). A state without hash
+-- fields is one table and one array: that and the four field stores were
+-- most of what loading added to fetching.
+-- Reading a field works as on any state. Writing one it answers the same
+-- way does nothing; `expired = true` / `expired = nil` move the state to
+-- the class's other variant; any other write first turns the state into a
+-- plain one in place (its fields stored, its metatable removed), then
+-- stores the value. So code can read and write states without knowing
+-- which kind it has; only rawget/next on a state would see the difference
+-- (l_orm.c looks at the metatable first). M.detach_compact detaches every
+-- compact state of a session at once (expunge_all, close) by changing its
+-- classes; session._plain_states says whether the session's identity maps
+-- may hold plain states too (set by add, add_all, the loader's plain
+-- states and materialize), so that expunge_all visits objects only then.
+local core = require("athanor.core")
+
+local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs =
+  rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs
+local unpack = require("athanor.compat").unpack
+local orm_identity_key = core.orm_identity_key
+
 local M = {}
 
 local states = setmetatable({}, { __mode = "k" })
@@ -29,6 +57,95 @@ function M.ensure(obj, mapper)
   return st
 end
 
+-- key_of(st): the identity key of compact state st, from its loaded
+-- primary key values (the C loader computed the same from the row).
+local function key_reader(mapper)
+  local pk = mapper.pk_index
+  if #pk == 1 then
+    local p = pk[1]
+    return function(st) return rawget(st, p) end
+  end
+  local id, n = mapper.id, #pk
+  return function(st)
+    local v = {}
+    for j = 1, n do v[j] = rawget(st, pk[j]) end
+    return orm_identity_key(id, unpack(v, 1, n))
+  end
+end
+
+-- Store the fields a compact state's class answers in st itself and drop
+-- the class: st is a plain state from now on (its session learns it has
+-- one: expunge_all visits plain states only when there may be some).
+local function materialize(st, fields, key_of)
+  local key = key_of(st)
+  local session = fields.session
+  if session then rawset(session, "_plain_states", true) end
+  setmetatable(st, nil)
+  st.mapper, st.session, st.status, st.key = fields.mapper, fields.session, fields.status, key
+  st.expired = fields.expired
+end
+
+-- One variant of a state class: the metatable answering `fields` (and
+-- the key) for its states. `pair` holds both variants (base, expired).
+local function variant(fields, key_of, pair)
+  local class = { _fields = fields, _pair = pair, _key_of = key_of }
+  class.__index = function(st, k)
+    local v = fields[k]
+    if v == nil and k == "key" then return key_of(st) end
+    return v
+  end
+  class.__newindex = function(st, k, v)
+    if type(k) ~= "string" then                  -- a loaded value (st[i] was NULL)
+      rawset(st, k, v)
+      return
+    end
+    if k == "expired" and (v == true or v == nil) then
+      setmetatable(st, v and pair.expired or pair.base)
+      return
+    end
+    local cur
+    if k == "key" then cur = key_of(st) else cur = fields[k] end
+    if rawequal(cur, v) then return end          -- what the class says already
+    materialize(st, fields, key_of)
+    rawset(st, k, v)
+  end
+  return class
+end
+
+--- The state class of the objects of mapper that the C loader creates in
+-- session (see "Compact states" above), made once per session and mapper.
+function M.compact_class(session, mapper)
+  local classes = rawget(session, "_state_classes")
+  if classes == nil then
+    classes = {}
+    rawset(session, "_state_classes", classes)
+  else
+    local class = classes[mapper]
+    if class then return class end
+  end
+  local key_of = key_reader(mapper)
+  local pair = {}
+  pair.base = variant({ mapper = mapper, session = session, status = "persistent" }, key_of, pair)
+  pair.expired = variant({ mapper = mapper, session = session, status = "persistent", expired = true }, key_of, pair)
+  classes[mapper] = pair.base
+  return pair.base
+end
+
+--- Detach every compact state of session at once (what expunge_all does
+-- to each of its objects: session and status become nil). Its classes
+-- are changed in place, so the session makes new ones for what it loads
+-- next. Plain states are left to the caller.
+function M.detach_compact(session)
+  local classes = rawget(session, "_state_classes")
+  if classes == nil then return end
+  rawset(session, "_state_classes", nil)
+  for _, base in pairs(classes) do
+    for _, class in pairs(base._pair) do
+      class._fields.session, class._fields.status = nil, nil
+    end
+  end
+end
+
 --- The public name of st's lifecycle state (API.md §5).
 function M.status_name(st)
   if st == nil then return "transient" end
@@ -40,12 +157,12 @@ end
 
 --- True when attribute i (key `key`) of obj differs from what was loaded.
 -- An expired attribute counts as changed only once assigned.
-local function attr_changed(obj, st, i, key, expired)
+local function attr_changed(obj, st, i, key, expired, mapper)
   local v = rawget(obj, key)
   if expired then
     -- `true` expires every attribute but the primary key (never expired)
     if expired == true then
-      if not st.mapper.is_pk[i] then return v ~= nil end
+      if not (mapper or st.mapper).is_pk[i] then return v ~= nil end
     elseif expired[key] then
       return v ~= nil
     end
@@ -54,19 +171,89 @@ local function attr_changed(obj, st, i, key, expired)
 end
 M.attr_changed = attr_changed
 
---- The keys of obj's changed column attributes (in mapper order), or nil.
-function M.changed_keys(obj, st)
-  local keys = st.mapper.attr_keys
-  local expired = st.expired
+-- changed_keys with st's fields at hand: st itself, or its class's
+-- (scans read them raw, not through the class's __index).
+local function changed(obj, st, fields)
+  local mapper = fields.mapper
+  local keys = mapper.attr_keys
+  local expired = fields.expired
   local out
+  if expired == nil then
+    -- the common case inline: nothing expired, a change is a differing value
+    for i = 1, #keys do
+      local key = keys[i]
+      if rawget(obj, key) ~= st[i] then
+        out = out or {}
+        out[#out + 1] = key
+      end
+    end
+    return out
+  end
   for i = 1, #keys do
     local key = keys[i]
-    if attr_changed(obj, st, i, key, expired) then
+    if attr_changed(obj, st, i, key, expired, mapper) then
       out = out or {}
       out[#out + 1] = key
     end
   end
   return out
+end
+
+--- The keys of obj's changed column attributes (in mapper order), or nil.
+function M.changed_keys(obj, st)
+  local class = getmetatable(st)
+  return changed(obj, st, class and class._fields or st)
+end
+
+--- Flush's test: the changed keys of obj when its state is persistent,
+-- else nil. A compact state found changed becomes a plain one (flush
+-- reads its key and mapper to order the updates, then stores the new
+-- snapshot).
+function M.persistent_changes(obj, st)
+  local class = getmetatable(st)
+  local fields = class and class._fields or st
+  if fields.status ~= "persistent" then return nil end
+  local out
+  if fields.expired == nil then
+    -- changed() inline: flush runs this for every object of the identity
+    -- map. Nothing is expired, so obj[key] is rawget(obj, key) without the
+    -- call (a NULL attribute goes through the model's __index: nil).
+    local keys = fields.mapper.attr_keys
+    for i = 1, #keys do
+      local key = keys[i]
+      if obj[key] ~= st[i] then
+        out = out or {}
+        out[#out + 1] = key
+      end
+    end
+  else
+    out = changed(obj, st, fields)
+  end
+  if out and class then materialize(st, fields, class._key_of) end
+  return out
+end
+
+--- True when obj is persistent in session with nothing changed (what a
+-- streaming loop may let go of).
+function M.is_clean_in(obj, st, session)
+  local class = getmetatable(st)
+  local fields = class and class._fields or st
+  return fields.session == session and fields.status == "persistent" and changed(obj, st, fields) == nil
+end
+
+--- Expire every column attribute of st but the key when it is persistent
+-- (expire_all); true when it did, and the caller clears the object's.
+function M.expire_persistent(st)
+  local class = getmetatable(st)
+  if class == nil then
+    if st.status ~= "persistent" then return false end
+    st.expired = true
+    return true
+  end
+  local fields = class._fields
+  if fields.status ~= "persistent" then return false end
+  setmetatable(st, class._pair.expired)
+  return true
 end
 
 --- Record obj's current column values as its loaded state. Attributes
@@ -87,8 +274,11 @@ function M.snapshot(obj, st)
 end
 
 --- Empty a session's set of strongly held objects in place (a loader
--- still running holds the same table).
+-- still running holds the same table). The loader appends to its array
+-- part, session:add sets keys: the array is cleared by index (no call per
+-- entry), the rest by pairs.
 function M.release_all(set)
+  for i = #set, 1, -1 do set[i] = nil end
   for obj in pairs(set) do set[obj] = nil end
 end
 

@@ -163,7 +163,7 @@ local function find_dirty(session, deleting)
   for _, idmap in pairs(session._identity) do
     for _, obj in pairs(idmap) do
       local st = states[obj]
-      if st and st.status == "persistent" and not deleting[obj] and state.changed_keys(obj, st) then
+      if st and not deleting[obj] and state.persistent_changes(obj, st) then
         dirty[#dirty + 1] = obj
       end
     end
