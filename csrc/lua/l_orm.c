@@ -161,135 +161,163 @@ static void refresh_expired(lua_State *L, int obj, int st, int row, int n, int a
   else lua_rawset(L, st);
 }
 
+/* What orm_load reads once from its spec: stack positions of the spread
+ * attribute names and row keys, the key columns, and the options. */
+typedef struct load_ctx {
+  int n, npk, pk1;              /* attributes; key columns; the one key's index (0 for a composite key) */
+  int pk[ATH_IDENTITY_MAX_VALUES];
+  int attrs0, keys0;            /* attrs0 + i / keys0 + i: attribute i's name / its key in a row */
+  int reuse, compact, nil_for_null, in_place, have_new;
+  lua_Integer mapper_id, nstrong;
+  int nnew;
+} load_ctx;
+
+/* Read the spec at S_SPEC onto the stack (S_MODEL .. and the spread names)
+ * and into x; raises ArgumentError for a spec that does not agree. */
+static void load_setup(lua_State *L, load_ctx *x) {
+  static const char *const fields[] = { "model", "mapper", "session", "identity", "states", "strong", "new_objects",
+                                        "class" };
+  for (int k = 0; k < 8; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_CLASS */
+  if (!lua_istable(L, S_MODEL) || !lua_istable(L, S_IDENTITY) || !lua_istable(L, S_STATES) || !lua_istable(L, S_STRONG))
+    ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states and strong tables");
+  lua_pushliteral(L, "persistent");                          /* S_PERSISTENT */
+  lua_pushliteral(L, "expired");                             /* S_EXPIRED_KEY */
+  /* a plain state's field names, pushed once (lua_setfield would intern them per row) */
+  lua_pushliteral(L, "mapper"); lua_pushliteral(L, "session"); lua_pushliteral(L, "key"); lua_pushliteral(L, "status");
+  lua_getfield(L, S_SPEC, "mapper_id");
+  x->mapper_id = lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  if (getfield_at(L, S_SPEC, "attrs") != LUA_TTABLE || getfield_at(L, S_SPEC, "row_keys") != LUA_TTABLE ||
+      getfield_at(L, S_SPEC, "pk") != LUA_TTABLE)
+    ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs attrs, row_keys and pk arrays");
+  int t_attrs = S_BASE, t_keys = S_BASE + 1, t_pk = S_BASE + 2;
+  int n = (int)lua_rawlen(L, t_attrs), npk = (int)lua_rawlen(L, t_pk);
+  if (n < 1 || (int)lua_rawlen(L, t_keys) != n || npk < 1 || npk > n)
+    ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): attrs, row_keys and pk do not agree");
+  if (npk > ATH_IDENTITY_MAX_VALUES) ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): too many key columns");
+  for (int k = 0; k < npk; k++) {
+    lua_rawgeti(L, t_pk, k + 1);
+    x->pk[k] = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (x->pk[k] < 1 || x->pk[k] > n) ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): pk index out of range");
+  }
+  x->n = n;
+  x->npk = npk;
+  x->pk1 = npk == 1 ? x->pk[0] : 0;
+  /* spread the attribute names and row keys on the stack: no table reads per row */
+  luaL_checkstack(L, 2 * n + npk + 16, "too many mapped columns");
+  x->attrs0 = lua_gettop(L);
+  for (int i = 1; i <= n; i++) lua_rawgeti(L, t_attrs, i);
+  x->keys0 = lua_gettop(L);
+  for (int i = 1; i <= n; i++) lua_rawgeti(L, t_keys, i);
+  lua_getfield(L, S_SPEC, "reuse_rows");
+  x->reuse = lua_toboolean(L, -1);
+  lua_getfield(L, S_SPEC, "nil_for_null");
+  x->nil_for_null = lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  x->nstrong = (lua_Integer)lua_rawlen(L, S_STRONG);
+  x->have_new = lua_istable(L, S_NEW);
+  x->compact = lua_istable(L, S_CLASS);
+  x->nnew = x->have_new ? (int)lua_rawlen(L, S_NEW) : 0;
+  /* rows that become the objects of out == rows are in place already */
+  x->in_place = x->reuse && lua_rawequal(L, S_ROWS, S_OUT);
+}
+
+/* Push the identity key of the row at row (nil when a key column is NULL). */
+static void push_row_key(lua_State *L, const load_ctx *x, int row) {
+  if (x->npk == 1) {
+    lua_pushvalue(L, x->keys0 + x->pk1);
+    lua_rawget(L, row);
+    return;
+  }
+  for (int k = 0; k < x->npk; k++) { lua_pushvalue(L, x->keys0 + x->pk[k]); lua_rawget(L, row); }
+  push_identity_key(L, x->mapper_id, row + 1, x->npk);
+  lua_replace(L, row + 1);
+  lua_settop(L, row + 1);
+}
+
+/* The new object of the row at row (its identity key at key = row + 1):
+ * the row itself (reuse) or a new table, its state, and its entries in
+ * states, identity, strong, new_objects and out[r]. Stack from key + 1:
+ * obj, obj again and the state (what states[obj] = state pops), then key
+ * and obj for identity[key] = obj. */
+static void new_object(lua_State *L, load_ctx *x, int row, int r) {
+  int key = row + 1, obj = key + 1, n = x->n;
+  if (x->reuse) lua_pushvalue(L, row);                     /* the row becomes the object */
+  else lua_createtable(L, 0, n);
+  lua_pushvalue(L, obj);
+  /* the state: the n loaded values, and its class (compact); or mapper,
+   * session, key, status and (once expired, e.g. at commit) expired:
+   * sized now, never rehashed */
+  lua_createtable(L, n, x->compact ? 0 : 5);
+  int st = obj + 2;
+  for (int i = 1; i <= n; i++) {
+    if (i == x->pk1) lua_pushvalue(L, key);                /* read already */
+    else {
+      lua_pushvalue(L, x->keys0 + i);
+      if (rawget_type(L, row) == LUA_TNIL) { lua_pop(L, 1); continue; }   /* NULL: nil */
+    }
+    if (!x->reuse) {
+      lua_pushvalue(L, x->attrs0 + i);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, obj);                                  /* obj[attr] = value */
+    }
+    lua_rawseti(L, st, i);                                 /* state[i] = value */
+  }
+  if (x->compact) {
+    lua_pushvalue(L, S_CLASS);
+    lua_setmetatable(L, st);
+  } else {
+    lua_pushvalue(L, S_K_MAPPER); lua_pushvalue(L, S_MAPPER); lua_rawset(L, st);
+    lua_pushvalue(L, S_K_SESSION); lua_pushvalue(L, S_SESSION); lua_rawset(L, st);
+    lua_pushvalue(L, S_K_KEY); lua_pushvalue(L, key); lua_rawset(L, st);
+    lua_pushvalue(L, S_K_STATUS); lua_pushvalue(L, S_PERSISTENT); lua_rawset(L, st);
+  }
+  lua_rawset(L, S_STATES);                                 /* states[obj] = state */
+  lua_pushvalue(L, S_MODEL);
+  lua_setmetatable(L, obj);
+  lua_pushvalue(L, obj);
+  lua_rawseti(L, S_STRONG, ++x->nstrong);                  /* held until the next flush */
+  if (x->have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++x->nnew); }
+  if (!x->in_place) { lua_pushvalue(L, obj); lua_rawseti(L, S_OUT, r); }   /* out[r] = obj */
+  lua_rawset(L, S_IDENTITY);                               /* identity[key] = obj */
+}
+
 /* core.orm_load(spec, rows, out) -> number of new objects */
 static int l_orm_load(lua_State *L) {
   luaL_checktype(L, S_SPEC, LUA_TTABLE);
   luaL_checktype(L, S_ROWS, LUA_TTABLE);
   luaL_checktype(L, S_OUT, LUA_TTABLE);
   lua_settop(L, S_OUT);
-  static const char *const fields[] = { "model", "mapper", "session", "identity", "states", "strong", "new_objects",
-                                        "class" };
-  for (int k = 0; k < 8; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_CLASS */
-  if (!lua_istable(L, S_MODEL) || !lua_istable(L, S_IDENTITY) || !lua_istable(L, S_STATES) || !lua_istable(L, S_STRONG))
-    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states and strong tables");
-  lua_pushliteral(L, "persistent");                          /* S_PERSISTENT */
-  lua_pushliteral(L, "expired");                             /* S_EXPIRED_KEY */
-  /* a plain state's field names, pushed once (lua_setfield would intern them per row) */
-  lua_pushliteral(L, "mapper"); lua_pushliteral(L, "session"); lua_pushliteral(L, "key"); lua_pushliteral(L, "status");
-  lua_getfield(L, S_SPEC, "mapper_id");
-  lua_Integer mapper_id = lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  if (getfield_at(L, S_SPEC, "attrs") != LUA_TTABLE || getfield_at(L, S_SPEC, "row_keys") != LUA_TTABLE ||
-      getfield_at(L, S_SPEC, "pk") != LUA_TTABLE)
-    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs attrs, row_keys and pk arrays");
-  int t_attrs = S_BASE, t_keys = S_BASE + 1, t_pk = S_BASE + 2;
-  int n = (int)lua_rawlen(L, t_attrs), npk = (int)lua_rawlen(L, t_pk);
-  if (n < 1 || (int)lua_rawlen(L, t_keys) != n || npk < 1 || npk > n)
-    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): attrs, row_keys and pk do not agree");
-  int pk[ATH_IDENTITY_MAX_VALUES];
-  if (npk > ATH_IDENTITY_MAX_VALUES) return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): too many key columns");
-  for (int k = 0; k < npk; k++) {
-    lua_rawgeti(L, t_pk, k + 1);
-    pk[k] = (int)lua_tointeger(L, -1);
-    lua_pop(L, 1);
-    if (pk[k] < 1 || pk[k] > n) return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): pk index out of range");
-  }
-  /* spread the attribute names and row keys on the stack: no table reads per row */
-  luaL_checkstack(L, 2 * n + npk + 16, "too many mapped columns");
-  int attrs0 = lua_gettop(L);
-  for (int i = 1; i <= n; i++) lua_rawgeti(L, t_attrs, i);
-  int keys0 = lua_gettop(L);
-  for (int i = 1; i <= n; i++) lua_rawgeti(L, t_keys, i);
-  lua_getfield(L, S_SPEC, "reuse_rows");
-  int reuse = lua_toboolean(L, -1);
-  lua_getfield(L, S_SPEC, "nil_for_null");
-  int nil_for_null = lua_toboolean(L, -1);
-  lua_pop(L, 2);
-  lua_Integer nstrong = (lua_Integer)lua_rawlen(L, S_STRONG);
+  load_ctx x;
+  load_setup(L, &x);
   int top = lua_gettop(L);
-  int have_new = lua_istable(L, S_NEW);
-  int compact = lua_istable(L, S_CLASS);
-  int nnew = have_new ? (int)lua_rawlen(L, S_NEW) : 0;
   int created = 0;
   int nrows = (int)lua_rawlen(L, S_ROWS);
-  /* rows that become the objects of out == rows are in place already */
-  int in_place = reuse && lua_rawequal(L, S_ROWS, S_OUT);
-  int pk1 = npk == 1 ? pk[0] : 0;
   for (int r = 1; r <= nrows; r++) {
     lua_rawgeti(L, S_ROWS, r);                               /* top+1: row */
-    int row = top + 1, key = top + 2;
-    /* the identity key */
-    if (npk == 1) {
-      lua_pushvalue(L, keys0 + pk1);
-      lua_rawget(L, row);                                    /* top+2: key */
-    } else {
-      for (int k = 0; k < npk; k++) { lua_pushvalue(L, keys0 + pk[k]); lua_rawget(L, row); }
-      push_identity_key(L, mapper_id, row + 1, npk);
-      lua_replace(L, row + 1);
-      lua_settop(L, row + 1);                                /* top+2: key */
-    }
+    int row = top + 1, key = top + 2, obj = top + 3;
+    push_row_key(L, &x, row);                                /* top+2: key */
     if (lua_isnil(L, key)) {                                 /* no identity: an outer join's NULL side */
-      if (nil_for_null) lua_pushnil(L); else lua_pushboolean(L, 0);
+      if (x.nil_for_null) lua_pushnil(L); else lua_pushboolean(L, 0);
       lua_rawseti(L, S_OUT, r);
-      lua_settop(L, top);
-      continue;
-    }
-    lua_pushvalue(L, key);
-    int obj = key + 1;
-    if (rawget_type(L, S_IDENTITY) == LUA_TTABLE) {          /* top+3: the object found */
-      lua_pushvalue(L, obj);
-      if (rawget_type(L, S_STATES) == LUA_TTABLE)            /* top+4: its state */
-        refresh_expired(L, obj, obj + 1, row, n, attrs0, keys0);
-      lua_settop(L, obj);
-      /* handed out again: it may be changed and dropped before the flush */
-      lua_pushvalue(L, obj);
-      lua_rawseti(L, S_STRONG, ++nstrong);
-      lua_rawseti(L, S_OUT, r);                              /* out[r] = obj */
-      lua_settop(L, top);
-      continue;
-    }
-    /* a new object. Stack from top+3: obj, obj again and the state (what
-     * states[obj] = state pops), then key and obj for identity[key] = obj. */
-    lua_pop(L, 1);
-    if (reuse) lua_pushvalue(L, row);                        /* the row becomes the object */
-    else lua_createtable(L, 0, n);
-    lua_pushvalue(L, obj);
-    /* the state: the n loaded values, and its class (compact); or mapper,
-     * session, key, status and (once expired, e.g. at commit) expired:
-     * sized now, never rehashed */
-    lua_createtable(L, n, compact ? 0 : 5);
-    int st = obj + 2;
-    for (int i = 1; i <= n; i++) {
-      if (i == pk1) lua_pushvalue(L, key);                   /* read already */
-      else {
-        lua_pushvalue(L, keys0 + i);
-        if (rawget_type(L, row) == LUA_TNIL) { lua_pop(L, 1); continue; }   /* NULL: nil */
-      }
-      if (!reuse) {
-        lua_pushvalue(L, attrs0 + i);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, obj);                                  /* obj[attr] = value */
-      }
-      lua_rawseti(L, st, i);                                 /* state[i] = value */
-    }
-    if (compact) {
-      lua_pushvalue(L, S_CLASS);
-      lua_setmetatable(L, st);
     } else {
-      lua_pushvalue(L, S_K_MAPPER); lua_pushvalue(L, S_MAPPER); lua_rawset(L, st);
-      lua_pushvalue(L, S_K_SESSION); lua_pushvalue(L, S_SESSION); lua_rawset(L, st);
-      lua_pushvalue(L, S_K_KEY); lua_pushvalue(L, key); lua_rawset(L, st);
-      lua_pushvalue(L, S_K_STATUS); lua_pushvalue(L, S_PERSISTENT); lua_rawset(L, st);
+      lua_pushvalue(L, key);
+      if (rawget_type(L, S_IDENTITY) == LUA_TTABLE) {        /* top+3: the object found */
+        lua_pushvalue(L, obj);
+        if (rawget_type(L, S_STATES) == LUA_TTABLE)          /* top+4: its state */
+          refresh_expired(L, obj, obj + 1, row, x.n, x.attrs0, x.keys0);
+        lua_settop(L, obj);
+        /* handed out again: it may be changed and dropped before the flush */
+        lua_pushvalue(L, obj);
+        lua_rawseti(L, S_STRONG, ++x.nstrong);
+        lua_rawseti(L, S_OUT, r);                            /* out[r] = obj */
+      } else {
+        lua_pop(L, 1);
+        new_object(L, &x, row, r);
+        created++;
+      }
     }
-    lua_rawset(L, S_STATES);                                 /* states[obj] = state */
-    lua_pushvalue(L, S_MODEL);
-    lua_setmetatable(L, obj);
-    lua_pushvalue(L, obj);
-    lua_rawseti(L, S_STRONG, ++nstrong);                     /* held until the next flush */
-    if (have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++nnew); }
-    if (!in_place) { lua_pushvalue(L, obj); lua_rawseti(L, S_OUT, r); }   /* out[r] = obj */
-    lua_rawset(L, S_IDENTITY);                               /* identity[key] = obj */
-    created++;
     lua_settop(L, top);
   }
   lua_pushinteger(L, created);
