@@ -63,11 +63,14 @@ M.Result = Result
 -- @param conn the Connection: kept so the cursor's connection outlives the
 --   Result, and told when an iteration starts (see watch below)
 function M.new(cur, rowcount, lastrowid, meta, conn)
-  -- every field set in the constructor (no rehash)
   if cur then
     if meta and meta.processors then cur:set_processors(meta.processors) end
-    return setmetatable({ _cur = cur, lastrowid = lastrowid, _meta = meta, _conn = conn,
-                          returns_rows = true, rowcount = -1 }, Result)
+    -- Every field a read checks is present (false, not absent: a missing
+    -- field is a metatable lookup each time), and there are eight of them,
+    -- the node count the constructor allocates, so closing adds no key.
+    -- (A statement with rows has no lastrowid: that read finds nil.)
+    return setmetatable({ _cur = cur, _meta = meta, _conn = conn, returns_rows = true, rowcount = -1,
+                          _src = false, _closed = false, _buf = false }, Result)
   end
   return setmetatable({ lastrowid = lastrowid, _meta = meta, _conn = conn,
                         returns_rows = false, rowcount = rowcount or -1 }, Result)
@@ -91,7 +94,7 @@ function ListCursor:fetchone()
   if row ~= nil then self._i = self._i + 1 end
   return row
 end
-function ListCursor:first2(want)
+function ListCursor:take_and_close(want)
   local rows, i = self._rows, self._i
   self._i = #rows + 1
   return rows[i], want > 1 and rows[i + 1] or nil
@@ -133,7 +136,7 @@ end
 -- Rows an iteration has batched but not handed out yet, moved into out.
 local function drain_buffer(src, out, max)
   local buf, i = src._buf, src._bufi
-  if buf == nil then return out end
+  if not buf then return out end
   while i <= #buf and (max == nil or #out < max) do out[#out + 1] = buf[i]; i = i + 1 end
   src._bufi = i
   if i > #buf then src._buf = nil end
@@ -211,8 +214,20 @@ local function first_rows(self, want)
   return a, b
 end
 
+-- first(), one(), one_or_none() and scalar() on a Result read straight from
+-- its cursor (not a view: `_src` is false; nothing batched, not closed) take
+-- their rows in one C call and hand them out as they are (only views
+-- transform rows); the rest goes through first_rows. This is the point
+-- select's path, hence the repetition.
+
 --- The first row (or nil) and closes the result.
 function Result:first()
+  if self._src == false and not (self._buf or self._closed) then
+    local row, _, lost = self._cur:take_and_close(1)
+    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    self._closed = true
+    return row
+  end
   local row = first_rows(self, 1)
   if row ~= nil and self._transform then return self._transform(row) end
   return row
@@ -220,29 +235,53 @@ end
 
 --- Exactly one row: raises NoResultFound or MultipleResultsFound otherwise.
 function Result:one()
-  local row, extra = first_rows(self, 2)
+  local row, extra
+  if self._src == false and not (self._buf or self._closed) then
+    local lost
+    row, extra, lost = self._cur:take_and_close(2)
+    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    self._closed = true
+  else
+    row, extra = first_rows(self, 2)
+  end
   if row == nil then
     errors.raise("NoResultFound", 2, "No row was found when one was required")
   end
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when exactly one was required")
   end
+  if self._src == false then return row end  -- not a view: no transform
   if self._transform then return self._transform(row) end
   return row
 end
 
 --- One row or nil: raises MultipleResultsFound if there are more.
 function Result:one_or_none()
-  local row, extra = first_rows(self, 2)
+  local row, extra
+  if self._src == false and not (self._buf or self._closed) then
+    local lost
+    row, extra, lost = self._cur:take_and_close(2)
+    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    self._closed = true
+  else
+    row, extra = first_rows(self, 2)
+  end
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when one or none was required")
   end
-  if row ~= nil and self._transform then return self._transform(row) end
+  if row ~= nil and self._src ~= false and self._transform then return self._transform(row) end
   return row
 end
 
 --- The first column of the first row (nil when no rows), closing the result.
 function Result:scalar()
+  if self._src == false and not (self._buf or self._closed) then
+    local row, _, lost = self._cur:take_and_close(1)
+    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    self._closed = true
+    if row == nil then return nil end
+    return row[1]
+  end
   local row = first_rows(self, 1)
   if row == nil then return nil end
   return row[self._scalar_index or 1]
@@ -288,7 +327,7 @@ end
 function next_row(self)
   local src = self._src or self
   local buf, i = src._buf, src._bufi
-  if buf == nil or i > #buf then
+  if not buf or i > #buf then
     local lost
     buf, lost = cursor_of(src):fetch(BATCH)
     if buf == nil then lost_error(lost) end
