@@ -220,7 +220,7 @@ static int row_index(lua_State *L) {
 /* ------------------------------------------------------------------ rows */
 
 static l_cursor *check_cursor(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, ATH_CURSOR_MT);
+  return ath_l_check_class(L, idx, ATH_CURSOR_MT);
 }
 
 /* Push the current row. Stack: the meta table at meta, the set-keys spread
@@ -461,7 +461,8 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
   int meta = lua_gettop(L);
   l_cursor *cu = ath_newudata(L, sizeof *cu);                /* may raise: s is still lc->pending */
   memset(cu, 0, sizeof *cu);
-  luaL_setmetatable(L, ATH_CURSOR_MT);
+  lua_pushvalue(L, lua_upvalueindex(2));                     /* the Cursor metatable (l_conn.h) */
+  lua_setmetatable(L, -2);
   lua_pushvalue(L, meta);
   lua_setuservalue(L, -2);
   cu->s = s; cu->lc = lc; cu->ncols = ncols;
@@ -475,7 +476,7 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
   lc->pending = NULL;                                        /* the cursor owns s now */
   if (first == ATH_DONE) { cu->rowcount = (long long)ath_cstmt_changes(s); ath_l_cursor_release(cu); }
   else if (stream && ath_conn_stream_holds(lc->c)) {         /* busy until read or closed */
-    snprintf(cu->stream_sql, sizeof cu->stream_sql, "%.*s%s", len > 60 ? 60 : (int)len, sql, len > 60 ? "..." : "");
+    snprintf(lc->stream_sql, sizeof lc->stream_sql, "%.*s%s", len > 60 ? 60 : (int)len, sql, len > 60 ? "..." : "");
     lc->stream = cu;
   }
 }
