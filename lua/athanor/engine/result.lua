@@ -56,6 +56,10 @@ M.RowMethods = RowMethods
 local Result = { __name = "athanor.Result" }
 Result.__index = Result
 M.Result = Result
+-- A Result of rows: these two are the same for all of them (M.new), so they
+-- are read from here; the others set their own.
+Result.returns_rows = true
+Result.rowcount = -1
 
 --- Wrap what the C layer returned for one execution.
 -- @param cur cursor userdata or nil (statement returned no rows)
@@ -65,12 +69,11 @@ M.Result = Result
 function M.new(cur, rowcount, lastrowid, meta, conn)
   if cur then
     if meta and meta.processors then cur:set_processors(meta.processors) end
-    -- Every field a read checks is present (false, not absent: a missing
-    -- field is a metatable lookup each time), and there are eight of them,
-    -- the node count the constructor allocates, so closing adds no key.
-    -- (A statement with rows has no lastrowid: that read finds nil.)
-    return setmetatable({ _cur = cur, _meta = meta, _conn = conn, returns_rows = true, rowcount = -1,
-                          _src = false, _closed = false, _buf = false }, Result)
+    -- Four fields, the fewest a point select allocates and fills: the
+    -- constants (returns_rows = true, rowcount = -1) come from the class,
+    -- and _closed = false says "open, read straight from its cursor" (see
+    -- the fast paths below). A statement with rows has no lastrowid.
+    return setmetatable({ _cur = cur, _meta = meta, _conn = conn, _closed = false }, Result)
   end
   return setmetatable({ lastrowid = lastrowid, _meta = meta, _conn = conn,
                         returns_rows = false, rowcount = rowcount or -1 }, Result)
@@ -115,6 +118,10 @@ end
 -- A Result and its views (mappings(), scalars()) read one cursor through one
 -- state: the cursor, the closed flag and the batch of rows an iteration has
 -- fetched live on the Result the views came from (its `_src`, or itself).
+-- `_closed` is true once closed; false (only on a Result of M.new, until an
+-- iteration batches rows) when its rows are all still in its cursor, so
+-- first(), one(), one_or_none() and scalar() can take them in one C call;
+-- nil otherwise (a view, a Result over rows already read, a batch taken).
 
 local function closed_error()
   errors.raise("ResourceClosedError", 3, "This result object does not return rows or has been closed.")
@@ -214,15 +221,13 @@ local function first_rows(self, want)
   return a, b
 end
 
--- first(), one(), one_or_none() and scalar() on a Result read straight from
--- its cursor (not a view: `_src` is false; nothing batched, not closed) take
--- their rows in one C call and hand them out as they are (only views
--- transform rows); the rest goes through first_rows. This is the point
--- select's path, hence the repetition.
+-- first(), one(), one_or_none() and scalar() on a Result whose rows are all
+-- in its cursor (_closed == false: not a view, so no row transform) take
+-- them in one C call. This is the point select's path, hence the repetition.
 
 --- The first row (or nil) and closes the result.
 function Result:first()
-  if self._src == false and not (self._buf or self._closed) then
+  if self._closed == false then
     local row, _, lost = self._cur:take_and_close(1)
     if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
@@ -236,11 +241,12 @@ end
 --- Exactly one row: raises NoResultFound or MultipleResultsFound otherwise.
 function Result:one()
   local row, extra
-  if self._src == false and not (self._buf or self._closed) then
+  if self._closed == false then
     local lost
     row, extra, lost = self._cur:take_and_close(2)
     if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
+    if row ~= nil and extra == nil then return row end
   else
     row, extra = first_rows(self, 2)
   end
@@ -250,7 +256,6 @@ function Result:one()
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when exactly one was required")
   end
-  if self._src == false then return row end  -- not a view: no transform
   if self._transform then return self._transform(row) end
   return row
 end
@@ -258,24 +263,25 @@ end
 --- One row or nil: raises MultipleResultsFound if there are more.
 function Result:one_or_none()
   local row, extra
-  if self._src == false and not (self._buf or self._closed) then
+  if self._closed == false then
     local lost
     row, extra, lost = self._cur:take_and_close(2)
     if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
+    if extra == nil then return row end
   else
     row, extra = first_rows(self, 2)
   end
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when one or none was required")
   end
-  if row ~= nil and self._src ~= false and self._transform then return self._transform(row) end
+  if row ~= nil and self._transform then return self._transform(row) end
   return row
 end
 
 --- The first column of the first row (nil when no rows), closing the result.
 function Result:scalar()
-  if self._src == false and not (self._buf or self._closed) then
+  if self._closed == false then
     local row, _, lost = self._cur:take_and_close(1)
     if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
@@ -334,6 +340,7 @@ function next_row(self)
     if buf[1] == nil then src._buf = nil return nil end
     i = 1
     src._buf = buf
+    src._closed = nil                       -- open, but not all its rows in the cursor any more
     if buf[BATCH] ~= nil and not src._watched then watch(src) end
   end
   src._bufi = i + 1
