@@ -85,7 +85,7 @@ local execute_sql = require("athanor.engine.connection").Connection._execute_sql
 function TextClause:_ath_execute(conn, params, opts)
   local dialect = conn.dialect_name
   local c = self[dialect]                    -- converted SQL cached on the object
-  if c == nil then
+  if not c then
     -- bindparams() and columns() make a new construct, so one that was
     -- converted (cached above) never has them: checked only here
     if self._binds or self._columns then return self:_ath_execute_compiled(conn, params, opts) end
@@ -97,7 +97,7 @@ function TextClause:_ath_execute(conn, params, opts)
       errors.raise("ArgumentError", 3, "execute() parameters must be a table, got %s", type(params))
     end
     local first = params[1]   -- params.is_many inlined: a call here cost the point select ~3% (callgrind)
-    if first ~= nil and type(first) == "table" and first._ath_type == nil then
+    if first and type(first) == "table" and first._ath_type == nil then
       return conn:_executemany_sql(c[1], params, opts, nil, c[2])
     end
     return execute_sql(conn, c[1], params, opts, nil, c[2])

@@ -73,6 +73,7 @@ function M.new(cur, rowcount, lastrowid, meta, conn)
     -- constants (returns_rows = true, rowcount = -1) come from the class,
     -- and _closed = false says "open, read straight from its cursor" (see
     -- the fast paths below). A statement with rows has no lastrowid.
+    -- (Connection:_execute_sql builds this table itself when meta is nil.)
     return setmetatable({ _cur = cur, _meta = meta, _conn = conn, _closed = false }, Result)
   end
   return setmetatable({ lastrowid = lastrowid, _meta = meta, _conn = conn,
@@ -229,7 +230,7 @@ end
 function Result:first()
   if self._closed == false then
     local row, _, lost = self._cur:take_and_close(1)
-    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
     return row
   end
@@ -244,9 +245,9 @@ function Result:one()
   if self._closed == false then
     local lost
     row, extra, lost = self._cur:take_and_close(2)
-    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
-    if row ~= nil and extra == nil then return row end
+    if row and not extra then return row end
   else
     row, extra = first_rows(self, 2)
   end
@@ -266,9 +267,9 @@ function Result:one_or_none()
   if self._closed == false then
     local lost
     row, extra, lost = self._cur:take_and_close(2)
-    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
-    if extra == nil then return row end
+    if not extra then return row end
   else
     row, extra = first_rows(self, 2)
   end
@@ -283,7 +284,7 @@ end
 function Result:scalar()
   if self._closed == false then
     local row, _, lost = self._cur:take_and_close(1)
-    if lost ~= nil then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
     self._closed = true
     if row == nil then return nil end
     return row[1]
