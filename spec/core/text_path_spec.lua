@@ -102,6 +102,22 @@ describe("The text point-select path", function()
     assert.equal(3, conn:execute(ath.text("SELECT count(*) FROM tp_items")):scalar())
   end)
 
+  it("refuses a C method called on another object, naming the class it expected", function()
+    local c = conn._c
+    if type(c) ~= "userdata" then return end           -- the cosocket driver's connection is Lua
+    local res = conn:execute(point, { id = 1 })
+    local cur = res._cur
+    for _, wrong in ipairs({ {}, cur, 5 }) do
+      local ok, err = pcall(c.exec, wrong, "SELECT 1")
+      assert.is_false(ok)
+      assert.matches("athanor.CConnection expected", tostring(err), 1, true)
+    end
+    local ok, err = pcall(cur.take_and_close, c, 1)
+    assert.is_false(ok)
+    assert.matches("athanor.Cursor expected", tostring(err), 1, true)
+    assert.equal("a", res:one().name)                  -- the real ones still work
+  end)
+
   it("reads first(), one() and scalar() of an executemany INSERT ... RETURNING", function()
     conn:execute(ath.text("DELETE FROM tp_items"))   -- the ids come from the database (a sequence on PostgreSQL)
     local ins = ath.insert(items):returning(items.c.id, items.c.name)
