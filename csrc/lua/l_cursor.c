@@ -34,7 +34,7 @@ static const char *const detach_reason[] = {
 /* A cursor's uservalue is its statement's meta table, built once per
  * prepared statement and cached in the connection's uservalue (keyed by the
  * statement's id), so executing a cached statement allocates no metadata. */
-enum { META_NAMES = 1, META_SETKEYS = 2, META_ROWMT = 3, META_PROCS = 4 };
+enum { META_NAMES = 1, META_SETKEYS = 2, META_ROWMT = 3, META_PROCS = 4, META_CURSOR = 5 };
 #define META_CACHE_MAX 512         /* entries per connection before a reset */
 
 static const char row_class_key = 'r';     /* registry: row class template */
@@ -155,7 +155,7 @@ static void push_meta(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int 
     lua_replace(L, metas);
     lc->nmetas = 1;
   }
-  lua_createtable(L, 4, 0);                                  /* meta */
+  lua_createtable(L, 5, 0);                                  /* meta */
   int meta = lua_gettop(L);
   lua_createtable(L, ncols, 0);                              /* names */
   lua_createtable(L, ncols, 0);                              /* setkeys */
@@ -459,12 +459,27 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
                        ath_status first, int stream, int nulls, const char *sql, size_t len) {
   push_meta(L, lc, conn_idx, s, ncols);                      /* meta */
   int meta = lua_gettop(L);
-  l_cursor *cu = ath_newudata(L, sizeof *cu);                /* may raise: s is still lc->pending */
-  memset(cu, 0, sizeof *cu);
-  lua_pushvalue(L, lua_upvalueindex(2));                     /* the Cursor metatable (l_conn.h) */
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, meta);
-  lua_setuservalue(L, -2);
+  /* The statement's last cursor is used again once its Result closed it
+   * (closed: the user's close, or first/one/scalar; not merely exhausted,
+   * whose Result may still read). That Result checks its own closed flag
+   * before every read, and what it may still ask (names) is the same
+   * statement's: so a point select run again allocates no cursor, and the
+   * collector runs no finalizer for it. */
+  lua_rawgeti(L, meta, META_CURSOR);
+  l_cursor *cu = lua_touserdata(L, -1);
+  if (cu != NULL && cu->closed && cu->s == NULL) {
+    memset(cu, 0, sizeof *cu);
+  } else {
+    lua_pop(L, 1);
+    cu = ath_newudata(L, sizeof *cu);                        /* may raise: s is still lc->pending */
+    memset(cu, 0, sizeof *cu);
+    lua_pushvalue(L, lua_upvalueindex(2));                   /* the Cursor metatable (l_conn.h) */
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, meta);
+    lua_setuservalue(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, meta, META_CURSOR);
+  }
   cu->s = s; cu->lc = lc; cu->ncols = ncols;
   cu->has_row = (first == ATH_ROW);
   cu->nulls = nulls;

@@ -102,6 +102,38 @@ describe("The text point-select path", function()
     assert.equal(3, conn:execute(ath.text("SELECT count(*) FROM tp_items")):scalar())
   end)
 
+  it("keeps a closed Result closed when its statement runs again, and its keys", function()
+    local a = conn:execute(point, { id = 1 })
+    assert.equal("a", a:one().name)
+    local b = conn:execute(point, { id = 2 })
+    for _, method in ipairs({ "one", "first", "fetchone", "all" }) do
+      assert.is_true(errors.is(h.catch(function() return a[method](a) end), "ResourceClosedError"), method)
+    end
+    assert.same({ "id", "name" }, a:keys())
+    a:close()                                          -- closing it again leaves the new one alone
+    assert.equal("b", b:one().name)
+    local c = conn:execute(point, { id = 3 })
+    assert.is_nil(c:first().name)
+  end)
+
+  it("keeps a Result read to its end, never closed, at its end when its statement runs again", function()
+    local all = ath.text("SELECT id FROM tp_items WHERE id > :id ORDER BY id")
+    local a = conn:execute(all, { id = 0 })
+    local n = 0
+    for _ in a:iter() do n = n + 1 end
+    assert.equal(3, n)
+    local b = conn:execute(all, { id = 1 })
+    assert.is_nil(a:fetchone())
+    assert.same({}, a:all())
+    assert.equal(2, b:first().id)
+    local c = conn:execute(all, { id = 0 })
+    assert.equal(1, c:fetchone().id)
+    local d = conn:execute(all, { id = 2 })           -- c is still open: d has its own cursor
+    assert.equal(3, d:one().id)
+    assert.equal(2, c:fetchone().id)
+    c:close()
+  end)
+
   it("refuses a C method called on another object, naming the class it expected", function()
     local c = conn._c
     if type(c) ~= "userdata" then return end           -- the cosocket driver's connection is Lua
