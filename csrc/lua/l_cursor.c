@@ -303,6 +303,21 @@ static int spread_meta(lua_State *L, l_cursor *cu, int meta, int *procs, int *ro
   return keys;
 }
 
+/* The closed cursor at idx becomes its statement's cursor to use again
+ * (meta[META_CURSOR], see ath_l_cursor_open). Only a closed cursor is kept
+ * there, and only until it is used again: the meta table must never keep an
+ * open cursor alive, whose finalizer releases a statement abandoned unread.
+ * Not called from __gc: a finalized cursor kept alive again would be
+ * collected later without its finalizer. */
+static void keep_for_reuse(lua_State *L, int idx) {
+  lua_getuservalue(L, idx);
+  if (lua_istable(L, -1)) {
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, -2, META_CURSOR);
+  }
+  lua_pop(L, 1);
+}
+
 /* Advance after a row was read; on DONE record rowcount and release. */
 static void advance(lua_State *L, l_cursor *cu) {
   ath_error err;
@@ -390,6 +405,7 @@ static int cursor_take_and_close(lua_State *L) {
   }
   ath_l_cursor_release(cu);
   cu->closed = 1;
+  keep_for_reuse(L, 1);
   return 2;
 }
 
@@ -430,10 +446,16 @@ static int cursor_set_processors(lua_State *L) {
   return 0;
 }
 
-static int cursor_close(lua_State *L) {                      /* __gc, __close, :close() */
+static int cursor_close(lua_State *L) {                      /* __gc, __close */
   l_cursor *cu = check_cursor(L, 1);
   ath_l_cursor_release(cu);
   cu->closed = 1;
+  return 0;
+}
+
+static int cursor_close_method(lua_State *L) {               /* :close() */
+  cursor_close(L);
+  keep_for_reuse(L, 1);
   return 0;
 }
 
@@ -459,16 +481,18 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
                        ath_status first, int stream, int nulls, const char *sql, size_t len) {
   push_meta(L, lc, conn_idx, s, ncols);                      /* meta */
   int meta = lua_gettop(L);
-  /* The statement's last cursor is used again once its Result closed it
-   * (closed: the user's close, or first/one/scalar; not merely exhausted,
-   * whose Result may still read). That Result checks its own closed flag
-   * before every read, and what it may still ask (names) is the same
-   * statement's: so a point select run again allocates no cursor, and the
-   * collector runs no finalizer for it. */
+  /* A cursor of this statement that its Result closed (close(), or
+   * first/one/scalar; not one merely read to its end, whose Result may still
+   * read) is used again: that Result checks its own closed flag before every
+   * read, and what it may still ask (names) is the same statement's. So a
+   * point select run again allocates no cursor and the collector runs no
+   * finalizer for it. */
   lua_rawgeti(L, meta, META_CURSOR);
   l_cursor *cu = lua_touserdata(L, -1);
   if (cu != NULL && cu->closed && cu->s == NULL) {
     memset(cu, 0, sizeof *cu);
+    lua_pushnil(L);
+    lua_rawseti(L, meta, META_CURSOR);                       /* open again: not kept (keep_for_reuse) */
   } else {
     lua_pop(L, 1);
     cu = ath_newudata(L, sizeof *cu);                        /* may raise: s is still lc->pending */
@@ -477,8 +501,6 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
     lua_setmetatable(L, -2);
     lua_pushvalue(L, meta);
     lua_setuservalue(L, -2);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, meta, META_CURSOR);
   }
   cu->s = s; cu->lc = lc; cu->ncols = ncols;
   cu->has_row = (first == ATH_ROW);
@@ -501,7 +523,7 @@ void ath_l_cursor_register(lua_State *L) {
     { "fetch", cursor_fetch }, { "fetchone", cursor_fetchone }, { "take_and_close", cursor_take_and_close },
     { "names", cursor_names },
     { "rowcount", cursor_rowcount }, { "exhausted", cursor_exhausted }, { "detached", cursor_detached },
-    { "set_processors", cursor_set_processors }, { "close", cursor_close }, { NULL, NULL } };
+    { "set_processors", cursor_set_processors }, { "close", cursor_close_method }, { NULL, NULL } };
   ath_l_new_class(L, ATH_CURSOR_MT, cursor_methods, cursor_close);
   lua_pushcfunction(L, l_set_row_class); lua_setfield(L, -2, "set_row_class");
   lua_pushcfunction(L, l_set_json_decoder); lua_setfield(L, -2, "set_json_decoder");

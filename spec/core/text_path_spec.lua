@@ -116,6 +116,15 @@ describe("The text point-select path", function()
     assert.is_nil(c:first().name)
   end)
 
+  it("releases the statement of a Result dropped unread, after its cursor served a closed one", function()
+    assert.equal("a", conn:execute(point, { id = 1 }):one().name)
+    conn:execute(point, { id = 2 })                    -- the same statement, its cursor used again; dropped unread
+    collectgarbage()
+    collectgarbage()
+    conn:exec_driver_sql("DROP TABLE tp_items")        -- SQLite: "table is locked" while a statement reads it
+    md:create_all(conn)
+  end)
+
   it("keeps a Result read to its end, never closed, at its end when its statement runs again", function()
     local all = ath.text("SELECT id FROM tp_items WHERE id > :id ORDER BY id")
     local a = conn:execute(all, { id = 0 })
