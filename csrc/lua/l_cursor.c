@@ -5,9 +5,9 @@
  * ath_cstmt_column of csrc/engine, one indirect call each.
  *
  * Cursor methods (docs/connection-interface.md): fetch(n) -> array of rows,
- * fetchone() -> row | nil, take_and_close(n) -> row1, row2 (n = 1 or 2),
+ * fetchone() -> row | nil, take_and_close(n) -> row1, row2, nil, names (n = 1 or 2),
  * names() -> array, rowcount(), exhausted(), detached() -> reason | nil,
- * set_processors(t), close(). A cursor whose rows were cut off by its
+ * set_processors(t), close() -> names. A cursor whose rows were cut off by its
  * connection (closed, invalidated, or rolled back under an open stream) is
  * "detached": fetch and fetchone return nil, reason and take_and_close nil,
  * nil, reason, and the Lua Result raises ResourceClosedError with the reason.
@@ -304,18 +304,20 @@ static int spread_meta(lua_State *L, l_cursor *cu, int meta, int *procs, int *ro
 }
 
 /* The closed cursor at idx becomes its statement's cursor to use again
- * (meta[META_CURSOR], see ath_l_cursor_open). Only a closed cursor is kept
- * there, and only until it is used again: the meta table must never keep an
- * open cursor alive, whose finalizer releases a statement abandoned unread.
- * Not called from __gc: a finalized cursor kept alive again would be
- * collected later without its finalizer. */
+ * (meta[META_CURSOR], see ath_l_cursor_open), and its column names are
+ * pushed: the Result that closed it keeps those (for keys()) instead of the
+ * cursor, which may serve another Result next and must not be kept alive by
+ * this one. Only a closed cursor is kept in the meta table, and only until
+ * it is used again: an open cursor held there would never be finalized, and
+ * a Result dropped unread would never release its statement. Not called
+ * from __gc: a finalized cursor kept alive again would later be collected
+ * without its finalizer. */
 static void keep_for_reuse(lua_State *L, int idx) {
-  lua_getuservalue(L, idx);
-  if (lua_istable(L, -1)) {
-    lua_pushvalue(L, idx);
-    lua_rawseti(L, -2, META_CURSOR);
-  }
-  lua_pop(L, 1);
+  lua_getuservalue(L, idx);                                  /* meta */
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, -2, META_CURSOR);
+  lua_rawgeti(L, -1, META_NAMES);
+  lua_remove(L, -2);
 }
 
 /* Advance after a row was read; on DONE record rowcount and release. */
@@ -380,9 +382,10 @@ static int cursor_fetchone(lua_State *L) {
   return 1;
 }
 
-/* cursor:take_and_close([n]) -> row1, row2: the next n rows (1 or 2, default
- * 2; nil where there are fewer), then the cursor is closed: Result's first,
- * one, one_or_none and scalar in one call. Detached: nil, nil, reason. */
+/* cursor:take_and_close([n]) -> row1, row2, nil, names: the next n rows (1
+ * or 2, default 2; nil where there are fewer), then the cursor is closed:
+ * Result's first, one, one_or_none and scalar in one call (names: see
+ * keep_for_reuse). Detached: nil, nil, reason. */
 static int cursor_take_and_close(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
   if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
@@ -401,12 +404,13 @@ static int cursor_take_and_close(lua_State *L) {
       lua_replace(L, 2 + k);
       if (k + 1 < (int)want) advance(L, cu);
     }
-    lua_settop(L, 3);
   }
   ath_l_cursor_release(cu);
   cu->closed = 1;
-  keep_for_reuse(L, 1);
-  return 2;
+  lua_settop(L, 3);                                          /* the rows */
+  lua_pushnil(L);                                            /* not detached */
+  keep_for_reuse(L, 1);                                      /* names */
+  return 4;
 }
 
 static int cursor_names(lua_State *L) {
@@ -453,10 +457,11 @@ static int cursor_close(lua_State *L) {                      /* __gc, __close */
   return 0;
 }
 
-static int cursor_close_method(lua_State *L) {               /* :close() */
+static int cursor_close_method(lua_State *L) {               /* :close() -> names */
   cursor_close(L);
+  lua_settop(L, 1);
   keep_for_reuse(L, 1);
-  return 0;
+  return 1;
 }
 
 /* ------------------------------------------------------------------ core */

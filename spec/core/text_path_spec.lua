@@ -125,6 +125,18 @@ describe("The text point-select path", function()
     md:create_all(conn)
   end)
 
+  it("releases the statement of a Result dropped unread while the closed Result before it is kept", function()
+    local kept = conn:execute(point, { id = 1 })
+    assert.equal("a", kept:one().name)
+    conn:execute(point, { id = 2 })                    -- served by kept's cursor; dropped unread
+    collectgarbage()
+    collectgarbage()
+    conn:exec_driver_sql("DROP TABLE tp_items")        -- SQLite: "table is locked" while a statement reads it
+    md:create_all(conn)
+    assert.same({ "id", "name" }, kept:keys())
+    assert.is_true(errors.is(h.catch(function() return kept:one() end), "ResourceClosedError"))
+  end)
+
   it("keeps a Result read to its end, never closed, at its end when its statement runs again", function()
     local all = ath.text("SELECT id FROM tp_items WHERE id > :id ORDER BY id")
     local a = conn:execute(all, { id = 0 })

@@ -123,6 +123,9 @@ end
 -- iteration batches rows) when its rows are all still in its cursor, so
 -- first(), one(), one_or_none() and scalar() can take them in one C call;
 -- nil otherwise (a view, a Result over rows already read, a batch taken).
+-- Closing a C cursor hands back its column names, which the Result keeps as
+-- `_cur` from then on (keys() reads them): the cursor may serve the next
+-- execution of its statement, and this Result must not keep it alive.
 
 local function closed_error()
   errors.raise("ResourceClosedError", 3, "This result object does not return rows or has been closed.")
@@ -208,16 +211,18 @@ local function first_rows(self, want)
   local src = self._src or self
   local cur = src._cur                     -- cursor_of(src), inlined: one() is the point select's path
   if cur == nil or src._closed then closed_error() end
-  local a, b, lost
+  local a, b, lost, names
   if src._buf then
     local rows = drain_buffer(src, {}, want)
     if #rows < want then fetch_into(cur, rows, want - #rows) end
     a, b = rows[1], rows[2]
-    cur:close()
+    names = cur:close()
+    src._buf = nil
   else
-    a, b, lost = cur:take_and_close(want)
+    a, b, lost, names = cur:take_and_close(want)
     if lost ~= nil then lost_error(lost) end
   end
+  if names then src._cur = names end
   src._closed = true
   return a, b
 end
@@ -229,8 +234,9 @@ end
 --- The first row (or nil) and closes the result.
 function Result:first()
   if self._closed == false then
-    local row, _, lost = self._cur:take_and_close(1)
+    local row, _, lost, names = self._cur:take_and_close(1)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
     self._closed = true
     return row
   end
@@ -244,8 +250,10 @@ function Result:one()
   local row, extra
   if self._closed == false then
     local lost
-    row, extra, lost = self._cur:take_and_close(2)
+    local names
+    row, extra, lost, names = self._cur:take_and_close(2)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
     self._closed = true
     if row and not extra then return row end
   else
@@ -266,8 +274,10 @@ function Result:one_or_none()
   local row, extra
   if self._closed == false then
     local lost
-    row, extra, lost = self._cur:take_and_close(2)
+    local names
+    row, extra, lost, names = self._cur:take_and_close(2)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
     self._closed = true
     if not extra then return row end
   else
@@ -283,8 +293,9 @@ end
 --- The first column of the first row (nil when no rows), closing the result.
 function Result:scalar()
   if self._closed == false then
-    local row, _, lost = self._cur:take_and_close(1)
+    local row, _, lost, names = self._cur:take_and_close(1)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
     self._closed = true
     if row == nil then return nil end
     return row[1]
@@ -308,7 +319,7 @@ end
 function Result:keys()
   local cur = (self._src or self)._cur
   if cur == nil then return {} end
-  local names = cur:names()
+  local names = getmetatable(cur) == nil and cur or cur:names()   -- closed: the names it kept
   local copy = {}
   for i = 1, #names do copy[i] = names[i] end
   return copy
@@ -364,7 +375,7 @@ end
 -- closed result, or a view of it, raises ResourceClosedError.
 function Result:close()
   local src = self._src or self
-  if src._cur and not src._closed then src._cur:close() end
+  if src._cur and not src._closed then src._cur = src._cur:close() or src._cur end
   src._closed = true
   src._buf = nil                            -- batched rows are not handed out after close
 end
@@ -376,7 +387,7 @@ function M.drop_lost_batches(reading)
   if reading == nil then return end
   for src in pairs(reading) do
     local cur = src._cur
-    if src._buf and cur and cur:detached() then src._buf = nil end
+    if src._buf and cur and not src._closed and cur:detached() then src._buf = nil end
   end
 end
 
@@ -400,7 +411,7 @@ end
 -- transforms each row.
 local function view(self, transform, scalar_index)
   local src = self._src or self
-  return setmetatable({ _src = src, _cur = src._cur, rowcount = self.rowcount, _conn = self._conn,
+  return setmetatable({ _src = src, rowcount = self.rowcount, _conn = self._conn,
                         lastrowid = self.lastrowid, _meta = self._meta,
                         returns_rows = self.returns_rows,
                         _transform = transform, _scalar_index = scalar_index }, Result)
