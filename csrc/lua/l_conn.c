@@ -47,7 +47,7 @@ void ath_l_check_idle(lua_State *L, l_conn *lc) {
   ath_l_raisef(L, ATH_E_INVALID_REQUEST,
                "This Connection has an open streaming result (%s) and can run nothing else until it is "
                "read to the end or closed (result:close()); use another Connection for other statements",
-               lc->stream->stream_sql);
+               lc->stream_sql);
 }
 
 /* The engine has recorded a disconnect on lc->c already (it does for every
@@ -86,25 +86,25 @@ static void conn_release(l_conn *lc, int invalidate) {
 }
 
 static int conn_close(lua_State *L) {                        /* __gc, __close, :close() */
-  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  l_conn *lc = ath_l_check_class(L, 1, ATH_CONN_MT);
   conn_release(lc, 0);
   return 0;
 }
 
 static int conn_invalidate(lua_State *L) {
-  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  l_conn *lc = ath_l_check_class(L, 1, ATH_CONN_MT);
   conn_release(lc, 1);
   return 0;
 }
 
 static int conn_is_closed(lua_State *L) {
-  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  l_conn *lc = ath_l_check_class(L, 1, ATH_CONN_MT);
   lua_pushboolean(L, lc->c == NULL);
   return 1;
 }
 
 static int conn_is_invalid(lua_State *L) {
-  l_conn *lc = luaL_checkudata(L, 1, ATH_CONN_MT);
+  l_conn *lc = ath_l_check_class(L, 1, ATH_CONN_MT);
   lua_pushboolean(L, lc->c != NULL && lc->c->invalid);
   return 1;
 }
@@ -195,13 +195,20 @@ static int conn_stats(lua_State *L) {
   return 1;
 }
 
+/* Pushes the two upvalues of a class's C functions (see l_conn.h). */
+static void push_class_upvalues(lua_State *L, const char *name) {
+  luaL_getmetatable(L, name);
+  luaL_getmetatable(L, ATH_CURSOR_MT);
+}
+
 void ath_l_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction closer) {
   luaL_newmetatable(L, name);
   lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
+  push_class_upvalues(L, name);
+  luaL_setfuncs(L, methods, 2);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, closer); lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, closer); lua_setfield(L, -2, "__close");
+  push_class_upvalues(L, name); lua_pushcclosure(L, closer, 2); lua_setfield(L, -2, "__gc");
+  push_class_upvalues(L, name); lua_pushcclosure(L, closer, 2); lua_setfield(L, -2, "__close");
   lua_pushstring(L, name); lua_setfield(L, -2, "__name");
   lua_pop(L, 1);
 }
@@ -215,10 +222,11 @@ void ath_l_conn_register(lua_State *L) {
     { "close", conn_close }, { "invalidate", conn_invalidate }, { "is_closed", conn_is_closed },
     { "is_invalid", conn_is_invalid }, { "clear_cache", conn_clear_cache }, { "stats", conn_stats },
     { NULL, NULL } };
+  ath_l_cursor_register(L);                                  /* first: the Connection's upvalue */
   ath_l_new_class(L, ATH_CONN_MT, conn_methods, conn_close);
   luaL_getmetatable(L, ATH_CONN_MT);                         /* add the execution methods */
   lua_getfield(L, -1, "__index");
-  luaL_setfuncs(L, ath_l_exec_methods, 0);
+  push_class_upvalues(L, ATH_CONN_MT);
+  luaL_setfuncs(L, ath_l_exec_methods, 2);
   lua_pop(L, 2);
-  ath_l_cursor_register(L);
 }

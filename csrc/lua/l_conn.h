@@ -15,19 +15,35 @@ struct l_cursor {
   l_conn *lc;                    /* owning connection; NULL once released. The
                                     Lua Result keeps the Connection alive. */
   l_cursor *next, *prev;         /* in lc->cursors while s != NULL */
-  int ncols;
-  int has_row;                   /* a stepped row waits to be read */
-  int has_procs;                 /* meta[META_PROCS] is a table */
-  int nulls;                     /* SQL NULL reads as ath.null instead of nil (option `nulls`) */
-  int closed;                    /* the user closed it (vs. exhausted) */
-  int detached;                  /* DETACH_*: rows were left when its connection cut it off */
   long long rowcount;
-  char stream_sql[72];           /* a stream holding lc busy: its SQL, for the error text */
+  int ncols;
+  /* Flags as bytes: every execution that returns rows allocates a cursor,
+   * and its size is garbage the collector is paced by. */
+  unsigned char has_row;         /* a stepped row waits to be read */
+  unsigned char has_procs;       /* meta[META_PROCS] is a table */
+  unsigned char nulls;           /* SQL NULL reads as ath.null instead of nil (option `nulls`) */
+  unsigned char closed;          /* the user closed it (vs. exhausted) */
+  unsigned char detached;        /* DETACH_*: rows were left when its connection cut it off */
 };
 
 /* Why a cursor lost the rows it had not read yet (the message the Lua
  * Result raises as ResourceClosedError). */
 enum { DETACH_NONE = 0, DETACH_CONN_CLOSED, DETACH_ROLLED_BACK };
+
+/* The userdata at idx when its metatable is the class metatable the running
+ * C function holds as upvalue 1, as every method and closer made by
+ * ath_l_new_class does; otherwise luaL_checkudata's check and error. A
+ * pointer compare where luaL_checkudata looks the metatable up by name
+ * (~120 instructions, three times per point select; callgrind). */
+static inline void *ath_l_check_class(lua_State *L, int idx, const char *name) {
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    int same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same) return p;
+  }
+  return luaL_checkudata(L, idx, name);
+}
 
 /* ---- l_conn.c */
 /* Releases the statement a previous call parked in lc->pending. */
@@ -40,7 +56,7 @@ ATH_HIDDEN l_conn *ath_l_check_conn_slow(lua_State *L, l_conn *lc);
  * Releases the statement a previous call left pending. Inline: every
  * execution starts here. */
 static inline l_conn *ath_l_check_conn(lua_State *L, int idx) {
-  l_conn *lc = luaL_checkudata(L, idx, ATH_CONN_MT);
+  l_conn *lc = ath_l_check_class(L, idx, ATH_CONN_MT);
   if (lc->c == NULL || lc->pending || ath_conn_foreign(lc->c)) return ath_l_check_conn_slow(L, lc);
   return lc;
 }
@@ -51,7 +67,9 @@ ATH_HIDDEN void ath_l_check_idle(lua_State *L, l_conn *lc);
  * the SQL and the parameters at params_idx (0: none). Never returns. */
 ATH_HIDDEN int ath_l_raise_db(lua_State *L, l_conn *lc, ath_error *err, const char *sql, int params_idx);
 /* Creates a metatable `name` whose __index holds methods, with closer as
- * __gc and __close. */
+ * __gc and __close. Each is a closure over two upvalues: the metatable
+ * (see ath_l_check_class) and the Cursor metatable (nil until that class
+ * is made; ath_l_cursor_open sets it on a new cursor). */
 ATH_HIDDEN void ath_l_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction closer);
 
 /* ---- l_exec.c: the execution methods of Connection (NULL-terminated). */
@@ -66,6 +84,7 @@ ATH_HIDDEN ath_status ath_l_bind_params(lua_State *L, ath_cstmt *s, int pidx, in
 /* ---- l_cursor.c */
 /* Pushes the statement's meta table, then a Cursor over s (on top), which has been stepped once (first: ATH_ROW or
  * ATH_DONE) and has ncols > 0 result columns; the cursor owns s from here.
+ * Called from a Connection method (upvalue 2: the Cursor metatable).
  * stream: s holds the connection busy until read (lc->stream); nulls: the
  * option `nulls`. The Connection userdata is at conn_idx; sql (len bytes)
  * names a stream in errors. */

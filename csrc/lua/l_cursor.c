@@ -5,9 +5,9 @@
  * ath_cstmt_column of csrc/engine, one indirect call each.
  *
  * Cursor methods (docs/connection-interface.md): fetch(n) -> array of rows,
- * fetchone() -> row | nil, take_and_close(n) -> row1, row2 (n = 1 or 2),
+ * fetchone() -> row | nil, take_and_close(n) -> row1, row2, nil, names (n = 1 or 2),
  * names() -> array, rowcount(), exhausted(), detached() -> reason | nil,
- * set_processors(t), close(). A cursor whose rows were cut off by its
+ * set_processors(t), close() -> names. A cursor whose rows were cut off by its
  * connection (closed, invalidated, or rolled back under an open stream) is
  * "detached": fetch and fetchone return nil, reason and take_and_close nil,
  * nil, reason, and the Lua Result raises ResourceClosedError with the reason.
@@ -34,7 +34,7 @@ static const char *const detach_reason[] = {
 /* A cursor's uservalue is its statement's meta table, built once per
  * prepared statement and cached in the connection's uservalue (keyed by the
  * statement's id), so executing a cached statement allocates no metadata. */
-enum { META_NAMES = 1, META_SETKEYS = 2, META_ROWMT = 3, META_PROCS = 4 };
+enum { META_NAMES = 1, META_SETKEYS = 2, META_ROWMT = 3, META_PROCS = 4, META_CURSOR = 5 };
 #define META_CACHE_MAX 512         /* entries per connection before a reset */
 
 static const char row_class_key = 'r';     /* registry: row class template */
@@ -155,7 +155,7 @@ static void push_meta(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int 
     lua_replace(L, metas);
     lc->nmetas = 1;
   }
-  lua_createtable(L, 4, 0);                                  /* meta */
+  lua_createtable(L, 5, 0);                                  /* meta */
   int meta = lua_gettop(L);
   lua_createtable(L, ncols, 0);                              /* names */
   lua_createtable(L, ncols, 0);                              /* setkeys */
@@ -220,7 +220,7 @@ static int row_index(lua_State *L) {
 /* ------------------------------------------------------------------ rows */
 
 static l_cursor *check_cursor(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, ATH_CURSOR_MT);
+  return ath_l_check_class(L, idx, ATH_CURSOR_MT);
 }
 
 /* Push the current row. Stack: the meta table at meta, the set-keys spread
@@ -303,6 +303,23 @@ static int spread_meta(lua_State *L, l_cursor *cu, int meta, int *procs, int *ro
   return keys;
 }
 
+/* The closed cursor at idx becomes its statement's cursor to use again
+ * (meta[META_CURSOR], see ath_l_cursor_open), and its column names are
+ * pushed: the Result that closed it keeps those (for keys()) instead of the
+ * cursor, which may serve another Result next and must not be kept alive by
+ * this one. Only a closed cursor is kept in the meta table, and only until
+ * it is used again: an open cursor held there would never be finalized, and
+ * a Result dropped unread would never release its statement. Not called
+ * from __gc: a finalized cursor kept alive again would later be collected
+ * without its finalizer. */
+static void keep_for_reuse(lua_State *L, int idx) {
+  lua_getuservalue(L, idx);                                  /* meta */
+  lua_pushvalue(L, idx);
+  lua_rawseti(L, -2, META_CURSOR);
+  lua_rawgeti(L, -1, META_NAMES);
+  lua_remove(L, -2);
+}
+
 /* Advance after a row was read; on DONE record rowcount and release. */
 static void advance(lua_State *L, l_cursor *cu) {
   ath_error err;
@@ -365,9 +382,10 @@ static int cursor_fetchone(lua_State *L) {
   return 1;
 }
 
-/* cursor:take_and_close([n]) -> row1, row2: the next n rows (1 or 2, default
- * 2; nil where there are fewer), then the cursor is closed: Result's first,
- * one, one_or_none and scalar in one call. Detached: nil, nil, reason. */
+/* cursor:take_and_close([n]) -> row1, row2, nil, names: the next n rows (1
+ * or 2, default 2; nil where there are fewer), then the cursor is closed:
+ * Result's first, one, one_or_none and scalar in one call (names: see
+ * keep_for_reuse). Detached: nil, nil, reason. */
 static int cursor_take_and_close(lua_State *L) {
   l_cursor *cu = check_cursor(L, 1);
   if (cu->closed) return ath_l_raisef(L, ATH_E_INVALID_REQUEST, "This result object is closed.");
@@ -386,11 +404,13 @@ static int cursor_take_and_close(lua_State *L) {
       lua_replace(L, 2 + k);
       if (k + 1 < (int)want) advance(L, cu);
     }
-    lua_settop(L, 3);
   }
   ath_l_cursor_release(cu);
   cu->closed = 1;
-  return 2;
+  lua_settop(L, 3);                                          /* the rows */
+  lua_pushnil(L);                                            /* not detached */
+  keep_for_reuse(L, 1);                                      /* names */
+  return 4;
 }
 
 static int cursor_names(lua_State *L) {
@@ -430,11 +450,18 @@ static int cursor_set_processors(lua_State *L) {
   return 0;
 }
 
-static int cursor_close(lua_State *L) {                      /* __gc, __close, :close() */
+static int cursor_close(lua_State *L) {                      /* __gc, __close */
   l_cursor *cu = check_cursor(L, 1);
   ath_l_cursor_release(cu);
   cu->closed = 1;
   return 0;
+}
+
+static int cursor_close_method(lua_State *L) {               /* :close() -> names */
+  cursor_close(L);
+  lua_settop(L, 1);
+  keep_for_reuse(L, 1);
+  return 1;
 }
 
 /* ------------------------------------------------------------------ core */
@@ -459,11 +486,27 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
                        ath_status first, int stream, int nulls, const char *sql, size_t len) {
   push_meta(L, lc, conn_idx, s, ncols);                      /* meta */
   int meta = lua_gettop(L);
-  l_cursor *cu = ath_newudata(L, sizeof *cu);                /* may raise: s is still lc->pending */
-  memset(cu, 0, sizeof *cu);
-  luaL_setmetatable(L, ATH_CURSOR_MT);
-  lua_pushvalue(L, meta);
-  lua_setuservalue(L, -2);
+  /* A cursor of this statement that its Result closed (close(), or
+   * first/one/scalar; not one merely read to its end, whose Result may still
+   * read) is used again: that Result checks its own closed flag before every
+   * read, and what it may still ask (names) is the same statement's. So a
+   * point select run again allocates no cursor and the collector runs no
+   * finalizer for it. */
+  lua_rawgeti(L, meta, META_CURSOR);
+  l_cursor *cu = lua_touserdata(L, -1);
+  if (cu != NULL && cu->closed && cu->s == NULL) {
+    memset(cu, 0, sizeof *cu);
+    lua_pushnil(L);
+    lua_rawseti(L, meta, META_CURSOR);                       /* open again: not kept (keep_for_reuse) */
+  } else {
+    lua_pop(L, 1);
+    cu = ath_newudata(L, sizeof *cu);                        /* may raise: s is still lc->pending */
+    memset(cu, 0, sizeof *cu);
+    lua_pushvalue(L, lua_upvalueindex(2));                   /* the Cursor metatable (l_conn.h) */
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, meta);
+    lua_setuservalue(L, -2);
+  }
   cu->s = s; cu->lc = lc; cu->ncols = ncols;
   cu->has_row = (first == ATH_ROW);
   cu->nulls = nulls;
@@ -475,7 +518,7 @@ void ath_l_cursor_open(lua_State *L, l_conn *lc, int conn_idx, ath_cstmt *s, int
   lc->pending = NULL;                                        /* the cursor owns s now */
   if (first == ATH_DONE) { cu->rowcount = (long long)ath_cstmt_changes(s); ath_l_cursor_release(cu); }
   else if (stream && ath_conn_stream_holds(lc->c)) {         /* busy until read or closed */
-    snprintf(cu->stream_sql, sizeof cu->stream_sql, "%.*s%s", len > 60 ? 60 : (int)len, sql, len > 60 ? "..." : "");
+    snprintf(lc->stream_sql, sizeof lc->stream_sql, "%.*s%s", len > 60 ? 60 : (int)len, sql, len > 60 ? "..." : "");
     lc->stream = cu;
   }
 }
@@ -485,7 +528,7 @@ void ath_l_cursor_register(lua_State *L) {
     { "fetch", cursor_fetch }, { "fetchone", cursor_fetchone }, { "take_and_close", cursor_take_and_close },
     { "names", cursor_names },
     { "rowcount", cursor_rowcount }, { "exhausted", cursor_exhausted }, { "detached", cursor_detached },
-    { "set_processors", cursor_set_processors }, { "close", cursor_close }, { NULL, NULL } };
+    { "set_processors", cursor_set_processors }, { "close", cursor_close_method }, { NULL, NULL } };
   ath_l_new_class(L, ATH_CURSOR_MT, cursor_methods, cursor_close);
   lua_pushcfunction(L, l_set_row_class); lua_setfield(L, -2, "set_row_class");
   lua_pushcfunction(L, l_set_json_decoder); lua_setfield(L, -2, "set_json_decoder");

@@ -19,6 +19,7 @@ typedef struct l_conn {
   ath_cstmt *pending;            /* a statement held across a call that may raise;
                                     released on the next call or on close */
   int nmetas;                    /* entries in the uservalue's meta cache */
+  char stream_sql[72];           /* while stream is set: its SQL, for the error text */
 } l_conn;
 
 /* Pushes an Engine userdata holding a new reference to e. */

@@ -79,12 +79,16 @@ function TextClause:compile(opts)
   return c[1], c[2]
 end
 
+local execute_sql = require("athanor.engine.connection").Connection._execute_sql
+
 --- Execution hook called by Connection:execute.
 function TextClause:_ath_execute(conn, params, opts)
-  if self._binds or self._columns then return self:_ath_execute_compiled(conn, params, opts) end
   local dialect = conn.dialect_name
   local c = self[dialect]                    -- converted SQL cached on the object
-  if c == nil then
+  if not c then
+    -- bindparams() and columns() make a new construct, so one that was
+    -- converted (cached above) never has them: checked only here
+    if self._binds or self._columns then return self:_ath_execute_compiled(conn, params, opts) end
     c = converted(self.text, dialect)
     self[dialect] = c
   end
@@ -93,11 +97,12 @@ function TextClause:_ath_execute(conn, params, opts)
       errors.raise("ArgumentError", 3, "execute() parameters must be a table, got %s", type(params))
     end
     local first = params[1]   -- params.is_many inlined: a call here cost the point select ~3% (callgrind)
-    if type(first) == "table" and first._ath_type == nil then
+    if first and type(first) == "table" and first._ath_type == nil then
       return conn:_executemany_sql(c[1], params, opts, nil, c[2])
     end
+    return execute_sql(conn, c[1], params, opts, nil, c[2])
   end
-  return conn:_execute_sql(c[1], params or EMPTY, opts, nil, c[2])
+  return execute_sql(conn, c[1], EMPTY, opts, nil, c[2])
 end
 
 return M

@@ -146,6 +146,7 @@ function M.wrap(c, opts)
                          port = info.port, username = info.username, _masked = info.url }, URL),
     name = info.dialect,
     _event_kind = "engine",
+    _listeners = false,                      -- present while empty: each execute reads it (connection.lua)
   }, Engine)
   self.pool = setmetatable({ _engine = self, kind = info.poolclass, _event_kind = "pool" }, Pool)
   return self
@@ -265,7 +266,7 @@ function Engine:connect(fn)
   check_fn(fn, "connect")
   local c = self:_core()
   local conn
-  if self._listeners == nil and self.pool._listeners == nil then
+  if not (self._listeners or self.pool._listeners) then
     conn = connection.new(self, checkout(c))
   else
     conn = connect_with_events(self, c)

@@ -56,6 +56,10 @@ M.RowMethods = RowMethods
 local Result = { __name = "athanor.Result" }
 Result.__index = Result
 M.Result = Result
+-- A Result of rows: these two are the same for all of them (M.new), so they
+-- are read from here; the others set their own.
+Result.returns_rows = true
+Result.rowcount = -1
 
 --- Wrap what the C layer returned for one execution.
 -- @param cur cursor userdata or nil (statement returned no rows)
@@ -63,11 +67,14 @@ M.Result = Result
 -- @param conn the Connection: kept so the cursor's connection outlives the
 --   Result, and told when an iteration starts (see watch below)
 function M.new(cur, rowcount, lastrowid, meta, conn)
-  -- every field set in the constructor (no rehash)
   if cur then
     if meta and meta.processors then cur:set_processors(meta.processors) end
-    return setmetatable({ _cur = cur, lastrowid = lastrowid, _meta = meta, _conn = conn,
-                          returns_rows = true, rowcount = -1 }, Result)
+    -- Four fields, the fewest a point select allocates and fills: the
+    -- constants (returns_rows = true, rowcount = -1) come from the class,
+    -- and _closed = false says "open, read straight from its cursor" (see
+    -- the fast paths below). A statement with rows has no lastrowid.
+    -- (Connection:_execute_sql builds this table itself when meta is nil.)
+    return setmetatable({ _cur = cur, _meta = meta, _conn = conn, _closed = false }, Result)
   end
   return setmetatable({ lastrowid = lastrowid, _meta = meta, _conn = conn,
                         returns_rows = false, rowcount = rowcount or -1 }, Result)
@@ -91,7 +98,7 @@ function ListCursor:fetchone()
   if row ~= nil then self._i = self._i + 1 end
   return row
 end
-function ListCursor:first2(want)
+function ListCursor:take_and_close(want)
   local rows, i = self._rows, self._i
   self._i = #rows + 1
   return rows[i], want > 1 and rows[i + 1] or nil
@@ -112,6 +119,13 @@ end
 -- A Result and its views (mappings(), scalars()) read one cursor through one
 -- state: the cursor, the closed flag and the batch of rows an iteration has
 -- fetched live on the Result the views came from (its `_src`, or itself).
+-- `_closed` is true once closed; false (only on a Result of M.new, until an
+-- iteration batches rows) when its rows are all still in its cursor, so
+-- first(), one(), one_or_none() and scalar() can take them in one C call;
+-- nil otherwise (a view, a Result over rows already read, a batch taken).
+-- Closing a C cursor hands back its column names, which the Result keeps as
+-- `_cur` from then on (keys() reads them): the cursor may serve the next
+-- execution of its statement, and this Result must not keep it alive.
 
 local function closed_error()
   errors.raise("ResourceClosedError", 3, "This result object does not return rows or has been closed.")
@@ -133,7 +147,7 @@ end
 -- Rows an iteration has batched but not handed out yet, moved into out.
 local function drain_buffer(src, out, max)
   local buf, i = src._buf, src._bufi
-  if buf == nil then return out end
+  if not buf then return out end
   while i <= #buf and (max == nil or #out < max) do out[#out + 1] = buf[i]; i = i + 1 end
   src._bufi = i
   if i > #buf then src._buf = nil end
@@ -197,22 +211,35 @@ local function first_rows(self, want)
   local src = self._src or self
   local cur = src._cur                     -- cursor_of(src), inlined: one() is the point select's path
   if cur == nil or src._closed then closed_error() end
-  local a, b, lost
+  local a, b, lost, names
   if src._buf then
     local rows = drain_buffer(src, {}, want)
     if #rows < want then fetch_into(cur, rows, want - #rows) end
     a, b = rows[1], rows[2]
-    cur:close()
+    names = cur:close()
+    src._buf = nil
   else
-    a, b, lost = cur:take_and_close(want)
+    a, b, lost, names = cur:take_and_close(want)
     if lost ~= nil then lost_error(lost) end
   end
+  if names then src._cur = names end
   src._closed = true
   return a, b
 end
 
+-- first(), one(), one_or_none() and scalar() on a Result whose rows are all
+-- in its cursor (_closed == false: not a view, so no row transform) take
+-- them in one C call. This is the point select's path, hence the repetition.
+
 --- The first row (or nil) and closes the result.
 function Result:first()
+  if self._closed == false then
+    local row, _, lost, names = self._cur:take_and_close(1)
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
+    self._closed = true
+    return row
+  end
   local row = first_rows(self, 1)
   if row ~= nil and self._transform then return self._transform(row) end
   return row
@@ -220,7 +247,18 @@ end
 
 --- Exactly one row: raises NoResultFound or MultipleResultsFound otherwise.
 function Result:one()
-  local row, extra = first_rows(self, 2)
+  local row, extra
+  if self._closed == false then
+    local lost
+    local names
+    row, extra, lost, names = self._cur:take_and_close(2)
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
+    self._closed = true
+    if row and not extra then return row end
+  else
+    row, extra = first_rows(self, 2)
+  end
   if row == nil then
     errors.raise("NoResultFound", 2, "No row was found when one was required")
   end
@@ -233,7 +271,18 @@ end
 
 --- One row or nil: raises MultipleResultsFound if there are more.
 function Result:one_or_none()
-  local row, extra = first_rows(self, 2)
+  local row, extra
+  if self._closed == false then
+    local lost
+    local names
+    row, extra, lost, names = self._cur:take_and_close(2)
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
+    self._closed = true
+    if not extra then return row end
+  else
+    row, extra = first_rows(self, 2)
+  end
   if extra ~= nil then
     errors.raise("MultipleResultsFound", 2, "Multiple rows were found when one or none was required")
   end
@@ -243,6 +292,14 @@ end
 
 --- The first column of the first row (nil when no rows), closing the result.
 function Result:scalar()
+  if self._closed == false then
+    local row, _, lost, names = self._cur:take_and_close(1)
+    if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
+    if names then self._cur = names end
+    self._closed = true
+    if row == nil then return nil end
+    return row[1]
+  end
   local row = first_rows(self, 1)
   if row == nil then return nil end
   return row[self._scalar_index or 1]
@@ -262,7 +319,7 @@ end
 function Result:keys()
   local cur = (self._src or self)._cur
   if cur == nil then return {} end
-  local names = cur:names()
+  local names = getmetatable(cur) == nil and cur or cur:names()   -- closed: the names it kept
   local copy = {}
   for i = 1, #names do copy[i] = names[i] end
   return copy
@@ -288,13 +345,14 @@ end
 function next_row(self)
   local src = self._src or self
   local buf, i = src._buf, src._bufi
-  if buf == nil or i > #buf then
+  if not buf or i > #buf then
     local lost
     buf, lost = cursor_of(src):fetch(BATCH)
     if buf == nil then lost_error(lost) end
     if buf[1] == nil then src._buf = nil return nil end
     i = 1
     src._buf = buf
+    src._closed = nil                       -- open, but not all its rows in the cursor any more
     if buf[BATCH] ~= nil and not src._watched then watch(src) end
   end
   src._bufi = i + 1
@@ -317,7 +375,7 @@ end
 -- closed result, or a view of it, raises ResourceClosedError.
 function Result:close()
   local src = self._src or self
-  if src._cur and not src._closed then src._cur:close() end
+  if src._cur and not src._closed then src._cur = src._cur:close() or src._cur end
   src._closed = true
   src._buf = nil                            -- batched rows are not handed out after close
 end
@@ -329,7 +387,7 @@ function M.drop_lost_batches(reading)
   if reading == nil then return end
   for src in pairs(reading) do
     local cur = src._cur
-    if src._buf and cur and cur:detached() then src._buf = nil end
+    if src._buf and cur and not src._closed and cur:detached() then src._buf = nil end
   end
 end
 
@@ -353,7 +411,7 @@ end
 -- transforms each row.
 local function view(self, transform, scalar_index)
   local src = self._src or self
-  return setmetatable({ _src = src, _cur = src._cur, rowcount = self.rowcount, _conn = self._conn,
+  return setmetatable({ _src = src, rowcount = self.rowcount, _conn = self._conn,
                         lastrowid = self.lastrowid, _meta = self._meta,
                         returns_rows = self.returns_rows,
                         _transform = transform, _scalar_index = scalar_index }, Result)
