@@ -93,17 +93,19 @@ static int check_row(lua_State *L, int row, seen_keys *seen) {
   return plain ? count : -1;
 }
 
-/* The given array of the rows (as check_row says); 0 when a row is not a
+/* The given array of the rows (as check_row says), rows 1..from-1 being
+ * plain with count keys each (checked already); 0 when a row is not a
  * table or has a key that is not a column. */
-static int push_given(lua_State *L, int nrows, seen_keys *seen) {
+static int push_given(lua_State *L, int nrows, int from, int count, seen_keys *seen) {
   lua_createtable(L, nrows, 0);
   int given = lua_gettop(L);
-  for (int r = 1; r <= nrows; r++) {
+  for (int r = 1; r < from; r++) { lua_pushinteger(L, count); lua_rawseti(L, given, r); }
+  for (int r = from; r <= nrows; r++) {
     if (ath_rawgeti(L, 1, r) != LUA_TTABLE) return 0;
-    int count = check_row(L, given + 1, seen);
+    int n = check_row(L, given + 1, seen);
     lua_pop(L, 1);
-    if (count == -2) return 0;
-    if (count >= 0) lua_pushinteger(L, count); else lua_pushboolean(L, 0);
+    if (n == -2) return 0;
+    if (n >= 0) lua_pushinteger(L, n); else lua_pushboolean(L, 0);
     lua_rawseti(L, given, r);
   }
   return 1;
@@ -131,7 +133,7 @@ static int l_plain_rows(lua_State *L) {
     if (uniform >= 0) lua_pushinteger(L, uniform); else lua_pushboolean(L, 0);
     return 2;
   }
-  if (!push_given(L, nrows, &seen)) return 0;
+  if (!push_given(L, nrows, r, uniform, &seen)) return 0;   /* (rows before r: plain, uniform keys) */
   lua_pushboolean(L, 0);
   return 2;
 }

@@ -207,35 +207,24 @@ function M.table_methods.insert(self) return M.insert(self) end
 -- Keys are column names or columns of the table (DMLColumnRole).
 function Insert:values(rows)
   if type(rows) ~= "table" then errors.raise("ArgumentError", 2, "values() expects a table, got %s", type(rows)) end
-  if rows[1] == nil then                             -- one row by column name, the usual case: in one step
-    local t = self.table
-    local one = { rows }
-    local as_given, count = plain_rows(one, t._plain_kinds or plain_kinds(t))   -- every key a column name?
-    if as_given then
-      return setmetatable({ table = t, _rows = one, _returning = self._returning, _conflict = self._conflict,
-                            _select = self._select, _select_cols = self._select_cols,
-                            _plain = as_given == true and count or false, excluded = self.excluded },
-                        getmetatable(self))
-    end
-  end
-  local c = copy_insert(self)
-  c._plain = false
-  if is_many(rows) and not is_node(rows[1]) then
+  local t = self.table
+  local first = rows[1]
+  if first ~= nil and is_many(rows) and not is_node(first) then
+    local c = copy_insert(self)
     local checked = {}
-    for i, r in ipairs(rows) do checked[i] = check_keys(self.table, r, 2) end
-    c._rows = checked
-  else
-    local t = self.table
-    local one = { rows }
-    local as_given, count = plain_rows(one, t._plain_kinds or plain_kinds(t))   -- every key a column name?
-    if as_given then
-      c._rows = one
-      if as_given == true then c._plain = count end
-    else
-      c._rows = { check_keys(t, rows, 2) }
-    end
+    for i, r in ipairs(rows) do checked[i] = check_keys(t, r, 2) end
+    c._rows, c._plain = checked, false
+    return c
   end
-  return c
+  -- one row, in one step (the usual case): checked in C when every key is
+  -- a column name, and marked plain when each value is bound as it is
+  local one = { rows }
+  local as_given, count = plain_rows(one, t._plain_kinds or plain_kinds(t))
+  if not as_given then one = { check_keys(t, rows, 2) } end
+  return setmetatable({ table = t, _rows = one, _returning = self._returning, _conflict = self._conflict,
+                        _select = self._select, _select_cols = self._select_cols,
+                        _plain = as_given == true and count or false, excluded = self.excluded },
+                      getmetatable(self))
 end
 
 --- :from_select({ cols... }, select)
@@ -353,6 +342,28 @@ end
 -- node per value; a SQL expression among them makes it a LIST of nodes)
 -- and its primary key: the values known before execution, and which key
 -- the database numbers (autoinc_index, column).
+--- The primary key of a one-row insert's VALUES row: the values known
+-- before execution (given in src, or a column's Lua default in row), and
+-- which key the database numbers (its index among the key columns, and its
+-- column); nil when the table has no key. Used by one_row, and by the
+-- fused insert of a row bound as given (sql/init.lua).
+local function row_key(shape, src, row, has_expr)
+  local pkshape = shape.pk
+  if #pkshape == 0 then return nil end
+  local values, autoinc_index, column = {}, nil, nil
+  for i = 1, #pkshape do
+    local p = pkshape[i]
+    local given = src[p.col.name]
+    local v = p.pos and row[p.pos]
+    if has_expr and is_node(v) and v.k == K.BIND then v = v.v end   -- (a user's value may hold a field k)
+    if given ~= nil and given ~= null and not is_node(given) then values[i] = given
+    elseif given == nil and v ~= nil and v ~= null and not is_node(v) then values[i] = v  -- a Lua default
+    elseif p.autoinc and autoinc_index == nil then autoinc_index = i; column = p.col end
+  end
+  return values, autoinc_index, column
+end
+M._row_key = row_key
+
 local function one_row(shape, src, level)
   local cols = shape.cols
   local row, has_expr = convert_row(cols, src, { k = K.VALUES }, false, level + 1)
@@ -363,21 +374,9 @@ local function one_row(shape, src, level)
       if not is_node(v) then row[i] = setmetatable({ k = K.BIND, v = v, type = cols[i].type }, el.Expr) end
     end
   end
-  local pk
-  local pkshape = shape.pk
-  if #pkshape > 0 then
-    pk = { values = {}, count = #pkshape }
-    for i = 1, #pkshape do
-      local p = pkshape[i]
-      local given = src[p.col.name]
-      local v = p.pos and row[p.pos]
-      if has_expr and is_node(v) and v.k == K.BIND then v = v.v end   -- (a user's value may hold a field k)
-      if given ~= nil and given ~= null and not is_node(given) then pk.values[i] = given
-      elseif given == nil and v ~= nil and v ~= null and not is_node(v) then pk.values[i] = v  -- a Lua default
-      elseif p.autoinc and pk.autoinc_index == nil then pk.autoinc_index = i; pk.column = p.col end
-    end
-  end
-  return row, pk
+  local values, autoinc_index, column = row_key(shape, src, row, has_expr)
+  if not values then return row, nil end
+  return row, { values = values, count = #shape.pk, autoinc_index = autoinc_index, column = column }
 end
 
 -- Rows of a multi-row VALUES: LISTs of nodes (values bound, typed by their column).

@@ -193,9 +193,8 @@ function execute_multivalues(plan, conn, opts, meta)
 end
 
 local keep_fused
-local one_row_shape, one_row = dml._one_row_shape, dml._one_row
+local one_row_shape, one_row, row_key = dml._one_row_shape, dml._one_row, dml._row_key
 local K_VALUES, INS_ROWS = el.K.VALUES, core.node_slots.INSERT.ROWS
-local null = core.null
 
 --- Run an INSERT, UPDATE or DELETE: its plan (stmt:plan), executed the way
 -- the plan's kind says; the one place DML is handed to the connection.
@@ -253,22 +252,6 @@ function keep_fused(shape, dialect, numbered, sql, implicit)
   fused[dialect] = { sql = sql, epoch = epoch, implicit = implicit }
 end
 
--- The primary key of a row bound as given (every column of its shape given
--- a plain value): what one_row computes, as the Result's meta directly.
-local function given_row_meta(shape, src)
-  local pkshape = shape.pk
-  local count = #pkshape
-  if count == 0 then return nil, false end
-  local values, autoinc_index = {}, nil
-  for i = 1, count do
-    local p = pkshape[i]
-    local given = src[p.col.name]
-    if given ~= nil and given ~= null then values[i] = given
-    elseif p.autoinc and autoinc_index == nil then autoinc_index = i end
-  end
-  return { inserted_primary_key = values, autoinc_index = autoinc_index, pk_count = count }, autoinc_index ~= nil
-end
-
 local EMPTY = {}
 local values_row = core.values_row
 local function insert_execute(self, conn, params, opts)
@@ -281,7 +264,11 @@ local function insert_execute(self, conn, params, opts)
         local row, meta, numbered
         if self._plain == #shape.cols then           -- each value bound as it is: no conversion
           row = values_row(src, shape.names, K_VALUES)
-          meta, numbered = given_row_meta(shape, src)
+          local values, autoinc_index = row_key(shape, src, row, false)
+          if values then
+            meta = { inserted_primary_key = values, autoinc_index = autoinc_index, pk_count = #shape.pk }
+          end
+          numbered = autoinc_index ~= nil
         else
           local pk
           row, pk = one_row(shape, src, 3)
