@@ -20,6 +20,7 @@
  * core.set_row_class(t), plus `__fields` (the names array) and an __index
  * that finds row[i] under column i's name. */
 #include "l_conn.h"
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -223,10 +224,40 @@ static l_cursor *check_cursor(lua_State *L, int idx) {
   return ath_l_check_class(L, idx, ATH_CURSOR_MT);
 }
 
+/* Float's result processor (types.lua): a value the server sent as text
+ * (PostgreSQL's numeric, for avg(integer) or numeric * float) is read as a
+ * number, as SQLAlchemy's Float does, and anything else is returned as it
+ * is. Written in C so that the row builder knows it (is_number_already) and
+ * does not call it for a float8 column's values, which are numbers already:
+ * a Lua call per value was a tenth of a streamed row's cost. */
+static int number_from_text(lua_State *L) {
+  luaL_checkany(L, 1);
+  size_t len;
+  const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+  if (s == NULL) { lua_settop(L, 1); return 1; }
+#if LUA_VERSION_NUM >= 503
+  if (lua_stringtonumber(L, s) == len + 1) return 1;         /* what tonumber(s) gives */
+#else
+  if (lua_isnumber(L, 1)) { lua_pushnumber(L, lua_tonumber(L, 1)); return 1; }
+#endif
+  if (!strcmp(s, "NaN")) lua_pushnumber(L, 0.0 / 0.0);
+  else if (!strcmp(s, "Infinity")) lua_pushnumber(L, HUGE_VAL);
+  else if (!strcmp(s, "-Infinity")) lua_pushnumber(L, -HUGE_VAL);
+  else lua_settop(L, 1);
+  return 1;
+}
+
+/* Whether the processor at idx would give v back unchanged: it is
+ * number_from_text and v is a float or NULL. */
+static int is_number_already(lua_State *L, int idx, const ath_value *v) {
+  return (v->type == ATH_V_FLOAT || v->type == ATH_V_NULL) && lua_tocfunction(L, idx) == number_from_text;
+}
+
 /* Push the current row. Stack: the meta table at meta, the set-keys spread
- * on the stack from keys0+1 .. keys0+ncols (pushed once per fetch call),
- * processors at procs (0: none), the row metatable at rowmt. Values are
- * stored under their column name; a repeated name's value by position. */
+ * on the stack from keys0+1 .. keys0+ncols and the processors from
+ * procs+1 .. procs+ncols (0: none; both pushed once per fetch call), the row
+ * metatable at rowmt. Values are stored under their column name; a repeated
+ * name's value by position. */
 __attribute__((always_inline))
 static inline void build_row(lua_State *L, l_cursor *cu, int keys0, int procs, int rowmt, const int nulls) {
   ath_cstmt_row s = ath_cstmt_row_of(cu->s);
@@ -238,28 +269,25 @@ static inline void build_row(lua_State *L, l_cursor *cu, int keys0, int procs, i
     ath_error err;                                           /* out of memory decoding it */
     if (ath_cstmt_row_column(s, i, &v, &err) != ATH_OK) ath_l_raise(L, &err, NULL, 0);
     int named = lua_type(L, keys0 + 1 + i) == LUA_TSTRING;   /* else a repeated name: by position */
-    if (procs) {
-      lua_rawgeti(L, procs, i + 1);
-      if (lua_isfunction(L, -1)) {
-        if (v.type == ATH_V_INT && !int_fits_number(v.u.i)) {
-          /* a typed column's processor gets the exact digits instead
-           * (BigInteger{ as_string = true } returns them as they are) */
-          char digits[32];
-          lua_pushstring(L, (snprintf(digits, sizeof digits, "%lld", (long long)v.u.i), digits));
-        } else if (!push_value(L, &v)) {                    /* NULL: nil, as always */
-          raise_inexact(L, cu, i, &v);
-        }
-        lua_call(L, 1, 1);                                   /* stack: value */
-        if (lua_isnil(L, -1)) {
-          lua_pop(L, 1);
-          if (!nulls) continue;
-          lua_pushlightuserdata(L, NULL);                    /* option nulls: keep the column */
-        }
-        if (named) { lua_pushvalue(L, keys0 + 1 + i); lua_insert(L, -2); lua_rawset(L, row); }
-        else lua_rawseti(L, row, i + 1);
-        continue;
+    if (procs && lua_type(L, procs + 1 + i) == LUA_TFUNCTION && !is_number_already(L, procs + 1 + i, &v)) {
+      lua_pushvalue(L, procs + 1 + i);
+      if (v.type == ATH_V_INT && !int_fits_number(v.u.i)) {
+        /* a typed column's processor gets the exact digits instead
+         * (BigInteger{ as_string = true } returns them as they are) */
+        char digits[32];
+        lua_pushstring(L, (snprintf(digits, sizeof digits, "%lld", (long long)v.u.i), digits));
+      } else if (!push_value(L, &v)) {                      /* NULL: nil, as always */
+        raise_inexact(L, cu, i, &v);
       }
-      lua_pop(L, 1);
+      lua_call(L, 1, 1);                                     /* stack: value */
+      if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        if (!nulls) continue;
+        lua_pushlightuserdata(L, NULL);                      /* option nulls: keep the column */
+      }
+      if (named) { lua_pushvalue(L, keys0 + 1 + i); lua_insert(L, -2); lua_rawset(L, row); }
+      else lua_rawseti(L, row, i + 1);
+      continue;
     }
     if (v.type == ATH_V_NULL && !nulls) continue;             /* absent: nil */
     if (named) {                                             /* key first: no stack rotation */
@@ -287,19 +315,26 @@ static void push_row_nulls(lua_State *L, l_cursor *cu, int keys0, int procs, int
 }
 static row_builder_fn row_builder(const l_cursor *cu) { return cu->nulls ? push_row_nulls : push_row; }
 
-/* Push meta's set-keys onto the stack (returns the index before the first)
- * and locate the processors and row metatable. Stack: meta at meta. */
+/* Push meta's set-keys onto the stack (returns the index before the first),
+ * then its processors if it has any (*procs: the index before the first, or
+ * 0), and locate the row metatable. Stack: meta at meta. Spread once per
+ * fetch call, so a row reads each from a stack slot, not from a table. */
 static int spread_meta(lua_State *L, l_cursor *cu, int meta, int *procs, int *rowmt) {
-  luaL_checkstack(L, cu->ncols + 8, "too many result columns");
+  luaL_checkstack(L, 2 * cu->ncols + 8, "too many result columns");
   lua_rawgeti(L, meta, META_ROWMT); *rowmt = lua_gettop(L);
-  *procs = 0;
-  if (cu->has_procs) {
-    lua_rawgeti(L, meta, META_PROCS);
-    if (lua_istable(L, -1)) *procs = lua_gettop(L); else lua_pop(L, 1);
-  }
   lua_rawgeti(L, meta, META_SETKEYS);
   int keys = lua_gettop(L);
   for (int i = 1; i <= cu->ncols; i++) lua_rawgeti(L, keys, i);
+  *procs = 0;
+  if (cu->has_procs) {
+    lua_rawgeti(L, meta, META_PROCS);
+    if (lua_istable(L, -1)) {
+      *procs = lua_gettop(L);
+      for (int i = 1; i <= cu->ncols; i++) lua_rawgeti(L, *procs, i);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
   return keys;
 }
 
@@ -532,4 +567,5 @@ void ath_l_cursor_register(lua_State *L) {
   ath_l_new_class(L, ATH_CURSOR_MT, cursor_methods, cursor_close);
   lua_pushcfunction(L, l_set_row_class); lua_setfield(L, -2, "set_row_class");
   lua_pushcfunction(L, l_set_json_decoder); lua_setfield(L, -2, "set_json_decoder");
+  lua_pushcfunction(L, number_from_text); lua_setfield(L, -2, "number_from_text");
 }

@@ -6,6 +6,7 @@
 -- Processors are nil where no conversion is needed, so hot paths skip them.
 local errors = require("athanor.errors")
 local compat = require("athanor.compat")
+local core = require("athanor.core")
 
 local type, tostring, setmetatable, pairs, ipairs = type, tostring, setmetatable, pairs, ipairs
 local is_integer = compat.is_integer
@@ -119,18 +120,15 @@ end)
 -- A Float expression the server computes as an exact decimal (PostgreSQL's
 -- avg(integer), numeric * float) arrives as text: read as a number, as
 -- SQLAlchemy's Float does there. SQLite returns REALs as numbers already.
-local SPECIAL_FLOATS = { NaN = 0 / 0, Infinity = math.huge, ["-Infinity"] = -math.huge }
 M.Float = define("Float", {
   _bind = function(value, colname)
     if type(value) == "number" or value == errors.null then return value end
     return expect("a number")(value, colname)
   end,
-  _result = function(v)
-    if type(v) ~= "string" then return v end
-    local n = tonumber(v)
-    if n == nil then n = SPECIAL_FLOATS[v] end
-    return n == nil and v or n
-  end,
+  -- tonumber(v) for a string ("NaN", "Infinity" and "-Infinity" too),
+  -- anything else as it is; in C (l_cursor.c), where the row builder does
+  -- not call it for values that are numbers already.
+  _result = core.number_from_text,
   _driver_converts = { sqlite = true },
 })
 
