@@ -16,10 +16,13 @@
  *   (lua/athanor/orm/state.lua, "Compact states"): one table with an array
  *   part and no hash part. Without a class it is a plain state: the loaded
  *   values and mapper, session, key, status = "persistent" (a class costs
- *   more than it saves for a few rows). Every object handed out is
- *   appended to the array spec.strong (held until the session's next flush: a plain table
- *   cannot report an assignment; an array append costs less than a set
- *   insert, and the session empties it whole); new ones are appended to
+ *   more than it saves for a few rows). Every object handed out is held
+ *   until the session's next flush (a plain table cannot report an
+ *   assignment): the call puts them in one array of its own, sized for the
+ *   batch, and appends that array to spec.strong (one append per batch:
+ *   appending each object to the session's growing array cost a rehash
+ *   every doubling; the session empties spec.strong whole, and
+ *   query.lua's release_clean thins the batches); new ones are appended to
  *   spec.new_objects when that is a table (the load event). An object found
  *   with expired attributes gets them from the row. out[r] is the object of
  *   row r, or false when the row's key is NULL (an outer join's missing
@@ -168,7 +171,8 @@ typedef struct load_ctx {
   int pk[ATH_IDENTITY_MAX_VALUES];
   int attrs0, keys0;            /* attrs0 + i / keys0 + i: attribute i's name / its key in a row */
   int reuse, compact, nil_for_null, in_place, have_new;
-  lua_Integer mapper_id, nstrong;
+  lua_Integer mapper_id, nheld;
+  int held;                     /* the stack slot of this call's array of objects handed out */
   int nnew;
 } load_ctx;
 
@@ -215,7 +219,7 @@ static void load_setup(lua_State *L, load_ctx *x) {
   lua_getfield(L, S_SPEC, "nil_for_null");
   x->nil_for_null = lua_toboolean(L, -1);
   lua_pop(L, 2);
-  x->nstrong = (lua_Integer)lua_rawlen(L, S_STRONG);
+  x->nheld = 0;
   x->have_new = lua_istable(L, S_NEW);
   x->compact = lua_istable(L, S_CLASS);
   x->nnew = x->have_new ? (int)lua_rawlen(L, S_NEW) : 0;
@@ -277,7 +281,7 @@ static void new_object(lua_State *L, load_ctx *x, int row, int r) {
   lua_pushvalue(L, S_MODEL);
   lua_setmetatable(L, obj);
   lua_pushvalue(L, obj);
-  lua_rawseti(L, S_STRONG, ++x->nstrong);                  /* held until the next flush */
+  lua_rawseti(L, x->held, ++x->nheld);                     /* held until the next flush */
   if (x->have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++x->nnew); }
   if (!x->in_place) { lua_pushvalue(L, obj); lua_rawseti(L, S_OUT, r); }   /* out[r] = obj */
   lua_rawset(L, S_IDENTITY);                               /* identity[key] = obj */
@@ -291,9 +295,11 @@ static int l_orm_load(lua_State *L) {
   lua_settop(L, S_OUT);
   load_ctx x;
   load_setup(L, &x);
-  int top = lua_gettop(L);
   int created = 0;
   int nrows = (int)lua_rawlen(L, S_ROWS);
+  lua_createtable(L, nrows, 0);                              /* the objects this call hands out */
+  x.held = lua_gettop(L);
+  int top = x.held;
   for (int r = 1; r <= nrows; r++) {
     lua_rawgeti(L, S_ROWS, r);                               /* top+1: row */
     int row = top + 1, key = top + 2, obj = top + 3;
@@ -310,7 +316,7 @@ static int l_orm_load(lua_State *L) {
         lua_settop(L, obj);
         /* handed out again: it may be changed and dropped before the flush */
         lua_pushvalue(L, obj);
-        lua_rawseti(L, S_STRONG, ++x.nstrong);
+        lua_rawseti(L, x.held, ++x.nheld);
         lua_rawseti(L, S_OUT, r);                            /* out[r] = obj */
       } else {
         lua_pop(L, 1);
@@ -319,6 +325,10 @@ static int l_orm_load(lua_State *L) {
       }
     }
     lua_settop(L, top);
+  }
+  if (x.nheld > 0) {
+    lua_pushvalue(L, x.held);
+    lua_rawseti(L, S_STRONG, (lua_Integer)lua_rawlen(L, S_STRONG) + 1);
   }
   lua_pushinteger(L, created);
   return 1;

@@ -274,9 +274,10 @@ function M.snapshot(obj, st)
 end
 
 --- Empty a session's set of strongly held objects in place (a loader
--- still running holds the same table). The loader appends to its array
--- part, session:add sets keys: the array is cleared by index (no call per
--- entry), the rest by pairs.
+-- still running holds the same table). The loader appends arrays of the
+-- objects it loaded (one per batch) to its array part, session:add sets
+-- keys: the array is cleared by index (no call per entry), the rest by
+-- pairs.
 function M.release_all(set)
   for i = #set, 1, -1 do set[i] = nil end
   for obj in pairs(set) do set[obj] = nil end
