@@ -506,7 +506,10 @@ function Query:iter()
       n = #rows
       if n == 0 then return nil end
       if mapped then
-        plan = plan or loading.plan(session, entities, res:keys())
+        if plan == nil then
+          plan = loading.plan(session, entities, res:keys())
+          plan.streaming = true                 -- (no lazy states: loading.lua)
+        end
         buf = loading.load(plan, rows)
         -- selectin and the other non-joined options: one round per batch, as all() does for its one batch
         if lopts then rel.after_load(session, buf, lopts, nil) end
