@@ -170,10 +170,12 @@ end
 -- close/expunge_all detach the class, which detaches the store's objects
 -- too: their states are made from the detached class). The mapper's
 -- `_stores` list holds its stores strongly, so an object outlives its
--- session's close with its state still to be found; a store whose
--- identity map is empty (its objects were collected or have states) is
--- dropped from the list when the list has doubled since the last look,
--- and its session's next load registers it again.
+-- session's close with its state still to be found. Each time a store is
+-- registered (a session's first lazy load of the mapper) the closed
+-- stores of the list are looked at: one whose identity map is empty (its
+-- objects were collected or have states) is dropped, and so is one with
+-- fewer live objects than a quarter of its rows, after giving them their
+-- states (so a kept detached object does not keep a whole load's values).
 
 local ROW_SPAN = 16777216                          -- 2^24: l_orm.c LAZY_ROW_BITS
 local floor = math.floor
@@ -224,29 +226,44 @@ local function lazy_find(_, obj)
 end
 getmetatable(states).__index = lazy_find
 
--- Keep the mapper's list of stores to the ones that may have objects
--- without states (see above).
+-- A closed store (its session closed or expunged everything: its class
+-- is detached) keeps the values of all its rows while any of its objects
+-- lives. When fewer than a quarter of its rows still have an object
+-- without a state, those get their states and the store goes.
+local function release_closed(store)
+  local live, slots = 0, 0
+  for _ in pairs(store.identity) do live = live + 1 end
+  if live > 0 then
+    for _ in pairs(store.slot_of) do slots = slots + 1 end
+    if live * 4 >= slots then return false end
+    for key, obj in pairs(store.identity) do
+      if rawget(states, obj) == nil and store.slot_of[key] ~= nil then lazy_materialize(store, key, obj) end
+    end
+  end
+  store.registered = false
+  return true
+end
+
+-- Register store with its mapper, first dropping the closed stores the
+-- list holds that are empty or mostly so (each registration: a load into
+-- a new session, so the list stays at the open stores and the closed ones
+-- whose objects are still used).
 local function register_store(mapper, store)
   local stores = rawget(mapper, "_stores")
   if stores == nil then
-    stores = { prune_at = 8 }
+    stores = {}
     rawset(mapper, "_stores", stores)
   end
-  if #stores >= stores.prune_at then
-    local kept = 0
-    for i = 1, #stores do
-      local s = stores[i]
-      stores[i] = nil
-      if next(s.identity) ~= nil then
-        kept = kept + 1
-        stores[kept] = s
-      else
-        s.registered = false
-      end
+  local kept = 0
+  for i = 1, #stores do
+    local s = stores[i]
+    stores[i] = nil
+    if s.class._fields.session ~= nil or not release_closed(s) then
+      kept = kept + 1
+      stores[kept] = s
     end
-    stores.prune_at = math.max(8, 2 * kept)
   end
-  stores[#stores + 1] = store
+  stores[kept + 1] = store
   store.registered = true
 end
 
