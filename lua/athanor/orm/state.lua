@@ -34,8 +34,8 @@
 -- states and materialize), so that expunge_all visits objects only then.
 local core = require("athanor.core")
 
-local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs, next =
-  rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs, next
+local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs =
+  rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs
 local unpack = require("athanor.compat").unpack
 local orm_identity_key = core.orm_identity_key
 
