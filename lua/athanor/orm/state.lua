@@ -1,7 +1,9 @@
 --- Instance state of the ORM (internal): what the session knows about each
 -- mapped object, kept beside the object so the object stays a plain table.
 --
--- `states[obj]` (weak keys: the state goes with its object) is a table:
+-- `states[obj]` (weak keys: the state goes with its object; an object
+-- loaded with a lazy state has none until asked, see "Lazy states") is a
+-- table:
 --   mapper   the object's Mapper
 --   session  the Session it belongs to, or nil (transient or detached)
 --   key      its identity key (see identity.lua), or nil before INSERT
