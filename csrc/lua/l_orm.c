@@ -16,14 +16,27 @@
  *   (lua/athanor/orm/state.lua, "Compact states"): one table with an array
  *   part and no hash part. Without a class it is a plain state: the loaded
  *   values and mapper, session, key, status = "persistent" (a class costs
- *   more than it saves for a few rows). Every object handed out is
- *   appended to the array spec.strong (held until the session's next flush: a plain table
- *   cannot report an assignment; an array append costs less than a set
- *   insert, and the session empties it whole); new ones are appended to
+ *   more than it saves for a few rows). Every object handed out is held
+ *   until the session's next flush (a plain table cannot report an
+ *   assignment): the call puts them in one array of its own, sized for the
+ *   batch, and appends that array to spec.strong (one append per batch:
+ *   appending each object to the session's growing array cost a rehash
+ *   every doubling; the session empties spec.strong whole, and
+ *   query.lua's release_clean thins the batches); new ones are appended to
  *   spec.new_objects when that is a table (the load event). An object found
  *   with expired attributes gets them from the row. out[r] is the object of
  *   row r, or false when the row's key is NULL (an outer join's missing
  *   side; nil instead when spec.nil_for_null is true).
+ *   Lazy states: when spec.store is given (with spec.class; loading.lua,
+ *   state.lua "Lazy states") a new object gets no state table and no entry
+ *   in spec.states: its loaded values go to a column store, one array per
+ *   call (store.chunks[c], sized nrows * n, values of row r at
+ *   (r-1)*n + 1 .. r*n), and store.slot_of[key] = c * 2^24 + r says where;
+ *   a key that has a slot already (its object was collected) has its slot
+ *   written again. state.lua makes the state (the same compact state) the
+ *   first time something asks spec.states for the object. An object found
+ *   without a state is such an object: never expired (expiry makes its
+ *   state first), so nothing to refresh.
  *   spec fields: model, mapper, session, mapper_id, class (optional), attrs (attribute names),
  *   row_keys (where each attribute's value is in a row: its column's name,
  *   or its position for a repeated name), pk (indexes into attrs), identity,
@@ -36,6 +49,7 @@
  *   Lua heap, so an error raised midway (out of memory) leaks nothing. */
 #include "l_internal.h"
 #include "../orm/ath_identity.h"
+#include <limits.h>
 #include <string.h>
 
 /* Fill *v from the Lua value at idx; 0 when it has no identity (nil, a
@@ -97,7 +111,12 @@ static int l_orm_identity_key(lua_State *L) {
 
 /* Stack slots of orm_load, fixed once the spec is spread. */
 enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_MAPPER, S_SESSION, S_IDENTITY, S_STATES, S_STRONG, S_NEW, S_CLASS,
-       S_PERSISTENT, S_EXPIRED_KEY, S_K_MAPPER, S_K_SESSION, S_K_KEY, S_K_STATUS, S_BASE };
+       S_STORE, S_PERSISTENT, S_EXPIRED_KEY, S_K_MAPPER, S_K_SESSION, S_K_KEY, S_K_STATUS, S_BASE };
+
+/* A lazy state's place in its store: chunk c, row r -> c * 2^24 + r (an
+ * integer a double holds exactly on LuaJIT too: c < 2^29). */
+#define LAZY_ROW_BITS 24
+#define LAZY_MAX_ROWS ((1 << LAZY_ROW_BITS) - 1)
 
 /* lua_rawget, returning the type of the value it pushed (5.1 returns nothing) */
 static inline int rawget_type(lua_State *L, int t) {
@@ -168,7 +187,11 @@ typedef struct load_ctx {
   int pk[ATH_IDENTITY_MAX_VALUES];
   int attrs0, keys0;            /* attrs0 + i / keys0 + i: attribute i's name / its key in a row */
   int reuse, compact, nil_for_null, in_place, have_new;
-  lua_Integer mapper_id, nstrong;
+  int lazy;                     /* states go to the store at S_STORE (then slot_of, chunks, chunk at these slots) */
+  int slot_of, chunks, chunk;   /* stack slots (chunk: nil until this call's first new object) */
+  lua_Integer chunk_id, nrows;
+  lua_Integer mapper_id, nheld;
+  int held;                     /* the stack slot of this call's array of objects handed out */
   int nnew;
 } load_ctx;
 
@@ -176,8 +199,8 @@ typedef struct load_ctx {
  * and into x; raises ArgumentError for a spec that does not agree. */
 static void load_setup(lua_State *L, load_ctx *x) {
   static const char *const fields[] = { "model", "mapper", "session", "identity", "states", "strong", "new_objects",
-                                        "class" };
-  for (int k = 0; k < 8; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_CLASS */
+                                        "class", "store" };
+  for (int k = 0; k < 9; k++) getfield_at(L, S_SPEC, fields[k]);   /* S_MODEL .. S_STORE */
   if (!lua_istable(L, S_MODEL) || !lua_istable(L, S_IDENTITY) || !lua_istable(L, S_STATES) || !lua_istable(L, S_STRONG))
     ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec needs model, identity, states and strong tables");
   lua_pushliteral(L, "persistent");                          /* S_PERSISTENT */
@@ -205,7 +228,7 @@ static void load_setup(lua_State *L, load_ctx *x) {
   x->npk = npk;
   x->pk1 = npk == 1 ? x->pk[0] : 0;
   /* spread the attribute names and row keys on the stack: no table reads per row */
-  luaL_checkstack(L, 2 * n + npk + 16, "too many mapped columns");
+  luaL_checkstack(L, 2 * n + npk + 24, "too many mapped columns");
   x->attrs0 = lua_gettop(L);
   for (int i = 1; i <= n; i++) lua_rawgeti(L, t_attrs, i);
   x->keys0 = lua_gettop(L);
@@ -215,10 +238,18 @@ static void load_setup(lua_State *L, load_ctx *x) {
   lua_getfield(L, S_SPEC, "nil_for_null");
   x->nil_for_null = lua_toboolean(L, -1);
   lua_pop(L, 2);
-  x->nstrong = (lua_Integer)lua_rawlen(L, S_STRONG);
+  x->nheld = 0;
   x->have_new = lua_istable(L, S_NEW);
   x->compact = lua_istable(L, S_CLASS);
   x->nnew = x->have_new ? (int)lua_rawlen(L, S_NEW) : 0;
+  x->lazy = x->compact && lua_istable(L, S_STORE);
+  x->slot_of = x->chunks = 0;
+  if (x->lazy) {
+    if (getfield_at(L, S_STORE, "slot_of") != LUA_TTABLE || getfield_at(L, S_STORE, "chunks") != LUA_TTABLE)
+      ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec.store needs slot_of and chunks tables");
+    x->chunks = lua_gettop(L);
+    x->slot_of = x->chunks - 1;
+  }
   /* rows that become the objects of out == rows are in place already */
   x->in_place = x->reuse && lua_rawequal(L, S_ROWS, S_OUT);
 }
@@ -236,6 +267,54 @@ static void push_row_key(lua_State *L, const load_ctx *x, int row) {
   lua_settop(L, row + 1);
 }
 
+/* Lazy states: store the row's loaded values (the row at row, its key at
+ * row + 1) in the column store and record where under the key. A key with
+ * a slot already (its earlier object was collected: the identity map
+ * missed) is written in place, NULLs included; else the values go to this
+ * call's chunk, made at its first new object. Leaves the stack as it was. */
+static void lazy_values(lua_State *L, load_ctx *x, int row, int r) {
+  int key = row + 1, n = x->n;
+  int base = lua_gettop(L);
+  lua_Integer at;                                          /* index before the row's first value */
+  lua_pushvalue(L, key);
+  if (rawget_type(L, x->slot_of) == LUA_TNUMBER) {         /* base+1: the slot */
+    lua_Integer code = lua_tointeger(L, base + 1);
+    lua_rawgeti(L, x->chunks, code >> LAZY_ROW_BITS);      /* base+2: its chunk */
+    if (!lua_istable(L, base + 2)) ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): a slot names no chunk");
+    at = ((code & LAZY_MAX_ROWS) - 1) * n;
+    for (int i = 1; i <= n; i++) {
+      if (i == x->pk1) lua_pushvalue(L, key);
+      else { lua_pushvalue(L, x->keys0 + i); lua_rawget(L, row); }   /* nil for NULL: overwrite */
+      lua_rawseti(L, base + 2, at + i);
+    }
+    lua_settop(L, base);
+    return;
+  }
+  lua_pop(L, 1);
+  if (x->chunk_id == 0) {
+    /* one chunk per call, as big as the batch: sized once, no rehash */
+    if (x->nrows > LAZY_MAX_ROWS || x->nrows * n > INT_MAX)
+      ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): a batch of %lld rows is too big", (long long)x->nrows);
+    lua_createtable(L, (int)(x->nrows * n), 0);
+    x->chunk_id = (lua_Integer)lua_rawlen(L, x->chunks) + 1;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, x->chunks, x->chunk_id);
+    lua_replace(L, x->chunk);                              /* its reserved slot */
+  }
+  at = (lua_Integer)(r - 1) * n;
+  for (int i = 1; i <= n; i++) {
+    if (i == x->pk1) lua_pushvalue(L, key);
+    else {
+      lua_pushvalue(L, x->keys0 + i);
+      if (rawget_type(L, row) == LUA_TNIL) { lua_pop(L, 1); continue; }   /* NULL: nil */
+    }
+    lua_rawseti(L, x->chunk, at + i);
+  }
+  lua_pushvalue(L, key);
+  lua_pushinteger(L, (x->chunk_id << LAZY_ROW_BITS) + r);
+  lua_rawset(L, x->slot_of);
+}
+
 /* The new object of the row at row (its identity key at key = row + 1):
  * the row itself (reuse) or a new table, its state, and its entries in
  * states, identity, strong, new_objects and out[r]. Stack from key + 1:
@@ -245,6 +324,18 @@ static void new_object(lua_State *L, load_ctx *x, int row, int r) {
   int key = row + 1, obj = key + 1, n = x->n;
   if (x->reuse) lua_pushvalue(L, row);                     /* the row becomes the object */
   else lua_createtable(L, 0, n);
+  if (x->lazy) {
+    if (!x->reuse) {                                       /* the object's attributes, from the row */
+      for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, x->attrs0 + i);
+        lua_pushvalue(L, x->keys0 + i);
+        lua_rawget(L, row);
+        lua_rawset(L, obj);                                /* obj[attr] = value (nil: nothing) */
+      }
+    }
+    lazy_values(L, x, row, r);
+    goto registered;
+  }
   lua_pushvalue(L, obj);
   /* the state: the n loaded values, and its class (compact); or mapper,
    * session, key, status and (once expired, e.g. at commit) expired:
@@ -274,10 +365,11 @@ static void new_object(lua_State *L, load_ctx *x, int row, int r) {
     lua_pushvalue(L, S_K_STATUS); lua_pushvalue(L, S_PERSISTENT); lua_rawset(L, st);
   }
   lua_rawset(L, S_STATES);                                 /* states[obj] = state */
+registered:
   lua_pushvalue(L, S_MODEL);
   lua_setmetatable(L, obj);
   lua_pushvalue(L, obj);
-  lua_rawseti(L, S_STRONG, ++x->nstrong);                  /* held until the next flush */
+  lua_rawseti(L, x->held, ++x->nheld);                     /* held until the next flush */
   if (x->have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++x->nnew); }
   if (!x->in_place) { lua_pushvalue(L, obj); lua_rawseti(L, S_OUT, r); }   /* out[r] = obj */
   lua_rawset(L, S_IDENTITY);                               /* identity[key] = obj */
@@ -291,9 +383,15 @@ static int l_orm_load(lua_State *L) {
   lua_settop(L, S_OUT);
   load_ctx x;
   load_setup(L, &x);
-  int top = lua_gettop(L);
   int created = 0;
   int nrows = (int)lua_rawlen(L, S_ROWS);
+  lua_createtable(L, nrows, 0);                              /* the objects this call hands out */
+  x.held = lua_gettop(L);
+  x.nrows = nrows;
+  x.chunk_id = 0;
+  lua_pushnil(L);                                            /* lazy states: this call's chunk, once made */
+  x.chunk = lua_gettop(L);
+  int top = x.chunk;
   for (int r = 1; r <= nrows; r++) {
     lua_rawgeti(L, S_ROWS, r);                               /* top+1: row */
     int row = top + 1, key = top + 2, obj = top + 3;
@@ -310,7 +408,7 @@ static int l_orm_load(lua_State *L) {
         lua_settop(L, obj);
         /* handed out again: it may be changed and dropped before the flush */
         lua_pushvalue(L, obj);
-        lua_rawseti(L, S_STRONG, ++x.nstrong);
+        lua_rawseti(L, x.held, ++x.nheld);
         lua_rawseti(L, S_OUT, r);                            /* out[r] = obj */
       } else {
         lua_pop(L, 1);
@@ -319,6 +417,10 @@ static int l_orm_load(lua_State *L) {
       }
     }
     lua_settop(L, top);
+  }
+  if (x.nheld > 0) {
+    lua_pushvalue(L, x.held);
+    lua_rawseti(L, S_STRONG, (lua_Integer)lua_rawlen(L, S_STRONG) + 1);
   }
   lua_pushinteger(L, created);
   return 1;

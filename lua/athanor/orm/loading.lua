@@ -7,6 +7,7 @@ local state = require("athanor.orm.state")
 
 local orm_load = core.orm_load
 local compact_class = state.compact_class
+local lazy_store = state.lazy_store
 local dispatch = event.dispatch
 local rawget, setmetatable, ipairs = rawget, setmetatable, ipairs
 
@@ -150,7 +151,11 @@ end
 -- loader tell the session it holds some (Session:expunge_all).
 local COMPACT_MIN_ROWS = 8
 
-local function choose_states(spec, nrows)
+-- With a class, the objects get lazy states (state.lua) unless attributes
+-- are deferred (their expiry needs a state now) or the load streams
+-- (q:iter(): a store keeps the values of every row it was given while its
+-- session has it; a stream lets go of its objects as it goes).
+local function choose_states(spec, nrows, streaming)
   local session, mapper = spec.session, spec.mapper
   local classes = rawget(session, "_state_classes")
   local class = classes and classes[mapper]
@@ -162,6 +167,11 @@ local function choose_states(spec, nrows)
     end
   end
   spec.class = class
+  if class and not streaming and spec.deferred == nil then
+    spec.store = lazy_store(class, mapper, spec.identity)
+  else
+    spec.store = nil
+  end
 end
 
 local function fire_load(spec)
@@ -182,7 +192,7 @@ function M.load(plan, rows)
     -- a NULL key (outer join) loads as nil
     local n = #rows
     spec.nil_for_null = true
-    choose_states(spec, n)
+    choose_states(spec, n, plan.streaming)
     orm_load(spec, rows, rows)
     spec.nil_for_null = nil
     mark_deferred(spec, rows, n)
@@ -194,7 +204,7 @@ function M.load(plan, rows)
   for i, e in ipairs(entities) do
     if e.mapper then
       local out = {}
-      choose_states(plan.specs[i], #rows)
+      choose_states(plan.specs[i], #rows, plan.streaming)
       orm_load(plan.specs[i], rows, out)
       mark_deferred(plan.specs[i], out, #rows)
       fire_load(plan.specs[i])

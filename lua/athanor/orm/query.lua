@@ -448,27 +448,33 @@ function Query:get(pk)
 end
 
 -- Let go of the objects a streaming loop has moved past: the loader holds
--- what it loads in the session's strong array until the next flush (a
--- change made by plain assignment is only found then), so a loop over a
--- million rows held a million objects. Entries from `from` on that are
--- persistent in this session and unchanged are dropped from the array (the
--- identity map still finds them while the caller keeps them); changed,
--- pending or foreign ones stay. Returns the array's new length.
+-- what it loads until the next flush (a change made by plain assignment is
+-- only found then), one array per loaded batch appended to the session's
+-- strong array, so a loop over a million rows held a million objects. In
+-- the batches from `from` on, objects persistent in this session and
+-- unchanged are dropped (the identity map still finds them while the
+-- caller keeps them); changed, pending or foreign ones stay, gathered in
+-- one batch. Returns the strong array's new length.
 local function release_clean(session, from)
   local strong = session._strong
   local n = #strong
   if from > n then from = 0 end               -- a flush emptied the array since: all of it is newer
-  local kept = from
+  local kept, k = {}, 0
   for j = from + 1, n do
-    local obj = strong[j]
-    local st = states[obj]
-    if not (st and state.is_clean_in(obj, st, session)) then
-      kept = kept + 1
-      strong[kept] = obj
+    local batch = strong[j]
+    for b = 1, #batch do
+      local obj = batch[b]
+      local st = states[obj]
+      if not (st and state.is_clean_in(obj, st, session)) then
+        k = k + 1
+        kept[k] = obj
+      end
     end
+    strong[j] = nil
   end
-  for j = n, kept + 1, -1 do strong[j] = nil end
-  return kept
+  if k == 0 then return from end
+  strong[from + 1] = kept
+  return from + 1
 end
 
 --- for obj in q:iter() do ... end: results fetched and loaded a batch at a
@@ -500,7 +506,10 @@ function Query:iter()
       n = #rows
       if n == 0 then return nil end
       if mapped then
-        plan = plan or loading.plan(session, entities, res:keys())
+        if plan == nil then
+          plan = loading.plan(session, entities, res:keys())
+          plan.streaming = true                 -- (no lazy states: loading.lua)
+        end
         buf = loading.load(plan, rows)
         -- selectin and the other non-joined options: one round per batch, as all() does for its one batch
         if lopts then rel.after_load(session, buf, lopts, nil) end

@@ -287,7 +287,7 @@ function Session:expunge_all()
   if self._plain_states then
     for _, idmap in pairs(self._identity) do
       for _, obj in pairs(idmap) do
-        local st = states[obj]
+        local st = rawget(states, obj)            -- (an object without a state yet is compact: state.lua)
         if st and rawget(st, "session") == self then st.session, st.status = nil, nil end
       end
     end

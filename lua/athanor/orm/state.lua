@@ -1,7 +1,9 @@
 --- Instance state of the ORM (internal): what the session knows about each
 -- mapped object, kept beside the object so the object stays a plain table.
 --
--- `states[obj]` (weak keys: the state goes with its object) is a table:
+-- `states[obj]` (weak keys: the state goes with its object; an object
+-- loaded with a lazy state has none until asked, see "Lazy states") is a
+-- table:
 --   mapper   the object's Mapper
 --   session  the Session it belongs to, or nil (transient or detached)
 --   key      its identity key (see identity.lua), or nil before INSERT
@@ -34,13 +36,14 @@
 -- states and materialize), so that expunge_all visits objects only then.
 local core = require("athanor.core")
 
-local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs =
-  rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs
+local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs =
+  rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs
 local unpack = require("athanor.compat").unpack
 local orm_identity_key = core.orm_identity_key
 
 local M = {}
 
+-- (the __index of states is set below: lazy states)
 local states = setmetatable({}, { __mode = "k" })
 M.states = states
 
@@ -140,10 +143,165 @@ function M.detach_compact(session)
   if classes == nil then return end
   rawset(session, "_state_classes", nil)
   for _, base in pairs(classes) do
-    for _, class in pairs(base._pair) do
+    local pair = base._pair
+    for _, class in ipairs({ pair.base, pair.expired }) do
       class._fields.session, class._fields.status = nil, nil
     end
   end
+end
+
+------------------------------------------------------------ lazy states
+-- Lazy states. An object the C loader creates with a state class and a
+-- store (loading.lua: a batch of `all()`, `one()`, `get` ... into a
+-- session that has a class for the mapper; not the streaming q:iter()) gets
+-- no state at all at first: its loaded values go to the store's column
+-- arrays (l_orm.c: store.chunks[c][(r-1)*n + i], store.slot_of[key] =
+-- c * 2^24 + r) and nothing is added to `states`. A state table and an
+-- entry in the weak state table per object were most of what loading cost
+-- beyond fetching. The compact state is made the first time `states` is
+-- asked for the object: its __index finds the object's store (the stores
+-- of its mapper, newest first, whose identity map holds the object under
+-- the key of its primary key values, or anywhere in the map when those
+-- were changed), copies the values into a compact state of the store's
+-- class and records it, so every reader of `states` sees the states it
+-- always saw. Flush's scan of the identity map compares such an object
+-- with its store without making its state (M.lazy_changes); expiry and
+-- everything else make it.
+--
+-- A store belongs to one state class (one session and mapper, until
+-- close/expunge_all detach the class, which detaches the store's objects
+-- too: their states are made from the detached class). The mapper's
+-- `_stores` list holds its stores strongly, so an object outlives its
+-- session's close with its state still to be found. Each time a store is
+-- registered (a session's first lazy load of the mapper) the closed
+-- stores of the list are looked at: one whose identity map is empty (its
+-- objects were collected or have states) is dropped, and so is one with
+-- fewer live objects than a quarter of its rows, after giving them their
+-- states (so a kept detached object does not keep a whole load's values).
+
+local ROW_SPAN = 16777216                          -- 2^24: l_orm.c LAZY_ROW_BITS
+local floor = math.floor
+
+-- The chunk and the index before the first value of `code`'s row.
+local function lazy_place(store, code)
+  local c = floor(code / ROW_SPAN)
+  return store.chunks[c], (code - c * ROW_SPAN - 1) * store.n
+end
+
+-- The compact state of obj (identity key `key` in store), recorded.
+local function lazy_materialize(store, key, obj)
+  local chunk, at = lazy_place(store, store.slot_of[key])
+  local n = store.n
+  local st = {}
+  for i = 1, n do st[i] = chunk[at + i] end
+  setmetatable(st, store.class)
+  rawset(states, obj, st)
+  return st
+end
+M.lazy_materialize = lazy_materialize
+
+-- states[obj] for an object without a recorded state: made from its store
+-- when it has one, else nil (a table the ORM has never seen).
+local function lazy_find(_, obj)
+  if type(obj) ~= "table" then return nil end
+  local model = getmetatable(obj)
+  local mapper = type(model) == "table" and rawget(model, "__mapper__")
+  local stores = mapper and rawget(mapper, "_stores")
+  if stores == nil then return nil end
+  local key = mapper:identity_key_of(obj)
+  if key ~= nil then
+    for i = #stores, 1, -1 do
+      local store = stores[i]
+      if rawequal(store.identity[key], obj) and store.slot_of[key] ~= nil then
+        return lazy_materialize(store, key, obj)
+      end
+    end
+  end
+  -- its primary key attributes were assigned since it was loaded
+  for i = #stores, 1, -1 do
+    local store = stores[i]
+    for k, o in pairs(store.identity) do
+      if rawequal(o, obj) and store.slot_of[k] ~= nil then return lazy_materialize(store, k, obj) end
+    end
+  end
+  return nil
+end
+getmetatable(states).__index = lazy_find
+
+-- A closed store (its session closed or expunged everything: its class
+-- is detached) keeps the values of all its rows while any of its objects
+-- lives. When fewer than a quarter of its rows still have an object
+-- without a state, those get their states and the store goes.
+local function release_closed(store)
+  local live, slots = 0, 0
+  for _ in pairs(store.identity) do live = live + 1 end
+  if live > 0 then
+    for _ in pairs(store.slot_of) do slots = slots + 1 end
+    if live * 4 >= slots then return false end
+    for key, obj in pairs(store.identity) do
+      if rawget(states, obj) == nil and store.slot_of[key] ~= nil then lazy_materialize(store, key, obj) end
+    end
+  end
+  store.registered = false
+  return true
+end
+
+-- Register store with its mapper, first dropping the closed stores the
+-- list holds that are empty or mostly so (each registration: a load into
+-- a new session, so the list stays at the open stores and the closed ones
+-- whose objects are still used).
+local function register_store(mapper, store)
+  local stores = rawget(mapper, "_stores")
+  if stores == nil then
+    stores = {}
+    rawset(mapper, "_stores", stores)
+  end
+  local kept = 0
+  for i = 1, #stores do
+    local s = stores[i]
+    stores[i] = nil
+    if s.class._fields.session ~= nil or not release_closed(s) then
+      kept = kept + 1
+      stores[kept] = s
+    end
+  end
+  stores[kept + 1] = store
+  store.registered = true
+end
+
+--- The store of `class` (a session's state class of mapper, whose
+-- identity map is `identity`), registered with the mapper.
+function M.lazy_store(class, mapper, identity)
+  local pair = class._pair
+  local store = pair.store
+  if store == nil or store.identity ~= identity then
+    store = { class = class, identity = identity, slot_of = {}, chunks = {}, n = #mapper.attr_keys }
+    pair.store = store
+    store.registered = false
+  end
+  if not store.registered then register_store(mapper, store) end
+  return store
+end
+
+--- The changed attribute keys of obj (identity key `key`), an object of
+-- store without a state yet, or nil; nil too when store has no slot for
+-- the key (then it is not such an object).
+function M.lazy_changes(store, key, obj)
+  local code = store.slot_of[key]
+  if code == nil then return nil, false end
+  local chunk, at = lazy_place(store, code)
+  local keys = store.class._fields.mapper.attr_keys
+  local out
+  for i = 1, #keys do
+    local k = keys[i]
+    -- (raw: such an object has nothing expired, and the model's __index
+    -- would ask states for it)
+    if rawget(obj, k) ~= chunk[at + i] then
+      out = out or {}
+      out[#out + 1] = k
+    end
+  end
+  return out, true
 end
 
 --- The public name of st's lifecycle state (API.md §5).
@@ -274,9 +432,10 @@ function M.snapshot(obj, st)
 end
 
 --- Empty a session's set of strongly held objects in place (a loader
--- still running holds the same table). The loader appends to its array
--- part, session:add sets keys: the array is cleared by index (no call per
--- entry), the rest by pairs.
+-- still running holds the same table). The loader appends arrays of the
+-- objects it loaded (one per batch) to its array part, session:add sets
+-- keys: the array is cleared by index (no call per entry), the rest by
+-- pairs.
 function M.release_all(set)
   for i = #set, 1, -1 do set[i] = nil end
   for obj in pairs(set) do set[obj] = nil end

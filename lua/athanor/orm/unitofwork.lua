@@ -16,6 +16,7 @@ local mapper_mod = require("athanor.orm.mapper")
 local loading = require("athanor.orm.loading")
 
 local states = state.states
+local lazy_changes, lazy_materialize = state.lazy_changes, state.lazy_materialize
 local dispatch = event.dispatch
 local null = ath.null
 local type, ipairs, pairs, next, rawget, rawset, pcall, error, tostring =
@@ -158,11 +159,24 @@ local function by_mapper(objs)
 end
 
 -- The persistent objects of session whose columns changed.
+-- An object with a lazy state (state.lua) is compared with its store: its
+-- state is made only when it changed.
 local function find_dirty(session, deleting)
   local dirty = {}
-  for _, idmap in pairs(session._identity) do
-    for _, obj in pairs(idmap) do
-      local st = states[obj]
+  local classes = rawget(session, "_state_classes")
+  for mapper, idmap in pairs(session._identity) do
+    local class = classes and classes[mapper]
+    local store = class and class._pair.store
+    if store and store.identity ~= idmap then store = nil end
+    for key, obj in pairs(idmap) do
+      local st = rawget(states, obj)
+      if st == nil and store then
+        local changed, lazy = lazy_changes(store, key, obj)
+        if changed then st = lazy_materialize(store, key, obj)
+        elseif not lazy then st = states[obj] end
+      elseif st == nil then
+        st = states[obj]
+      end
       if st and not deleting[obj] and state.persistent_changes(obj, st) then
         dirty[#dirty + 1] = obj
       end

@@ -1,0 +1,145 @@
+/* test_orm_load.c — the ORM loader's C part (csrc/lua/l_orm.c,
+ * core.orm_load) driven from a Lua state the way loading.lua drives it:
+ * each call holds its objects in one array appended to spec.strong, and
+ * with spec.store (lazy states) the loaded values go to the store's column
+ * chunks under store.slot_of[key] and no state is recorded; a key that has
+ * a slot already is written in place. Links libathanor.a like test_embed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include "athanor.h"
+
+static lua_State *fresh_state(void) {
+  lua_State *L = luaL_newstate();
+  assert_non_null(L);
+  luaL_openlibs(L);
+  assert_int_equal(ath_openlib(L), 0);
+  return L;
+}
+
+static const char *error_text(lua_State *L) {
+  if (!lua_isstring(L, -1) && luaL_callmeta(L, -1, "__tostring")) lua_replace(L, -2);
+  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "(not a string)";
+}
+
+/* Runs chunk (after the common prelude); fails the test with its error. */
+static void run(lua_State *L, const char *chunk) {
+  static const char *const prelude =
+    "local core = require('athanor.core')\n"
+    "local function spec(store, class)\n"
+    "  local model = { __name = 'M' }\n"
+    "  return { model = model, mapper = {}, session = {}, mapper_id = 7,\n"
+    "           attrs = { 'id', 'name', 'age' }, row_keys = { 'id', 'name', 'age' }, pk = { 1 },\n"
+    "           identity = setmetatable({}, { __mode = 'v' }), states = setmetatable({}, { __mode = 'k' }),\n"
+    "           strong = {}, class = class, store = store, reuse_rows = true }\n"
+    "end\n"
+    "local function rows(n, from)\n"
+    "  local out = {}\n"
+    "  for r = 1, n do local id = (from or 0) + r; out[r] = { id = id, name = 'n' .. id, age = id * 10 } end\n"
+    "  return out\n"
+    "end\n";
+  size_t a = strlen(prelude), b = strlen(chunk);
+  char *src = malloc(a + b + 1);
+  assert_non_null(src);
+  memcpy(src, prelude, a);
+  memcpy(src + a, chunk, b + 1);
+  int rc = luaL_dostring(L, src);
+  free(src);
+  if (rc != LUA_OK) fail_msg("chunk failed: %s", error_text(L));
+}
+
+static void test_orm_load_holds_a_batch_in_one_array(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run(L,
+    "local s = spec(nil, { __index = function() end })\n"
+    "local batch = rows(5)\n"
+    "assert(core.orm_load(s, batch, batch) == 5)\n"
+    "assert(#s.strong == 1 and #s.strong[1] == 5, 'one array of the five objects')\n"
+    "assert(s.strong[1] ~= batch, 'not the array handed out')\n"
+    "for r = 1, 5 do assert(s.strong[1][r] == batch[r]) end\n"
+    "local again = rows(2)\n"
+    "assert(core.orm_load(s, again, again) == 0)\n"
+    "assert(#s.strong == 2 and s.strong[2][1] == batch[1] and s.strong[2][2] == batch[2], 'found ones held again')\n"
+    "assert(getmetatable(s.states[batch[1]]) ~= nil, 'a compact state without a store')\n");
+  lua_close(L);
+}
+
+static void test_orm_load_lazy_states_fill_the_store(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run(L,
+    "local store = { slot_of = {}, chunks = {} }\n"
+    "local s = spec(store, {})\n"
+    "local batch = rows(3)\n"
+    "batch[2].age = nil                                       -- NULL\n"
+    "assert(core.orm_load(s, batch, batch) == 3)\n"
+    "assert(next(s.states) == nil, 'no state recorded')\n"
+    "assert(#store.chunks == 1, 'one chunk for the call')\n"
+    "local chunk = store.chunks[1]\n"
+    "for r = 1, 3 do\n"
+    "  local code = store.slot_of[r]\n"
+    "  assert(code == 2^24 + r, 'slot of key ' .. r .. ': ' .. tostring(code))\n"
+    "  assert(chunk[(r - 1) * 3 + 1] == r and chunk[(r - 1) * 3 + 2] == 'n' .. r)\n"
+    "  assert(getmetatable(batch[r]) == s.model and s.identity[r] == batch[r])\n"
+    "end\n"
+    "assert(chunk[3] == 10 and chunk[6] == nil and chunk[9] == 30)\n"
+    "-- a second call: a new chunk; a key whose object is gone is written in place\n"
+    "s.identity[2] = nil\n"
+    "local more = { { id = 2, name = 'two', age = nil }, { id = 4, name = 'n4', age = 40 } }\n"
+    "batch[1].age = 99                                        -- changed since: not the store's business\n"
+    "assert(core.orm_load(s, more, more) == 2)\n"
+    "assert(#store.chunks == 2)\n"
+    "assert(store.slot_of[2] == 2^24 + 2, 'the old slot kept')\n"
+    "assert(chunk[4] == 2 and chunk[5] == 'two' and chunk[6] == nil)\n"
+    "assert(store.slot_of[4] == 2 * 2^24 + 2 and store.chunks[2][4] == 4 and store.chunks[2][6] == 40)\n"
+    "assert(chunk[3] == 10, 'a loaded value stays what was loaded')\n"
+    "assert(next(s.states) == nil)\n");
+  lua_close(L);
+}
+
+static void test_orm_load_lazy_states_copy_rows_that_are_not_objects(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run(L,
+    "local store = { slot_of = {}, chunks = {} }\n"
+    "local s = spec(store, {})\n"
+    "s.reuse_rows = nil\n"
+    "s.row_keys = { 'u_id', 'u_name', 'u_age' }\n"
+    "local batch = { { u_id = 5, u_name = 'five', other = 1 }, { u_id = 6, u_name = 'six', u_age = 60 } }\n"
+    "local out = {}\n"
+    "assert(core.orm_load(s, batch, out) == 2)\n"
+    "assert(out[1] ~= batch[1] and out[1].id == 5 and out[1].name == 'five' and out[1].age == nil)\n"
+    "assert(out[1].other == nil and out[2].age == 60)\n"
+    "assert(store.chunks[1][2] == 'five' and store.chunks[1][6] == 60)\n");
+  lua_close(L);
+}
+
+static void test_orm_load_rejects_a_store_without_its_tables(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run(L,
+    "local s = spec({ slot_of = {} }, {})\n"
+    "local ok, err = pcall(core.orm_load, s, rows(1), {})\n"
+    "assert(not ok and type(err) == 'table' and err.kind == 'ArgumentError', tostring(err))\n"
+    "assert(err.message:find('slot_of and chunks', 1, true), err.message)\n"
+    "assert(next(s.identity) == nil, 'nothing loaded')\n");
+  lua_close(L);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_orm_load_holds_a_batch_in_one_array),
+    cmocka_unit_test(test_orm_load_lazy_states_fill_the_store),
+    cmocka_unit_test(test_orm_load_lazy_states_copy_rows_that_are_not_objects),
+    cmocka_unit_test(test_orm_load_rejects_a_store_without_its_tables),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
