@@ -45,6 +45,7 @@ local M = {}
 
 -- (the __index of states is set below: lazy states)
 local states = setmetatable({}, { __mode = "k" })
+local WEAK_VALUES = { __mode = "v" }
 M.states = states
 
 --- The state of obj, or nil for a table the ORM has never seen.
@@ -128,8 +129,15 @@ function M.compact_class(session, mapper)
   end
   local key_of = key_reader(mapper)
   local pair = {}
-  pair.base = variant({ mapper = mapper, session = session, status = "persistent" }, key_of, pair)
-  pair.expired = variant({ mapper = mapper, session = session, status = "persistent", expired = true }, key_of, pair)
+  -- The fields hold the session weakly: the mapper's list of stores holds
+  -- a store (and so its class) strongly, and a session dropped without
+  -- close() must still be collected. Its objects then read as detached
+  -- (status_name: no session), as SQLAlchemy's do when their session is
+  -- gone, and its store is released like a closed one (register_store).
+  pair.base = variant(setmetatable({ mapper = mapper, session = session, status = "persistent" }, WEAK_VALUES),
+    key_of, pair)
+  pair.expired = variant(setmetatable({ mapper = mapper, session = session, status = "persistent", expired = true },
+    WEAK_VALUES), key_of, pair)
   classes[mapper] = pair.base
   return pair.base
 end
