@@ -253,12 +253,58 @@ function keep_fused(shape, dialect, numbered, sql, implicit)
 end
 
 local EMPTY = {}
+local null = core.null
+
+-- The Result's meta of a fused insert whose one key column the row gives:
+-- the key is read from the row when asked for (Result:inserted_primary_key),
+-- so the insert builds one table for it, not two.
+local GivenKeyMeta = { __index = function(meta, field)
+  if field == "inserted_primary_key" then return { meta[1] } end
+  if field == "pk_count" then return 1 end
+  return nil
+end }
+
+-- The key of a plain row of a kept shape: the Result's meta, and whether
+-- the database numbers the key (which kept SQL runs). The meta of a key
+-- the database numbers is the same for every row, kept on the shape
+-- (Result:inserted_primary_key copies it before adding lastrowid).
+local function fused_row_key(shape, src)
+  local name = shape.key_name
+  if name then
+    local v = src[name]
+    if v ~= nil and v ~= null then return setmetatable({ v }, GivenKeyMeta), false end
+    local meta = shape.numbered_meta
+    if meta then return meta, true end
+  elseif shape.pk[1] == nil then
+    return nil, false
+  end
+  -- (every column of the shape is in src: row_key reads no VALUES row)
+  local values, autoinc_index = row_key(shape, src, EMPTY, false)
+  local meta = { inserted_primary_key = values, autoinc_index = autoinc_index, pk_count = #shape.pk }
+  if name and autoinc_index then shape.numbered_meta = meta end   -- (values is empty: shared)
+  return meta, autoinc_index ~= nil
+end
+
 local values_row = core.values_row
 local function insert_execute(self, conn, params, opts)
+  local shape = self._shape
+  if shape and params == nil then
+    -- a plain row of a shape values() found (sql/dml.lua): bound by name,
+    -- as it is, into the SQL kept on the shape
+    local src = self._row
+    local meta, numbered = fused_row_key(shape, src)
+    local fused = shape[numbered and "fused_numbered" or "fused"]
+    local entry = fused and fused[conn.dialect]
+    if entry and entry.epoch == compile_hit() then
+      local res = conn:_execute_sql(entry.sql, src, opts, meta, shape.names)
+      if entry.implicit then res.lastrowid = res:scalar() end
+      return res
+    end
+  end
   if params == nil and not (self._returning or self._conflict or self._select) then
     local rows = self._rows
     if not rows or rows[2] == nil then
-      local src = rows and rows[1] or EMPTY
+      local src = rows and rows[1] or self._row or EMPTY
       local shape = one_row_shape(self.table, src)
       if shape.fused or shape.fused_numbered then
         local row, meta, numbered
