@@ -287,16 +287,16 @@ end
 
 local values_row = core.values_row
 local function insert_execute(self, conn, params, opts)
-  local shape = self._shape
-  if shape and params == nil then
+  local kept = self._shape
+  if kept and params == nil then
     -- a plain row of a shape values() found (sql/dml.lua): bound by name,
     -- as it is, into the SQL kept on the shape
     local src = self._row
-    local meta, numbered = fused_row_key(shape, src)
-    local fused = shape[numbered and "fused_numbered" or "fused"]
+    local meta, numbered = fused_row_key(kept, src)
+    local fused = kept[numbered and "fused_numbered" or "fused"]
     local entry = fused and fused[conn.dialect]
     if entry and entry.epoch == compile_hit() then
-      local res = conn:_execute_sql(entry.sql, src, opts, meta, shape.names)
+      local res = conn:_execute_sql(entry.sql, src, opts, meta, kept.names)
       if entry.implicit then res.lastrowid = res:scalar() end
       return res
     end
