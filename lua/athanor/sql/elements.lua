@@ -110,14 +110,29 @@ local BOOL = types.Boolean
 
 local K_BINARY, K_BIND, K_POSTFIX = K.BINARY, K.BIND, K.POSTFIX
 
+-- The bind checks that pass a value of this Lua type unchanged when
+-- compared (no call needed): an Integer column compared with any number
+-- (a float stays a float), a String with a string, a Float with a number.
+local COMPARE_PASSES = {}
+for proc, lua_type in pairs(types._plain_binds) do
+  if lua_type ~= "integer" then COMPARE_PASSES[proc] = lua_type end
+end
+COMPARE_PASSES[types.Integer._compare_bind] = "number"
+
+-- A comparison of an expression with a plain value builds its nodes here
+-- and nowhere else, marked _plain_compare: a BINARY of the operator alone
+-- and an unnamed, untyped, uncast BIND (nothing else in either node, which
+-- are never modified once built). Select:where (sql/selectable.lua) relies
+-- on that mark for its fused point select.
 local function comparison(op, null_op)
   return function(self, other)
     local to = type(other)
     if to == "number" or to == "string" or to == "boolean" then   -- the hot path: a plain value
       local ty = self.type
       local proc = ty and (ty._compare_bind or ty._bind)   -- a float against an Integer stays a float
-      if proc then other = proc(other, self.name) end
-      return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr), type = BOOL }, Expr)
+      if proc and COMPARE_PASSES[proc] ~= to then other = proc(other, self.name) end
+      return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr), type = BOOL,
+                            _plain_compare = true }, Expr)
     end
     if other == errors.null and null_op then
       return setmetatable({ k = K_POSTFIX, s = null_op, self, type = BOOL }, Expr)

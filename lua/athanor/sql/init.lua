@@ -70,10 +70,16 @@ local WHERE = core.node_slots.SELECT.WHERE
 -- A fused point select (Select:where in sql/selectable.lua): the SQL kept
 -- for this dialect, while the compiled cache's epoch says it still holds
 -- (each use counts as a cache hit); its one value is the comparison's.
+-- The value is bound by name from the BIND node itself (placeholder 1
+-- takes bind.v: no array built per execution), except when the connection
+-- echoes its SQL, which shows the values as a list.
+local BIND_VALUE = { "v" }
 local function fused_select(self, entry, conn, dialect, opts)
   local kept = entry[dialect]
   if kept and kept.epoch == compile_hit() then
-    return conn:_execute_sql(kept.sql, { self[WHERE][2].v }, opts, kept.meta)
+    local bind = self[WHERE][2]
+    if conn._echo then return conn:_execute_sql(kept.sql, { bind.v }, opts, kept.meta) end
+    return conn:_execute_sql(kept.sql, bind, opts, kept.meta, BIND_VALUE)
   end
   local sql, values = compile(self, dialect, nil, true)
   local meta = result_meta(self[1], dialect)       -- (the kept select's columns: the same for every use)

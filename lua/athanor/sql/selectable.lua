@@ -290,30 +290,21 @@ M.add_criteria = add_criteria
 -- select(t) kept on the table memoizes, per column and operator, an entry
 -- where its execution keeps the SQL once compiled (sql/init.lua,
 -- select_execute), so later executions bind the value and skip the
--- conversion to C nodes. Only a comparison whose every rendered field is
--- the column, the operator and an unnamed, uncast bind qualifies: nothing
--- else in such a node changes the SQL. The node is built as always; the
--- entry only saves compiling it.
-local K_BINARY, K_BIND = K.BINARY, K.BIND
-local function fused_entry(memo, crit)
-  local col, b = crit[1], crit[2]
-  if getmetatable(col) ~= Column or getmetatable(b) ~= Expr or b.k ~= K_BIND or crit[3] ~= nil
-     or crit.f ~= nil or crit.s2 ~= nil or b.s ~= nil or b.s2 ~= nil or b.f ~= nil then
-    return nil
-  end
-  local ops = memo[col]
-  if ops == nil then ops = {}; memo[col] = ops end
-  local op = crit.s
-  local entry = ops[op]
-  if entry == nil then entry = {}; ops[op] = entry end
-  return entry
-end
-
+-- conversion to C nodes. Only a comparison of a column with a plain value
+-- built by the comparison operators qualifies (marked _plain_compare in
+-- sql/elements.lua: its every rendered field is the column, the operator
+-- and an unnamed, uncast bind, so nothing else changes the SQL). The node
+-- is built as always; the entry only saves compiling it.
 function Select:where(crit, ...)
   local memo = self._fused
-  if memo and ... == nil and getmetatable(crit) == Expr and crit.k == K_BINARY then
-    local entry = fused_entry(memo, crit)
-    if entry then
+  if memo and getmetatable(crit) == Expr and crit._plain_compare and ... == nil then
+    local col = crit[1]
+    if getmetatable(col) == Column then
+      local ops = memo[col]
+      if ops == nil then ops = {}; memo[col] = ops end
+      local op = crit.s
+      local entry = ops[op]
+      if entry == nil then entry = {}; ops[op] = entry end
       -- (self is a fresh select(t): only the columns and FROM are set)
       return setmetatable({ self[1], self[2], crit, false, false, false, false, false, false, false,
                             k = SELECT, _fused_where = entry }, Select)
