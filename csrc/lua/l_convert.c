@@ -399,13 +399,11 @@ static ath_node *convert_values(conv *cv, int idx) {
   return list;
 }
 
-/* The new node of kind for the table at idx, with its strings and flags
- * read (and copied when freezing) and its arity checked; no children yet. */
-static ath_node *convert_fields(conv *cv, int idx, int kind) {
+/* The new node of kind for the table at idx, with nkids children (none
+ * converted yet), its strings and flags read (and copied when freezing)
+ * and its arity checked. */
+static ath_node *convert_fields_n(conv *cv, int idx, int kind, int nkids) {
   lua_State *L = cv->L;
-  size_t rawlen = lua_rawlen(L, idx);
-  if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(L, ATH_E_COMPILE, "a node with too many children");
-  int nkids = (int)rawlen;
   const ath_kind_info *ki = &ath_kinds[kind];     /* what the kind has: ATH_NODE_KINDS */
   if ((unsigned)(nkids - ki->min_kids) > ki->kids_span)     /* below min wraps around: one compare */
     ath_l_raisef(L, ATH_E_COMPILE, "malformed %s node: %d children, at %s %d expected", ki->name, nkids,
@@ -423,6 +421,58 @@ static ath_node *convert_fields(conv *cv, int idx, int kind) {
   }
   if ((fields & ATH_FF) && get_int_field(L, idx, KEY_F, 0, INT_MAX, &n->flags) < 0)
     ath_l_raisef(L, ATH_E_ARGUMENT, "a node's flags must be a non-negative integer");
+  return n;
+}
+
+/* The new node of kind for the table at idx, its children counted. */
+static ath_node *convert_fields(conv *cv, int idx, int kind) {
+  size_t rawlen = lua_rawlen(cv->L, idx);
+  if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(cv->L, ATH_E_COMPILE, "a node with too many children");
+  return convert_fields_n(cv, idx, kind, (int)rawlen);
+}
+
+/* The BIND of the value on top of the stack (popped), its slot's key in
+ * the memo of bound values being key: a value met again shares one. */
+static ath_node *bind_value(conv *cv, const void *key) {
+  lua_State *L = cv->L;
+  if (!cv->freezing) {
+    ath_node *again = bind_memo_find(cv, key);
+    if (again) {
+      again->flags |= ATH_F_SHARED;
+      lua_pop(L, 1);
+      return again;
+    }
+  }
+  ath_node *b = ath_node_new(cv->arena, ATH_N_BIND, 0);
+  if (!b) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  if (cv->freezing) {                                 /* (a bound value is never part of a frozen list) */
+    cv->unfreezable = 1;
+    lua_pop(L, 1);
+    return b;
+  }
+  bind_memo_put(cv, key, b);
+  b->slot = ++cv->cc->slots_used;
+  lua_rawseti(L, lua_upvalueindex(UP_SLOTS), b->slot);
+  return b;
+}
+
+/* A comparison of an expression with a plain value whose BIND the Lua
+ * layer has not made (PlainCompare in lua/athanor/sql/elements.lua, Lua
+ * 5.3+): { k = BINARY, s = op, left, v = value }, read as the BINARY it
+ * stands for, { k = BINARY, s = op, left, { k = BIND, v = value } }. The
+ * BIND's key in the memo of bound values is the node's address plus one
+ * (no table has it), so the node used twice binds its value once, as the
+ * BIND it stands for would. NULL when the table has no v: not one of these. */
+static ath_node *convert_lazy_compare(conv *cv, int idx) {
+  lua_State *L = cv->L;
+  lua_pushvalue(L, lua_upvalueindex(KEY_V));
+  if (rawget_type(L, idx) == LUA_TNIL) { lua_pop(L, 1); return NULL; }
+  lua_pop(L, 1);
+  ath_node *n = convert_fields_n(cv, idx, ATH_N_BINARY, 2);
+  n->kids[0] = convert_child(cv, ath_rawgeti(L, idx, 1));
+  lua_pushvalue(L, lua_upvalueindex(KEY_V));
+  lua_rawget(L, idx);
+  n->kids[1] = bind_value(cv, (const char *)lua_topointer(L, idx) + 1);
   return n;
 }
 
@@ -482,6 +532,13 @@ static ath_node *convert(conv *cv, int idx) {
     ath_node *n = convert_junction(cv, idx, kind);
     cv->depth--;
     return n;
+  }
+  if (kind == ATH_N_BINARY && lua_rawlen(L, idx) == 1) {
+    ath_node *n = convert_lazy_compare(cv, idx);
+    if (n) {
+      cv->depth--;
+      return n;
+    }
   }
   ath_node *n = convert_fields(cv, idx, kind);
   if (memoized && cv->nmemo < MEMO_MAX) {             /* before the children: a CTE may refer to itself */

@@ -70,21 +70,25 @@ local WHERE = core.node_slots.SELECT.WHERE
 -- A fused point select (Select:where in sql/selectable.lua): the SQL kept
 -- for this dialect, while the compiled cache's epoch says it still holds
 -- (each use counts as a cache hit); its one value is the comparison's.
--- The value is bound by name from the BIND node itself (placeholder 1
--- takes bind.v: no array built per execution), except when the connection
--- echoes its SQL, which shows the values as a list.
+-- The value is bound by name from the node holding it (placeholder 1
+-- takes its field v: no array built per execution): the comparison itself
+-- where it holds the value (sql/elements.lua, PlainCompare on Lua 5.3+),
+-- else its BIND; except when the connection echoes its SQL, which shows
+-- the values as a list.
 local BIND_VALUE = { "v" }
+local rawget = rawget
 local function fused_select(self, entry, conn, dialect, opts)
   local kept = entry[dialect]
+  local crit = self[WHERE]
+  local holder = rawget(crit, "v") ~= nil and crit or crit[2]
   if kept and kept.epoch == compile_hit() then
-    local bind = self[WHERE][2]
-    if conn._echo then return conn:_execute_sql(kept.sql, { bind.v }, opts, kept.meta) end
-    return conn:_execute_sql(kept.sql, bind, opts, kept.meta, BIND_VALUE)
+    if conn._echo then return conn:_execute_sql(kept.sql, { holder.v }, opts, kept.meta) end
+    return conn:_execute_sql(kept.sql, holder, opts, kept.meta, BIND_VALUE)
   end
   local sql, values = compile(self, dialect, nil, true)
   local meta = result_meta(self[1], dialect)       -- (the kept select's columns: the same for every use)
   local epoch = compile_epoch()
-  if epoch and #values == 1 and rawequal(values[1], self[WHERE][2].v) then
+  if epoch and #values == 1 and rawequal(values[1], holder.v) then
     entry[dialect] = { sql = sql, epoch = epoch, meta = meta }
   end
   return conn:_execute_sql(sql, values, opts, meta)

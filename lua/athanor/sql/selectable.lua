@@ -9,7 +9,7 @@ local el = require("athanor.sql.elements")
 local coercions = require("athanor.sql.coercions")
 local unpack = require("athanor.compat").unpack
 
-local K, Expr, node = el.K, el.Expr, el.node
+local K, Expr, node, PlainCompare = el.K, el.Expr, el.node, el.PlainCompare
 local type, setmetatable, getmetatable, select, ipairs, pairs, tostring = type, setmetatable, getmetatable, select, ipairs, pairs, tostring
 local Column, Table = schema._Column, schema._Table
 
@@ -291,13 +291,13 @@ M.add_criteria = add_criteria
 -- where its execution keeps the SQL once compiled (sql/init.lua,
 -- select_execute), so later executions bind the value and skip the
 -- conversion to C nodes. Only a comparison of a column with a plain value
--- built by the comparison operators qualifies (marked _plain_compare in
--- sql/elements.lua: its every rendered field is the column, the operator
--- and an unnamed, uncast bind, so nothing else changes the SQL). The node
--- is built as always; the entry only saves compiling it.
+-- qualifies (a PlainCompare, sql/elements.lua: its every rendered field is
+-- the column, the operator and an unnamed, uncast bind, so nothing else
+-- changes the SQL). The node is built as always; the entry only saves
+-- compiling it.
 function Select:where(crit, ...)
   local memo = self._fused
-  if memo and getmetatable(crit) == Expr and crit._plain_compare and ... == nil then
+  if memo and getmetatable(crit) == PlainCompare and ... == nil then
     local col = crit[1]
     if getmetatable(col) == Column then
       local ops = memo[col]
