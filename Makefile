@@ -110,8 +110,8 @@ $(HOST): csrc/host/athanor.c $(LIBA)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -ldl
 
 # C unit tests: each csrc/test/test_X.c is one cmocka executable. test_embed*
-# test_embed and test_host link the full libathanor.a (binding + embedded Lua); the rest the core only.
-$(BUILD)/test/test_embed $(BUILD)/test/test_host: $(BUILD)/test/%: csrc/test/%.c $(LIBA)
+# test_embed, test_host and test_expr_fastpath link the full libathanor.a (binding + embedded Lua); the rest the core only.
+$(BUILD)/test/test_embed $(BUILD)/test/test_host $(BUILD)/test/test_expr_fastpath: $(BUILD)/test/%: csrc/test/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -lcmocka -ldl -lpthread
 

@@ -140,25 +140,24 @@ local LAZY_BIND = math.type ~= nil
 local rawget, rawset, next = rawget, rawset, next
 
 -- The BIND of a lazy comparison, made (once) and kept in slot 2.
-local function plain_bind(node)
-  local b = rawget(node, 2)
+local function plain_bind(cmp)
+  local b = rawget(cmp, 2)
   if b == nil then
-    b = setmetatable({ k = K_BIND, v = rawget(node, "v") }, Expr)
-    rawset(node, 2, b)
+    b = setmetatable({ k = K_BIND, v = rawget(cmp, "v") }, Expr)
+    rawset(cmp, 2, b)
   end
   return b
 end
-M.plain_bind = plain_bind
 
 if LAZY_BIND then
-  PlainCompare.__index = function(node, key)
-    if key == 2 then return plain_bind(node) end
+  PlainCompare.__index = function(cmp, key)
+    if key == 2 then return plain_bind(cmp) end
     return Expr[key]
   end
   PlainCompare.__len = function() return 2 end
-  PlainCompare.__pairs = function(node)
-    plain_bind(node)
-    return next, node, nil
+  PlainCompare.__pairs = function(cmp)
+    plain_bind(cmp)
+    return next, cmp, nil
   end
 else
   PlainCompare.__index = Expr
