@@ -89,6 +89,24 @@ static void test_plain_row_gives_nothing_for_a_key_that_is_not_a_column_name(voi
   lua_close(L);
 }
 
+/* Rows read one after another with other keys, other orders and other
+ * value types: the keys remembered from the row before never stand for a
+ * key of another row. */
+static void test_plain_row_remembers_keys_without_mixing_up_rows(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  const char *rows =
+    "local out = {}\n"
+    "local long = string.rep('x', 60)\n"
+    "local rows = { { id = 1, name = 'a' }, { id = 2, name = 'b' }, { price = 1.5, data = core.null },\n"
+    "  { id = 3, name = 4 }, { name = 'c' }, { id = 4, price = 2, name = 'd', data = core.null }, { id = 5 },\n"
+    "  { id = 6, name = 'e' }, { [long] = 1 }, { id = 7, name = 'f' } }\n"
+    "for i, r in ipairs(rows) do out[i] = show(core.plain_row(r, kinds)) end\n"
+    "return table.concat(out, '|')\n";
+  run_with_prelude(L, rows, "2 3|2 3|2 12|false 3|1 2|4 15|1 1|2 3||2 3");
+  lua_close(L);
+}
+
 /* A comparison holding its value compiles as the BINARY of a BIND, and
  * used twice binds its value once, as one BIND used twice does. */
 static void test_a_comparison_holding_its_value_compiles_as_its_bind(void **state) {
@@ -126,6 +144,7 @@ int main(void) {
     cmocka_unit_test(test_plain_row_counts_keys_and_sums_their_bits),
     cmocka_unit_test(test_plain_row_says_when_a_value_needs_its_bind_check),
     cmocka_unit_test(test_plain_row_gives_nothing_for_a_key_that_is_not_a_column_name),
+    cmocka_unit_test(test_plain_row_remembers_keys_without_mixing_up_rows),
     cmocka_unit_test(test_a_comparison_holding_its_value_compiles_as_its_bind),
     cmocka_unit_test(test_a_binary_with_one_operand_and_no_value_is_still_refused),
   };
