@@ -164,6 +164,23 @@ static const char *describe_object(lua_State *L, int idx) {
   return name;
 }
 
+/* The kind a node without a field k of its own has from its class: the
+ * field k of its metatable's __index table (read raw, one level: a fused
+ * point select's class, lua/athanor/sql/selectable.lua, holds it there so
+ * the statement itself is an array). 0 when there is none. */
+static int class_kind(lua_State *L, int idx) {
+  int kind = 0;
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_pushliteral(L, "__index");
+  if (rawget_type(L, -2) == LUA_TTABLE) {
+    int index = lua_gettop(L);
+    int k;
+    if (get_int_field(L, index, KEY_K, 1, ATH_N__COUNT - 1, &k) == 1) kind = k;
+  }
+  lua_pop(L, 2);
+  return kind;
+}
+
 /* The kind of the table at idx, after checking it is a node: no metatable
  * (the Lua layer's internal lists and clauses) or a registered node class. */
 static int node_kind(conv *cv, int idx) {
@@ -197,6 +214,7 @@ static int node_kind(conv *cv, int idx) {
   int kind;
   int got = get_int_field(L, idx, KEY_K, INT_MIN, INT_MAX, &kind);
   if (got == 1 && kind > 0 && kind < ATH_N__COUNT) return kind;
+  if (got == 0 && (kind = class_kind(L, idx)) != 0) return kind;
   if (got == 1)                                       /* a node of a kind ATH_NODE_KINDS lacks */
     ath_l_raisef(L, ATH_E_COMPILE, "malformed statement tree: unknown node kind %d", kind);
   ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");

@@ -139,6 +139,34 @@ static void test_a_binary_with_one_operand_and_no_value_is_still_refused(void **
   lua_close(L);
 }
 
+/* A node without a field k takes its class's (its metatable's __index
+ * table, one level, read raw): a fused point select is such a node. */
+static void test_a_node_takes_its_kind_from_its_class(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  const char *from_class =
+    "local K = core.node_kinds\n"
+    "local class = { __index = { k = K.LIST } }\n"
+    "core.register_node_metatable(class)\n"
+    "local list = setmetatable({ t.c.id, t.c.name }, class)\n"
+    "local sql = core.compile({ k = K.SELECT, list, { k = K.LIST }, false, false, false, false, false, false, false, false },\n"
+    "  'sqlite', nil, true)\n"
+    "local deeper = { __index = setmetatable({}, { __index = { k = K.LIST } }) }\n"
+    "core.register_node_metatable(deeper)\n"
+    "local ok, err = pcall(core.compile, setmetatable({ t.c.id }, deeper), 'sqlite', nil, true)\n"
+    "local bad = { __index = { k = 'LIST' } }\n"
+    "core.register_node_metatable(bad)\n"
+    "local ok2 = pcall(core.compile, setmetatable({ t.c.id }, bad), 'sqlite', nil, true)\n"
+    "return show(sql, ok, ath.errors.is(err, 'ArgumentError'), ok2)\n";
+  run_with_prelude(L, from_class, "SELECT t.id, t.name FROM t false true false");
+  const char *fused =
+    "local s = ath.select(t):where(t.c.id:eq(3))\n"
+    "local sql, values = s:compile()\n"
+    "return show(rawget(s, 'k'), s.k == core.node_kinds.SELECT, sql, values[1])\n";
+  run_with_prelude(L, fused, "nil true SELECT t.id, t.name, t.price, t.data FROM t WHERE t.id = ? 3");
+  lua_close(L);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_plain_row_counts_keys_and_sums_their_bits),
@@ -147,6 +175,7 @@ int main(void) {
     cmocka_unit_test(test_plain_row_remembers_keys_without_mixing_up_rows),
     cmocka_unit_test(test_a_comparison_holding_its_value_compiles_as_its_bind),
     cmocka_unit_test(test_a_binary_with_one_operand_and_no_value_is_still_refused),
+    cmocka_unit_test(test_a_node_takes_its_kind_from_its_class),
   };
   return cmocka_run_group_tests_name("expr_fastpath", tests, NULL, NULL);
 }
