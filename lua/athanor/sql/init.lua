@@ -76,11 +76,10 @@ local WHERE = core.node_slots.SELECT.WHERE
 -- else its BIND; except when the connection echoes its SQL, which shows
 -- the values as a list.
 local BIND_VALUE = { "v" }
-local rawget = rawget
 local function fused_select(self, entry, conn, dialect, opts)
   local kept = entry[dialect]
   local crit = self[WHERE]
-  local holder = rawget(crit, "v") ~= nil and crit or crit[2]
+  local holder = crit.v ~= nil and crit or crit[2]
   if kept and kept.epoch == compile_hit() then
     if conn._echo then return conn:_execute_sql(kept.sql, { holder.v }, opts, kept.meta) end
     return conn:_execute_sql(kept.sql, holder, opts, kept.meta, BIND_VALUE)
@@ -302,7 +301,11 @@ local function insert_execute(self, conn, params, opts)
     -- a plain row of a shape values() found (sql/dml.lua): bound by name,
     -- as it is, into the SQL kept on the shape
     local src = self._row
-    local meta, numbered = fused_row_key(kept, src)
+    local meta, numbered
+    local name = kept.key_name                        -- (fused_row_key's usual case inline)
+    local v = name and src[name]
+    if v ~= nil and v ~= null then meta, numbered = setmetatable({ v }, GivenKeyMeta), false
+    else meta, numbered = fused_row_key(kept, src) end
     local fused = kept[numbered and "fused_numbered" or "fused"]
     local entry = fused and fused[conn.dialect]
     if entry and entry.epoch == compile_hit() then
