@@ -109,9 +109,11 @@ $(LIBJITSO): $(CORE_OBJ) $(BINDJIT_OBJ) $(EMBEDJIT_OBJ)
 $(HOST): csrc/host/athanor.c $(LIBA)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -ldl
 
-# C unit tests: each csrc/test/test_X.c is one cmocka executable. test_embed*
-# test_embed, test_host and test_orm_load link the full libathanor.a (binding + embedded Lua); the rest the core only.
-$(BUILD)/test/test_embed $(BUILD)/test/test_host $(BUILD)/test/test_orm_load: $(BUILD)/test/%: csrc/test/%.c $(LIBA)
+# C unit tests: each csrc/test/test_X.c is one cmocka executable.
+# test_embed, test_host, test_orm_load and test_expr_fastpath link the full libathanor.a (binding + embedded Lua);
+# the rest the core only.
+$(BUILD)/test/test_embed $(BUILD)/test/test_host $(BUILD)/test/test_orm_load $(BUILD)/test/test_expr_fastpath: \
+  $(BUILD)/test/%: csrc/test/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ATH_CFLAGS) $(LUA54_INC) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS_CORE) $(LUA54_LIB) -lcmocka -ldl -lpthread
 

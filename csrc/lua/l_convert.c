@@ -164,6 +164,23 @@ static const char *describe_object(lua_State *L, int idx) {
   return name;
 }
 
+/* The kind a node without a field k of its own has from its class: the
+ * field k of its metatable's __index table (read raw, one level: a fused
+ * point select's class, lua/athanor/sql/selectable.lua, holds it there so
+ * the statement itself is an array). 0 when there is none. */
+static int class_kind(lua_State *L, int idx) {
+  int kind = 0;
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_pushliteral(L, "__index");
+  if (rawget_type(L, -2) == LUA_TTABLE) {
+    int index = lua_gettop(L);
+    int k;
+    if (get_int_field(L, index, KEY_K, 1, ATH_N__COUNT - 1, &k) == 1) kind = k;
+  }
+  lua_pop(L, 2);
+  return kind;
+}
+
 /* The kind of the table at idx, after checking it is a node: no metatable
  * (the Lua layer's internal lists and clauses) or a registered node class. */
 static int node_kind(conv *cv, int idx) {
@@ -197,6 +214,7 @@ static int node_kind(conv *cv, int idx) {
   int kind;
   int got = get_int_field(L, idx, KEY_K, INT_MIN, INT_MAX, &kind);
   if (got == 1 && kind > 0 && kind < ATH_N__COUNT) return kind;
+  if (got == 0 && (kind = class_kind(L, idx)) != 0) return kind;
   if (got == 1)                                       /* a node of a kind ATH_NODE_KINDS lacks */
     ath_l_raisef(L, ATH_E_COMPILE, "malformed statement tree: unknown node kind %d", kind);
   ath_l_raisef(L, ATH_E_ARGUMENT, "expected a SQL expression or statement, got a table that is not one");
@@ -399,13 +417,11 @@ static ath_node *convert_values(conv *cv, int idx) {
   return list;
 }
 
-/* The new node of kind for the table at idx, with its strings and flags
- * read (and copied when freezing) and its arity checked; no children yet. */
-static ath_node *convert_fields(conv *cv, int idx, int kind) {
+/* The new node of kind for the table at idx, with nkids children (none
+ * converted yet), its strings and flags read (and copied when freezing)
+ * and its arity checked. */
+static ath_node *convert_fields_n(conv *cv, int idx, int kind, int nkids) {
   lua_State *L = cv->L;
-  size_t rawlen = lua_rawlen(L, idx);
-  if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(L, ATH_E_COMPILE, "a node with too many children");
-  int nkids = (int)rawlen;
   const ath_kind_info *ki = &ath_kinds[kind];     /* what the kind has: ATH_NODE_KINDS */
   if ((unsigned)(nkids - ki->min_kids) > ki->kids_span)     /* below min wraps around: one compare */
     ath_l_raisef(L, ATH_E_COMPILE, "malformed %s node: %d children, at %s %d expected", ki->name, nkids,
@@ -423,6 +439,58 @@ static ath_node *convert_fields(conv *cv, int idx, int kind) {
   }
   if ((fields & ATH_FF) && get_int_field(L, idx, KEY_F, 0, INT_MAX, &n->flags) < 0)
     ath_l_raisef(L, ATH_E_ARGUMENT, "a node's flags must be a non-negative integer");
+  return n;
+}
+
+/* The new node of kind for the table at idx, its children counted. */
+static ath_node *convert_fields(conv *cv, int idx, int kind) {
+  size_t rawlen = lua_rawlen(cv->L, idx);
+  if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(cv->L, ATH_E_COMPILE, "a node with too many children");
+  return convert_fields_n(cv, idx, kind, (int)rawlen);
+}
+
+/* The BIND of the value on top of the stack (popped), its slot's key in
+ * the memo of bound values being key: a value met again shares one. */
+static ath_node *bind_value(conv *cv, const void *key) {
+  lua_State *L = cv->L;
+  if (!cv->freezing) {
+    ath_node *again = bind_memo_find(cv, key);
+    if (again) {
+      again->flags |= ATH_F_SHARED;
+      lua_pop(L, 1);
+      return again;
+    }
+  }
+  ath_node *b = ath_node_new(cv->arena, ATH_N_BIND, 0);
+  if (!b) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
+  if (cv->freezing) {                                 /* (a bound value is never part of a frozen list) */
+    cv->unfreezable = 1;
+    lua_pop(L, 1);
+    return b;
+  }
+  bind_memo_put(cv, key, b);
+  b->slot = ++cv->cc->slots_used;
+  lua_rawseti(L, lua_upvalueindex(UP_SLOTS), b->slot);
+  return b;
+}
+
+/* A comparison of an expression with a plain value whose BIND the Lua
+ * layer has not made (PlainCompare in lua/athanor/sql/elements.lua, Lua
+ * 5.3+): { k = BINARY, s = op, left, v = value }, read as the BINARY it
+ * stands for, { k = BINARY, s = op, left, { k = BIND, v = value } }. The
+ * BIND's key in the memo of bound values is the node's address plus one
+ * (no table has it), so the node used twice binds its value once, as the
+ * BIND it stands for would. NULL when the table has no v: not one of these. */
+static ath_node *convert_lazy_compare(conv *cv, int idx) {
+  lua_State *L = cv->L;
+  lua_pushvalue(L, lua_upvalueindex(KEY_V));
+  if (rawget_type(L, idx) == LUA_TNIL) { lua_pop(L, 1); return NULL; }
+  lua_pop(L, 1);
+  ath_node *n = convert_fields_n(cv, idx, ATH_N_BINARY, 2);
+  n->kids[0] = convert_child(cv, ath_rawgeti(L, idx, 1));
+  lua_pushvalue(L, lua_upvalueindex(KEY_V));
+  lua_rawget(L, idx);
+  n->kids[1] = bind_value(cv, (const char *)lua_topointer(L, idx) + 1);
   return n;
 }
 
@@ -482,6 +550,13 @@ static ath_node *convert(conv *cv, int idx) {
     ath_node *n = convert_junction(cv, idx, kind);
     cv->depth--;
     return n;
+  }
+  if (kind == ATH_N_BINARY && lua_rawlen(L, idx) == 1) {
+    ath_node *n = convert_lazy_compare(cv, idx);
+    if (n) {
+      cv->depth--;
+      return n;
+    }
   }
   ath_node *n = convert_fields(cv, idx, kind);
   if (memoized && cv->nmemo < MEMO_MAX) {             /* before the children: a CTE may refer to itself */

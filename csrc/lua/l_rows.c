@@ -2,6 +2,8 @@
  * rows and of a one-row values() (lua/athanor/sql/dml.lua), and the VALUES
  * row of the fused one-row insert (lua/athanor/sql/init.lua).
  *
+ * core.plain_row(row, kinds): the same check for values()'s one row
+ * (see l_plain_row).
  * core.plain_rows(rows, kinds) -> given, uniform | nil
  *   rows is the array of row tables handed to execute(); kinds maps each
  *   column name of the table to what its type's bind check accepts
@@ -30,6 +32,10 @@ enum {
   ROWKIND_NUMBER = 3,    /* a number */
   ROWKIND_OTHER = 4      /* a check that may convert: only ath.null is plain */
 };
+
+/* kinds[name] is the column's ROWKIND_* plus 8 times its bit (l_plain_row). */
+#define KIND_MASK 7
+#define KIND_BITS 3
 
 static int is_plain_integer(lua_State *L, int idx) {
 #if LUA_VERSION_NUM >= 503
@@ -78,7 +84,7 @@ static int check_row(lua_State *L, int row, seen_keys *seen) {
       lua_pushvalue(L, -2);
       lua_rawget(L, 2);                                      /* the column's kind, or nil */
       if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 3); return -2; }
-      kind = (int)lua_tointeger(L, -1);
+      kind = (int)(lua_tointeger(L, -1) & KIND_MASK);
       lua_pop(L, 1);
       if (count < SEEN_KEYS) {
         seen->key[count] = k;
@@ -160,7 +166,84 @@ static int l_values_row(lua_State *L) {
   return 1;
 }
 
+/* The keys of the last row plain_row read for one kinds table, by
+ * position, with their kinds and bits: values() rows of one shape usually
+ * come with the same keys in the same order, matched here by address
+ * without a lookup. Kept in the kinds table itself (at [1]: a row's keys
+ * are strings), so the key strings it points to, interned and keys of that
+ * table too, live as long as it does: an address is never reused by
+ * another string while cached. Only interned (short) strings are cached. */
+#define ROW_KEYS 16
+typedef struct row_keys {
+  int n;
+  const char *key[ROW_KEYS];
+  lua_Integer kind_bit[ROW_KEYS];
+} row_keys;
+
+#if LUA_VERSION_NUM >= 503
+#define INTERNED_MAX 40                  /* LUAI_MAXSHORTLEN: longer strings are not interned */
+#else
+#define INTERNED_MAX ((size_t)-1)        /* LuaJIT interns every string */
+#endif
+
+static row_keys *kinds_cache(lua_State *L, int kinds) {
+  lua_rawgeti(L, kinds, 1);
+  row_keys *rk = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (rk) return rk;
+  rk = lua_newuserdata(L, sizeof *rk);
+  rk->n = 0;
+  lua_rawseti(L, kinds, 1);
+  return rk;
+}
+
+/* core.plain_row(row, kinds) -> count | false, mask; nil
+ *   The check of the one row of values() (lua/athanor/sql/dml.lua) without
+ *   wrapping it in a list: nil when a key is not a column name (the Lua
+ *   side names it), else the row's number of keys when every value is plain
+ *   (false when one is not), and the set of its keys as the sum of their
+ *   columns' bits (the mask the row's one-row shape is cached under; a
+ *   column past the 50th has none). kinds[name] holds the kind plus 8
+ *   times the bit. */
+static int l_plain_row(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  row_keys *rk = kinds_cache(L, 2);
+  int count = 0, plain = 1;
+  lua_Integer mask = 0;
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {                                   /* key, value */
+    if (lua_type(L, -2) != LUA_TSTRING) return 0;
+    size_t len;
+    const char *k = lua_tolstring(L, -2, &len);
+    lua_Integer kb;
+    if (count < rk->n && rk->key[count] == k) kb = rk->kind_bit[count];
+    else {
+      lua_pushvalue(L, -2);
+      lua_rawget(L, 2);                                      /* the column's kind and bit, or nil */
+      if (lua_type(L, -1) != LUA_TNUMBER) return 0;
+      kb = lua_tointeger(L, -1);
+      lua_pop(L, 1);
+      if (count < ROW_KEYS && len <= INTERNED_MAX) {
+        rk->key[count] = k;
+        rk->kind_bit[count] = kb;
+        if (rk->n <= count) rk->n = count + 1;
+      }
+    }
+    if (plain) plain = value_is_plain(L, -1, (int)(kb & KIND_MASK));
+    mask += kb >> KIND_BITS;
+    lua_pop(L, 1);                                           /* the value: the key stays for lua_next */
+    count++;
+  }
+  if (plain) lua_pushinteger(L, count); else lua_pushboolean(L, 0);
+  lua_pushinteger(L, mask);
+  return 2;
+}
+
 void ath_l_rows_register(lua_State *L) {
+  lua_pushcfunction(L, l_plain_row);
+  lua_setfield(L, -2, "plain_row");
   lua_pushcfunction(L, l_plain_rows);
   lua_setfield(L, -2, "plain_rows");
   lua_pushcfunction(L, l_values_row);

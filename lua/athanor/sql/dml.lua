@@ -50,13 +50,19 @@ local function copy(stmt, mt)
 end
 
 -- An Insert's fields in one constructor (no rehashing while copying); an
--- absent one is false, so reading it never reaches Insert.__index.
--- (_plain: the number of keys of the one row values() gave when each of
--- its values is bound as it is: core.plain_rows; sql/init.lua's fused insert)
+-- absent one is false, so reading it never reaches Insert.__index (the
+-- statement one-row values() makes sets only those it needs: nil reads as
+-- false). (_row: the one row values() gave, checked; _rows: the rows of a
+-- multi-row values(). _plain: the number of keys of the one row when each
+-- of its values is bound as it is (core.plain_row). _shape: the shape of
+-- that plain row when already known and the statement is a plain INSERT
+-- (no RETURNING, ON CONFLICT or FROM SELECT): sql/init.lua's fused insert
+-- binds the row by name into the SQL kept on it. A copy made for any other
+-- change drops _shape.)
 local function copy_insert(stmt)
-  return setmetatable({ table = stmt.table, _rows = stmt._rows, _returning = stmt._returning,
+  return setmetatable({ table = stmt.table, _row = stmt._row, _rows = stmt._rows, _returning = stmt._returning,
                         _conflict = stmt._conflict, _select = stmt._select, _select_cols = stmt._select_cols,
-                        _plain = stmt._plain, excluded = stmt.excluded },
+                        _plain = stmt._plain, _shape = false, excluded = stmt.excluded },
                       getmetatable(stmt))
 end
 
@@ -121,17 +127,26 @@ local mtype = math.type
 -- (its keys are columns of the statement, so it has them all).
 -- What each column's bind check passes unchanged, for core.plain_rows
 -- (csrc/lua/l_rows.c: ROWKIND_*), built once per table.
+-- kinds[name]: the column's kind plus 8 times its bit (2^(i-1), for the
+-- first MAX_SHAPE_COLUMNS columns): the mask a one-row shape is cached
+-- under is the sum of its columns' bits (one_row_shape below), which
+-- core.plain_row sums for values().
 local ROWKIND = { integer = 1, string = 2, number = 3 }
+local MAX_SHAPE_COLUMNS = 50                         -- bits of an exact integer (times 8: 2^53)
 local function plain_kinds(t)
   local kinds = {}
-  for _, col in ipairs(t.columns) do
+  local bit = 1
+  for i, col in ipairs(t.columns) do
     local proc = col.type._bind
-    kinds[col.name] = proc == nil and 0 or ROWKIND[PLAIN_BINDS[proc]] or 4
+    local kind = proc == nil and 0 or ROWKIND[PLAIN_BINDS[proc]] or 4
+    kinds[col.name] = i <= MAX_SHAPE_COLUMNS and kind + 8 * bit or kind
+    bit = bit + bit
   end
   t._plain_kinds = kinds
   return kinds
 end
-local plain_rows = require("athanor.core").plain_rows
+local core = require("athanor.core")
+local plain_rows, plain_row = core.plain_rows, core.plain_row
 
 local function checked_rows(t, params, level)
   -- in C when every key is a column name (the usual case); else below,
@@ -196,8 +211,9 @@ function M.insert(t)
     if kept then return kept end
   end
   t = check_table(t, "insert()", 2)
-  local ins = setmetatable({ table = t, _rows = false, _returning = false, _conflict = false, _select = false,
-                             _select_cols = false, _plain = false, excluded = excluded_of(t) }, Insert)
+  local ins = setmetatable({ table = t, _row = false, _rows = false, _returning = false, _conflict = false,
+                             _select = false, _select_cols = false, _plain = false, _shape = false,
+                             excluded = excluded_of(t) }, Insert)
   if getmetatable(t) == Table then t._insert_all = ins end
   return ins
 end
@@ -213,18 +229,32 @@ function Insert:values(rows)
     local c = copy_insert(self)
     local checked = {}
     for i, r in ipairs(rows) do checked[i] = check_keys(t, r, 2) end
-    c._rows, c._plain = checked, false
+    c._rows, c._row, c._plain = checked, false, false
     return c
   end
   -- one row, in one step (the usual case): checked in C when every key is
-  -- a column name, and marked plain when each value is bound as it is
-  local one = { rows }
-  local as_given, count = plain_rows(one, t._plain_kinds or plain_kinds(t))
-  if not as_given then one = { check_keys(t, rows, 2) } end
-  return setmetatable({ table = t, _rows = one, _returning = self._returning, _conflict = self._conflict,
-                        _select = self._select, _select_cols = self._select_cols,
-                        _plain = as_given == true and count or false, excluded = self.excluded },
-                      getmetatable(self))
+  -- a column name, and marked plain when each value is bound as it is; on
+  -- a plain INSERT its shape is looked up by the set of its keys (a shape
+  -- names every column with a Lua default: found, none is left out)
+  local count, mask = plain_row(rows, t._plain_kinds or plain_kinds(t))
+  local returning, conflict, from = self._returning, self._conflict, self._select
+  local shape = false
+  if count == nil then rows, count = check_keys(t, rows, 2), false
+  elseif count and not (returning or conflict or from) then
+    local shapes = t._insert_shapes
+    shape = shapes and shapes[mask] or false
+  end
+  -- (the optional fields copied only when set: a smaller table)
+  local c
+  if shape then c = setmetatable({ table = t, _row = rows, _shape = shape, excluded = self.excluded }, getmetatable(self))
+  else
+    c = setmetatable({ table = t, _row = rows, _plain = count, _shape = false, excluded = self.excluded },
+                     getmetatable(self))
+  end
+  if returning then c._returning = returning end
+  if conflict then c._conflict = conflict end
+  if from then c._select, c._select_cols = from, self._select_cols end
+  return c
 end
 
 --- :from_select({ cols... }, select)
@@ -303,7 +333,6 @@ end
 -- The shape of a one-row insert for the set of columns it names (a bit per
 -- column: given, or with a Lua default), cached on the table: the column
 -- list (frozen: the compiler converts it once) and where the key is.
-local MAX_SHAPE_COLUMNS = 50                         -- bits of an exact integer
 local function one_row_shape(t, row)
   local columns = t.columns
   local ncols = #columns
@@ -331,6 +360,8 @@ local function one_row_shape(t, row)
     for j, c in ipairs(cols) do if c == col then pos = j end end
     shape.pk[i] = { col = col, pos = pos, autoinc = t:_autoincrement_column() == col }
   end
+  -- (a key of one column: its name, for the fused insert in sql/init.lua)
+  shape.key_name = #shape.pk == 1 and shape.pk[1].col.name or false
   if mask then
     t._insert_shapes = t._insert_shapes or {}
     t._insert_shapes[mask] = shape
@@ -443,7 +474,8 @@ function Insert:plan(params, dialect, level)
     plan.keys = returning and "returning" or "none"
     return plan
   end
-  local rows = self._rows or EMPTY
+  local one = self._row
+  local rows = self._rows or (one and { one }) or EMPTY
   local many, as_given, uniform
   if params ~= nil then
     if type(params) ~= "table" then errors.raise("ArgumentError", level + 1, "execute() parameters must be a table") end

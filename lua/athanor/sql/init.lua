@@ -70,15 +70,24 @@ local WHERE = core.node_slots.SELECT.WHERE
 -- A fused point select (Select:where in sql/selectable.lua): the SQL kept
 -- for this dialect, while the compiled cache's epoch says it still holds
 -- (each use counts as a cache hit); its one value is the comparison's.
+-- The value is bound by name from the node holding it (placeholder 1
+-- takes its field v: no array built per execution): the comparison itself
+-- where it holds the value (sql/elements.lua, PlainCompare on Lua 5.3+),
+-- else its BIND; except when the connection echoes its SQL, which shows
+-- the values as a list.
+local BIND_VALUE = { "v" }
 local function fused_select(self, entry, conn, dialect, opts)
   local kept = entry[dialect]
+  local crit = self[WHERE]
+  local holder = crit.v ~= nil and crit or crit[2]
   if kept and kept.epoch == compile_hit() then
-    return conn:_execute_sql(kept.sql, { self[WHERE][2].v }, opts, kept.meta)
+    if conn._echo then return conn:_execute_sql(kept.sql, { holder.v }, opts, kept.meta) end
+    return conn:_execute_sql(kept.sql, holder, opts, kept.meta, BIND_VALUE)
   end
   local sql, values = compile(self, dialect, nil, true)
   local meta = result_meta(self[1], dialect)       -- (the kept select's columns: the same for every use)
   local epoch = compile_epoch()
-  if epoch and #values == 1 and rawequal(values[1], self[WHERE][2].v) then
+  if epoch and #values == 1 and rawequal(values[1], holder.v) then
     entry[dialect] = { sql = sql, epoch = epoch, meta = meta }
   end
   return conn:_execute_sql(sql, values, opts, meta)
@@ -253,12 +262,62 @@ function keep_fused(shape, dialect, numbered, sql, implicit)
 end
 
 local EMPTY = {}
+local null = core.null
+
+-- The Result's meta of a fused insert whose one key column the row gives:
+-- the key is read from the row when asked for (Result:inserted_primary_key),
+-- so the insert builds one table for it, not two.
+local GivenKeyMeta = { __index = function(meta, field)
+  if field == "inserted_primary_key" then return { meta[1] } end
+  if field == "pk_count" then return 1 end
+  return nil
+end }
+
+-- The key of a plain row of a kept shape: the Result's meta, and whether
+-- the database numbers the key (which kept SQL runs). The meta of a key
+-- the database numbers is the same for every row, kept on the shape
+-- (Result:inserted_primary_key copies it before adding lastrowid).
+local function fused_row_key(shape, src)
+  local name = shape.key_name
+  if name then
+    local v = src[name]
+    if v ~= nil and v ~= null then return setmetatable({ v }, GivenKeyMeta), false end
+    local meta = shape.numbered_meta
+    if meta then return meta, true end
+  elseif shape.pk[1] == nil then
+    return nil, false
+  end
+  -- (every column of the shape is in src: row_key reads no VALUES row)
+  local values, autoinc_index = row_key(shape, src, EMPTY, false)
+  local meta = { inserted_primary_key = values, autoinc_index = autoinc_index, pk_count = #shape.pk }
+  if name and autoinc_index then shape.numbered_meta = meta end   -- (values is empty: shared)
+  return meta, autoinc_index ~= nil
+end
+
 local values_row = core.values_row
 local function insert_execute(self, conn, params, opts)
+  local kept = self._shape
+  if kept and params == nil then
+    -- a plain row of a shape values() found (sql/dml.lua): bound by name,
+    -- as it is, into the SQL kept on the shape
+    local src = self._row
+    local meta, numbered
+    local name = kept.key_name                        -- (fused_row_key's usual case inline)
+    local v = name and src[name]
+    if v ~= nil and v ~= null then meta, numbered = setmetatable({ v }, GivenKeyMeta), false
+    else meta, numbered = fused_row_key(kept, src) end
+    local fused = kept[numbered and "fused_numbered" or "fused"]
+    local entry = fused and fused[conn.dialect]
+    if entry and entry.epoch == compile_hit() then
+      local res = conn:_execute_sql(entry.sql, src, opts, meta, kept.names)
+      if entry.implicit then res.lastrowid = res:scalar() end
+      return res
+    end
+  end
   if params == nil and not (self._returning or self._conflict or self._select) then
     local rows = self._rows
     if not rows or rows[2] == nil then
-      local src = rows and rows[1] or EMPTY
+      local src = rows and rows[1] or self._row or EMPTY
       local shape = one_row_shape(self.table, src)
       if shape.fused or shape.fused_numbered then
         local row, meta, numbered

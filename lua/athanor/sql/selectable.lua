@@ -9,7 +9,7 @@ local el = require("athanor.sql.elements")
 local coercions = require("athanor.sql.coercions")
 local unpack = require("athanor.compat").unpack
 
-local K, Expr, node = el.K, el.Expr, el.node
+local K, Expr, node, PlainCompare = el.K, el.Expr, el.node, el.PlainCompare
 local type, setmetatable, getmetatable, select, ipairs, pairs, tostring = type, setmetatable, getmetatable, select, ipairs, pairs, tostring
 local Column, Table = schema._Column, schema._Table
 
@@ -290,33 +290,41 @@ M.add_criteria = add_criteria
 -- select(t) kept on the table memoizes, per column and operator, an entry
 -- where its execution keeps the SQL once compiled (sql/init.lua,
 -- select_execute), so later executions bind the value and skip the
--- conversion to C nodes. Only a comparison whose every rendered field is
--- the column, the operator and an unnamed, uncast bind qualifies: nothing
--- else in such a node changes the SQL. The node is built as always; the
--- entry only saves compiling it.
-local K_BINARY, K_BIND = K.BINARY, K.BIND
-local function fused_entry(memo, crit)
-  local col, b = crit[1], crit[2]
-  if getmetatable(col) ~= Column or getmetatable(b) ~= Expr or b.k ~= K_BIND or crit[3] ~= nil
-     or crit.f ~= nil or crit.s2 ~= nil or b.s ~= nil or b.s2 ~= nil or b.f ~= nil then
-    return nil
+-- conversion to C nodes. Only a comparison of a column with a plain value
+-- qualifies (a PlainCompare, sql/elements.lua: its every rendered field is
+-- the column, the operator and an unnamed, uncast bind, so nothing else
+-- changes the SQL). The node is built as always; the entry only saves
+-- compiling it.
+--
+-- Such a statement is a Select in every way but one: its fields k and
+-- _fused_where come from its class, one per entry (a subclass of Select),
+-- so the statement itself is an array of its slots, the cheapest table to
+-- make (on Lua 5.4 a hash part costs ~1.2k instructions). The C converter
+-- reads k from the class (l_convert.c, class_kind).
+local function fused_class(entry)
+  local index = setmetatable({ k = SELECT, _fused_where = entry }, Select)
+  local class = { __index = index }
+  for name, fn in pairs(Select) do                   -- (its metamethods: __tostring, __name)
+    if type(name) == "string" and name:sub(1, 2) == "__" and name ~= "__index" then class[name] = fn end
   end
-  local ops = memo[col]
-  if ops == nil then ops = {}; memo[col] = ops end
-  local op = crit.s
-  local entry = ops[op]
-  if entry == nil then entry = {}; ops[op] = entry end
-  return entry
+  el.register_node_class(class)
+  entry.class = class
+  return class
 end
 
 function Select:where(crit, ...)
   local memo = self._fused
-  if memo and ... == nil and getmetatable(crit) == Expr and crit.k == K_BINARY then
-    local entry = fused_entry(memo, crit)
-    if entry then
+  if memo and getmetatable(crit) == PlainCompare and ... == nil then
+    local col = crit[1]
+    if getmetatable(col) == Column then
+      local ops = memo[col]
+      if ops == nil then ops = {}; memo[col] = ops end
+      local op = crit.s
+      local entry = ops[op]
+      if entry == nil then entry = {}; ops[op] = entry end
       -- (self is a fresh select(t): only the columns and FROM are set)
-      return setmetatable({ self[1], self[2], crit, false, false, false, false, false, false, false,
-                            k = SELECT, _fused_where = entry }, Select)
+      return setmetatable({ self[1], self[2], crit, false, false, false, false, false, false, false },
+                          entry.class or fused_class(entry))
     end
   end
   local c = copy(self)

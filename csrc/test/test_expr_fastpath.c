@@ -1,0 +1,181 @@
+/* test_expr_fastpath.c — the C side of the expression language's fast
+ * paths (docs/expressions.md, "Fused paths"), driven through the Lua API of
+ * the full library (libathanor.a, embedded modules):
+ *   core.plain_row (csrc/lua/l_rows.c): values()'s check of one row, its key
+ *     count and its shape's mask;
+ *   the converter's reading of a comparison that holds its value (l_convert.c,
+ *     convert_lazy_compare): { k = BINARY, s = op, left, v = value }. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include "athanor.h"
+#include "base/ath_alloc.h"
+
+static lua_State *fresh_state(void) {
+  lua_State *L = luaL_newstate();
+  assert_non_null(L);
+  luaL_openlibs(L);
+  assert_int_equal(ath_openlib(L), 0);
+  return L;
+}
+
+static const char *error_text(lua_State *L) {
+  if (!lua_isstring(L, -1) && luaL_callmeta(L, -1, "__tostring")) lua_replace(L, -2);
+  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "(not a string)";
+}
+
+/* Runs chunk (which returns one string) and compares it with want. */
+static void expect(lua_State *L, const char *chunk, const char *want) {
+  if (luaL_dostring(L, chunk) != LUA_OK) fail_msg("chunk failed: %s", error_text(L));
+  const char *got = lua_tostring(L, -1);
+  if (!got || strcmp(got, want) != 0) fail_msg("got [%s], want [%s]", got ? got : "(nil)", want);
+  lua_pop(L, 1);
+}
+
+/* A table with columns id (Integer), name (String), price (Float), and
+ * data (a type whose bind check may convert), and its kinds table. */
+static const char *const prelude =
+  "local ath = require('athanor')\n"
+  "local core = require('athanor.core')\n"
+  "local md = ath.MetaData()\n"
+  "local t = ath.Table('t', md, ath.Column('id', ath.Integer, { primary_key = true }),\n"
+  "  ath.Column('name', ath.String), ath.Column('price', ath.Float), ath.Column('data', ath.JSON))\n"
+  "ath.insert(t):values({ id = 1 })\n"                    /* builds t._plain_kinds */
+  "local kinds = t._plain_kinds\n"
+  "local function show(...) local out = {} for i = 1, select('#', ...) do out[i] = tostring((select(i, ...))) end\n"
+  "  return table.concat(out, ' ') end\n";
+
+static void run_with_prelude(lua_State *L, const char *body, const char *want) {
+  char chunk[4096];
+  snprintf(chunk, sizeof chunk, "%s%s", prelude, body);
+  expect(L, chunk, want);
+}
+
+static void test_plain_row_counts_keys_and_sums_their_bits(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  /* bits: id 1, name 2, price 4, data 8 */
+  run_with_prelude(L, "return show(core.plain_row({ id = 5, name = 'x' }, kinds))", "2 3");
+  run_with_prelude(L, "return show(core.plain_row({ price = 1, id = 2, name = core.null }, kinds))", "3 7");
+  run_with_prelude(L, "return show(core.plain_row({}, kinds))", "0 0");
+  lua_close(L);
+}
+
+static void test_plain_row_says_when_a_value_needs_its_bind_check(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run_with_prelude(L, "return show(core.plain_row({ id = 1.5 }, kinds))", "false 1");     /* not an integer */
+  run_with_prelude(L, "return show(core.plain_row({ name = 3 }, kinds))", "false 2");     /* not a string */
+  run_with_prelude(L, "return show(core.plain_row({ data = 'x' }, kinds))", "false 8");   /* a converting check */
+  run_with_prelude(L, "return show(core.plain_row({ data = core.null }, kinds))", "1 8"); /* NULL always plain */
+  run_with_prelude(L, "return show(core.plain_row({ id = {} }, kinds))", "false 1");
+  lua_close(L);
+}
+
+static void test_plain_row_gives_nothing_for_a_key_that_is_not_a_column_name(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  /* (no answer at all: the Lua side checks the row and names the key) */
+  run_with_prelude(L, "return show(select('#', core.plain_row({ id = 1, nope = 2 }, kinds)))", "0");
+  run_with_prelude(L, "return show(select('#', core.plain_row({ [t.c.id] = 1 }, kinds)))", "0");
+  run_with_prelude(L, "return show(select('#', core.plain_row({ 7 }, kinds)))", "0");
+  run_with_prelude(L, "return show((pcall(core.plain_row, 'x', kinds)))", "false");
+  lua_close(L);
+}
+
+/* Rows read one after another with other keys, other orders and other
+ * value types: the keys remembered from the row before never stand for a
+ * key of another row. */
+static void test_plain_row_remembers_keys_without_mixing_up_rows(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  const char *rows =
+    "local out = {}\n"
+    "local long = string.rep('x', 60)\n"
+    "local rows = { { id = 1, name = 'a' }, { id = 2, name = 'b' }, { price = 1.5, data = core.null },\n"
+    "  { id = 3, name = 4 }, { name = 'c' }, { id = 4, price = 2, name = 'd', data = core.null }, { id = 5 },\n"
+    "  { id = 6, name = 'e' }, { [long] = 1 }, { id = 7, name = 'f' } }\n"
+    "for i, r in ipairs(rows) do out[i] = show(core.plain_row(r, kinds)) end\n"
+    "return table.concat(out, '|')\n";
+  run_with_prelude(L, rows, "2 3|2 3|2 12|false 3|1 2|4 15|1 1|2 3||2 3");
+  lua_close(L);
+}
+
+/* A comparison holding its value compiles as the BINARY of a BIND, and
+ * used twice binds its value once, as one BIND used twice does. */
+static void test_a_comparison_holding_its_value_compiles_as_its_bind(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  const char *lazy =
+    "local K = core.node_kinds\n"
+    "local c = { k = K.BINARY, s = '>=', t.c.id, v = 5 }\n"        /* an internal node: no metatable */
+    "local sql, values = core.compile(c, 'postgresql', nil, true)\n"
+    "local sql2, values2 = core.compile({ k = K.AND, c, c }, 'postgresql', nil, true)\n"
+    "return show(sql, #values, values[1], sql2, #values2, values2[1])\n";
+  run_with_prelude(L, lazy, "t.id >= $1 1 5 t.id >= $1 AND t.id >= $1 1 5");
+  const char *same =
+    "local a, b = t.c.id:eq(9), t.c.id:eq(9)\n"
+    "local _ = b[2]\n"                                             /* b's BIND made: a plain BINARY now */
+    "local s1, v1 = core.compile(ath.and_(a, a), 'postgresql', nil, true)\n"
+    "local s2, v2 = core.compile(ath.and_(b, b), 'postgresql', nil, true)\n"
+    "return show(s1 == s2, #v1, v1[1], #v2, v2[1])\n";
+  run_with_prelude(L, same, "true 1 9 1 9");
+  lua_close(L);
+}
+
+static void test_a_binary_with_one_operand_and_no_value_is_still_refused(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  const char *bad =
+    "local ok, err = pcall(core.compile, { k = core.node_kinds.BINARY, s = '=', t.c.id }, 'sqlite', nil, true)\n"
+    "return show(ok, ath.errors.is(err, 'CompileError'), tostring(err):find('children', 1, true) ~= nil)\n";
+  run_with_prelude(L, bad, "false true true");
+  lua_close(L);
+}
+
+/* A node without a field k takes its class's (its metatable's __index
+ * table, one level, read raw): a fused point select is such a node. */
+static void test_a_node_takes_its_kind_from_its_class(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  const char *from_class =
+    "local K = core.node_kinds\n"
+    "local class = { __index = { k = K.LIST } }\n"
+    "core.register_node_metatable(class)\n"
+    "local list = setmetatable({ t.c.id, t.c.name }, class)\n"
+    "local sql = core.compile({ k = K.SELECT, list, { k = K.LIST }, false, false, false, false, false, false, false, false },\n"
+    "  'sqlite', nil, true)\n"
+    "local deeper = { __index = setmetatable({}, { __index = { k = K.LIST } }) }\n"
+    "core.register_node_metatable(deeper)\n"
+    "local ok, err = pcall(core.compile, setmetatable({ t.c.id }, deeper), 'sqlite', nil, true)\n"
+    "local bad = { __index = { k = 'LIST' } }\n"
+    "core.register_node_metatable(bad)\n"
+    "local ok2 = pcall(core.compile, setmetatable({ t.c.id }, bad), 'sqlite', nil, true)\n"
+    "return show(sql, ok, ath.errors.is(err, 'ArgumentError'), ok2)\n";
+  run_with_prelude(L, from_class, "SELECT t.id, t.name FROM t false true false");
+  const char *fused =
+    "local s = ath.select(t):where(t.c.id:eq(3))\n"
+    "local sql, values = s:compile()\n"
+    "return show(rawget(s, 'k'), s.k == core.node_kinds.SELECT, sql, values[1])\n";
+  run_with_prelude(L, fused, "nil true SELECT t.id, t.name, t.price, t.data FROM t WHERE t.id = ? 3");
+  lua_close(L);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_plain_row_counts_keys_and_sums_their_bits),
+    cmocka_unit_test(test_plain_row_says_when_a_value_needs_its_bind_check),
+    cmocka_unit_test(test_plain_row_gives_nothing_for_a_key_that_is_not_a_column_name),
+    cmocka_unit_test(test_plain_row_remembers_keys_without_mixing_up_rows),
+    cmocka_unit_test(test_a_comparison_holding_its_value_compiles_as_its_bind),
+    cmocka_unit_test(test_a_binary_with_one_operand_and_no_value_is_still_refused),
+    cmocka_unit_test(test_a_node_takes_its_kind_from_its_class),
+  };
+  return cmocka_run_group_tests_name("expr_fastpath", tests, NULL, NULL);
+}
