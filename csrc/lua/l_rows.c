@@ -197,19 +197,23 @@ static row_keys *kinds_cache(lua_State *L, int kinds) {
   return rk;
 }
 
-/* core.plain_row(row, kinds) -> count | false, mask; nil
+/* core.plain_row(row, kinds) -> count | false, mask, copy; nil
  *   The check of the one row of values() (lua/athanor/sql/dml.lua) without
  *   wrapping it in a list: nil when a key is not a column name (the Lua
  *   side names it), else the row's number of keys when every value is plain
- *   (false when one is not), and the set of its keys as the sum of their
+ *   (false when one is not), the set of its keys as the sum of their
  *   columns' bits (the mask the row's one-row shape is cached under; a
- *   column past the 50th has none). kinds[name] holds the kind plus 8
- *   times the bit. */
+ *   column past the 50th has none), and a copy of the row, made in the same
+ *   pass: the statement keeps the copy, so the caller changing its table
+ *   afterwards changes neither what was checked nor what is inserted (as
+ *   SQLAlchemy's values() copies). kinds[name] holds the kind plus 8 times
+ *   the bit. */
 static int l_plain_row(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   row_keys *rk = kinds_cache(L, 2);
+  lua_createtable(L, 0, rk->n > 0 ? rk->n : 4);             /* 3: the copy */
   int count = 0, plain = 1;
   lua_Integer mask = 0;
   lua_pushnil(L);
@@ -233,12 +237,15 @@ static int l_plain_row(lua_State *L) {
     }
     if (plain) plain = value_is_plain(L, -1, (int)(kb & KIND_MASK));
     mask += kb >> KIND_BITS;
-    lua_pop(L, 1);                                           /* the value: the key stays for lua_next */
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);                                       /* key, key, value */
+    lua_rawset(L, 3);                                        /* the key stays for lua_next */
     count++;
   }
   if (plain) lua_pushinteger(L, count); else lua_pushboolean(L, 0);
   lua_pushinteger(L, mask);
-  return 2;
+  lua_pushvalue(L, 3);
+  return 3;
 }
 
 void ath_l_rows_register(lua_State *L) {

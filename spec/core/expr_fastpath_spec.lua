@@ -262,6 +262,32 @@ describe("the point select and the one-row insert built afresh", function()
     assert.equal(1, #conn:execute(ath.select(things):where(things.c.id:eq(602))):all())
   end)
 
+  it("inserts what values() was given, whatever the caller does to its table afterwards", function()
+    conn:execute(ath.insert(things):values({ id = 801, name = "shape", qty = 1 }))   -- a kept shape
+    for _, known in ipairs({ true, false }) do
+      local id = known and 802 or 812
+      local row = known and { id = id, name = "given", qty = 2 } or { id = id, name = "given", price = 2.5 }
+      local stmt = ath.insert(things):values(row)
+      row.name, row.qty, row.id = 99, "not a number", id + 1          -- values of the wrong types
+      row.price = nil
+      local other = ath.insert(things):values({ id = id + 5, name = "other", qty = 3 })
+      conn:execute(stmt)
+      conn:execute(other)
+      local got = conn:execute(ath.select(things):where(things.c.id:eq(id))):one()
+      assert.equal("given", got.name)
+      if known then assert.equal(2, got.qty) else assert.equal(2.5, got.price) end
+      assert.is_nil(conn:execute(ath.select(things):where(things.c.id:eq(id + 1))):first())
+    end
+    -- a key added or removed after values() neither adds nor loses a column
+    local row = { id = 821, name = "keys", qty = 4 }
+    local stmt = ath.insert(things):values(row)
+    row.qty, row.price = nil, 9.5
+    conn:execute(stmt)
+    local got = conn:execute(ath.select(things):where(things.c.id:eq(821))):one()
+    assert.same({ "keys", 4 }, { got.name, got.qty })
+    assert.is_nil(got.price)
+  end)
+
   it("still refuses an unknown column or a value of the wrong type on a kept shape, writing nothing", function()
     conn:execute(ath.insert(things):values({ id = 701, name = "a", qty = 1 }))
     local err = h.catch(function() return ath.insert(things):values({ id = 702, name = "b", nope = 1 }) end)

@@ -236,11 +236,14 @@ function Insert:values(rows)
   -- a column name, and marked plain when each value is bound as it is; on
   -- a plain INSERT its shape is looked up by the set of its keys (a shape
   -- names every column with a Lua default: found, none is left out)
-  local count, mask = plain_row(rows, t._plain_kinds or plain_kinds(t))
+  local count, mask, given = plain_row(rows, t._plain_kinds or plain_kinds(t))
   local returning, conflict, from = self._returning, self._conflict, self._select
   local shape = false
   if count == nil then rows, count = check_keys(t, rows, 2), false
-  elseif count and not (returning or conflict or from) then
+  else
+    rows = given                                   -- its copy: the caller may change its table later
+  end
+  if count and not (returning or conflict or from) then
     local shapes = t._insert_shapes
     shape = shapes and shapes[mask] or false
   end
