@@ -49,7 +49,10 @@ static const char *const prelude =
   "ath.insert(t):values({ id = 1 })\n"                    /* builds t._plain_kinds */
   "local kinds = t._plain_kinds\n"
   "local function show(...) local out = {} for i = 1, select('#', ...) do out[i] = tostring((select(i, ...))) end\n"
-  "  return table.concat(out, ' ') end\n";
+  "  return table.concat(out, ' ') end\n"
+  "local function checked(row, k)\n"                      /* plain_row's count and mask (not its copy) */
+  "  local count, mask = core.plain_row(row, k or kinds)\n"
+  "  if count == nil then return end return count, mask end\n";
 
 static void run_with_prelude(lua_State *L, const char *body, const char *want) {
   char chunk[4096];
@@ -61,20 +64,36 @@ static void test_plain_row_counts_keys_and_sums_their_bits(void **state) {
   (void)state;
   lua_State *L = fresh_state();
   /* bits: id 1, name 2, price 4, data 8 */
-  run_with_prelude(L, "return show(core.plain_row({ id = 5, name = 'x' }, kinds))", "2 3");
-  run_with_prelude(L, "return show(core.plain_row({ price = 1, id = 2, name = core.null }, kinds))", "3 7");
-  run_with_prelude(L, "return show(core.plain_row({}, kinds))", "0 0");
+  run_with_prelude(L, "return show(checked({ id = 5, name = 'x' }, kinds))", "2 3");
+  run_with_prelude(L, "return show(checked({ price = 1, id = 2, name = core.null }, kinds))", "3 7");
+  run_with_prelude(L, "return show(checked({}, kinds))", "0 0");
   lua_close(L);
 }
 
 static void test_plain_row_says_when_a_value_needs_its_bind_check(void **state) {
   (void)state;
   lua_State *L = fresh_state();
-  run_with_prelude(L, "return show(core.plain_row({ id = 1.5 }, kinds))", "false 1");     /* not an integer */
-  run_with_prelude(L, "return show(core.plain_row({ name = 3 }, kinds))", "false 2");     /* not a string */
-  run_with_prelude(L, "return show(core.plain_row({ data = 'x' }, kinds))", "false 8");   /* a converting check */
-  run_with_prelude(L, "return show(core.plain_row({ data = core.null }, kinds))", "1 8"); /* NULL always plain */
-  run_with_prelude(L, "return show(core.plain_row({ id = {} }, kinds))", "false 1");
+  run_with_prelude(L, "return show(checked({ id = 1.5 }, kinds))", "false 1");     /* not an integer */
+  run_with_prelude(L, "return show(checked({ name = 3 }, kinds))", "false 2");     /* not a string */
+  run_with_prelude(L, "return show(checked({ data = 'x' }, kinds))", "false 8");   /* a converting check */
+  run_with_prelude(L, "return show(checked({ data = core.null }, kinds))", "1 8"); /* NULL always plain */
+  run_with_prelude(L, "return show(checked({ id = {} }, kinds))", "false 1");
+  lua_close(L);
+}
+
+/* The third result is a copy of the row (the statement keeps it): equal
+ * keys and values, another table, unchanged when the row changes. */
+static void test_plain_row_returns_a_copy_of_the_row(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run_with_prelude(L,
+    "local row = { id = 5, name = 'x', price = 1.5, data = core.null }\n"
+    "local _, _, copy = core.plain_row(row, kinds)\n"
+    "assert(copy ~= row and getmetatable(copy) == nil)\n"
+    "row.id, row.name, row.extra = 6, nil, 1\n"
+    "local keys = {} for k, v in pairs(copy) do keys[#keys + 1] = k .. '=' .. tostring(v) end\n"
+    "table.sort(keys) return table.concat(keys, ' ')",
+    "data=userdata: (nil) id=5 name=x price=1.5");
   lua_close(L);
 }
 
@@ -101,7 +120,7 @@ static void test_plain_row_remembers_keys_without_mixing_up_rows(void **state) {
     "local rows = { { id = 1, name = 'a' }, { id = 2, name = 'b' }, { price = 1.5, data = core.null },\n"
     "  { id = 3, name = 4 }, { name = 'c' }, { id = 4, price = 2, name = 'd', data = core.null }, { id = 5 },\n"
     "  { id = 6, name = 'e' }, { [long] = 1 }, { id = 7, name = 'f' } }\n"
-    "for i, r in ipairs(rows) do out[i] = show(core.plain_row(r, kinds)) end\n"
+    "for i, r in ipairs(rows) do out[i] = show(checked(r, kinds)) end\n"
     "return table.concat(out, '|')\n";
   run_with_prelude(L, rows, "2 3|2 3|2 12|false 3|1 2|4 15|1 1|2 3||2 3");
   lua_close(L);
@@ -171,6 +190,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_plain_row_counts_keys_and_sums_their_bits),
     cmocka_unit_test(test_plain_row_says_when_a_value_needs_its_bind_check),
+    cmocka_unit_test(test_plain_row_returns_a_copy_of_the_row),
     cmocka_unit_test(test_plain_row_gives_nothing_for_a_key_that_is_not_a_column_name),
     cmocka_unit_test(test_plain_row_remembers_keys_without_mixing_up_rows),
     cmocka_unit_test(test_a_comparison_holding_its_value_compiles_as_its_bind),
