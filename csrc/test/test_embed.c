@@ -12,6 +12,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "athanor.h"
+#include "embedded_lua.h"
 #include "base/ath_alloc.h"
 
 /* The example: create, insert 42 bound, read it back. */
@@ -28,24 +29,14 @@ static const char *const quick_chunk =
 
 /* A state whose package.path/cpath find nothing: only preload can work. */
 static lua_State *fresh_state(void) {
-  lua_State *L = luaL_newstate();
-  assert_non_null(L);
-  luaL_openlibs(L);
-  assert_int_equal(ath_openlib(L), 0);
+  lua_State *L = embedded_lua_state();
   assert_int_equal(luaL_dostring(L, "package.path = '' package.cpath = ''"), LUA_OK);
   return L;
 }
 
-/* Message of the error on top (an athanor error object goes through its
- * __tostring). */
-static const char *error_text(lua_State *L) {
-  if (!lua_isstring(L, -1) && luaL_callmeta(L, -1, "__tostring")) lua_replace(L, -2);
-  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "(not a string)";
-}
-
 /* Runs chunk; fails the test with its error; leaves its result on top. */
 static void run(lua_State *L, const char *chunk) {
-  if (luaL_dostring(L, chunk) != LUA_OK) fail_msg("chunk failed: %s", error_text(L));
+  if (luaL_dostring(L, chunk) != LUA_OK) fail_msg("chunk failed: %s", embedded_lua_error(L));
 }
 
 static void test_embed_require_works_with_no_files_on_disk(void **state) {
@@ -111,7 +102,7 @@ static void test_embed_unknown_module_still_fails_cleanly(void **state) {
   (void)state;
   lua_State *L = fresh_state();
   assert_int_not_equal(luaL_dostring(L, "require('athanor.no_such_module')"), LUA_OK);
-  const char *msg = error_text(L);
+  const char *msg = embedded_lua_error(L);
   assert_non_null(strstr(msg, "module 'athanor.no_such_module' not found"));
   lua_close(L);
 }
@@ -157,7 +148,7 @@ static void test_embed_allocation_failures_raise_and_leak_nothing(void **state) 
       print_message("succeeded after %ld injected allocation failures\n", n);
     } else {
       if (!lua_istable(L, -1)) fail_msg("n=%ld: raised a %s, not an error object: %s",
-                                        n, luaL_typename(L, -1), error_text(L));
+                                        n, luaL_typename(L, -1), embedded_lua_error(L));
       lua_getfield(L, -1, "kind");
       if (!lua_isstring(L, -1)) fail_msg("n=%ld: the error object has no kind", n);
       lua_pop(L, 1);

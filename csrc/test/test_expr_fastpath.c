@@ -15,24 +15,12 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "athanor.h"
+#include "embedded_lua.h"
 #include "base/ath_alloc.h"
-
-static lua_State *fresh_state(void) {
-  lua_State *L = luaL_newstate();
-  assert_non_null(L);
-  luaL_openlibs(L);
-  assert_int_equal(ath_openlib(L), 0);
-  return L;
-}
-
-static const char *error_text(lua_State *L) {
-  if (!lua_isstring(L, -1) && luaL_callmeta(L, -1, "__tostring")) lua_replace(L, -2);
-  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "(not a string)";
-}
 
 /* Runs chunk (which returns one string) and compares it with want. */
 static void expect(lua_State *L, const char *chunk, const char *want) {
-  if (luaL_dostring(L, chunk) != LUA_OK) fail_msg("chunk failed: %s", error_text(L));
+  if (luaL_dostring(L, chunk) != LUA_OK) fail_msg("chunk failed: %s", embedded_lua_error(L));
   const char *got = lua_tostring(L, -1);
   if (!got || strcmp(got, want) != 0) fail_msg("got [%s], want [%s]", got ? got : "(nil)", want);
   lua_pop(L, 1);
@@ -62,7 +50,7 @@ static void run_with_prelude(lua_State *L, const char *body, const char *want) {
 
 static void test_plain_row_counts_keys_and_sums_their_bits(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   /* bits: id 1, name 2, price 4, data 8 */
   run_with_prelude(L, "return show(checked({ id = 5, name = 'x' }, kinds))", "2 3");
   run_with_prelude(L, "return show(checked({ price = 1, id = 2, name = core.null }, kinds))", "3 7");
@@ -72,7 +60,7 @@ static void test_plain_row_counts_keys_and_sums_their_bits(void **state) {
 
 static void test_plain_row_says_when_a_value_needs_its_bind_check(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run_with_prelude(L, "return show(checked({ id = 1.5 }, kinds))", "false 1");     /* not an integer */
   run_with_prelude(L, "return show(checked({ name = 3 }, kinds))", "false 2");     /* not a string */
   run_with_prelude(L, "return show(checked({ data = 'x' }, kinds))", "false 8");   /* a converting check */
@@ -85,7 +73,7 @@ static void test_plain_row_says_when_a_value_needs_its_bind_check(void **state) 
  * keys and values, another table, unchanged when the row changes. */
 static void test_plain_row_returns_a_copy_of_the_row(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run_with_prelude(L,
     "local row = { id = 5, name = 'x', price = 1.5, data = core.null }\n"
     "local _, _, copy = core.plain_row(row, kinds)\n"
@@ -99,7 +87,7 @@ static void test_plain_row_returns_a_copy_of_the_row(void **state) {
 
 static void test_plain_row_gives_nothing_for_a_key_that_is_not_a_column_name(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   /* (no answer at all: the Lua side checks the row and names the key) */
   run_with_prelude(L, "return show(select('#', core.plain_row({ id = 1, nope = 2 }, kinds)))", "0");
   run_with_prelude(L, "return show(select('#', core.plain_row({ [t.c.id] = 1 }, kinds)))", "0");
@@ -113,7 +101,7 @@ static void test_plain_row_gives_nothing_for_a_key_that_is_not_a_column_name(voi
  * key of another row. */
 static void test_plain_row_remembers_keys_without_mixing_up_rows(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   const char *rows =
     "local out = {}\n"
     "local long = string.rep('x', 60)\n"
@@ -130,7 +118,7 @@ static void test_plain_row_remembers_keys_without_mixing_up_rows(void **state) {
  * used twice binds its value once, as one BIND used twice does. */
 static void test_a_comparison_holding_its_value_compiles_as_its_bind(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   const char *lazy =
     "local K = core.node_kinds\n"
     "local c = { k = K.BINARY, s = '>=', t.c.id, v = 5 }\n"        /* an internal node: no metatable */
@@ -150,7 +138,7 @@ static void test_a_comparison_holding_its_value_compiles_as_its_bind(void **stat
 
 static void test_a_binary_with_one_operand_and_no_value_is_still_refused(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   const char *bad =
     "local ok, err = pcall(core.compile, { k = core.node_kinds.BINARY, s = '=', t.c.id }, 'sqlite', nil, true)\n"
     "return show(ok, ath.errors.is(err, 'CompileError'), tostring(err):find('children', 1, true) ~= nil)\n";
@@ -162,7 +150,7 @@ static void test_a_binary_with_one_operand_and_no_value_is_still_refused(void **
  * table, one level, read raw): a fused point select is such a node. */
 static void test_a_node_takes_its_kind_from_its_class(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   const char *from_class =
     "local K = core.node_kinds\n"
     "local class = { __index = { k = K.LIST } }\n"
