@@ -426,7 +426,20 @@ static int l_orm_load(lua_State *L) {
   return 1;
 }
 
+/* core.orm_new_table(narray) -> a new table with an array part for keys
+ * 1 .. narray: a fresh session's identity map and slot table for a big
+ * load of dense integer keys, sized once instead of rehashed at every
+ * doubling (loading.lua, presize_identity). */
+static int l_orm_new_table(lua_State *L) {
+  lua_Integer narray = luaL_checkinteger(L, 1);
+  if (narray < 0 || narray > LAZY_MAX_ROWS)
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_new_table(): a size of %lld is out of range", (long long)narray);
+  lua_createtable(L, (int)narray, 0);
+  return 1;
+}
+
 void ath_l_orm_register(lua_State *L) {
+  lua_pushcfunction(L, l_orm_new_table); lua_setfield(L, -2, "orm_new_table");
   lua_pushcfunction(L, l_orm_identity_key); lua_setfield(L, -2, "orm_identity_key");
   lua_pushcfunction(L, l_orm_load); lua_setfield(L, -2, "orm_load");
 }
