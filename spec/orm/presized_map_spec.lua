@@ -2,13 +2,15 @@
 -- a fresh session's first big load of a model with dense integer keys
 -- replaces the empty identity map with one sized for the batch. These specs
 -- show the replaced map is the session's map from then on (found by get
--- without SQL, by the next query, by flush), and that sparse keys, string
--- keys and a map with objects in it keep the map they had.
+-- without SQL, by the next query, by flush), that sparse keys, string keys
+-- and a map with objects in it keep the map they had, and that a key met
+-- twice in a fresh load (whose slot lookups l_orm.c skips) is one object.
 local ath = require("athanor")
 local core = require("athanor.core")
 local errors = require("athanor.errors")
 local fixtures = require("spec.orm.fixtures")
 local loading = require("athanor.orm.loading")
+local state = require("athanor.orm.state")
 
 local fx = fixtures.new(function(Base)
   return {
@@ -98,6 +100,26 @@ describe("presized identity maps", function()
     local items = ordered(s:query(Item), Item.id)
     assert.equal(map, map_of(s, Item))
     assert.equal(first, items[5])
+  end)
+
+  it("give each row of a fresh load's repeated key the one object, compared at flush with what was loaded", function()
+    fill(1)
+    local s, Item, Tag = fx.session, fx.models.Item, fx.models.Tag
+    -- every item twice (with tags c1 and c2): 600 rows, a fresh session
+    local rows = s:query(Item, Tag):filter(Tag.code:in_({ "c1", "c2" })):order_by(Item.id, Tag.code):all()
+    assert.equal(2 * ROWS, #rows)
+    for r = 1, #rows, 2 do
+      assert.equal(rows[r].Item, rows[r + 1].Item)
+      assert.equal("c1", rows[r].Tag.code)
+      assert.equal("c2", rows[r + 1].Tag.code)
+    end
+    local item = rows[11].Item
+    assert.equal(6, item.id)
+    assert.same({ 6, "i6" }, { state.get(item)[1], state.get(item)[2] })
+    rows[21].Item.label = "changed"
+    fx.reset_sql()
+    s:flush()
+    assert.equal(1, #fx.statements("UPDATE"))
   end)
 
   it("refuse a negative size with an ArgumentError", function()
