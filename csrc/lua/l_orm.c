@@ -189,6 +189,7 @@ typedef struct load_ctx {
   int reuse, compact, nil_for_null, in_place, have_new;
   int lazy;                     /* states go to the store at S_STORE (then slot_of, chunks, chunk at these slots) */
   int slot_of, chunks, chunk;   /* stack slots (chunk: nil until this call's first new object) */
+  int slots_were_empty;         /* slot_of had no entry when the call began: no key can have a slot */
   lua_Integer chunk_id, nrows;
   lua_Integer mapper_id, nheld;
   int held;                     /* the stack slot of this call's array of objects handed out */
@@ -244,11 +245,15 @@ static void load_setup(lua_State *L, load_ctx *x) {
   x->nnew = x->have_new ? (int)lua_rawlen(L, S_NEW) : 0;
   x->lazy = x->compact && lua_istable(L, S_STORE);
   x->slot_of = x->chunks = 0;
+  x->slots_were_empty = 0;
   if (x->lazy) {
     if (getfield_at(L, S_STORE, "slot_of") != LUA_TTABLE || getfield_at(L, S_STORE, "chunks") != LUA_TTABLE)
       ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec.store needs slot_of and chunks tables");
     x->chunks = lua_gettop(L);
     x->slot_of = x->chunks - 1;
+    lua_pushnil(L);
+    x->slots_were_empty = !lua_next(L, x->slot_of);
+    lua_settop(L, x->chunks);
   }
   /* rows that become the objects of out == rows are in place already */
   x->in_place = x->reuse && lua_rawequal(L, S_ROWS, S_OUT);
@@ -276,6 +281,10 @@ static void lazy_values(lua_State *L, load_ctx *x, int row, int r) {
   int key = row + 1, n = x->n;
   int base = lua_gettop(L);
   lua_Integer at;                                          /* index before the row's first value */
+  /* A store whose slot table was empty when this call began has no slot
+   * for any key: a key met twice in this call has its object held (found
+   * in the identity map, never here). So its lookup is skipped. */
+  if (x->slots_were_empty) goto new_slot;
   lua_pushvalue(L, key);
   if (rawget_type(L, x->slot_of) == LUA_TNUMBER) {         /* base+1: the slot */
     lua_Integer code = lua_tointeger(L, base + 1);
@@ -291,6 +300,7 @@ static void lazy_values(lua_State *L, load_ctx *x, int row, int r) {
     return;
   }
   lua_pop(L, 1);
+new_slot:
   if (x->chunk_id == 0) {
     /* one chunk per call, as big as the batch: sized once, no rehash */
     if (x->nrows > LAZY_MAX_ROWS || x->nrows * n > INT_MAX)
@@ -426,7 +436,20 @@ static int l_orm_load(lua_State *L) {
   return 1;
 }
 
+/* core.orm_new_table(narray) -> a new table with an array part for keys
+ * 1 .. narray: a fresh session's identity map and slot table for a big
+ * load of dense integer keys, sized once instead of rehashed at every
+ * doubling (loading.lua, presize_identity). */
+static int l_orm_new_table(lua_State *L) {
+  lua_Integer narray = luaL_checkinteger(L, 1);
+  if (narray < 0 || narray > LAZY_MAX_ROWS)
+    return ath_l_raisef(L, ATH_E_ARGUMENT, "orm_new_table(): a size of %lld is out of range", (long long)narray);
+  lua_createtable(L, (int)narray, 0);
+  return 1;
+}
+
 void ath_l_orm_register(lua_State *L) {
+  lua_pushcfunction(L, l_orm_new_table); lua_setfield(L, -2, "orm_new_table");
   lua_pushcfunction(L, l_orm_identity_key); lua_setfield(L, -2, "orm_identity_key");
   lua_pushcfunction(L, l_orm_load); lua_setfield(L, -2, "orm_load");
 }

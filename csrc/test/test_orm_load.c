@@ -122,6 +122,47 @@ static void test_orm_load_lazy_states_copy_rows_that_are_not_objects(void **stat
   lua_close(L);
 }
 
+/* A store whose slot table is empty when the call begins skips the slot
+ * lookups (l_orm.c lazy_values): a key met twice in the call is the one
+ * object, found in the identity map, with the one slot of its first row.
+ * (test_orm_load_lazy_states_fill_the_store's second call shows a store
+ * with slots still looks them up: a gone object's slot written in place.) */
+static void test_orm_load_fresh_store_finds_a_repeated_key_once(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run(L,
+    "local store = { slot_of = {}, chunks = {} }\n"
+    "local s = spec(store, {})\n"
+    "s.reuse_rows = nil\n"
+    "local batch = rows(3)\n"
+    "batch[3] = { id = 1, name = 'again', age = 11 }          -- key 1 again\n"
+    "local out = {}\n"
+    "assert(core.orm_load(s, batch, out) == 2, 'two objects')\n"
+    "assert(out[1] == out[3] and out[1].name == 'n1', 'the first row made it')\n"
+    "assert(store.slot_of[1] == 2^24 + 1 and store.slot_of[2] == 2^24 + 2)\n"
+    "local n = 0 for _ in pairs(store.slot_of) do n = n + 1 end\n"
+    "assert(n == 2, 'one slot per key')\n"
+    "assert(store.chunks[1][7] == nil, 'nothing stored for the repeated row')\n");
+  lua_close(L);
+}
+
+/* core.orm_new_table: an array part for dense keys (loading.lua presizes a
+ * fresh identity map with it); a size out of range is an ArgumentError. */
+static void test_orm_new_table_sizes_and_refuses(void **state) {
+  (void)state;
+  lua_State *L = fresh_state();
+  run(L,
+    "local t = core.orm_new_table(1000)\n"
+    "assert(type(t) == 'table' and next(t) == nil)\n"
+    "for i = 1, 1000 do t[i] = i end\n"
+    "assert(#t == 1000)\n"
+    "for _, bad in ipairs({ -1, 2^24 }) do\n"
+    "  local ok, err = pcall(core.orm_new_table, bad)\n"
+    "  assert(not ok and err.kind == 'ArgumentError' and err.message:find('out of range', 1, true), tostring(err))\n"
+    "end\n");
+  lua_close(L);
+}
+
 static void test_orm_load_rejects_a_store_without_its_tables(void **state) {
   (void)state;
   lua_State *L = fresh_state();
@@ -140,6 +181,8 @@ int main(void) {
     cmocka_unit_test(test_orm_load_lazy_states_fill_the_store),
     cmocka_unit_test(test_orm_load_lazy_states_copy_rows_that_are_not_objects),
     cmocka_unit_test(test_orm_load_rejects_a_store_without_its_tables),
+    cmocka_unit_test(test_orm_load_fresh_store_finds_a_repeated_key_once),
+    cmocka_unit_test(test_orm_new_table_sizes_and_refuses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

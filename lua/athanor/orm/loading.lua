@@ -9,7 +9,9 @@ local orm_load = core.orm_load
 local compact_class = state.compact_class
 local lazy_store = state.lazy_store
 local dispatch = event.dispatch
-local rawget, setmetatable, ipairs = rawget, setmetatable, ipairs
+local orm_new_table = core.orm_new_table
+local rawget, setmetatable, ipairs, next, type = rawget, setmetatable, ipairs, next, type
+local floor = math.floor
 
 local M = {}
 
@@ -151,11 +153,45 @@ end
 -- loader tell the session it holds some (Session:expunge_all).
 local COMPACT_MIN_ROWS = 8
 
+-- A batch of PRESIZE_MIN rows or more into an empty identity map (a fresh
+-- session's first load of the mapper) whose keys look dense (a one-column
+-- integer key, the first and last rows' keys in 1 .. 2 * rows) gets a new
+-- map, and its store a slot table, with an array part sized for them:
+-- filling a map of 100,000 entries from empty rehashes it at every
+-- doubling, and integer keys in the array part cost the collector and the
+-- cache less than in the hash part (a hash part presized for them measured
+-- worse than no presizing: docs/performance.md, "ORM loading per row").
+-- Keys outside the array part go to the hash part as before: the size is
+-- a hint, never a condition. (Nothing else keeps an empty map: the
+-- session's is replaced, and a store of an earlier load that refers to the
+-- old one has no objects in it to look for.)
+local PRESIZE_MIN = 256
+
+local function dense_key_hint(spec, rows, nrows)
+  local pk = spec.pk
+  if nrows < PRESIZE_MIN or #pk ~= 1 then return 0 end
+  local k = spec.row_keys[pk[1]]
+  local a, b = rawget(rows[1], k), rawget(rows[nrows], k)
+  if type(a) ~= "number" or type(b) ~= "number" then return 0 end
+  local top = a > b and a or b
+  local bottom = a > b and b or a
+  if bottom < 1 or top > 2 * nrows or top ~= floor(top) then return 0 end
+  return top
+end
+
+local function presize_identity(spec, size)
+  if size == 0 or next(spec.identity) ~= nil then return 0 end
+  local m = setmetatable(orm_new_table(size), WEAK_VALUES)
+  spec.session._identity[spec.mapper] = m
+  spec.identity = m
+  return size
+end
+
 -- With a class, the objects get lazy states (state.lua) unless attributes
 -- are deferred (their expiry needs a state now) or the load streams
 -- (q:iter(): a store keeps the values of every row it was given while its
 -- session has it; a stream lets go of its objects as it goes).
-local function choose_states(spec, nrows, streaming)
+local function choose_states(spec, rows, nrows, streaming)
   local session, mapper = spec.session, spec.mapper
   local classes = rawget(session, "_state_classes")
   local class = classes and classes[mapper]
@@ -168,7 +204,8 @@ local function choose_states(spec, nrows, streaming)
   end
   spec.class = class
   if class and not streaming and spec.deferred == nil then
-    spec.store = lazy_store(class, mapper, spec.identity)
+    local presized = presize_identity(spec, dense_key_hint(spec, rows, nrows))
+    spec.store = lazy_store(class, mapper, spec.identity, presized)
   else
     spec.store = nil
   end
@@ -192,7 +229,7 @@ function M.load(plan, rows)
     -- a NULL key (outer join) loads as nil
     local n = #rows
     spec.nil_for_null = true
-    choose_states(spec, n, plan.streaming)
+    choose_states(spec, rows, n, plan.streaming)
     orm_load(spec, rows, rows)
     spec.nil_for_null = nil
     mark_deferred(spec, rows, n)
@@ -204,7 +241,7 @@ function M.load(plan, rows)
   for i, e in ipairs(entities) do
     if e.mapper then
       local out = {}
-      choose_states(plan.specs[i], #rows, plan.streaming)
+      choose_states(plan.specs[i], rows, #rows, plan.streaming)
       orm_load(plan.specs[i], rows, out)
       mark_deferred(plan.specs[i], out, #rows)
       fire_load(plan.specs[i])

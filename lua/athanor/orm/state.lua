@@ -279,11 +279,12 @@ end
 
 --- The store of `class` (a session's state class of mapper, whose
 -- identity map is `identity`), registered with the mapper.
-function M.lazy_store(class, mapper, identity)
+function M.lazy_store(class, mapper, identity, presize)
   local pair = class._pair
   local store = pair.store
   if store == nil or store.identity ~= identity then
-    store = { class = class, identity = identity, slot_of = {}, chunks = {}, n = #mapper.attr_keys }
+    local slot_of = presize > 0 and core.orm_new_table(presize) or {}
+    store = { class = class, identity = identity, slot_of = slot_of, chunks = {}, n = #mapper.attr_keys }
     pair.store = store
     store.registered = false
   end
