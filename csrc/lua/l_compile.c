@@ -431,15 +431,20 @@ static int l_quote_identifier(lua_State *L) {
   return 1;
 }
 
-/* core.register_node_metatable(mt): mt's tables are nodes (see the header). */
+/* core.register_node_metatable(mt [, per_shape]): mt's tables are nodes
+ * (see the header). The set holds its metatables weakly, so a class made
+ * per statement shape (per_shape true) goes when the Lua layer drops it;
+ * such a class is never among the fast pointers, which would outlive it.
+ * The Lua layer holds its own classes for good (sql/coercions.lua). */
 static int l_register_node_metatable(lua_State *L) {
   l_compiler *cc = get_compiler(L);
   luaL_checktype(L, 1, LUA_TTABLE);
+  int per_shape = lua_toboolean(L, 2);
   lua_settop(L, 1);
   const void *mt = lua_topointer(L, 1);
   int known = 0;
   for (int i = 0; i < cc->n_node_mts; i++) known |= cc->node_mts[i] == mt;
-  if (!known && cc->n_node_mts < NODE_MT_FAST) cc->node_mts[cc->n_node_mts++] = mt;
+  if (!known && !per_shape && cc->n_node_mts < NODE_MT_FAST) cc->node_mts[cc->n_node_mts++] = mt;
   lua_pushboolean(L, 1);
   lua_rawset(L, lua_upvalueindex(UP_NODE_MTS));
   return 0;
@@ -516,7 +521,11 @@ void ath_l_compile_register(lua_State *L) {
   /* upvalues: the compiler, the interned field names, the slot table, the node metatables */
   for (size_t i = 0; i < sizeof KEY_NAMES / sizeof KEY_NAMES[0]; i++) lua_pushstring(L, KEY_NAMES[i]);
   lua_newtable(L);
-  lua_newtable(L);
+  lua_newtable(L);                                           /* the node metatables, weak keys */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
   int nup = 1 + (int)(sizeof KEY_NAMES / sizeof KEY_NAMES[0]) + 2;
   for (const luaL_Reg *f = fns; f->name; f++) {
     for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);

@@ -299,3 +299,30 @@ describe("the point select and the one-row insert built afresh", function()
     assert.same({ 701 }, ids(ath.select(things):where(things.c.id:gt(700))))
   end)
 end)
+
+describe("the fused select's classes", function()
+  it("go with their table once the compiled cache lets it go", function()
+    local probe = setmetatable({}, { __mode = "k" })
+    local engine = ath.create_engine("sqlite://")
+    do
+      local scratch = ath.MetaData()
+      local tmp = ath.Table("fp_scratch", scratch, ath.Column("id", ath.Integer, { primary_key = true }),
+        ath.Column("name", ath.String(10)))
+      scratch:create_all(engine)
+      engine:connect(function(c)
+        c:execute(ath.insert(tmp), { { id = 1, name = "a" }, { id = 2, name = "b" } })
+        for _, op in ipairs({ "eq", "ne", "gt" }) do
+          local stmt = ath.select(tmp):where(tmp.c.id[op](tmp.c.id, 1))
+          probe[getmetatable(stmt)] = op
+          assert.is_true(#c:execute(stmt):all() >= 1)
+          assert.truthy(tostring(stmt):find("fp_scratch", 1, true))
+        end
+      end)
+    end
+    assert.equal(3, (function() local n = 0 for _ in pairs(probe) do n = n + 1 end return n end)())
+    engine:dispose()
+    core.compile_cache_clear()                      -- (the cache holds what it compiled, up to its size)
+    for _ = 1, 4 do collectgarbage("collect") end
+    assert.is_nil(next(probe))
+  end)
+end)

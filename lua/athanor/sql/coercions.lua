@@ -32,18 +32,25 @@ local M = {}
 --------------------------------------------------------------- Core's own
 
 local NODE_CLASSES = {}          -- metatable -> true
+-- Classes made per statement shape (the fused point select's, one per
+-- table, column and operator: sql/selectable.lua), held weakly so that they
+-- go with their table.
+local SHAPE_CLASSES = setmetatable({}, { __mode = "k" })
 
 --- Make mt's tables nodes (a class of athanor's own: Expr, Table, Select...).
-function M.register_node_class(mt)
-  NODE_CLASSES[mt] = true
-  core.register_node_metatable(mt)
+-- per_shape: a class made for one statement shape, released with it.
+function M.register_node_class(mt, per_shape)
+  if per_shape then SHAPE_CLASSES[mt] = true else NODE_CLASSES[mt] = true end
+  core.register_node_metatable(mt, per_shape)
 end
 
 --- True for anything the compiler can render (expressions, columns, tables,
 -- selects): a table whose metatable is a registered node class. A user's
 -- object or JSON document holding a field `k` is a value, never a node.
 local function is_node(x)
-  return type(x) == "table" and NODE_CLASSES[getmetatable(x)] == true
+  if type(x) ~= "table" then return false end
+  local mt = getmetatable(x)
+  return NODE_CLASSES[mt] == true or SHAPE_CLASSES[mt] == true
 end
 M.is_node = is_node
 

@@ -307,7 +307,7 @@ local function fused_class(entry)
   for name, fn in pairs(Select) do                   -- (its metamethods: __tostring, __name)
     if type(name) == "string" and name:sub(1, 2) == "__" and name ~= "__index" then class[name] = fn end
   end
-  el.register_node_class(class)
+  el.register_node_class(class, true)
   entry.class = class
   return class
 end
