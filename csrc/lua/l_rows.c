@@ -59,50 +59,79 @@ static int value_is_plain(lua_State *L, int idx, int kind) {
   }
 }
 
-/* The keys of the row read last, by position, with their kinds: rows of
- * one executemany usually have the same keys in the same order (the same
- * shape gives the same hash order), so a key is matched by the address of
- * its characters (one interned string) without a lookup in kinds. */
-#define SEEN_KEYS 64
-typedef struct seen_keys {
+/* The keys of the row read last, by position, with their kinds and bits:
+ * rows usually come with the same keys in the same order (the same shape
+ * gives the same hash order), so a key is matched by the address of its
+ * characters (one interned string) without a lookup in kinds. Only
+ * interned (short) strings are kept: each is then also a key of the kinds
+ * table, so it lives as long as that table and its address is never
+ * reused by another string while kept (plain_row keeps its cache in the
+ * kinds table, across calls). */
+#define KEY_CACHE 64
+typedef struct key_cache {
   int n;                                  /* positions filled */
-  const char *key[SEEN_KEYS];
-  int kind[SEEN_KEYS];
-} seen_keys;
+  const char *key[KEY_CACHE];
+  lua_Integer kind_bit[KEY_CACHE];
+} key_cache;
 
-/* Row r's number of keys when it is plain, -1 when it is not, -2 when a
- * key is not a column name. Stack: rows at 1, kinds at 2, the row at top. */
-static int check_row(lua_State *L, int row, seen_keys *seen) {
-  int count = 0, plain = 1;
+#if LUA_VERSION_NUM >= 503
+#define INTERNED_MAX 40                  /* LUAI_MAXSHORTLEN: longer strings are not interned */
+#else
+#define INTERNED_MAX ((size_t)-1)        /* LuaJIT interns every string */
+#endif
+
+/* Read the row at idx once (lua_next): its number of keys, or -2 (stack
+ * as on entry) when a key is not a column name of kinds (at index kinds).
+ * *plain is cleared when a value is not plain, the keys' bits are added to
+ * *mask, and with copy (a stack index, or 0) each pair is set there too. */
+static int scan_row(lua_State *L, int row, int kinds, key_cache *kc, int copy, int *plain, lua_Integer *mask) {
+  int top = lua_gettop(L), count = 0;
   lua_pushnil(L);
   while (lua_next(L, row)) {                                 /* key, value */
-    if (lua_type(L, -2) != LUA_TSTRING) { lua_pop(L, 2); return -2; }
-    const char *k = lua_tostring(L, -2);
-    int kind;
-    if (count < seen->n && seen->key[count] == k) kind = seen->kind[count];
+    if (lua_type(L, -2) != LUA_TSTRING) { lua_settop(L, top); return -2; }
+    size_t len;
+    const char *k = lua_tolstring(L, -2, &len);
+    lua_Integer kb;
+    if (count < kc->n && kc->key[count] == k) kb = kc->kind_bit[count];
     else {
       lua_pushvalue(L, -2);
-      lua_rawget(L, 2);                                      /* the column's kind, or nil */
-      if (lua_type(L, -1) != LUA_TNUMBER) { lua_pop(L, 3); return -2; }
-      kind = (int)(lua_tointeger(L, -1) & KIND_MASK);
+      lua_rawget(L, kinds);                                  /* the column's kind and bit, or nil */
+      if (lua_type(L, -1) != LUA_TNUMBER) { lua_settop(L, top); return -2; }
+      kb = lua_tointeger(L, -1);
       lua_pop(L, 1);
-      if (count < SEEN_KEYS) {
-        seen->key[count] = k;
-        seen->kind[count] = kind;
-        if (seen->n <= count) seen->n = count + 1;
+      if (count < KEY_CACHE && len <= INTERNED_MAX) {
+        kc->key[count] = k;
+        kc->kind_bit[count] = kb;
+        if (kc->n <= count) kc->n = count + 1;
       }
     }
+    if (*plain) *plain = value_is_plain(L, -1, (int)(kb & KIND_MASK));
+    *mask += kb >> KIND_BITS;
+    if (copy) {
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);                                     /* key, key, value */
+      lua_rawset(L, copy);                                   /* the key stays for lua_next */
+    } else {
+      lua_pop(L, 1);                                         /* the value: the key stays for lua_next */
+    }
     count++;
-    if (plain) plain = value_is_plain(L, -1, kind);
-    lua_pop(L, 1);                                           /* the value: the key stays for lua_next */
   }
-  return plain ? count : -1;
+  return count;
+}
+
+/* Row r's number of keys when it is plain, -1 when it is not, -2 when a
+ * key is not a column name. Stack: rows at 1, kinds at 2. */
+static int check_row(lua_State *L, int row, key_cache *seen) {
+  int plain = 1;
+  lua_Integer mask = 0;
+  int count = scan_row(L, row, 2, seen, 0, &plain, &mask);
+  return count == -2 ? -2 : plain ? count : -1;
 }
 
 /* The given array of the rows (as check_row says), rows 1..from-1 being
  * plain with count keys each (checked already); 0 when a row is not a
  * table or has a key that is not a column. */
-static int push_given(lua_State *L, int nrows, int from, int count, seen_keys *seen) {
+static int push_given(lua_State *L, int nrows, int from, int count, key_cache *seen) {
   lua_createtable(L, nrows, 0);
   int given = lua_gettop(L);
   for (int r = 1; r < from; r++) { lua_pushinteger(L, count); lua_rawseti(L, given, r); }
@@ -122,7 +151,7 @@ static int l_plain_rows(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   int nrows = (int)lua_rawlen(L, 1);
-  seen_keys seen;
+  key_cache seen;
   seen.n = 0;
   /* the usual case first, with no array built: every row plain, one count */
   int uniform = -1, r = 1;
@@ -166,29 +195,11 @@ static int l_values_row(lua_State *L) {
   return 1;
 }
 
-/* The keys of the last row plain_row read for one kinds table, by
- * position, with their kinds and bits: values() rows of one shape usually
- * come with the same keys in the same order, matched here by address
- * without a lookup. Kept in the kinds table itself (at [1]: a row's keys
- * are strings), so the key strings it points to, interned and keys of that
- * table too, live as long as it does: an address is never reused by
- * another string while cached. Only interned (short) strings are cached. */
-#define ROW_KEYS 16
-typedef struct row_keys {
-  int n;
-  const char *key[ROW_KEYS];
-  lua_Integer kind_bit[ROW_KEYS];
-} row_keys;
-
-#if LUA_VERSION_NUM >= 503
-#define INTERNED_MAX 40                  /* LUAI_MAXSHORTLEN: longer strings are not interned */
-#else
-#define INTERNED_MAX ((size_t)-1)        /* LuaJIT interns every string */
-#endif
-
-static row_keys *kinds_cache(lua_State *L, int kinds) {
+/* plain_row's key cache for a kinds table, kept in it (at [1]: a row's
+ * keys are strings): see key_cache. */
+static key_cache *kinds_cache(lua_State *L, int kinds) {
   lua_rawgeti(L, kinds, 1);
-  row_keys *rk = lua_touserdata(L, -1);
+  key_cache *rk = lua_touserdata(L, -1);
   lua_pop(L, 1);
   if (rk) return rk;
   rk = lua_newuserdata(L, sizeof *rk);
@@ -212,36 +223,12 @@ static int l_plain_row(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  row_keys *rk = kinds_cache(L, 2);
+  key_cache *rk = kinds_cache(L, 2);
   lua_createtable(L, 0, rk->n > 0 ? rk->n : 4);             /* 3: the copy */
-  int count = 0, plain = 1;
+  int plain = 1;
   lua_Integer mask = 0;
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {                                   /* key, value */
-    if (lua_type(L, -2) != LUA_TSTRING) return 0;
-    size_t len;
-    const char *k = lua_tolstring(L, -2, &len);
-    lua_Integer kb;
-    if (count < rk->n && rk->key[count] == k) kb = rk->kind_bit[count];
-    else {
-      lua_pushvalue(L, -2);
-      lua_rawget(L, 2);                                      /* the column's kind and bit, or nil */
-      if (lua_type(L, -1) != LUA_TNUMBER) return 0;
-      kb = lua_tointeger(L, -1);
-      lua_pop(L, 1);
-      if (count < ROW_KEYS && len <= INTERNED_MAX) {
-        rk->key[count] = k;
-        rk->kind_bit[count] = kb;
-        if (rk->n <= count) rk->n = count + 1;
-      }
-    }
-    if (plain) plain = value_is_plain(L, -1, (int)(kb & KIND_MASK));
-    mask += kb >> KIND_BITS;
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);                                       /* key, key, value */
-    lua_rawset(L, 3);                                        /* the key stays for lua_next */
-    count++;
-  }
+  int count = scan_row(L, 1, 2, rk, 3, &plain, &mask);
+  if (count == -2) return 0;
   if (plain) lua_pushinteger(L, count); else lua_pushboolean(L, 0);
   lua_pushinteger(L, mask);
   lua_pushvalue(L, 3);
@@ -249,10 +236,8 @@ static int l_plain_row(lua_State *L) {
 }
 
 void ath_l_rows_register(lua_State *L) {
-  lua_pushcfunction(L, l_plain_row);
-  lua_setfield(L, -2, "plain_row");
-  lua_pushcfunction(L, l_plain_rows);
-  lua_setfield(L, -2, "plain_rows");
-  lua_pushcfunction(L, l_values_row);
-  lua_setfield(L, -2, "values_row");
+  static const luaL_Reg fns[] = {
+    { "plain_row", l_plain_row }, { "plain_rows", l_plain_rows }, { "values_row", l_values_row }, { NULL, NULL }
+  };
+  luaL_setfuncs(L, fns, 0);
 }

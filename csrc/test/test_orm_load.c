@@ -15,19 +15,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "athanor.h"
-
-static lua_State *fresh_state(void) {
-  lua_State *L = luaL_newstate();
-  assert_non_null(L);
-  luaL_openlibs(L);
-  assert_int_equal(ath_openlib(L), 0);
-  return L;
-}
-
-static const char *error_text(lua_State *L) {
-  if (!lua_isstring(L, -1) && luaL_callmeta(L, -1, "__tostring")) lua_replace(L, -2);
-  return lua_isstring(L, -1) ? lua_tostring(L, -1) : "(not a string)";
-}
+#include "embedded_lua.h"
 
 /* Runs chunk (after the common prelude); fails the test with its error. */
 static void run(lua_State *L, const char *chunk) {
@@ -52,12 +40,12 @@ static void run(lua_State *L, const char *chunk) {
   memcpy(src + a, chunk, b + 1);
   int rc = luaL_dostring(L, src);
   free(src);
-  if (rc != LUA_OK) fail_msg("chunk failed: %s", error_text(L));
+  if (rc != LUA_OK) fail_msg("chunk failed: %s", embedded_lua_error(L));
 }
 
 static void test_orm_load_holds_a_batch_in_one_array(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run(L,
     "local s = spec(nil, { __index = function() end })\n"
     "local batch = rows(5)\n"
@@ -74,7 +62,7 @@ static void test_orm_load_holds_a_batch_in_one_array(void **state) {
 
 static void test_orm_load_lazy_states_fill_the_store(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run(L,
     "local store = { slot_of = {}, chunks = {} }\n"
     "local s = spec(store, {})\n"
@@ -107,7 +95,7 @@ static void test_orm_load_lazy_states_fill_the_store(void **state) {
 
 static void test_orm_load_lazy_states_copy_rows_that_are_not_objects(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run(L,
     "local store = { slot_of = {}, chunks = {} }\n"
     "local s = spec(store, {})\n"
@@ -129,7 +117,7 @@ static void test_orm_load_lazy_states_copy_rows_that_are_not_objects(void **stat
  * with slots still looks them up: a gone object's slot written in place.) */
 static void test_orm_load_fresh_store_finds_a_repeated_key_once(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run(L,
     "local store = { slot_of = {}, chunks = {} }\n"
     "local s = spec(store, {})\n"
@@ -150,7 +138,7 @@ static void test_orm_load_fresh_store_finds_a_repeated_key_once(void **state) {
  * fresh identity map with it); a size out of range is an ArgumentError. */
 static void test_orm_new_table_sizes_and_refuses(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run(L,
     "local t = core.orm_new_table(1000)\n"
     "assert(type(t) == 'table' and next(t) == nil)\n"
@@ -165,7 +153,7 @@ static void test_orm_new_table_sizes_and_refuses(void **state) {
 
 static void test_orm_load_rejects_a_store_without_its_tables(void **state) {
   (void)state;
-  lua_State *L = fresh_state();
+  lua_State *L = embedded_lua_state();
   run(L,
     "local s = spec({ slot_of = {} }, {})\n"
     "local ok, err = pcall(core.orm_load, s, rows(1), {})\n"
