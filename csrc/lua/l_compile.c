@@ -72,7 +72,7 @@ static int compiler_gc(lua_State *L) {
   return 0;
 }
 
-static const char *const KEY_NAMES[] = { "k", "s", "s2", "s3", "f", "v", "t", "_frozen" };
+static const char *const KEY_NAMES[] = { "k", "s", "s2", "s3", "f", "v", "t", "_frozen", "__node_fields" };
 
 /* ----------------------------------------------------------------- compile */
 

@@ -65,7 +65,7 @@ typedef struct l_compiler {
 
 /* Field names, interned once: upvalues 2.. of the compile function (the
  * converter runs inside it and reads them with lua_upvalueindex). */
-enum { KEY_K = 2, KEY_S, KEY_S2, KEY_S3, KEY_F, KEY_V, KEY_T, KEY_FROZEN, KEY__END };
+enum { KEY_K = 2, KEY_S, KEY_S2, KEY_S3, KEY_F, KEY_V, KEY_T, KEY_FROZEN, KEY_NODE_FIELDS, KEY__END };
 /* Upvalues after the keys: the slot table (slot -> value), reused by every
  * compilation and emptied after each; the set of node metatables. */
 #define UP_SLOTS KEY__END

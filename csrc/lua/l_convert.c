@@ -164,20 +164,29 @@ static const char *describe_object(lua_State *L, int idx) {
   return name;
 }
 
-/* The kind a node without a field k of its own has from its class: the
- * field k of its metatable's __index table (read raw, one level: a fused
- * point select's class, lua/athanor/sql/selectable.lua, holds it there so
- * the statement itself is an array). 0 when there is none. */
-static int class_kind(lua_State *L, int idx) {
-  int kind = 0;
+/* The constant fields of the nodes of the class of the table at idx: the
+ * table at its metatable's key __node_fields, pushed (1), or nothing
+ * pushed (0). A class holds there what every node of it shares, so that
+ * the nodes need not (a fused point select's k, lua/athanor/sql/selectable.lua;
+ * a plain comparison's k and s, lua/athanor/sql/elements.lua). */
+static int push_class_fields(lua_State *L, int idx) {
   if (!lua_getmetatable(L, idx)) return 0;
-  lua_pushliteral(L, "__index");
+  lua_pushvalue(L, lua_upvalueindex(KEY_NODE_FIELDS));
   if (rawget_type(L, -2) == LUA_TTABLE) {
-    int index = lua_gettop(L);
-    int k;
-    if (get_int_field(L, index, KEY_K, 1, ATH_N__COUNT - 1, &k) == 1) kind = k;
+    lua_remove(L, -2);
+    return 1;
   }
   lua_pop(L, 2);
+  return 0;
+}
+
+/* The kind a node without a field k of its own has from its class's node
+ * fields (read raw). 0 when there is none. */
+static int class_kind(lua_State *L, int idx) {
+  int kind = 0, k;
+  if (!push_class_fields(L, idx)) return 0;
+  if (get_int_field(L, lua_gettop(L), KEY_K, 1, ATH_N__COUNT - 1, &k) == 1) kind = k;
+  lua_pop(L, 1);
   return kind;
 }
 
@@ -430,6 +439,10 @@ static ath_node *convert_fields_n(conv *cv, int idx, int kind, int nkids) {
   if (!n) ath_l_raisef(L, ATH_E_NOMEM, "out of memory");
   unsigned fields = ki->fields;
   if (fields & ATH_FS) n->s = get_string(L, idx, KEY_S, &n->slen);
+  if ((fields & ATH_FS_REQ) == ATH_FS_REQ && !n->s && push_class_fields(L, idx)) {   /* shared by its class */
+    n->s = get_string(L, lua_gettop(L), KEY_S, &n->slen);   /* (the class keeps the string alive) */
+    lua_pop(L, 1);
+  }
   if (fields & ATH_FS2) n->s2 = get_string(L, idx, KEY_S2, NULL);
   if (fields & ATH_FS3) n->s3 = get_string(L, idx, KEY_S3, NULL);
   if (cv->freezing) {                                 /* the node outlives the Lua strings it saw */
@@ -442,11 +455,21 @@ static ath_node *convert_fields_n(conv *cv, int idx, int kind, int nkids) {
   return n;
 }
 
-/* The new node of kind for the table at idx, its children counted. */
+/* The new node of kind for the table at idx, its children counted. A node
+ * whose kind its class gives (class_kind: a fused point select, an array
+ * of its first slots) has its trailing empty slots left out: counted as
+ * the kind's least, they read as absent. */
 static ath_node *convert_fields(conv *cv, int idx, int kind) {
-  size_t rawlen = lua_rawlen(cv->L, idx);
-  if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(cv->L, ATH_E_COMPILE, "a node with too many children");
-  return convert_fields_n(cv, idx, kind, (int)rawlen);
+  lua_State *L = cv->L;
+  size_t rawlen = lua_rawlen(L, idx);
+  if (rawlen > (size_t)INT_MAX / 2) ath_l_raisef(L, ATH_E_COMPILE, "a node with too many children");
+  int nkids = (int)rawlen;
+  if (nkids < ath_kinds[kind].min_kids) {
+    lua_pushvalue(L, lua_upvalueindex(KEY_K));
+    if (rawget_type(L, idx) == LUA_TNIL) nkids = ath_kinds[kind].min_kids;
+    lua_pop(L, 1);
+  }
+  return convert_fields_n(cv, idx, kind, nkids);
 }
 
 /* The BIND of the value on top of the stack (popped), its slot's key in
@@ -475,8 +498,9 @@ static ath_node *bind_value(conv *cv, const void *key) {
 }
 
 /* A comparison of an expression with a plain value whose BIND the Lua
- * layer has not made (PlainCompare in lua/athanor/sql/elements.lua, Lua
- * 5.3+): { k = BINARY, s = op, left, v = value }, read as the BINARY it
+ * layer has not made (a PlainCompare class's node in
+ * lua/athanor/sql/elements.lua, Lua 5.3+): { left, v = value } with k and s
+ * from its class's node fields (or its own), read as the BINARY it
  * stands for, { k = BINARY, s = op, left, { k = BIND, v = value } }. The
  * BIND's key in the memo of bound values is the node's address plus one
  * (no table has it), so the node used twice binds its value once, as the

@@ -146,31 +146,66 @@ static void test_a_binary_with_one_operand_and_no_value_is_still_refused(void **
   lua_close(L);
 }
 
-/* A node without a field k takes its class's (its metatable's __index
- * table, one level, read raw): a fused point select is such a node. */
+/* A node without a field k takes its class's: the field k of the table at
+ * its metatable's key __node_fields, one level, read raw; a fused point
+ * select is such a node, and so is a plain comparison on Lua 5.3+, whose
+ * operator (a required s) its class holds too. */
 static void test_a_node_takes_its_kind_from_its_class(void **state) {
   (void)state;
   lua_State *L = embedded_lua_state();
   const char *from_class =
     "local K = core.node_kinds\n"
-    "local class = { __index = { k = K.LIST } }\n"
+    "local class = { __node_fields = { k = K.LIST } }\n"
     "core.register_node_metatable(class)\n"
     "local list = setmetatable({ t.c.id, t.c.name }, class)\n"
     "local sql = core.compile({ k = K.SELECT, list, { k = K.LIST }, false, false, false, false, false, false, false, false },\n"
     "  'sqlite', nil, true)\n"
-    "local deeper = { __index = setmetatable({}, { __index = { k = K.LIST } }) }\n"
+    "local deeper = { __node_fields = setmetatable({}, { __index = { k = K.LIST } }) }\n"
     "core.register_node_metatable(deeper)\n"
     "local ok, err = pcall(core.compile, setmetatable({ t.c.id }, deeper), 'sqlite', nil, true)\n"
-    "local bad = { __index = { k = 'LIST' } }\n"
+    "local bad = { __node_fields = { k = 'LIST' } }\n"
     "core.register_node_metatable(bad)\n"
     "local ok2 = pcall(core.compile, setmetatable({ t.c.id }, bad), 'sqlite', nil, true)\n"
-    "return show(sql, ok, ath.errors.is(err, 'ArgumentError'), ok2)\n";
-  run_with_prelude(L, from_class, "SELECT t.id, t.name FROM t false true false");
+    "local index_only = { __index = { k = K.LIST } }\n"         /* __index is not where the converter looks */
+    "core.register_node_metatable(index_only)\n"
+    "local ok3 = pcall(core.compile, setmetatable({ t.c.id }, index_only), 'sqlite', nil, true)\n"
+    "return show(sql, ok, ath.errors.is(err, 'ArgumentError'), ok2, ok3)\n";
+  run_with_prelude(L, from_class, "SELECT t.id, t.name FROM t false true false false");
   const char *fused =
     "local s = ath.select(t):where(t.c.id:eq(3))\n"
     "local sql, values = s:compile()\n"
-    "return show(rawget(s, 'k'), s.k == core.node_kinds.SELECT, sql, values[1])\n";
-  run_with_prelude(L, fused, "nil true SELECT t.id, t.name, t.price, t.data FROM t WHERE t.id = ? 3");
+    "return show(rawget(s, 'k'), s.k == core.node_kinds.SELECT, #s, s[4], sql, values[1])\n";
+  run_with_prelude(L, fused, "nil true 3 false SELECT t.id, t.name, t.price, t.data FROM t WHERE t.id = ? 3");
+  lua_close(L);
+}
+
+/* The class's node fields give a BINARY its operator, and a node whose kind
+ * its class gives may leave out its trailing empty slots; a node with a k
+ * of its own and too few slots is still malformed. */
+static void test_a_class_gives_the_operator_and_the_empty_slots(void **state) {
+  (void)state;
+  lua_State *L = embedded_lua_state();
+  const char *shared =
+    "local K = core.node_kinds\n"
+    "local ge = { __node_fields = { k = K.BINARY, s = '>=' } }\n"
+    "core.register_node_metatable(ge)\n"
+    "local lazy = setmetatable({ t.c.id, v = 7 }, ge)\n"
+    "local whole = setmetatable({ t.c.id, { k = K.BIND, v = 8 } }, ge)\n"
+    "local own = setmetatable({ t.c.id, { k = K.BIND, v = 9 }, s = '<' }, ge)\n"   /* its own s first */
+    "local s1, v1 = core.compile(lazy, 'postgresql', nil, true)\n"
+    "local s2, v2 = core.compile(whole, 'postgresql', nil, true)\n"
+    "local s3 = core.compile(own, 'postgresql', nil, true)\n"
+    "local short = { __node_fields = { k = K.SELECT } }\n"
+    "core.register_node_metatable(short)\n"
+    "local s4 = core.compile(setmetatable({ { k = K.LIST, t.c.id }, { k = K.LIST, t }, lazy }, short), 'sqlite', nil, true)\n"
+    "local ok, err = pcall(core.compile, { k = K.SELECT, { k = K.LIST, t.c.id }, { k = K.LIST, t }, lazy }, 'sqlite', nil, true)\n"
+    "local noop = { __node_fields = { k = K.BINARY } }\n"
+    "core.register_node_metatable(noop)\n"
+    "local ok2, err2 = pcall(core.compile, setmetatable({ t.c.id, v = 1 }, noop), 'sqlite', nil, true)\n"
+    "return show(s1, v1[1], s2, v2[1], s3, s4, ok, tostring(err):find('at least 10', 1, true) ~= nil,\n"
+    "  ok2, ath.errors.is(err2, 'CompileError'))\n";
+  run_with_prelude(L, shared, "t.id >= $1 7 t.id >= $1 8 t.id < $1 SELECT t.id FROM t WHERE t.id >= ? "
+                              "false true false true");
   lua_close(L);
 }
 
@@ -184,6 +219,7 @@ int main(void) {
     cmocka_unit_test(test_a_comparison_holding_its_value_compiles_as_its_bind),
     cmocka_unit_test(test_a_binary_with_one_operand_and_no_value_is_still_refused),
     cmocka_unit_test(test_a_node_takes_its_kind_from_its_class),
+    cmocka_unit_test(test_a_class_gives_the_operator_and_the_empty_slots),
   };
   return cmocka_run_group_tests_name("expr_fastpath", tests, NULL, NULL);
 }

@@ -120,24 +120,28 @@ end
 COMPARE_PASSES[types.Integer._compare_bind] = "number"
 
 -- A comparison of an expression with a plain value (col:eq(5)) is built
--- here and nowhere else, as a node of its own class, PlainCompare: a
--- BINARY of the operator alone whose right operand is an unnamed,
--- untyped, uncast BIND of the value (nothing else in either node, which
--- are never modified once built). Select:where (sql/selectable.lua) relies
--- on the class for its fused point select. It is an Expr in every other
--- way: the same methods and metamethods (copied at the end of this file).
--- On Lua 5.3+ the BIND is made only when something reads it: the node
--- holds the value (field v) and its one child, and node[2] (also through
--- ipairs), #node and pairs(node) make the BIND then, as the node always had
--- it (__index, __len, __pairs); the C compiler reads such a node directly
--- (l_convert.c). That saves a table per comparison on Lua 5.4, where a
--- table costs ~1.6k instructions. LuaJIT, whose # and pairs() ignore
--- metamethods on tables, builds the BIND at once.
-local PlainCompare = { __name = Expr.__name }
-M.PlainCompare = PlainCompare
-M.register_node_class(PlainCompare)
+-- here and nowhere else, as a node of its operator's own class (a
+-- PlainCompare class, one per operator: PLAIN_COMPARE_OP maps each to its
+-- operator): a BINARY of the operator alone whose right operand is an
+-- unnamed, untyped, uncast BIND of the value (nothing else in either node,
+-- which are never modified once built). Select:where (sql/selectable.lua)
+-- relies on the classes for its fused point select. It is an Expr in every
+-- other way: the same methods and metamethods (copied at the end of this
+-- file).
+-- On Lua 5.3+ the node is { left, v = value }: its k, s (the operator) and
+-- type come from its class (which also holds them at __node_fields, where
+-- the C converter reads them), and the BIND is made only when something
+-- reads it: node[2] (also through ipairs), #node and pairs(node) make the
+-- BIND then, as the node always had it (__index, __len, __pairs; pairs also
+-- sets k, s and type in the node); the C compiler reads such a node
+-- directly (l_convert.c). On Lua 5.4, where a table costs ~1.6k
+-- instructions and each field of its hash part ~0.2k more, that saves a
+-- table and three fields per comparison. LuaJIT, whose # and pairs()
+-- ignore metamethods on tables, builds the whole node at once.
 local LAZY_BIND = math.type ~= nil
 local rawget, rawset, next = rawget, rawset, next
+local PLAIN_COMPARE_OP = {}
+M.PLAIN_COMPARE_OP = PLAIN_COMPARE_OP
 
 -- The BIND of a lazy comparison, made (once) and kept in slot 2.
 local function plain_bind(cmp)
@@ -149,30 +153,40 @@ local function plain_bind(cmp)
   return b
 end
 
-if LAZY_BIND then
-  PlainCompare.__index = function(cmp, key)
-    if key == 2 then return plain_bind(cmp) end
-    return Expr[key]
+local function plain_compare_class(op)
+  local class = { __name = Expr.__name }
+  if LAZY_BIND then
+    local fields = setmetatable({ k = K_BINARY, s = op, type = BOOL }, { __index = Expr })
+    class.__node_fields = fields
+    class.__index = function(cmp, key)
+      if key == 2 then return plain_bind(cmp) end
+      return fields[key]
+    end
+    class.__len = function() return 2 end
+    class.__pairs = function(cmp)
+      plain_bind(cmp)
+      rawset(cmp, "k", K_BINARY); rawset(cmp, "s", op); rawset(cmp, "type", BOOL)
+      return next, cmp, nil
+    end
+  else
+    class.__index = Expr
   end
-  PlainCompare.__len = function() return 2 end
-  PlainCompare.__pairs = function(cmp)
-    plain_bind(cmp)
-    return next, cmp, nil
-  end
-else
-  PlainCompare.__index = Expr
+  M.register_node_class(class)
+  PLAIN_COMPARE_OP[class] = op
+  return class
 end
 
 local function comparison(op, null_op)
+  local class = plain_compare_class(op)
   return function(self, other)
     local to = type(other)
     if to == "number" or to == "string" or to == "boolean" then   -- the hot path: a plain value
       local ty = self.type
       local proc = ty and (ty._compare_bind or ty._bind)   -- a float against an Integer stays a float
       if proc and COMPARE_PASSES[proc] ~= to then other = proc(other, self.name) end
-      if LAZY_BIND then return setmetatable({ k = K_BINARY, s = op, self, v = other, type = BOOL }, PlainCompare) end
+      if LAZY_BIND then return setmetatable({ self, v = other }, class) end
       return setmetatable({ k = K_BINARY, s = op, self, setmetatable({ k = K_BIND, v = other }, Expr), type = BOOL },
-                          PlainCompare)
+                          class)
     end
     if other == errors.null and null_op then
       return setmetatable({ k = K_POSTFIX, s = null_op, self, type = BOOL }, Expr)
@@ -710,9 +724,12 @@ function Expr:__tostring()
   return sql
 end
 
--- A PlainCompare is an Expr: its metamethods (operators, __tostring).
-for name, fn in pairs(Expr) do
-  if name:sub(1, 2) == "__" and PlainCompare[name] == nil then PlainCompare[name] = fn end
+-- A comparison of a PlainCompare class is an Expr: its metamethods
+-- (operators, __tostring).
+for class in pairs(PLAIN_COMPARE_OP) do
+  for name, fn in pairs(Expr) do
+    if name:sub(1, 2) == "__" and class[name] == nil then class[name] = fn end
+  end
 end
 
 --- The SQL NULL node (for ath.null in places an expression goes).

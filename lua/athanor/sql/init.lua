@@ -10,6 +10,7 @@ local dml = require("athanor.sql.dml")
 local text = require("athanor.text")
 local schema = require("athanor.schema")
 local result = require("athanor.engine.result")
+local RESULT, new_result = result.Result, result.new
 local with_connection = require("athanor.engine.connection").with_connection
 local is_many = require("athanor.params").is_many
 
@@ -81,6 +82,13 @@ local function fused_select(self, entry, conn, dialect, opts)
   local crit = self[WHERE]
   local holder = crit.v ~= nil and crit or crit[2]
   if kept and kept.epoch == compile_hit() then
+    local c = conn._c
+    if c and not opts and not conn._echo and not conn.engine._listeners then
+      local cur, rowcount, lastrowid = conn._exec(c, kept.sql, holder, BIND_VALUE, nil, conn._nulls)
+      local meta = kept.meta
+      if cur and not meta then return setmetatable({ _cur = cur, _meta = nil, _conn = conn, _closed = false }, RESULT) end
+      return new_result(cur, rowcount, lastrowid, meta, conn)
+    end
     if conn._echo then return conn:_execute_sql(kept.sql, { holder.v }, opts, kept.meta) end
     return conn:_execute_sql(kept.sql, holder, opts, kept.meta, BIND_VALUE)
   end
@@ -114,6 +122,13 @@ end
 
 local function select_tostring(self)
   return (compile(self, "sqlite", nil, false))
+end
+
+-- A fused point select's class executes it directly (sql/selectable.lua,
+-- fused_class): no parameters is its usual case.
+function Select._ath_fused_execute(self, conn, params, opts)
+  if params == nil then return fused_select(self, self._fused_where, conn, conn.dialect_name, opts) end
+  return select_execute(self, conn, params, opts)
 end
 
 for _, cls in ipairs({ Select, Compound }) do
