@@ -55,6 +55,28 @@ describe("a comparison with a plain value", function()
     assert.equal("x", found.v)
   end)
 
+  it("lists its kind, operator and type among its fields, whatever its class holds", function()
+    local c = things.c.qty:le(4)
+    local fields = {}
+    for k, v in pairs(c) do fields[k] = v end
+    assert.equal(core.node_kinds.BINARY, fields.k)
+    assert.equal("<=", fields.s)
+    assert.equal(ath.Boolean, fields.type)
+    assert.equal(things.c.qty, fields[1])
+    assert.equal(4, fields[2].v)
+    assert.equal("<=", c.s)                            -- and still reads them after pairs()
+    -- every operator has its own class, and each renders its own operator
+    local ops = { eq = "=", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">=" }
+    local classes = {}
+    for method, op in pairs(ops) do
+      local cmp = things.c.id[method](things.c.id, 1)
+      assert.equal(op, cmp.s, method)
+      assert.equal("xf_things.id " .. op .. " ?", tostring(cmp), method)
+      assert.is_nil(classes[getmetatable(cmp)], method)
+      classes[getmetatable(cmp)] = true
+    end
+  end)
+
   it("prints, compiles and combines the same whether or not its BIND was read", function()
     local fresh, read = things.c.qty:ge(3), things.c.qty:ge(3)
     local _ = read[2]
@@ -157,6 +179,79 @@ describe("the point select and the one-row insert built afresh", function()
     local limited = a:order_by(things.c.id):limit(1)
     assert.equal(5, conn:execute(limited):one().id)
     assert.equal(5, conn:execute(a):one().id)
+  end)
+
+  it("keeps every clause after WHERE empty, reading as an empty select's", function()
+    local a = ath.select(things):where(things.c.id:eq(5))
+    local plain = ath.select(things.c.id)
+    for slot = 4, 10 do assert.equal(plain[slot], a[slot], "slot " .. slot) end
+    local more = a:where(things.c.qty:gt(0)):group_by(things.c.id):having(ath.func.count():gt(0))
+      :order_by(things.c.id):limit(3):offset(0)
+    assert.same({ 5 }, ids(more))
+    assert.matches("GROUP BY xf_things.id HAVING count%(%*%) > %? ORDER BY xf_things.id LIMIT %? OFFSET %?$",
+      tostring(more))
+  end)
+
+  it("tells the listeners and the echo of the connection about every execution, kept SQL or not", function()
+    -- (another engine: on SQLite a database of its own, on PostgreSQL the
+    -- fixture's tables and rows, which it leaves as they are)
+    local function fresh(opts)
+      local e = h.engine(opts)
+      local c = e:connect()
+      if not h.is_postgresql then
+        md:create_all(c)
+        c:execute(ath.insert(things), { { id = 1, name = "a", qty = 10 }, { id = 2, name = "b", qty = 20 } })
+      end
+      return e, c
+    end
+    local function done(e, c)
+      if not h.is_postgresql then md:drop_all(c) end
+      c:close()
+      e:dispose()
+    end
+    local seen = {}
+    local e, c = fresh()
+    local listener = function(_, _, sql, params) seen[#seen + 1] = { sql, params } end
+    assert.equal(1, c:execute(ath.select(things):where(things.c.id:eq(1))):one().id)   -- its SQL kept
+    ath.event.listen(e, "before_cursor_execute", listener)
+    for round = 1, 3 do
+      assert.equal(round % 2 + 1, c:execute(ath.select(things):where(things.c.id:eq(round % 2 + 1))):one().id)
+    end
+    ath.event.remove(e, "before_cursor_execute", listener)
+    assert.equal(20, c:execute(ath.select(things):where(things.c.id:eq(2))):one().qty)   -- no listener now
+    assert.equal(3, #seen)
+    for round = 1, 3 do
+      assert.matches("WHERE xf_things.id = ", seen[round][1])
+      assert.same({ round % 2 + 1 }, seen[round][2], "round " .. round)
+    end
+    done(e, c)
+    assert.is_true(errors.is(select(2, pcall(c.execute, c, ath.select(things):where(things.c.id:eq(1)))),
+      "ResourceClosedError"))
+    local echoed = {}
+    e, c = fresh({ echo = function(sql, params) echoed[#echoed + 1] = { sql, params } end })
+    for round = 1, 2 do
+      local before = #echoed
+      assert.equal(20, c:execute(ath.select(things):where(things.c.id:eq(2))):one().qty, "round " .. round)
+      assert.equal(before + 1, #echoed)
+      assert.same({ 2 }, echoed[#echoed][2])
+    end
+    done(e, c)
+  end)
+
+  it("honours execution options and parameters given with a fused select", function()
+    local stmt = ath.select(things):where(things.c.id:le(3))
+    conn:execute(stmt):all()                           -- its SQL kept
+    local n = 0
+    for row in conn:execute(ath.select(things):where(things.c.id:le(3)), nil, { stream = true }) do
+      n = n + 1
+      assert.is_true(row.id <= 3)
+    end
+    assert.equal(3, n)
+    local named = ath.select(things):where(things.c.id:eq(ath.bindparam("k")))
+    assert.equal(4, conn:execute(named, { k = 4 }):one().id)
+    local ok, err = pcall(conn.execute, conn, ath.select(things):where(things.c.id:eq(1)), { { k = 1 }, { k = 2 } })
+    assert.is_false(ok)
+    assert.is_true(errors.is(err, "ArgumentError"))
   end)
 
   it("embeds a fused select in other statements with its value", function()
