@@ -36,7 +36,12 @@
  *   order their objects were made), and store.slot_of[key] = c * 2^24 + r
  *   says where;
  *   a key that has a slot already (its object was collected) has its slot
- *   written again. state.lua makes the state (the same compact state) the
+ *   written again. With store.index_later true (loading.lua sets it for a
+ *   store with no chunk yet and a one-column key) slot_of is not written:
+ *   the key is in the chunk at the key column's place, and state.lua
+ *   indexes the chunks when something first asks for a slot, or before
+ *   the next load into the store (a load that reads only its objects never
+ *   pays for the slots). state.lua makes the state (the same compact state) the
  *   first time something asks spec.states for the object. An object found
  *   without a state is such an object: never expired (expiry makes its
  *   state first), so nothing to refresh.
@@ -204,6 +209,7 @@ typedef struct load_ctx {
   int lazy;                     /* states go to the store at S_STORE (then slot_of, chunks, chunk at these slots) */
   int slot_of, chunks, chunk;   /* stack slots (chunk: nil until this call's first new object) */
   int slots_were_empty;         /* slot_of had no entry when the call began: no key can have a slot */
+  int index_later;              /* slot_of is left to state.lua (a fresh store, a one-column key) */
   lua_Integer chunk_id, nrows;
   lua_Integer chunk_rows, chunk_cap;   /* rows written to the chunk at x->chunk; rows it has room for */
   lua_Integer mapper_id, nheld, held_cap;
@@ -261,7 +267,7 @@ static void load_setup(lua_State *L, load_ctx *x) {
   x->nnew = x->have_new ? (int)lua_rawlen(L, S_NEW) : 0;
   x->lazy = x->compact && lua_istable(L, S_STORE);
   x->slot_of = x->chunks = 0;
-  x->slots_were_empty = 0;
+  x->slots_were_empty = x->index_later = 0;
   if (x->lazy) {
     if (getfield_at(L, S_STORE, "slot_of") != LUA_TTABLE || getfield_at(L, S_STORE, "chunks") != LUA_TTABLE)
       ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec.store needs slot_of and chunks tables");
@@ -269,6 +275,9 @@ static void load_setup(lua_State *L, load_ctx *x) {
     x->slot_of = x->chunks - 1;
     lua_pushnil(L);
     x->slots_were_empty = !lua_next(L, x->slot_of);
+    lua_settop(L, x->chunks);
+    lua_getfield(L, S_STORE, "index_later");
+    x->index_later = lua_toboolean(L, -1) && x->pk1 != 0 && x->slots_were_empty;
     lua_settop(L, x->chunks);
   }
   /* rows that become the objects of out == rows are in place already */
@@ -343,6 +352,7 @@ new_slot:
     }
     lua_rawseti(L, x->chunk, at + i);
   }
+  if (x->index_later) return;                              /* the key is in the chunk */
   lua_pushvalue(L, key);
   lua_pushinteger(L, (x->chunk_id << LAZY_ROW_BITS) + row_in_chunk);
   lua_rawset(L, x->slot_of);
