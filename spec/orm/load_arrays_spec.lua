@@ -117,6 +117,22 @@ describe("the loader's arrays", function()
     assert.is_nil(updates[1]:find("name", 1, true))
   end)
 
+  it("write the slots of only the store whose object is asked for", function()
+    fill(300)
+    local Item = fx.models.Item
+    local s = fx.session
+    local obj = s:query(Item):all()[5]
+    local first = store_of(s, Item)
+    local other = fx.Session()
+    other:query(Item):all()                                 -- a newer store, looked at first
+    local second = store_of(other, Item)
+    assert.are_not.equal(first, second)
+    assert.equal("persistent", orm.inspect(obj).state)
+    assert.equal(300, count(first.slot_of))
+    assert.is_nil(next(second.slot_of), "the other session's store left as it was")
+    other:close()
+  end)
+
   it("write the slots of a first load at the flush that compares its objects", function()
     fill(50)
     local s = fx.session

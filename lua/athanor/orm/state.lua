@@ -259,18 +259,20 @@ local function lazy_find(_, obj)
   if key ~= nil then
     for i = #stores, 1, -1 do
       local store = stores[i]
-      if store.unindexed then index_slots(store) end
-      if rawequal(store.identity[key], obj) and store.slot_of[key] ~= nil then
-        return lazy_materialize(store, key, obj)
+      if rawequal(store.identity[key], obj) then
+        if store.unindexed then index_slots(store) end      -- (only the store that has obj)
+        if store.slot_of[key] ~= nil then return lazy_materialize(store, key, obj) end
       end
     end
   end
   -- its primary key attributes were assigned since it was loaded
   for i = #stores, 1, -1 do
     local store = stores[i]
-    if store.unindexed then index_slots(store) end
     for k, o in pairs(store.identity) do
-      if rawequal(o, obj) and store.slot_of[k] ~= nil then return lazy_materialize(store, k, obj) end
+      if rawequal(o, obj) then
+        if store.unindexed then index_slots(store) end
+        if store.slot_of[k] ~= nil then return lazy_materialize(store, k, obj) end
+      end
     end
   end
   return nil
