@@ -34,17 +34,16 @@
  *   at most PIECE_SLOTS values made as the call needs them (store.chunks[c]:
  *   the values of its row r at (r-1)*n + 1 .. r*n, the rows packed in the
  *   order their objects were made), and store.slot_of[key] = c * 2^24 + r
- *   says where;
- *   a key that has a slot already (its object was collected) has its slot
- *   written again. With store.index_later true (loading.lua sets it for a
- *   store with no chunk yet and a one-column key) slot_of is not written:
- *   the key is in the chunk at the key column's place, and state.lua
- *   indexes the chunks when something first asks for a slot, or before
- *   the next load into the store (a load that reads only its objects never
- *   pays for the slots). state.lua makes the state (the same compact state) the
- *   first time something asks spec.states for the object. An object found
- *   without a state is such an object: never expired (expiry makes its
- *   state first), so nothing to refresh.
+ *   says where; a key that has a slot already (its object was collected)
+ *   has its slot written again. With store.index_later true (state.lua
+ *   lazy_store sets it for a store with no chunk yet and a one-column key)
+ *   slot_of is not written: the key is in the chunk at the key column's
+ *   place, and state.lua indexes the chunks when something first asks for
+ *   a slot, or before the next load into the store (a load that reads
+ *   only its objects never pays for the slots). state.lua makes the state
+ *   (the same compact state) the first time something asks spec.states
+ *   for the object. An object found without a state is such an object:
+ *   never expired (expiry makes its state first), so nothing to refresh.
  *   spec fields: model, mapper, session, mapper_id, class (optional), attrs (attribute names),
  *   row_keys (where each attribute's value is in a row: its column's name,
  *   or its position for a repeated name), pk (indexes into attrs), identity,

@@ -191,7 +191,7 @@ end
 -- with no chunk yet, of a mapper with a one-column key, leaves slot_of as it
 -- is (store.index_later: the key of each row is in its chunk, at the key
 -- column's place) and records the first chunk not in slot_of
--- (store.unindexed); M.index_slots writes their slots the first time
+-- (store.unindexed); index_slots writes their slots the first time
 -- something asks for one (lazy_find, lazy_changes, release_closed) or
 -- before the next load into the store looks keys up. A query whose objects
 -- are read and dropped never pays for the slots (a hash entry per object,
@@ -201,7 +201,7 @@ end
 local ROW_SPAN = 16777216                          -- 2^24: l_orm.c LAZY_ROW_BITS
 local floor = math.floor
 
---- Write the slots of the rows of store's chunks that are not in slot_of
+-- Write the slots of the rows of store's chunks that are not in slot_of
 -- yet (see "The slots of a store's first load" above).
 local function index_slots(store)
   local from = store.unindexed
@@ -226,7 +226,6 @@ local function index_slots(store)
     end
   end
 end
-M.index_slots = index_slots
 
 -- The chunk and the index before the first value of `code`'s row.
 local function lazy_place(store, code)
