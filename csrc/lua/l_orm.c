@@ -18,25 +18,32 @@
  *   values and mapper, session, key, status = "persistent" (a class costs
  *   more than it saves for a few rows). Every object handed out is held
  *   until the session's next flush (a plain table cannot report an
- *   assignment): the call puts them in one array of its own, sized for the
- *   batch, and appends that array to spec.strong (one append per batch:
- *   appending each object to the session's growing array cost a rehash
- *   every doubling; the session empties spec.strong whole, and
- *   query.lua's release_clean thins the batches); new ones are appended to
+ *   assignment): the call puts them in arrays of its own, each sized for
+ *   at most PIECE_SLOTS objects, appended to spec.strong as they are made
+ *   (an append per piece, not per object: appending each object to the
+ *   session's growing array cost a rehash every doubling; the session
+ *   empties spec.strong whole, and query.lua's release_clean thins the
+ *   arrays); new ones are appended to
  *   spec.new_objects when that is a table (the load event). An object found
  *   with expired attributes gets them from the row. out[r] is the object of
  *   row r, or false when the row's key is NULL (an outer join's missing
  *   side; nil instead when spec.nil_for_null is true).
  *   Lazy states: when spec.store is given (with spec.class; loading.lua,
  *   state.lua "Lazy states") a new object gets no state table and no entry
- *   in spec.states: its loaded values go to a column store, one array per
- *   call (store.chunks[c], sized nrows * n, values of row r at
- *   (r-1)*n + 1 .. r*n), and store.slot_of[key] = c * 2^24 + r says where;
- *   a key that has a slot already (its object was collected) has its slot
- *   written again. state.lua makes the state (the same compact state) the
- *   first time something asks spec.states for the object. An object found
- *   without a state is such an object: never expired (expiry makes its
- *   state first), so nothing to refresh.
+ *   in spec.states: its loaded values go to a column store, in arrays of
+ *   at most PIECE_SLOTS values made as the call needs them (store.chunks[c]:
+ *   the values of its row r at (r-1)*n + 1 .. r*n, the rows packed in the
+ *   order their objects were made), and store.slot_of[key] = c * 2^24 + r
+ *   says where; a key that has a slot already (its object was collected)
+ *   has its slot written again. With store.index_later true (state.lua
+ *   lazy_store sets it for a store with no chunk yet and a one-column key)
+ *   slot_of is not written: the key is in the chunk at the key column's
+ *   place, and state.lua indexes the chunks when something first asks for
+ *   a slot, or before the next load into the store (a load that reads
+ *   only its objects never pays for the slots). state.lua makes the state
+ *   (the same compact state) the first time something asks spec.states
+ *   for the object. An object found without a state is such an object:
+ *   never expired (expiry makes its state first), so nothing to refresh.
  *   spec fields: model, mapper, session, mapper_id, class (optional), attrs (attribute names),
  *   row_keys (where each attribute's value is in a row: its column's name,
  *   or its position for a repeated name), pk (indexes into attrs), identity,
@@ -49,7 +56,6 @@
  *   Lua heap, so an error raised midway (out of memory) leaks nothing. */
 #include "l_internal.h"
 #include "../orm/ath_identity.h"
-#include <limits.h>
 #include <string.h>
 
 /* Fill *v from the Lua value at idx; 0 when it has no identity (nil, a
@@ -117,6 +123,18 @@ enum { S_SPEC = 1, S_ROWS, S_OUT, S_MODEL, S_MAPPER, S_SESSION, S_IDENTITY, S_ST
  * integer a double holds exactly on LuaJIT too: c < 2^29). */
 #define LAZY_ROW_BITS 24
 #define LAZY_MAX_ROWS ((1 << LAZY_ROW_BITS) - 1)
+#define LAZY_MAX_CHUNKS ((lua_Integer)1 << 28)
+
+/* The most slots of an array the loader makes (a store chunk, an array of
+ * held objects). LuaJIT's allocator maps every block of 128 KB or more
+ * straight from the system (mmap) and unmaps it when it is freed, so an
+ * array that big is new memory every time, paid in page faults: one array
+ * of 400,000 slots cost 8.5 ms to make on LuaJIT, 25 arrays of 16,000
+ * (the same slots, each under 128 KB, recycled by the allocator) 0.07 ms;
+ * Lua 5.4 (the C library's malloc, which keeps freed big blocks) 0.11 ms
+ * either way (docs/performance.md, "ORM loading on LuaJIT"). 16,000
+ * slots of LuaJIT's 8 bytes stay under 128 KB with the allocator's header. */
+#define PIECE_SLOTS 16000
 
 /* lua_rawget, returning the type of the value it pushed (5.1 returns nothing) */
 static inline int rawget_type(lua_State *L, int t) {
@@ -190,9 +208,11 @@ typedef struct load_ctx {
   int lazy;                     /* states go to the store at S_STORE (then slot_of, chunks, chunk at these slots) */
   int slot_of, chunks, chunk;   /* stack slots (chunk: nil until this call's first new object) */
   int slots_were_empty;         /* slot_of had no entry when the call began: no key can have a slot */
+  int index_later;              /* slot_of is left to state.lua (a fresh store, a one-column key) */
   lua_Integer chunk_id, nrows;
-  lua_Integer mapper_id, nheld;
-  int held;                     /* the stack slot of this call's array of objects handed out */
+  lua_Integer chunk_rows, chunk_cap;   /* rows written to the chunk at x->chunk; rows it has room for */
+  lua_Integer mapper_id, nheld, held_cap;
+  int held;                     /* the stack slot of the call's current array of objects handed out (nil at first) */
   int nnew;
 } load_ctx;
 
@@ -239,13 +259,14 @@ static void load_setup(lua_State *L, load_ctx *x) {
   lua_getfield(L, S_SPEC, "nil_for_null");
   x->nil_for_null = lua_toboolean(L, -1);
   lua_pop(L, 2);
-  x->nheld = 0;
+  x->nheld = x->held_cap = 0;
+  x->chunk_rows = x->chunk_cap = 0;
   x->have_new = lua_istable(L, S_NEW);
   x->compact = lua_istable(L, S_CLASS);
   x->nnew = x->have_new ? (int)lua_rawlen(L, S_NEW) : 0;
   x->lazy = x->compact && lua_istable(L, S_STORE);
   x->slot_of = x->chunks = 0;
-  x->slots_were_empty = 0;
+  x->slots_were_empty = x->index_later = 0;
   if (x->lazy) {
     if (getfield_at(L, S_STORE, "slot_of") != LUA_TTABLE || getfield_at(L, S_STORE, "chunks") != LUA_TTABLE)
       ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): spec.store needs slot_of and chunks tables");
@@ -253,6 +274,9 @@ static void load_setup(lua_State *L, load_ctx *x) {
     x->slot_of = x->chunks - 1;
     lua_pushnil(L);
     x->slots_were_empty = !lua_next(L, x->slot_of);
+    lua_settop(L, x->chunks);
+    lua_getfield(L, S_STORE, "index_later");
+    x->index_later = lua_toboolean(L, -1) && x->pk1 != 0 && x->slots_were_empty;
     lua_settop(L, x->chunks);
   }
   /* rows that become the objects of out == rows are in place already */
@@ -301,17 +325,24 @@ static void lazy_values(lua_State *L, load_ctx *x, int row, int r) {
   }
   lua_pop(L, 1);
 new_slot:
-  if (x->chunk_id == 0) {
-    /* one chunk per call, as big as the batch: sized once, no rehash */
-    if (x->nrows > LAZY_MAX_ROWS || x->nrows * n > INT_MAX)
-      ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): a batch of %lld rows is too big", (long long)x->nrows);
-    lua_createtable(L, (int)(x->nrows * n), 0);
+  if (x->chunk_rows == x->chunk_cap) {
+    /* a new chunk for the rows still to come, at most PIECE_SLOTS values:
+     * sized once, never rehashed */
+    lua_Integer rows = PIECE_SLOTS / n, left = x->nrows - r + 1;
+    if (rows < 1) rows = 1;
+    if (rows > left) rows = left;
     x->chunk_id = (lua_Integer)lua_rawlen(L, x->chunks) + 1;
+    if (x->chunk_id >= LAZY_MAX_CHUNKS)
+      ath_l_raisef(L, ATH_E_ARGUMENT, "orm_load(): a store of %lld chunks is full", (long long)x->chunk_id - 1);
+    lua_createtable(L, (int)(rows * n), 0);
     lua_pushvalue(L, -1);
     lua_rawseti(L, x->chunks, x->chunk_id);
     lua_replace(L, x->chunk);                              /* its reserved slot */
+    x->chunk_rows = 0;
+    x->chunk_cap = rows;
   }
-  at = (lua_Integer)(r - 1) * n;
+  lua_Integer row_in_chunk = ++x->chunk_rows;
+  at = (row_in_chunk - 1) * n;
   for (int i = 1; i <= n; i++) {
     if (i == x->pk1) lua_pushvalue(L, key);
     else {
@@ -320,9 +351,27 @@ new_slot:
     }
     lua_rawseti(L, x->chunk, at + i);
   }
+  if (x->index_later) return;                              /* the key is in the chunk */
   lua_pushvalue(L, key);
-  lua_pushinteger(L, (x->chunk_id << LAZY_ROW_BITS) + r);
+  lua_pushinteger(L, (x->chunk_id << LAZY_ROW_BITS) + row_in_chunk);
   lua_rawset(L, x->slot_of);
+}
+
+/* Hold the object on top of the stack (popped) until the next flush, in
+ * the call's current array of held objects; a full one (or none yet) is
+ * followed by a new one for the rows still to come (the row at r on),
+ * appended to spec.strong when it is made. */
+static void hold(lua_State *L, load_ctx *x, int r) {
+  if (x->nheld == x->held_cap) {
+    lua_Integer left = x->nrows - r + 1;
+    x->held_cap = left < PIECE_SLOTS ? left : PIECE_SLOTS;
+    x->nheld = 0;
+    lua_createtable(L, (int)x->held_cap, 0);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, S_STRONG, (lua_Integer)lua_rawlen(L, S_STRONG) + 1);
+    lua_replace(L, x->held);
+  }
+  lua_rawseti(L, x->held, ++x->nheld);
 }
 
 /* The new object of the row at row (its identity key at key = row + 1):
@@ -379,7 +428,7 @@ registered:
   lua_pushvalue(L, S_MODEL);
   lua_setmetatable(L, obj);
   lua_pushvalue(L, obj);
-  lua_rawseti(L, x->held, ++x->nheld);                     /* held until the next flush */
+  hold(L, x, r);                                           /* held until the next flush */
   if (x->have_new) { lua_pushvalue(L, obj); lua_rawseti(L, S_NEW, ++x->nnew); }
   if (!x->in_place) { lua_pushvalue(L, obj); lua_rawseti(L, S_OUT, r); }   /* out[r] = obj */
   lua_rawset(L, S_IDENTITY);                               /* identity[key] = obj */
@@ -395,7 +444,7 @@ static int l_orm_load(lua_State *L) {
   load_setup(L, &x);
   int created = 0;
   int nrows = (int)lua_rawlen(L, S_ROWS);
-  lua_createtable(L, nrows, 0);                              /* the objects this call hands out */
+  lua_pushnil(L);                                            /* the current array of objects handed out, once made */
   x.held = lua_gettop(L);
   x.nrows = nrows;
   x.chunk_id = 0;
@@ -418,7 +467,7 @@ static int l_orm_load(lua_State *L) {
         lua_settop(L, obj);
         /* handed out again: it may be changed and dropped before the flush */
         lua_pushvalue(L, obj);
-        lua_rawseti(L, x.held, ++x.nheld);
+        hold(L, &x, r);
         lua_rawseti(L, S_OUT, r);                            /* out[r] = obj */
       } else {
         lua_pop(L, 1);
@@ -427,10 +476,6 @@ static int l_orm_load(lua_State *L) {
       }
     }
     lua_settop(L, top);
-  }
-  if (x.nheld > 0) {
-    lua_pushvalue(L, x.held);
-    lua_rawseti(L, S_STRONG, (lua_Integer)lua_rawlen(L, S_STRONG) + 1);
   }
   lua_pushinteger(L, created);
   return 1;

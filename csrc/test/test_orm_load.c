@@ -1,9 +1,12 @@
 /* test_orm_load.c — the ORM loader's C part (csrc/lua/l_orm.c,
  * core.orm_load) driven from a Lua state the way loading.lua drives it:
- * each call holds its objects in one array appended to spec.strong, and
- * with spec.store (lazy states) the loaded values go to the store's column
- * chunks under store.slot_of[key] and no state is recorded; a key that has
- * a slot already is written in place. Links libathanor.a like test_embed. */
+ * each call holds its objects in arrays appended to spec.strong (one for a
+ * small batch), and with spec.store (lazy states) the loaded values go to
+ * the store's column chunks under store.slot_of[key] and no state is
+ * recorded; a key that has a slot already is written in place. No array
+ * the loader makes has more than 16,000 slots (l_orm.c PIECE_SLOTS: bigger
+ * ones are new memory every time on LuaJIT). Links libathanor.a like
+ * test_embed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,7 +90,8 @@ static void test_orm_load_lazy_states_fill_the_store(void **state) {
     "assert(#store.chunks == 2)\n"
     "assert(store.slot_of[2] == 2^24 + 2, 'the old slot kept')\n"
     "assert(chunk[4] == 2 and chunk[5] == 'two' and chunk[6] == nil)\n"
-    "assert(store.slot_of[4] == 2 * 2^24 + 2 and store.chunks[2][4] == 4 and store.chunks[2][6] == 40)\n"
+    "assert(store.slot_of[4] == 2 * 2^24 + 1, 'the new row first in its chunk')\n"
+    "assert(store.chunks[2][1] == 4 and store.chunks[2][3] == 40 and store.chunks[2][4] == nil)\n"
     "assert(chunk[3] == 10, 'a loaded value stays what was loaded')\n"
     "assert(next(s.states) == nil)\n");
   lua_close(L);
@@ -107,6 +111,40 @@ static void test_orm_load_lazy_states_copy_rows_that_are_not_objects(void **stat
     "assert(out[1] ~= batch[1] and out[1].id == 5 and out[1].name == 'five' and out[1].age == nil)\n"
     "assert(out[1].other == nil and out[2].age == 60)\n"
     "assert(store.chunks[1][2] == 'five' and store.chunks[1][6] == 60)\n");
+  lua_close(L);
+}
+
+/* A batch of more rows than one array of PIECE_SLOTS (16,000) slots holds:
+ * its objects are held in arrays of at most 16,000, its values stored in
+ * chunks of at most 16,000 values (5,333 rows of 3), every slot naming the
+ * chunk and row that hold its values. */
+static void test_orm_load_splits_a_big_batch_into_small_arrays(void **state) {
+  (void)state;
+  lua_State *L = embedded_lua_state();
+  run(L,
+    "local store = { slot_of = {}, chunks = {} }\n"
+    "local s = spec(store, {})\n"
+    "local N = 40000\n"
+    "local batch = rows(N)\n"
+    "batch[7].age = nil                                       -- NULL\n"
+    "assert(core.orm_load(s, batch, batch) == N)\n"
+    "assert(#s.strong == 3, 'three arrays of held objects: ' .. #s.strong)\n"
+    "local held = 0\n"
+    "for j = 1, #s.strong do\n"
+    "  assert(#s.strong[j] <= 16000, 'a held array of ' .. #s.strong[j])\n"
+    "  for b = 1, #s.strong[j] do held = held + 1; assert(s.strong[j][b] == batch[held]) end\n"
+    "end\n"
+    "assert(held == N, 'every object held once')\n"
+    "assert(#store.chunks == 8, 'chunks of 5,333 rows: ' .. #store.chunks)\n"
+    "for c = 1, #store.chunks do assert(#store.chunks[c] <= 16000) end\n"
+    "for r = 1, N do\n"
+    "  local code = store.slot_of[r]\n"
+    "  local c, i = code // 2^24, code % 2^24\n"
+    "  assert(c == (r - 1) // 5333 + 1 and i == (r - 1) % 5333 + 1, 'slot of key ' .. r)\n"
+    "  local chunk, at = store.chunks[c], (i - 1) * 3\n"
+    "  assert(chunk[at + 1] == r and chunk[at + 2] == 'n' .. r and chunk[at + 3] == batch[r].age)\n"
+    "end\n"
+    "assert(#store.chunks[8] == (N - 7 * 5333) * 3, 'the last chunk sized for the rows left')\n");
   lua_close(L);
 }
 
@@ -170,6 +208,7 @@ int main(void) {
     cmocka_unit_test(test_orm_load_lazy_states_copy_rows_that_are_not_objects),
     cmocka_unit_test(test_orm_load_rejects_a_store_without_its_tables),
     cmocka_unit_test(test_orm_load_fresh_store_finds_a_repeated_key_once),
+    cmocka_unit_test(test_orm_load_splits_a_big_batch_into_small_arrays),
     cmocka_unit_test(test_orm_new_table_sizes_and_refuses),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,8 +36,8 @@
 -- states and materialize), so that expunge_all visits objects only then.
 local core = require("athanor.core")
 
-local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs =
-  rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs
+local rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs, next =
+  rawget, rawset, rawequal, setmetatable, getmetatable, type, pairs, ipairs, next
 local unpack = require("athanor.compat").unpack
 local orm_identity_key = core.orm_identity_key
 
@@ -186,9 +186,46 @@ end
 -- objects were collected or have states) is dropped, and so is one with
 -- fewer live objects than a quarter of its rows, after giving them their
 -- states (so a kept detached object does not keep a whole load's values).
+--
+-- The slots of a store's first load are written later. A load into a store
+-- with no chunk yet, of a mapper with a one-column key, leaves slot_of as it
+-- is (store.index_later: the key of each row is in its chunk, at the key
+-- column's place) and records the first chunk not in slot_of
+-- (store.unindexed); index_slots writes their slots the first time
+-- something asks for one (lazy_find, lazy_changes, release_closed) or
+-- before the next load into the store looks keys up. A query whose objects
+-- are read and dropped never pays for the slots (a hash entry per object,
+-- and on LuaJIT a big table made fresh from the system: docs/performance.md,
+-- "ORM loading on LuaJIT").
 
 local ROW_SPAN = 16777216                          -- 2^24: l_orm.c LAZY_ROW_BITS
 local floor = math.floor
+
+-- Write the slots of the rows of store's chunks that are not in slot_of
+-- yet (see "The slots of a store's first load" above).
+local function index_slots(store)
+  local from = store.unindexed
+  if from == nil then return end
+  store.unindexed = nil
+  local chunks, n, p = store.chunks, store.n, store.pk1
+  local slot_of = store.slot_of
+  if next(slot_of) == nil and store.presize > 0 then
+    slot_of = core.orm_new_table(store.presize)
+    store.slot_of = slot_of
+  end
+  for c = from, #chunks do
+    local chunk, code = chunks[c], c * ROW_SPAN
+    -- a chunk's rows are packed from its start; one sized for more rows
+    -- than came ends at the first row without a key
+    local at, r = p, 1
+    local key = chunk[at]
+    while key ~= nil do
+      slot_of[key] = code + r
+      r, at = r + 1, at + n
+      key = chunk[at]
+    end
+  end
+end
 
 -- The chunk and the index before the first value of `code`'s row.
 local function lazy_place(store, code)
@@ -198,6 +235,7 @@ end
 
 -- The compact state of obj (identity key `key` in store), recorded.
 local function lazy_materialize(store, key, obj)
+  if store.unindexed then index_slots(store) end
   local chunk, at = lazy_place(store, store.slot_of[key])
   local n = store.n
   local st = {}
@@ -220,8 +258,9 @@ local function lazy_find(_, obj)
   if key ~= nil then
     for i = #stores, 1, -1 do
       local store = stores[i]
-      if rawequal(store.identity[key], obj) and store.slot_of[key] ~= nil then
-        return lazy_materialize(store, key, obj)
+      if rawequal(store.identity[key], obj) then
+        if store.unindexed then index_slots(store) end      -- (only the store that has obj)
+        if store.slot_of[key] ~= nil then return lazy_materialize(store, key, obj) end
       end
     end
   end
@@ -229,7 +268,10 @@ local function lazy_find(_, obj)
   for i = #stores, 1, -1 do
     local store = stores[i]
     for k, o in pairs(store.identity) do
-      if rawequal(o, obj) and store.slot_of[k] ~= nil then return lazy_materialize(store, k, obj) end
+      if rawequal(o, obj) then
+        if store.unindexed then index_slots(store) end
+        if store.slot_of[k] ~= nil then return lazy_materialize(store, k, obj) end
+      end
     end
   end
   return nil
@@ -244,6 +286,7 @@ local function release_closed(store)
   local live, slots = 0, 0
   for _ in pairs(store.identity) do live = live + 1 end
   if live > 0 then
+    if store.unindexed then index_slots(store) end        -- (not for a store that goes: nothing asks)
     for _ in pairs(store.slot_of) do slots = slots + 1 end
     if live * 4 >= slots then return false end
     for key, obj in pairs(store.identity) do
@@ -278,17 +321,26 @@ local function register_store(mapper, store)
 end
 
 --- The store of `class` (a session's state class of mapper, whose
--- identity map is `identity`), registered with the mapper.
+-- identity map is `identity`), registered with the mapper, ready for a
+-- load: the slots of earlier loads written, and the slots of this one
+-- left for later when it is the store's first (see "The slots of a
+-- store's first load"). presize: the slot table's array size, for dense
+-- keys (loading.lua).
 function M.lazy_store(class, mapper, identity, presize)
   local pair = class._pair
   local store = pair.store
   if store == nil or store.identity ~= identity then
-    local slot_of = presize > 0 and core.orm_new_table(presize) or {}
-    store = { class = class, identity = identity, slot_of = slot_of, chunks = {}, n = #mapper.attr_keys }
+    local pk = mapper.pk_index
+    store = { class = class, identity = identity, slot_of = {}, chunks = {}, n = #mapper.attr_keys,
+              pk1 = #pk == 1 and pk[1] or nil, presize = presize }
     pair.store = store
     store.registered = false
   end
   if not store.registered then register_store(mapper, store) end
+  if store.unindexed then index_slots(store) end
+  local fresh = store.pk1 ~= nil and store.chunks[1] == nil
+  store.index_later = fresh
+  if fresh then store.unindexed = 1 end
   return store
 end
 
@@ -296,6 +348,7 @@ end
 -- store without a state yet, or nil; nil too when store has no slot for
 -- the key (then it is not such an object).
 function M.lazy_changes(store, key, obj)
+  if store.unindexed then index_slots(store) end
   local code = store.slot_of[key]
   if code == nil then return nil, false end
   local chunk, at = lazy_place(store, code)
