@@ -26,6 +26,21 @@ function M.setup(n_rows)
     engine:begin(function(c) c:execute(ath.insert(Bench.__table__), rows) end)
   end
   local env = { engine = engine, Bench = Bench, t = Bench.__table__, Session = orm.sessionmaker({ bind = engine }) }
+  -- The two sides orm_load_cpu.lua and orm_load_phases.lua time: every row
+  -- fetched with the Core, and every row loaded as an object (then the
+  -- session closed); each checks it got all n_rows.
+  function env.fetch_core()
+    local conn = engine:connect()
+    local all = conn:execute(ath.select(env.t)):all()
+    assert(#all == n_rows)
+    conn:close()
+  end
+  function env.load_orm()
+    local s = env.Session()
+    local all = s:query(Bench):all()
+    assert(#all == n_rows)
+    s:close()
+  end
   function env.close()
     engine:dispose()
     for _, suffix in ipairs({ "", "-wal", "-shm" }) do os.remove(path .. suffix) end

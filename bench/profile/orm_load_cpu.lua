@@ -4,26 +4,13 @@
 -- process and keeping the best of each: on a shared machine the best run
 -- is the one least disturbed (docs/performance.md, "ORM loading per row").
 --   lua5.4 bench/profile/orm_load_cpu.lua [N] [REPEAT]     (luajit too)
-local ath = require("athanor")
 local common = require("bench.profile.orm_common")
 
 local N = tonumber(arg[1] or "100000")
 local REPEAT = tonumber(arg[2] or "9")
 local env = common.setup(N)
 
-local function core()
-  local conn = env.engine:connect()
-  local all = conn:execute(ath.select(env.t)):all()
-  assert(#all == N)
-  conn:close()
-end
-
-local function orm()
-  local s = env.Session()
-  local all = s:query(env.Bench):all()
-  assert(#all == N)
-  s:close()
-end
+local core, orm = env.fetch_core, env.load_orm
 
 local best = { core = math.huge, orm = math.huge }
 for _ = 1, REPEAT do

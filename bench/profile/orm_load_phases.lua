@@ -10,7 +10,7 @@
 local core = require("athanor.core")
 
 -- time the C loader: loading.lua keeps core.orm_load in a local when it
--- is loaded, so the wrapper goes in before athanor is required
+-- is loaded, so the wrapper goes in before athanor is required (orm_common)
 local clock = os.clock
 local in_load = 0
 local orm_load = core.orm_load
@@ -21,7 +21,6 @@ core.orm_load = function(spec, rows, out)
   return created
 end
 
-local ath = require("athanor")
 local common = require("bench.profile.orm_common")
 
 local N = tonumber(arg[1] or "100000")
@@ -29,19 +28,7 @@ local REPEAT = tonumber(arg[2] or "9")
 local STOP = arg[3] == "stop"
 local env = common.setup(N)
 
-local function core_fetch()
-  local conn = env.engine:connect()
-  local all = conn:execute(ath.select(env.t)):all()
-  assert(#all == N)
-  conn:close()
-end
-
-local function orm_fetch()
-  local s = env.Session()
-  local all = s:query(env.Bench):all()
-  assert(#all == N)
-  s:close()
-end
+local core_fetch, orm_fetch = env.fetch_core, env.load_orm
 
 local best = { core = math.huge, orm = math.huge, load = math.huge }
 local kb = {}

@@ -240,7 +240,7 @@ static int number_from_text(lua_State *L) {
 #else
   if (lua_isnumber(L, 1)) { lua_pushnumber(L, lua_tonumber(L, 1)); return 1; }
 #endif
-  if (!strcmp(s, "NaN")) lua_pushnumber(L, 0.0 / 0.0);
+  if (!strcmp(s, "NaN")) lua_pushnumber(L, NAN);
   else if (!strcmp(s, "Infinity")) lua_pushnumber(L, HUGE_VAL);
   else if (!strcmp(s, "-Infinity")) lua_pushnumber(L, -HUGE_VAL);
   else lua_settop(L, 1);

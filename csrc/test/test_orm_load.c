@@ -172,6 +172,31 @@ static void test_orm_load_fresh_store_finds_a_repeated_key_once(void **state) {
   lua_close(L);
 }
 
+/* store.index_later (state.lua: a fresh store, a one-column key): the
+ * loader writes no slot, the key being in the chunk at its column's place;
+ * a store that has slots already, or a composite key, gets them written. */
+static void test_orm_load_leaves_a_fresh_stores_slots_for_later(void **state) {
+  (void)state;
+  lua_State *L = embedded_lua_state();
+  run(L,
+    "local store = { slot_of = {}, chunks = {}, index_later = true }\n"
+    "local s = spec(store, {})\n"
+    "local batch = rows(4)\n"
+    "assert(core.orm_load(s, batch, batch) == 4)\n"
+    "assert(next(store.slot_of) == nil, 'no slot written')\n"
+    "for r = 1, 4 do assert(store.chunks[1][(r - 1) * 3 + 1] == r, 'key ' .. r .. ' in the chunk') end\n"
+    "local indexed = { slot_of = { [99] = 2^24 + 1 }, chunks = { {} }, index_later = true }\n"
+    "local s2 = spec(indexed, {})\n"
+    "assert(core.orm_load(s2, rows(2), {}) == 2)\n"
+    "assert(indexed.slot_of[1] == 2 * 2^24 + 1 and indexed.slot_of[2] == 2 * 2^24 + 2, 'slots written')\n"
+    "local pair = { slot_of = {}, chunks = {}, index_later = true }\n"
+    "local s3 = spec(pair, {})\n"
+    "s3.pk = { 1, 2 }\n"
+    "assert(core.orm_load(s3, rows(2), {}) == 2)\n"
+    "assert(next(pair.slot_of) ~= nil, 'a composite key gets its slots at once')\n");
+  lua_close(L);
+}
+
 /* core.orm_new_table: an array part for dense keys (loading.lua presizes a
  * fresh identity map with it); a size out of range is an ArgumentError. */
 static void test_orm_new_table_sizes_and_refuses(void **state) {
@@ -210,6 +235,7 @@ int main(void) {
     cmocka_unit_test(test_orm_load_fresh_store_finds_a_repeated_key_once),
     cmocka_unit_test(test_orm_load_splits_a_big_batch_into_small_arrays),
     cmocka_unit_test(test_orm_new_table_sizes_and_refuses),
+    cmocka_unit_test(test_orm_load_leaves_a_fresh_stores_slots_for_later),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

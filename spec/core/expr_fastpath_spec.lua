@@ -239,8 +239,13 @@ describe("the point select and the one-row insert built afresh", function()
   end)
 
   it("honours execution options and parameters given with a fused select", function()
-    local stmt = ath.select(things):where(things.c.id:le(3))
-    conn:execute(stmt):all()                           -- its SQL kept
+    conn:execute(ath.insert(things):values({ id = 21, name = "no price", qty = 1 }))
+    local function price(opts)
+      return conn:execute(ath.select(things):where(things.c.id:eq(21)), nil, opts):one().price
+    end
+    assert.is_nil(price())                             -- its SQL kept from here
+    assert.equal(ath.null, price({ nulls = ath.null }))
+    assert.is_nil(price())
     local n = 0
     for row in conn:execute(ath.select(things):where(things.c.id:le(3)), nil, { stream = true }) do
       n = n + 1

@@ -10,6 +10,13 @@ local M = {}
 -- before_each(fx.open); after_each(fx.close). fx.Base, fx.models, fx.engine,
 -- fx.Session (a sessionmaker), fx.session, fx.sql (statements run since
 -- fx.reset_sql()).
+--- Collect until weak tables let go: an object referenced only from a
+-- weak-keyed table (the state table) or held by one that was itself just
+-- freed takes more than one full cycle to go.
+function M.full_gc()
+  for _ = 1, 4 do collectgarbage("collect") end
+end
+
 function M.new(build, session_opts)
   local fx = { sql = {} }
   function fx.open()

@@ -25,9 +25,7 @@ local function entries(session, model)
   return n
 end
 
-local function full_gc()
-  for _ = 1, 4 do collectgarbage("collect") end
-end
+local full_gc = fixtures.full_gc
 
 describe("The identity map", function()
   before_each(function()

@@ -28,9 +28,7 @@ end)
 
 local ROWS = 12
 
-local function full_gc()
-  for _ = 1, 4 do collectgarbage("collect") end
-end
+local full_gc = fixtures.full_gc
 
 local function recorded(obj) return rawget(state.states, obj) ~= nil end
 

@@ -28,9 +28,7 @@ end)
 
 local PIECE_SLOTS = 16000
 
-local function full_gc()
-  for _ = 1, 4 do collectgarbage("collect") end
-end
+local full_gc = fixtures.full_gc
 
 local function fill(n)
   fx.engine:begin(function(c)

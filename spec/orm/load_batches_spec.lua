@@ -17,9 +17,7 @@ end)
 
 local ROWS = 40
 
-local function full_gc()
-  for _ = 1, 4 do collectgarbage("collect") end
-end
+local full_gc = fixtures.full_gc
 
 local function entries(s)
   local n = 0

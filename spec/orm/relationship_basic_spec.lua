@@ -254,7 +254,7 @@ describe("orm.relationship", function()
     local weak = setmetatable({ ps[1], ps[1].children[1] }, { __mode = "v" })
     ps = nil                                             -- luacheck: ignore 311
     s:commit()
-    for _ = 1, 4 do collectgarbage("collect") end
+    fixtures.full_gc()
     assert.is_nil(weak[1])
     assert.is_nil(weak[2])
     local n = 0

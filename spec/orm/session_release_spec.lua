@@ -21,9 +21,7 @@ end)
 
 local ROWS = 40
 
-local function full_gc()
-  for _ = 1, 4 do collectgarbage("collect") end
-end
+local full_gc = fixtures.full_gc
 
 describe("A session dropped without close()", function()
   before_each(function()

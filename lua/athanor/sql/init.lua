@@ -10,7 +10,7 @@ local dml = require("athanor.sql.dml")
 local text = require("athanor.text")
 local schema = require("athanor.schema")
 local result = require("athanor.engine.result")
-local RESULT, new_result = result.Result, result.new
+local new_result = result.new
 local with_connection = require("athanor.engine.connection").with_connection
 local is_many = require("athanor.params").is_many
 
@@ -85,9 +85,7 @@ local function fused_select(self, entry, conn, dialect, opts)
     local c = conn._c
     if c and not opts and not conn._echo and not conn.engine._listeners then
       local cur, rowcount, lastrowid = conn._exec(c, kept.sql, holder, BIND_VALUE, nil, conn._nulls)
-      local meta = kept.meta
-      if cur and not meta then return setmetatable({ _cur = cur, _meta = nil, _conn = conn, _closed = false }, RESULT) end
-      return new_result(cur, rowcount, lastrowid, meta, conn)
+      return new_result(cur, rowcount, lastrowid, kept.meta, conn)
     end
     if conn._echo then return conn:_execute_sql(kept.sql, { holder.v }, opts, kept.meta) end
     return conn:_execute_sql(kept.sql, holder, opts, kept.meta, BIND_VALUE)
@@ -124,9 +122,9 @@ local function select_tostring(self)
   return (compile(self, "sqlite", nil, false))
 end
 
--- A fused point select's class executes it directly (sql/selectable.lua,
+-- A fused point select's class executes it with this (sql/selectable.lua,
 -- fused_class): no parameters is its usual case.
-function Select._ath_fused_execute(self, conn, params, opts)
+sel.fused_execute = function(self, conn, params, opts)
   if params == nil then return fused_select(self, self._fused_where, conn, conn.dialect_name, opts) end
   return select_execute(self, conn, params, opts)
 end
@@ -316,11 +314,7 @@ local function insert_execute(self, conn, params, opts)
     -- a plain row of a shape values() found (sql/dml.lua): bound by name,
     -- as it is, into the SQL kept on the shape
     local src = self._row
-    local meta, numbered
-    local name = kept.key_name                        -- (fused_row_key's usual case inline)
-    local v = name and src[name]
-    if v ~= nil and v ~= null then meta, numbered = setmetatable({ v }, GivenKeyMeta), false
-    else meta, numbered = fused_row_key(kept, src) end
+    local meta, numbered = fused_row_key(kept, src)
     local fused = kept[numbered and "fused_numbered" or "fused"]
     local entry = fused and fused[conn.dialect]
     if entry and entry.epoch == compile_hit() then

@@ -311,8 +311,10 @@ M.add_criteria = add_criteria
 -- C converter reads an absent slot as an empty one (a 3-slot array instead
 -- of 10: ~0.4k instructions less per statement on Lua 5.4). The C converter
 -- reads k from the class (l_convert.c, class_kind).
+-- (M.fused_execute: the class's execute, set by athanor.sql, sql/init.lua,
+-- which executes statements)
 local function fused_class(entry)
-  local index = setmetatable({ k = SELECT, _fused_where = entry, _ath_execute = Select._ath_fused_execute }, Select)
+  local index = setmetatable({ k = SELECT, _fused_where = entry, _ath_execute = M.fused_execute }, Select)
   for slot = WHERE + 1, CORRELATE do index[slot] = false end
   local class = { __index = index, __node_fields = index }
   for name, fn in pairs(Select) do                   -- (its metamethods: __tostring, __name)
