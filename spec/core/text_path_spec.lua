@@ -159,7 +159,7 @@ describe("The text point-select path", function()
     local c = conn._c
     if type(c) ~= "userdata" then return end           -- the cosocket driver's connection is Lua
     local res = conn:execute(point, { id = 1 })
-    local cur = res._cur
+    local cur = res[require("athanor.engine.result").CUR]
     for _, wrong in ipairs({ {}, cur, 5 }) do
       local ok, err = pcall(c.exec, wrong, "SELECT 1")
       assert.is_false(ok)

@@ -54,6 +54,14 @@ M.RowMethods = RowMethods
 ----------------------------------------------------------------- Result
 
 local Result = { __name = "athanor.Result" }
+-- SLOTS: a Result keeps its four hot fields in its array part, the cursor
+-- (or, once closed, its column names), the statement's meta, the
+-- Connection and the closed flag: on Lua 5.4 a table whose fields are all
+-- in its hash part costs ~0.75k instructions more to make than an array of
+-- as many (callgrind). Every other field is named. Connection:_execute_sql
+-- and the fused point select (sql/init.lua) build the array themselves.
+local CUR, META, CONN, CLOSED = 1, 2, 3, 4
+M.CUR, M.META, M.CONN, M.CLOSED = CUR, META, CONN, CLOSED
 Result.__index = Result
 M.Result = Result
 -- A Result of rows: these two are the same for all of them (M.new), so they
@@ -69,15 +77,16 @@ Result.rowcount = -1
 function M.new(cur, rowcount, lastrowid, meta, conn)
   if cur then
     if meta and meta.processors then cur:set_processors(meta.processors) end
-    -- Four fields, the fewest a point select allocates and fills: the
-    -- constants (returns_rows = true, rowcount = -1) come from the class,
-    -- and _closed = false says "open, read straight from its cursor" (see
-    -- the fast paths below). A statement with rows has no lastrowid.
-    -- (Connection:_execute_sql builds this table itself when meta is nil.)
-    return setmetatable({ _cur = cur, _meta = meta, _conn = conn, _closed = false }, Result)
+    -- Four slots, the fewest a point select allocates and fills (an array:
+    -- see SLOTS above): the constants (returns_rows = true, rowcount = -1)
+    -- come from the class, and [CLOSED] = false says "open, read straight
+    -- from its cursor" (see the fast paths below). A statement with rows
+    -- has no lastrowid. (Connection:_execute_sql and the fused point
+    -- select, sql/init.lua, build this table themselves when meta is nil.)
+    return setmetatable({ cur, meta, conn, false }, Result)
   end
-  return setmetatable({ lastrowid = lastrowid, _meta = meta, _conn = conn,
-                        returns_rows = false, rowcount = rowcount or -1 }, Result)
+  return setmetatable({ nil, meta, conn, lastrowid = lastrowid, returns_rows = false, rowcount = rowcount or -1 },
+                      Result)
 end
 
 -- A cursor over rows already read (a multi-row INSERT ... RETURNING run as
@@ -113,18 +122,18 @@ function ListCursor:detached() return nil end
 function M.from_rows(rows, names, rowcount, conn)
   if rows == nil then return M.new(nil, rowcount, nil, nil, conn) end
   local cur = setmetatable({ _rows = rows, _i = 1, _names = names or {} }, ListCursor)
-  return setmetatable({ _cur = cur, _conn = conn, returns_rows = true, rowcount = rowcount or #rows }, Result)
+  return setmetatable({ cur, nil, conn, returns_rows = true, rowcount = rowcount or #rows }, Result)
 end
 
 -- A Result and its views (mappings(), scalars()) read one cursor through one
 -- state: the cursor, the closed flag and the batch of rows an iteration has
 -- fetched live on the Result the views came from (its `_src`, or itself).
--- `_closed` is true once closed; false (only on a Result of M.new, until an
+-- [CLOSED] is true once closed; false (only on a Result of M.new, until an
 -- iteration batches rows) when its rows are all still in its cursor, so
 -- first(), one(), one_or_none() and scalar() can take them in one C call;
 -- nil otherwise (a view, a Result over rows already read, a batch taken).
 -- Closing a C cursor hands back its column names, which the Result keeps as
--- `_cur` from then on (keys() reads them): the cursor may serve the next
+-- [CUR] from then on (keys() reads them): the cursor may serve the next
 -- execution of its statement, and this Result must not keep it alive.
 
 local function closed_error()
@@ -139,8 +148,8 @@ end
 local next_row                              -- defined with the iterators below
 
 local function cursor_of(src)
-  local cur = src._cur
-  if cur == nil or src._closed then closed_error() end
+  local cur = src[CUR]
+  if cur == nil or src[CLOSED] then closed_error() end
   return cur
 end
 
@@ -181,7 +190,7 @@ function Result:all()
   else
     rows = fetch_into(cur, nil)
   end
-  src._closed = true                        -- consumed; keys() still works
+  src[CLOSED] = true                        -- consumed; keys() still works
   return transform_all(self, rows)
 end
 
@@ -209,8 +218,8 @@ end
 -- first; the result is consumed (closed) afterwards.
 local function first_rows(self, want)
   local src = self._src or self
-  local cur = src._cur                     -- cursor_of(src), inlined: one() is the point select's path
-  if cur == nil or src._closed then closed_error() end
+  local cur = src[CUR]                     -- cursor_of(src), inlined: one() is the point select's path
+  if cur == nil or src[CLOSED] then closed_error() end
   local a, b, lost, names
   if src._buf then
     local rows = drain_buffer(src, {}, want)
@@ -222,22 +231,22 @@ local function first_rows(self, want)
     a, b, lost, names = cur:take_and_close(want)
     if lost ~= nil then lost_error(lost) end
   end
-  if names then src._cur = names end
-  src._closed = true
+  if names then src[CUR] = names end
+  src[CLOSED] = true
   return a, b
 end
 
 -- first(), one(), one_or_none() and scalar() on a Result whose rows are all
--- in its cursor (_closed == false: not a view, so no row transform) take
+-- in its cursor ([CLOSED] == false: not a view, so no row transform) take
 -- them in one C call. This is the point select's path, hence the repetition.
 
 --- The first row (or nil) and closes the result.
 function Result:first()
-  if self._closed == false then
-    local row, _, lost, names = self._cur:take_and_close(1)
+  if self[CLOSED] == false then
+    local row, _, lost, names = self[CUR]:take_and_close(1)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
-    if names then self._cur = names end
-    self._closed = true
+    if names then self[CUR] = names end
+    self[CLOSED] = true
     return row
   end
   local row = first_rows(self, 1)
@@ -248,13 +257,13 @@ end
 --- Exactly one row: raises NoResultFound or MultipleResultsFound otherwise.
 function Result:one()
   local row, extra
-  if self._closed == false then
+  if self[CLOSED] == false then
     local lost
     local names
-    row, extra, lost, names = self._cur:take_and_close(2)
+    row, extra, lost, names = self[CUR]:take_and_close(2)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
-    if names then self._cur = names end
-    self._closed = true
+    if names then self[CUR] = names end
+    self[CLOSED] = true
     if row and not extra then return row end
   else
     row, extra = first_rows(self, 2)
@@ -272,13 +281,13 @@ end
 --- One row or nil: raises MultipleResultsFound if there are more.
 function Result:one_or_none()
   local row, extra
-  if self._closed == false then
+  if self[CLOSED] == false then
     local lost
     local names
-    row, extra, lost, names = self._cur:take_and_close(2)
+    row, extra, lost, names = self[CUR]:take_and_close(2)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
-    if names then self._cur = names end
-    self._closed = true
+    if names then self[CUR] = names end
+    self[CLOSED] = true
     if not extra then return row end
   else
     row, extra = first_rows(self, 2)
@@ -292,11 +301,11 @@ end
 
 --- The first column of the first row (nil when no rows), closing the result.
 function Result:scalar()
-  if self._closed == false then
-    local row, _, lost, names = self._cur:take_and_close(1)
+  if self[CLOSED] == false then
+    local row, _, lost, names = self[CUR]:take_and_close(1)
     if lost then errors.raise("ResourceClosedError", 2, "%s", lost) end
-    if names then self._cur = names end
-    self._closed = true
+    if names then self[CUR] = names end
+    self[CLOSED] = true
     if row == nil then return nil end
     return row[1]
   end
@@ -317,7 +326,7 @@ end
 
 --- The column names, in order (every column, even those that are NULL).
 function Result:keys()
-  local cur = (self._src or self)._cur
+  local cur = (self._src or self)[CUR]
   if cur == nil then return {} end
   local names = getmetatable(cur) == nil and cur or cur:names()   -- closed: the names it kept
   local copy = {}
@@ -335,7 +344,7 @@ local WEAK_KEYS = { __mode = "k" }
 -- however many rows were batched.
 local function watch(src)
   src._watched = true
-  local conn = src._conn
+  local conn = src[CONN]
   if conn == nil then return end
   local reading = conn._reading
   if reading == nil then reading = setmetatable({}, WEAK_KEYS); conn._reading = reading end
@@ -352,7 +361,7 @@ function next_row(self)
     if buf[1] == nil then src._buf = nil return nil end
     i = 1
     src._buf = buf
-    src._closed = nil                       -- open, but not all its rows in the cursor any more
+    src[CLOSED] = nil                       -- open, but not all its rows in the cursor any more
     if buf[BATCH] ~= nil and not src._watched then watch(src) end
   end
   src._bufi = i + 1
@@ -375,8 +384,8 @@ end
 -- closed result, or a view of it, raises ResourceClosedError.
 function Result:close()
   local src = self._src or self
-  if src._cur and not src._closed then src._cur = src._cur:close() or src._cur end
-  src._closed = true
+  if src[CUR] and not src[CLOSED] then src[CUR] = src[CUR]:close() or src[CUR] end
+  src[CLOSED] = true
   src._buf = nil                            -- batched rows are not handed out after close
 end
 
@@ -386,14 +395,14 @@ end
 function M.drop_lost_batches(reading)
   if reading == nil then return end
   for src in pairs(reading) do
-    local cur = src._cur
-    if src._buf and cur and not src._closed and cur:detached() then src._buf = nil end
+    local cur = src[CUR]
+    if src._buf and cur and not src[CLOSED] and cur:detached() then src._buf = nil end
   end
 end
 
 --- The primary key of the row a single-row INSERT created, as an array.
 function Result:inserted_primary_key()
-  local meta = self._meta
+  local meta = self[META]
   local pk = meta and meta.inserted_primary_key
   if pk then
     if meta.autoinc_index and pk[meta.autoinc_index] == nil then
@@ -411,9 +420,8 @@ end
 -- transforms each row.
 local function view(self, transform, scalar_index)
   local src = self._src or self
-  return setmetatable({ _src = src, rowcount = self.rowcount, _conn = self._conn,
-                        lastrowid = self.lastrowid, _meta = self._meta,
-                        returns_rows = self.returns_rows,
+  return setmetatable({ nil, self[META], self[CONN], _src = src, rowcount = self.rowcount,
+                        lastrowid = self.lastrowid, returns_rows = self.returns_rows,
                         _transform = transform, _scalar_index = scalar_index }, Result)
 end
 
