@@ -7,13 +7,17 @@
 # runs; this is how a single cell is measured again (docs/performance.md).
 #   core: raw C, athanor text, athanor expr  -> text/C, expr/C, expr/text
 #   orm:  athanor expr (W3), athanor ORM (OW3) -> OW3/W3 (loading against fetching)
+#   floor: W4 through raw C, athanor's driver level alone and with the
+#         expression language's objects (point_select_floor.lua), text,
+#         expr -> each / raw C (what a Lua point select cannot go under)
 # usage: bash bench/profile/paired_ratios.sh lua54|luajit core W4|W4tx|... N ROUNDS [DB]
 #        bash bench/profile/paired_ratios.sh lua54|luajit orm N ROUNDS [DB]
+#        bash bench/profile/paired_ratios.sh lua54|luajit floor N ROUNDS [DB]
 #   (DB: a SQLite file set up by `build/bench/raw_sqlite DB setup 100000`)
 set -euo pipefail
 interp=$1 kind=$2
 shift 2
-if [ "$kind" = core ]; then wl=$1; shift; else wl=OW3; fi
+case $kind in core) wl=$1; shift ;; floor) wl=W4 ;; *) wl=OW3 ;; esac
 n=$1 rounds=$2 db=${3:-/tmp/athanor_bench.db}
 cd "$(dirname "$0")/../.."
 eval "$(bash tools/env.sh build "$interp")"
@@ -28,13 +32,20 @@ for _ in $(seq "$rounds"); do
     t=$("$bin" bench/contenders/athanor.lua sqlite "sqlite:///$db" "$wl" "$n" 100000 text | sec)
     e=$("$bin" bench/contenders/athanor.lua sqlite "sqlite:///$db" "$wl" "$n" 100000 expr | sec)
     add text/C "$t" "$c"; add expr/C "$e" "$c"; add expr/text "$e" "$t"
+  elif [ "$kind" = floor ]; then
+    c=$(build/bench/raw_sqlite "$db" W4 "$n" | sec)
+    d=$("$bin" bench/profile/point_select_floor.lua "$db" "$n" driver | sec)
+    o=$("$bin" bench/profile/point_select_floor.lua "$db" "$n" objects | sec)
+    t=$("$bin" bench/contenders/athanor.lua sqlite "sqlite:///$db" W4 "$n" 100000 text | sec)
+    e=$("$bin" bench/contenders/athanor.lua sqlite "sqlite:///$db" W4 "$n" 100000 expr | sec)
+    add driver/C "$d" "$c"; add objects/C "$o" "$c"; add text/C "$t" "$c"; add expr/C "$e" "$c"
   else
     f=$("$bin" bench/contenders/athanor.lua sqlite "sqlite:///$db" W3 "$n" 100000 expr | sec)
     o=$("$bin" bench/contenders/athanor_orm.lua sqlite "sqlite:///$db" OW3 "$n" 100000 | sec)
     add OW3/W3 "$o" "$f"
   fi
 done
-for k in text/C expr/C expr/text OW3/W3; do
+for k in driver/C objects/C text/C expr/C expr/text OW3/W3; do
   [ -n "${list[$k]:-}" ] || continue
   # shellcheck disable=SC2086  # (the list is words)
   echo ${list[$k]} | tr ' ' '\n' | sort -n |
