@@ -422,17 +422,11 @@ static ath_status pg_prepare(ath_dconn *c, const char *sql, size_t len, ath_dstm
   s->c = c;
   s->sql = ath_strndup(sql, len);                 /* libpq wants a C string */
   s->nparams = (int)sc.max_param;
-  size_t np = (size_t)(s->nparams ? s->nparams : 1);
-  s->pvals = ath_calloc(np, sizeof(char *));
-  s->plens = ath_calloc(np, sizeof(int));
-  s->pfmts = ath_calloc(np, sizeof(int));
-  s->want = ath_calloc(np, sizeof(Oid));
-  s->ptext = ath_calloc(np, 1);
-  if (!s->sql || !s->pvals || !s->plens || !s->pfmts || !s->want || !s->ptext) st = ath_error_nomem(err);
+  st = s->sql ? ath_drv_pg_alloc_params(s, err) : ath_error_nomem(err);
   /* Without parameters there are no types to choose: parse now, so a bad
    * statement fails here. With parameters the first step parses it, typed
    * by the values bound (select_variant). */
-  else if (s->nparams == 0 && (st = prepare_variant(s, &s->base, NULL, err)) == ATH_OK) s->cur = &s->base;
+  if (st == ATH_OK && s->nparams == 0 && (st = prepare_variant(s, &s->base, NULL, err)) == ATH_OK) s->cur = &s->base;
   if (st != ATH_OK) { ath_drv_pg_free_stmt(s, 1); return st; }
   *out = s;
   return ATH_OK;

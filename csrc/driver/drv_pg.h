@@ -31,6 +31,11 @@ typedef struct pg_variant {
  * meets few sets of value kinds (NULL or not per parameter, int4 or int8). */
 #define PG_MAX_VARIANTS 8
 
+/* A number's text ("%.17g" of a double is at most 24 bytes, an int64's 20)
+ * or a string shorter than this, NUL included, is kept in the statement. */
+#define PG_SHORT_PARAM 32
+typedef char pg_short_param[PG_SHORT_PARAM];
+
 struct ath_dstmt {
   ath_dconn *c;
   char *sql;                     /* owned C string: typed variants are parsed on demand */
@@ -41,8 +46,12 @@ struct ath_dstmt {
   pg_variant *cur;               /* the variant of the current execution (columns), or NULL */
   unsigned long tick;            /* use counter for the variants' LRU */
   int nparams, ncols;
-  char **pvals;                  /* owned copies (NULL = SQL NULL) */
+  char **pvals;                  /* the values as sent (NULL = SQL NULL): owned copies where
+                                  * powned[i], else in pshort[i] */
   int *plens, *pfmts;
+  unsigned char *powned;         /* per parameter: 1 = pvals[i] is an owned copy to free */
+  pg_short_param *pshort;        /* per parameter: room for a number's, a bool's or a short
+                                  * string's text, so binding one allocates nothing */
   Oid *want;                     /* per parameter: the type to parse it with, 0 = server's */
   unsigned char *ptext;          /* per parameter: 1 = bound text, sent as bytea when the
                                   * server takes bytea there, refused with a zero byte else */
@@ -66,6 +75,11 @@ ATH_HIDDEN Oid ath_drv_pg_param_type(const ath_dstmt *s, const pg_variant *v, in
  * binary (zero bytes included); elsewhere text with a zero byte is a DataError. */
 ATH_HIDDEN ath_status ath_drv_pg_finish_params(ath_dstmt *s, ath_error *err);
 ATH_HIDDEN void ath_drv_pg_clear_params(ath_dstmt *s);
+/* The per-parameter arrays for s->nparams parameters (at least one slot),
+ * all or none: ATH_OK, or ATH_E_NOMEM with every array NULL. */
+ATH_HIDDEN ath_status ath_drv_pg_alloc_params(ath_dstmt *s, ath_error *err);
+/* Clears the parameters and frees the arrays (NULL after). */
+ATH_HIDDEN void ath_drv_pg_free_params(ath_dstmt *s);
 /* Decode one result text into out (arena memory until the next step):
  * ATH_OK, or ATH_E_NOMEM with out NULL. */
 ATH_HIDDEN ath_status ath_drv_pg_convert(ath_dstmt *s, Oid type, const char *text, size_t len, ath_value *out,

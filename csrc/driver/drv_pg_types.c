@@ -48,12 +48,35 @@ void ath_drv_pg_arena_reset(ath_dstmt *s) {
 /* ----------------------------------------------------------- parameters */
 
 void ath_drv_pg_clear_params(ath_dstmt *s) {
-  for (int i = 0; i < s->nparams && s->pvals && s->plens && s->pfmts; i++) {  /* a failed prepare may lack some */
-    ath_free(s->pvals[i]);
-    s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0;
+  for (int i = 0; i < s->nparams && s->pvals && s->powned && s->plens && s->pfmts; i++) {  /* (none after a failed allocation) */
+    if (s->powned[i]) ath_free(s->pvals[i]);
+    s->pvals[i] = NULL; s->powned[i] = 0; s->plens[i] = 0; s->pfmts[i] = 0;
   }
   if (s->want && s->nwant) memset(s->want, 0, (size_t)s->nparams * sizeof *s->want);
   if (s->ptext) memset(s->ptext, 0, (size_t)s->nparams);
+  s->nwant = 0;
+}
+
+ath_status ath_drv_pg_alloc_params(ath_dstmt *s, ath_error *err) {
+  size_t np = (size_t)(s->nparams > 0 ? s->nparams : 1);
+  s->pvals = ath_calloc(np, sizeof *s->pvals);
+  s->plens = ath_calloc(np, sizeof *s->plens);
+  s->pfmts = ath_calloc(np, sizeof *s->pfmts);
+  s->want = ath_calloc(np, sizeof *s->want);
+  s->ptext = ath_calloc(np, 1);
+  s->powned = ath_calloc(np, 1);
+  s->pshort = ath_malloc(np * sizeof *s->pshort);
+  if (s->pvals && s->plens && s->pfmts && s->want && s->ptext && s->powned && s->pshort) return ATH_OK;
+  ath_drv_pg_free_params(s);
+  return ath_error_nomem(err);
+}
+
+void ath_drv_pg_free_params(ath_dstmt *s) {
+  ath_drv_pg_clear_params(s);
+  ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts);
+  ath_free(s->want); ath_free(s->ptext); ath_free(s->powned); ath_free(s->pshort);
+  s->pvals = NULL; s->plens = NULL; s->pfmts = NULL;
+  s->want = NULL; s->ptext = NULL; s->powned = NULL; s->pshort = NULL;
   s->nwant = 0;
 }
 
@@ -131,21 +154,52 @@ static int put_array(ath_buf *b, const ath_value *v) {
   return b->oom ? -1 : 0;
 }
 
+/* An int64's decimal digits into out (room for 21 bytes): "%lld" without
+ * printf, which cost a bound integer ~0.8k instructions. */
+static int int_text(char *out, int64_t v) {
+  char digits[20];
+  int n = 0, len = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do { digits[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+  if (v < 0) out[len++] = '-';
+  while (n) out[len++] = digits[--n];
+  out[len] = '\0';
+  return len;
+}
+
+/* A double's text into out (PG_SHORT_PARAM bytes): what put_float writes. */
+static int float_text(char *out, double f) {
+  if (isnan(f)) return (int)strlen(strcpy(out, "NaN"));
+  if (isinf(f)) return (int)strlen(strcpy(out, f > 0 ? "Infinity" : "-Infinity"));
+  return snprintf(out, PG_SHORT_PARAM, "%.17g", f);
+}
+
+/* Numbers, booleans and strings shorter than PG_SHORT_PARAM are written
+ * into the statement's own slot for the parameter (pshort): a row of them
+ * is bound without allocating (an executemany row of four values cost four
+ * allocations and frees, and printf through a growing buffer, before). */
 ath_status ath_drv_pg_bind_value(ath_dstmt *s, int i, const ath_value *v, ath_error *err) {
-  ath_free(s->pvals[i]);
-  s->pvals[i] = NULL; s->plens[i] = 0; s->pfmts[i] = 0; s->ptext[i] = 0;
+  if (s->powned[i]) ath_free(s->pvals[i]);
+  s->pvals[i] = NULL; s->powned[i] = 0; s->plens[i] = 0; s->pfmts[i] = 0; s->ptext[i] = 0;
   Oid want = value_type(v);
   s->nwant += (want != 0) - (s->want[i] != 0);
   s->want[i] = want;
-  if (v->type == ATH_V_NULL) return ATH_OK;
+  char *slot = s->pshort[i];
+  switch (v->type) {
+    case ATH_V_NULL: return ATH_OK;
+    case ATH_V_INT: s->plens[i] = int_text(slot, v->u.i); s->pvals[i] = slot; return ATH_OK;
+    case ATH_V_FLOAT: s->plens[i] = float_text(slot, v->u.f); s->pvals[i] = slot; return ATH_OK;
+    case ATH_V_BOOL: slot[0] = v->u.i ? 't' : 'f'; slot[1] = '\0'; s->plens[i] = 1; s->pvals[i] = slot; return ATH_OK;
+    default: break;
+  }
   if (v->type == ATH_V_BLOB || v->type == ATH_V_TEXT) {
     /* raw bytes: a blob goes binary (zero bytes included); text goes as
      * text unless the server takes bytea there (ath_drv_pg_finish_params) */
-    char *p = ath_malloc(v->u.s.n + 1);          /* libpq reads text parameters up to a NUL */
+    char *p = v->u.s.n < PG_SHORT_PARAM ? slot : ath_malloc(v->u.s.n + 1);  /* libpq reads text up to a NUL */
     if (p == NULL) return ath_error_nomem(err);
     if (v->u.s.n) memcpy(p, v->u.s.p, v->u.s.n);
     p[v->u.s.n] = '\0';
-    s->pvals[i] = p; s->plens[i] = (int)v->u.s.n;
+    s->pvals[i] = p; s->powned[i] = p != slot; s->plens[i] = (int)v->u.s.n;
     if (v->type == ATH_V_BLOB) s->pfmts[i] = 1; else s->ptext[i] = 1;
     return ATH_OK;
   }
@@ -161,7 +215,7 @@ ath_status ath_drv_pg_bind_value(ath_dstmt *s, int i, const ath_value *v, ath_er
     return ath_error_set(err, ATH_E_DATA, "parameter %d: text contains a zero byte; bind binary data "
                          "as a blob into a bytea column", i + 1);
   }
-  s->pvals[i] = text; s->plens[i] = (int)n;
+  s->pvals[i] = text; s->powned[i] = 1; s->plens[i] = (int)n;
   return ATH_OK;
 }
 
@@ -282,9 +336,7 @@ void ath_drv_pg_free_stmt(ath_dstmt *s, int deallocate) {
   }
   PQclear(s->res);
   ath_drv_pg_arena_reset(s);
-  ath_drv_pg_clear_params(s);
-  ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts);
-  ath_free(s->want); ath_free(s->ptext);
+  ath_drv_pg_free_params(s);
   ath_free(s->sql);
   ath_free(s);
 }

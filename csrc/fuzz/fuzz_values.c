@@ -292,12 +292,8 @@ static void pg_round_trip(const fuzz_value *vals, int n) {
   ath_dstmt *s = ath_calloc(1, sizeof *s);           /* no server: desc NULL, every parameter as text */
   FUZZ_CHECK(s != NULL, "out of memory");
   s->nparams = 1;
-  s->pvals = ath_calloc(1, sizeof *s->pvals);
-  s->plens = ath_calloc(1, sizeof *s->plens);
-  s->pfmts = ath_calloc(1, sizeof *s->pfmts);
-  s->want = ath_calloc(1, sizeof *s->want);           /* as pg_prepare makes them */
-  s->ptext = ath_calloc(1, sizeof *s->ptext);
-  FUZZ_CHECK(s->pvals && s->plens && s->pfmts && s->want && s->ptext, "out of memory");
+  ath_error aerr;
+  FUZZ_CHECK(ath_drv_pg_alloc_params(s, &aerr) == ATH_OK, "out of memory");   /* as pg_prepare makes them */
   for (int i = 0; i < n; i++) {
     const ath_value *v = &vals[i].v;
     ath_error err;

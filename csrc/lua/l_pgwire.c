@@ -322,9 +322,8 @@ static l_codec *check_codec(lua_State *L, int idx) {
 static void codec_free(l_codec *c) {
   if (c->s == NULL) return;
   ath_dstmt *s = c->s;
-  ath_drv_pg_clear_params(s);
+  ath_drv_pg_free_params(s);
   ath_drv_pg_arena_reset(s);
-  ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts); ath_free(s->want); ath_free(s->ptext);
   ath_free(s);
   ath_free(c->v.ptypes);
   c->v.ptypes = NULL;
@@ -350,19 +349,16 @@ static ath_status codec_reserve(l_codec *c, int n, ath_error *err) {
   ath_dstmt *s = c->s;
   ath_drv_pg_clear_params(s);
   if (n > c->cap) {
-    ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts); ath_free(s->want); ath_free(s->ptext);
+    ath_drv_pg_free_params(s);
     ath_free(c->v.ptypes);
-    s->nparams = 0; c->cap = 0;
-    s->pvals = ath_calloc((size_t)n, sizeof(char *));
-    s->plens = ath_calloc((size_t)n, sizeof(int));
-    s->pfmts = ath_calloc((size_t)n, sizeof(int));
-    s->want = ath_calloc((size_t)n, sizeof(Oid));
-    s->ptext = ath_calloc((size_t)n, 1);
+    c->v.ptypes = NULL;
+    c->cap = 0;
+    s->nparams = n;
+    if (ath_drv_pg_alloc_params(s, err) != ATH_OK) { s->nparams = 0; return ATH_E_NOMEM; }
     c->v.ptypes = ath_calloc((size_t)n, sizeof(Oid));
-    if (!s->pvals || !s->plens || !s->pfmts || !s->want || !s->ptext || !c->v.ptypes) {
-      ath_free(s->pvals); ath_free(s->plens); ath_free(s->pfmts); ath_free(s->want); ath_free(s->ptext);
-      ath_free(c->v.ptypes);
-      s->pvals = NULL; s->plens = NULL; s->pfmts = NULL; s->want = NULL; s->ptext = NULL; c->v.ptypes = NULL;
+    if (c->v.ptypes == NULL) {
+      ath_drv_pg_free_params(s);
+      s->nparams = 0;
       return ath_error_nomem(err);
     }
     c->cap = n;
