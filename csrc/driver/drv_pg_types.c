@@ -48,12 +48,13 @@ void ath_drv_pg_arena_reset(ath_dstmt *s) {
 /* ----------------------------------------------------------- parameters */
 
 void ath_drv_pg_clear_params(ath_dstmt *s) {
-  for (int i = 0; i < s->nparams && s->pvals && s->powned && s->plens && s->pfmts; i++) {  /* (none after a failed allocation) */
+  if (s->pvals == NULL) return;                   /* (none: ath_drv_pg_alloc_params is all or none) */
+  for (int i = 0; i < s->nparams; i++) {
     if (s->powned[i]) ath_free(s->pvals[i]);
     s->pvals[i] = NULL; s->powned[i] = 0; s->plens[i] = 0; s->pfmts[i] = 0;
   }
-  if (s->want && s->nwant) memset(s->want, 0, (size_t)s->nparams * sizeof *s->want);
-  if (s->ptext) memset(s->ptext, 0, (size_t)s->nparams);
+  if (s->nwant) memset(s->want, 0, (size_t)s->nparams * sizeof *s->want);
+  memset(s->ptext, 0, (size_t)s->nparams);
   s->nwant = 0;
 }
 
@@ -67,6 +68,8 @@ ath_status ath_drv_pg_alloc_params(ath_dstmt *s, ath_error *err) {
   s->powned = ath_calloc(np, 1);
   s->pshort = ath_malloc(np * sizeof *s->pshort);
   if (s->pvals && s->plens && s->pfmts && s->want && s->ptext && s->powned && s->pshort) return ATH_OK;
+  ath_free(s->pvals);                             /* (nothing bound yet: free_params would clear) */
+  s->pvals = NULL;
   ath_drv_pg_free_params(s);
   return ath_error_nomem(err);
 }
@@ -77,7 +80,6 @@ void ath_drv_pg_free_params(ath_dstmt *s) {
   ath_free(s->want); ath_free(s->ptext); ath_free(s->powned); ath_free(s->pshort);
   s->pvals = NULL; s->plens = NULL; s->pfmts = NULL;
   s->want = NULL; s->ptext = NULL; s->powned = NULL; s->pshort = NULL;
-  s->nwant = 0;
 }
 
 /* The type a parameter is parsed with, from the kind of value bound to it
@@ -117,18 +119,33 @@ ath_status ath_drv_pg_finish_params(ath_dstmt *s, ath_error *err) {
   return ATH_OK;
 }
 
-static void put_float(ath_buf *b, double f) {
-  if (isnan(f)) ath_buf_puts(b, "NaN");
-  else if (isinf(f)) ath_buf_puts(b, f > 0 ? "Infinity" : "-Infinity");
-  else ath_buf_printf(b, "%.17g", f);
+/* An int64's decimal digits into out (room for 21 bytes): "%lld" without
+ * printf, which cost a bound integer ~0.8k instructions. */
+static int int_text(char *out, int64_t v) {
+  char digits[20];
+  int n = 0, len = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do { digits[n++] = (char)('0' + u % 10); u /= 10; } while (u);
+  if (v < 0) out[len++] = '-';
+  while (n) out[len++] = digits[--n];
+  out[len] = '\0';
+  return len;
 }
 
-/* Render one scalar as PostgreSQL text input. */
+/* A double's text into out (PG_SHORT_PARAM bytes), as PostgreSQL reads it. */
+static int float_text(char *out, double f) {
+  if (isnan(f)) return (int)strlen(strcpy(out, "NaN"));
+  if (isinf(f)) return (int)strlen(strcpy(out, f > 0 ? "Infinity" : "-Infinity"));
+  return snprintf(out, PG_SHORT_PARAM, "%.17g", f);
+}
+
+/* Render one scalar as PostgreSQL text input (an array's item). */
 static int put_scalar(ath_buf *b, const ath_value *v) {
+  char text[PG_SHORT_PARAM];
   switch (v->type) {
-    case ATH_V_INT: return ath_buf_printf(b, "%lld", (long long)v->u.i);
+    case ATH_V_INT: return ath_buf_append(b, text, (size_t)int_text(text, v->u.i));
     case ATH_V_BOOL: return ath_buf_puts(b, v->u.i ? "t" : "f");
-    case ATH_V_FLOAT: put_float(b, v->u.f); return b->oom ? -1 : 0;
+    case ATH_V_FLOAT: return ath_buf_append(b, text, (size_t)float_text(text, v->u.f));
     default: return ath_buf_append(b, v->u.s.p ? v->u.s.p : "", v->u.s.n);
   }
 }
@@ -152,26 +169,6 @@ static int put_array(ath_buf *b, const ath_value *v) {
   }
   ath_buf_putc(b, '}');
   return b->oom ? -1 : 0;
-}
-
-/* An int64's decimal digits into out (room for 21 bytes): "%lld" without
- * printf, which cost a bound integer ~0.8k instructions. */
-static int int_text(char *out, int64_t v) {
-  char digits[20];
-  int n = 0, len = 0;
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do { digits[n++] = (char)('0' + u % 10); u /= 10; } while (u);
-  if (v < 0) out[len++] = '-';
-  while (n) out[len++] = digits[--n];
-  out[len] = '\0';
-  return len;
-}
-
-/* A double's text into out (PG_SHORT_PARAM bytes): what put_float writes. */
-static int float_text(char *out, double f) {
-  if (isnan(f)) return (int)strlen(strcpy(out, "NaN"));
-  if (isinf(f)) return (int)strlen(strcpy(out, f > 0 ? "Infinity" : "-Infinity"));
-  return snprintf(out, PG_SHORT_PARAM, "%.17g", f);
 }
 
 /* Numbers, booleans and strings shorter than PG_SHORT_PARAM are written

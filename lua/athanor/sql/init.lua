@@ -68,7 +68,19 @@ local K_COMPOUND = el.K.COMPOUND
 local compile_hit, compile_epoch = core.compile_hit, core.compile_epoch
 local WHERE = core.node_slots.SELECT.WHERE
 
--- A fused point select (Select:where in sql/selectable.lua): the SQL kept
+local function select_execute(self, conn, params, opts)
+  if type(params) == "table" and is_many(params) then
+    errors.raise("ArgumentError", 3, "a select cannot be executed with a list of parameter sets")
+  end
+  local dialect = conn.dialect_name
+  local sql, values = compile(self, dialect, params, true)
+  -- (the columns of the first SELECT, read inline: this runs for every point select)
+  local cols = self.k == K_COMPOUND and self:_first_select()[1] or self[1]
+  return conn:_execute_sql(sql, values, opts, result_meta(cols, dialect))
+end
+
+-- A fused point select (Select:where in sql/selectable.lua) is executed by
+-- this, its class's execute (sql/selectable.lua, fused_class): the SQL kept
 -- for this dialect, while the compiled cache's epoch says it still holds
 -- (each use counts as a cache hit); its one value is the comparison's.
 -- The value is bound by name from the node holding it (placeholder 1
@@ -76,14 +88,9 @@ local WHERE = core.node_slots.SELECT.WHERE
 -- where it holds the value (sql/elements.lua, PlainCompare on Lua 5.3+),
 -- else its BIND; except when the connection echoes its SQL, which shows
 -- the values as a list. With no options given and nothing echoing or
--- listening, it calls the driver and builds its Result itself (result.new
--- inlined, and this the one Lua frame between Connection:execute and the
--- driver: ~0.6k instructions of a point select's 26k on Lua 5.4).
--- A fused select's class executes it with this (sql/selectable.lua,
--- fused_class): no parameters is its usual case.
+-- listening, it calls the driver itself: this is the one Lua frame between
+-- Connection:execute and the driver.
 local BIND_VALUE = { "v" }
-local RESULT = result.Result
-local select_execute
 local function fused_execute(self, conn, params, opts)
   if params ~= nil then return select_execute(self, conn, params, opts) end
   local entry = self._fused_where
@@ -95,9 +102,7 @@ local function fused_execute(self, conn, params, opts)
     local c = conn._c
     if c and not opts and not conn._echo and not conn.engine._listeners then
       local cur, rowcount, lastrowid = conn._exec(c, kept.sql, holder, BIND_VALUE, nil, conn._nulls)
-      local meta = kept.meta
-      if cur and not meta then return setmetatable({ cur, nil, conn, false }, RESULT) end   -- (result.lua, SLOTS)
-      return new_result(cur, rowcount, lastrowid, meta, conn)
+      return new_result(cur, rowcount, lastrowid, kept.meta, conn)
     end
     if conn._echo then return conn:_execute_sql(kept.sql, { holder.v }, opts, kept.meta) end
     return conn:_execute_sql(kept.sql, holder, opts, kept.meta, BIND_VALUE)
@@ -111,19 +116,6 @@ local function fused_execute(self, conn, params, opts)
   return conn:_execute_sql(sql, values, opts, meta)
 end
 sel.fused_execute = fused_execute
-
-function select_execute(self, conn, params, opts)
-  local dialect = conn.dialect_name
-  if params == nil then
-    if self._fused_where then return fused_execute(self, conn, nil, opts) end
-  elseif type(params) == "table" and is_many(params) then
-    errors.raise("ArgumentError", 3, "a select cannot be executed with a list of parameter sets")
-  end
-  local sql, values = compile(self, dialect, params, true)
-  -- (the columns of the first SELECT, read inline: this runs for every point select)
-  local cols = self.k == K_COMPOUND and self:_first_select()[1] or self[1]
-  return conn:_execute_sql(sql, values, opts, result_meta(cols, dialect))
-end
 
 local function select_compile(self, opts)
   local sql, values = compile(self, opts and opts.dialect or "sqlite", opts and opts.params, false)
